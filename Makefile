@@ -1,0 +1,25 @@
+# Two commands do all set-up: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+NOW ?= 2026-11-24T09:00:30Z
+
+.PHONY: demo test clean
+
+$(BIN)/chat-recovery: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+demo: $(BIN)/chat-recovery
+	@for set in examples/*/; do \
+	  echo "== $$set: $$(cat $$set/README 2>/dev/null | head -n 1)"; \
+	  $(BIN)/chat-recovery recover --now $(NOW) $$set*.json || exit 1; \
+	done
+
+test: $(BIN)/chat-recovery
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,14 @@
+"""chat-recovery: rebuild a live-chat server's visitor and chat state from the
+reports its clients upload after a restart, under a YAML policy.
+
+    import chat_recovery as cr
+    policy = cr.load_policy()                 # the bundled default policy
+    recovery = cr.recover(policy, reports, now="2026-11-24T09:00:00Z")
+"""
+from .api import apply, load_policy, recover, render
+from .diagnostics import Diagnostic, PolicyError, ReportError
+from .model import Policy
+
+__all__ = ["apply", "load_policy", "recover", "render",
+           "Diagnostic", "Policy", "PolicyError", "ReportError"]
+__version__ = "0.1.0"

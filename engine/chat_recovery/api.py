@@ -1,0 +1,56 @@
+"""The Python API for servers: load a policy once, then recover a batch or
+apply reports one at a time. Results and states are plain JSON-ready dicts."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable, Optional, Union
+
+from . import bundled, timeutil
+from .compiler import compile_policy
+from .contract import load_contract
+from .diagnostics import ReportError
+from .merge import fold
+from .model import Policy
+from .render import render as _render
+from .reports import check
+
+
+def load_policy(directory: Union[str, Path, None] = None) -> Policy:
+    """Load, validate and compile a policy directory (the bundled default
+    when None). Raises PolicyError listing every problem with file:line:col."""
+    contract = load_contract(bundled.schemas_dir())
+    if directory is None:
+        return compile_policy(bundled.rules_dir(), "rules", contract)
+    return compile_policy(Path(directory), str(directory), contract)
+
+
+def _now(now: str) -> str:
+    try:
+        return timeutil.canonical(now)
+    except ValueError as exc:
+        raise ReportError(f"now: {exc}") from None
+
+
+def apply(policy: Policy, state: Optional[dict], report: Any, now: str) -> dict:
+    """Fold one report into a held state (None to start) and return the new
+    state; the given state is not changed. A bad report raises ReportError
+    and leaves nothing half-applied."""
+    return fold(policy, state, check(policy, report), _now(now))
+
+
+def render(policy: Policy, state: dict, explain: bool = False) -> dict:
+    """The recovery for a held state."""
+    return _render(policy, state, explain)
+
+
+def recover(policy: Policy, reports: Iterable[Any], now: str, explain: bool = False) -> dict:
+    """The recovery of one visitor from its reports, applied in the order given."""
+    state = None
+    for index, report in enumerate(reports):
+        try:
+            state = apply(policy, state, report, now)
+        except ReportError as exc:
+            raise exc.located(f"report {index}") if not exc.where else exc
+    if state is None:
+        raise ReportError("no reports to recover from")
+    return _render(policy, state, explain)

@@ -1,0 +1,94 @@
+"""The wire contract as the schemas in `schemas/` state it. The names the
+policy may refer to (properties, statuses, time fields) are read from the
+report schema, so the schema is the one list of them."""
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+
+from . import schema_errors
+
+REPORT = "report.schema.json"
+RECOVERY = "recovery.schema.json"
+POLICY_KINDS = {
+    "strategies": "policy-strategies.schema.json",
+    "properties": "policy-properties.schema.json",
+    "visitorStatus": "policy-visitor-status.schema.json",
+}
+
+
+@dataclass(frozen=True)
+class Contract:
+    schemas: dict            # file name -> schema (treat as read-only)
+    registry: Registry
+    info_keys: tuple[str, ...]
+    time_fields: frozenset
+    statuses: tuple[str, ...]
+    chat_prop_keys: tuple[str, ...]
+
+    def validator(self, name: str, schema: dict | None = None) -> Draft202012Validator:
+        schema = schema if schema is not None else self.schemas[name]
+        return Draft202012Validator(
+            schema, registry=self.registry,
+            format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+    def report_validator(self, extra_statuses: Iterable[str] = ()) -> Callable[[Any], list]:
+        """A validator for reports that also admits statuses the policy adds."""
+        schema = copy.deepcopy(self.schemas[REPORT])
+        status = _status_schema(schema)
+        status["enum"] = list(dict.fromkeys([*status["enum"], *extra_statuses]))
+        check = self.validator(REPORT, schema)
+
+        def validate(report: Any) -> list:
+            return list(schema_errors.problems(check.iter_errors(report)))
+        return validate
+
+
+def _status_schema(report_schema: dict) -> dict:
+    status = report_schema["properties"]["visitor"]["properties"]["status"]
+    if "$ref" in status:  # a reference into $defs
+        status = report_schema["$defs"][status["$ref"].rsplit("/", 1)[-1]]
+    return status
+
+
+def _info_schema(report_schema: dict) -> dict:
+    info = report_schema["properties"]["visitor"]["properties"]["info"]
+    if "$ref" in info:
+        info = report_schema["$defs"][info["$ref"].rsplit("/", 1)[-1]]
+    return info
+
+
+def _props_schema(report_schema: dict) -> dict:
+    chat = report_schema["properties"]["chat"]
+    if "$ref" in chat:
+        chat = report_schema["$defs"][chat["$ref"].rsplit("/", 1)[-1]]
+    props = chat["properties"]["props"]
+    if "$ref" in props:
+        props = report_schema["$defs"][props["$ref"].rsplit("/", 1)[-1]]
+    return props
+
+
+def load_contract(directory: Path) -> Contract:
+    schemas = {}
+    for path in sorted(directory.glob("*.schema.json")):
+        schemas[path.name] = json.loads(path.read_text(encoding="utf-8"))
+    registry = Registry().with_resources(
+        (schema["$id"], Resource.from_contents(schema)) for schema in schemas.values())
+    for name, schema in schemas.items():  # relative $refs between policy schemas
+        registry = registry.with_resource(name, Resource.from_contents(schema))
+    report = schemas[REPORT]
+    info = _info_schema(report)["properties"]
+    return Contract(
+        schemas=schemas,
+        registry=registry.crawl(),
+        info_keys=tuple(info),
+        time_fields=frozenset(k for k, s in info.items() if s.get("x-time")),
+        statuses=tuple(s for s in _status_schema(report)["enum"] if s is not None),
+        chat_prop_keys=tuple(_props_schema(report)["properties"]),
+    )

@@ -1,0 +1,77 @@
+"""The compiled policy: frozen, indexed, and not the YAML's shape. The merge
+reads only these types."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Callable, Mapping, Optional
+
+SIDES = ("visitor", "agent")
+PICKS = ("first", "priority", "latest")
+COMPUTED = ("now",)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a rule was written: shown in explain output and errors."""
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True)
+class Strategy:
+    name: str
+    sides: tuple[str, ...]          # highest priority first; empty: not recovered
+    pick: Optional[str]             # one of PICKS, None for computed values
+    value: Optional[str]            # one of COMPUTED, None when read from reports
+    origin: Origin
+
+    def rank(self, side: str) -> int:
+        return self.sides.index(side)
+
+
+@dataclass(frozen=True)
+class PropertyRule:
+    target: str                     # "visitor.info", "chat.props", "visitor"
+    name: str
+    path: str                       # JSONPath of the recovered value
+    strategy: Strategy
+    per_key: bool
+    when_status: Optional[frozenset]
+    origin: Origin
+
+
+@dataclass(frozen=True)
+class StatusRule:
+    status: str
+    recover_as: Optional[str]       # None: not recovered
+    sets: tuple[tuple[str, str], ...]  # (info property, computed value)
+    chat_related: bool
+    origin: Origin
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What `load_policy` returns; apply it with `recover` or `apply`."""
+    root: str
+    digest: str
+    strategies: Mapping[str, Strategy]
+    info: tuple[PropertyRule, ...]
+    chat_props: tuple[PropertyRule, ...]
+    status: PropertyRule            # picks one uploaded status
+    statuses: Mapping[str, StatusRule]
+    per_key_info: frozenset         # info properties merged key by key
+    validate_report: Callable[[Any], list]  # -> list of (path, message)
+    time_fields: frozenset          # visitor.info keys holding times
+
+    @property
+    def rules_by_path(self) -> Mapping[str, PropertyRule]:
+        return MappingProxyType({r.path: r for r in (*self.info, *self.chat_props, self.status)})
+
+
+def frozen_map(d: dict) -> Mapping:
+    return MappingProxyType(dict(d))

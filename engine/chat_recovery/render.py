@@ -1,0 +1,147 @@
+"""State -> recovery: each value picked by its rule's strategy, every
+disagreement listed, every decision explainable."""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from . import timeutil
+from .merge import canonical_json, side_of, source_of
+from .model import Policy, PropertyRule, Strategy
+from .paths import json_path
+
+
+class _Decision:
+    __slots__ = ("value", "src", "sent_at")
+
+    def __init__(self, value: Any, src: Optional[str], sent_at: Optional[str]):
+        self.value, self.src, self.sent_at = value, src, sent_at
+
+
+def pick(strategy: Strategy, candidates: dict, now: str) -> Optional[_Decision]:
+    """The strategy's choice among what each source said, or None."""
+    if strategy.value == "now":
+        return _Decision(now, None, None)
+    allowed = {s: c for s, c in candidates.items() if side_of(s) in strategy.sides}
+    if not allowed:
+        return None
+    if strategy.pick == "first":
+        src = min(allowed, key=lambda s: (allowed[s]["firstSeq"], s))
+        return _Decision(allowed[src]["firstValue"], src, allowed[src]["sentAt"])
+    rank = lambda s: -strategy.rank(side_of(s))  # noqa: E731  higher is better
+    when = lambda s: timeutil.sort_key(allowed[s]["sentAt"])  # noqa: E731
+    if strategy.pick == "priority":
+        src = max(allowed, key=lambda s: (rank(s), when(s), s))
+    else:  # latest
+        src = max(allowed, key=lambda s: (when(s), rank(s), s))
+    return _Decision(allowed[src]["value"], src, allowed[src]["sentAt"])
+
+
+class _Out:
+    """Collects explain entries and conflicts while values are decided."""
+
+    def __init__(self, now: str):
+        self.now = now
+        self.explain: dict = {}
+        self.conflicts: list = []
+
+    def decide(self, rule: PropertyRule, path: str, candidates: dict, strategy: Optional[Strategy] = None) -> Optional[_Decision]:
+        strategy = strategy or rule.strategy
+        decision = pick(strategy, candidates, self.now)
+        if decision is not None:
+            self.note(path, str(rule.origin), strategy.name, decision)
+        distinct = {canonical_json(c["value"]) for c in candidates.values()}
+        if len(distinct) > 1:
+            self.conflicts.append({
+                "path": path,
+                "values": [{"source": source_of(s), "sentAt": c["sentAt"], "value": c["value"]}
+                           for s, c in sorted(candidates.items())],
+                "decided": {"rule": str(rule.origin), "strategy": strategy.name,
+                            "value": decision.value if decision else None,
+                            "source": source_of(decision.src) if decision and decision.src else None},
+            })
+        return decision
+
+    def note(self, path: str, rule: str, strategy: str, decision: _Decision) -> None:
+        self.explain[path] = {"rule": rule, "strategy": strategy,
+                              "source": source_of(decision.src) if decision.src else None,
+                              "sentAt": decision.sent_at}
+
+
+def render(policy: Policy, state: dict, explain: bool = False) -> dict:
+    now = state["now"]
+    out = _Out(now)
+    slots, maps = state["slots"], state["maps"]
+
+    status_decision = out.decide(policy.status, policy.status.path, slots.get(policy.status.path, {}))
+    uploaded = status_decision.value if status_decision else None
+    status_rule = policy.statuses.get(uploaded) if uploaded is not None else None
+    status = status_rule.recover_as if status_rule else uploaded
+    if status_rule is not None and status != uploaded:
+        out.explain[policy.status.path]["rule"] = str(status_rule.origin)
+
+    chat_state = state["chat"]
+    recovers_visitor = state["visitorSeen"] and not (status_rule is not None and status is None)
+    visitor = None
+    if recovers_visitor or chat_state is not None:
+        info: dict = {}
+        for rule in policy.info:
+            if rule.when_status is not None and status not in rule.when_status:
+                continue
+            if rule.per_key:
+                merged = {}
+                for key, candidates in sorted(maps.get(rule.path, {}).items()):
+                    decision = out.decide(rule, json_path(["visitor", "info", rule.name, key]), candidates)
+                    if decision is not None:
+                        merged[key] = decision.value
+                if merged:
+                    info[rule.name] = merged
+                continue
+            decision = out.decide(rule, rule.path, slots.get(rule.path, {}))
+            if decision is not None:
+                info[rule.name] = decision.value
+        if status_rule is not None:
+            for prop, computed in status_rule.sets:
+                info[prop] = now  # the only computed value the schema allows
+                out.note(json_path(["visitor", "info", prop]), str(status_rule.origin), "specify",
+                         _Decision(now, None, None))
+        visitor = {"status": status, "info": info}
+
+    chat = None
+    if chat_state is not None:
+        props = {}
+        for rule in policy.chat_props:
+            decision = out.decide(rule, rule.path, slots.get(rule.path, {}))
+            if decision is not None:
+                props[rule.name] = decision.value
+        chat = {"id": chat_state["id"], "props": props, "messages": _messages(chat_state["messages"], out)}
+
+    return {
+        "visitorId": state["visitorId"],
+        "visitor": visitor,
+        "chat": chat,
+        "directives": [],
+        "unfinishedWrapups": {agent: held["value"] for agent, held in sorted(state["wrapups"].items())},
+        "conflicts": out.conflicts,
+        "explain": out.explain if explain else {},
+        "policy": {"digest": policy.digest},
+    }
+
+
+def _messages(held: dict, out: _Out) -> list:
+    """Each message once. Copies of one id that differ: the copy from the
+    latest report wins (then the larger source), and the difference is a
+    conflict."""
+    merged = []
+    for message_id, copies in sorted(held.items()):
+        src = max(copies, key=lambda s: (timeutil.sort_key(copies[s]["sentAt"]), s))
+        merged.append(copies[src]["value"])
+        if len({canonical_json(c["value"]) for c in copies.values()}) > 1:
+            out.conflicts.append({
+                "path": json_path(["chat", "messages", message_id]),
+                "values": [{"source": source_of(s), "sentAt": c["sentAt"], "value": c["value"]}
+                           for s, c in sorted(copies.items())],
+                "decided": {"rule": "built-in: latest report's copy", "strategy": "latest",
+                            "value": copies[src]["value"], "source": source_of(src)},
+            })
+    merged.sort(key=lambda m: (timeutil.sort_key(m["time"]), m["id"]))
+    return merged

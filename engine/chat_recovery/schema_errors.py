@@ -1,0 +1,110 @@
+"""jsonschema errors turned into one sentence each, with the place they belong.
+
+Like python-jsonschema's own design: each keyword gets a function that says
+what went wrong; the caller supplies where (file, position)."""
+from __future__ import annotations
+
+from typing import Iterator, NamedTuple
+
+from jsonschema import ValidationError
+from jsonschema.exceptions import best_match
+
+from .diagnostics import suggest
+
+_TYPES = {"string": "text", "integer": "a whole number", "number": "a number",
+          "boolean": "true or false", "object": "a mapping", "array": "a list", "null": "null"}
+
+
+class Problem(NamedTuple):
+    path: tuple
+    message: str
+    at_key: bool   # point at the key rather than the value
+    code: str
+
+
+def _kind(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int):
+        return "a number"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def problems(errors) -> Iterator[Problem]:
+    for error in errors:
+        yield from _explain(error)
+
+
+def _explain(error: ValidationError) -> Iterator[Problem]:
+    path = tuple(error.absolute_path)
+    kw = error.validator
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    inst = error.instance
+    if kw == "additionalProperties" and isinstance(inst, dict):
+        known = list(schema.get("properties", {}))
+        for key in inst:
+            if key not in known:
+                yield Problem(path + (key,), f"unknown key '{key}'{suggest(key, known)}", True, "unknown-key")
+        return
+    if kw in ("oneOf", "anyOf") and error.context:
+        best = best_match(error.context)
+        if schema.get("description") and kw == "oneOf" and not best.absolute_path:
+            yield Problem(path, schema["description"], False, "schema")
+            return
+        yield from _explain(best)
+        return
+    if kw == "required":
+        missing = [k for k in error.validator_value if isinstance(inst, dict) and k not in inst]
+        for key in missing:
+            yield Problem(path, f"missing required key '{key}'", False, "missing-key")
+        return
+    if kw == "enum":
+        options = [o for o in error.validator_value if o is not None]
+        listed = ", ".join(map(str, options[:8])) + (", ..." if len(options) > 8 else "")
+        hint = suggest(inst, [str(o) for o in options]) if isinstance(inst, str) else ""
+        yield Problem(path, f"{_short(inst)} is not one of: {listed}{hint}", False, "bad-value")
+        return
+    if kw == "const":
+        yield Problem(path, f"must be {error.validator_value!r}, not {_short(inst)}", False, "bad-value")
+        return
+    if kw == "type":
+        wanted = error.validator_value
+        wanted = [wanted] if isinstance(wanted, str) else list(wanted)
+        names = " or ".join(_TYPES.get(w, w) for w in wanted)
+        yield Problem(path, f"expected {names}, got {_kind(inst)} {_short(inst)}", False, "wrong-type")
+        return
+    if kw == "pattern" and schema.get("format") == "date-time":
+        yield Problem(path, f"{_short(inst)} is not an RFC 3339 UTC time such as 2026-11-24T09:00:00Z", False, "bad-time")
+        return
+    if kw == "pattern":
+        yield Problem(path, f"{_short(inst)} does not match {error.validator_value}", False, "bad-value")
+        return
+    if kw == "maxLength":
+        yield Problem(path, f"text longer than {error.validator_value} characters", False, "too-long")
+        return
+    if kw == "minLength":
+        yield Problem(path, "must not be empty" if error.validator_value == 1 else f"shorter than {error.validator_value} characters", False, "too-short")
+        return
+    if kw == "maxItems":
+        yield Problem(path, f"more than {error.validator_value} items", False, "too-long")
+        return
+    if kw == "propertyNames" and error.context:
+        for sub in error.context:
+            yield Problem(path + (sub.instance,), f"name {sub.instance!r} is not allowed: {sub.message}", True, "bad-name")
+        return
+    yield Problem(path, error.message, False, "schema")

@@ -1,0 +1,37 @@
+"""RFC 3339 UTC times: parsed for comparison, always written with 'Z'."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$")
+
+
+def parse(text: str) -> datetime:
+    """A timezone-aware UTC datetime; ValueError for anything else."""
+    if not isinstance(text, str) or not _RFC3339.match(text):
+        raise ValueError(f"'{text}' is not an RFC 3339 time such as 2026-11-24T09:00:00Z")
+    head, frac, zone = re.match(r"^(.{19})(\.\d+)?(.*)$", text).groups()
+    frac = (frac or "")[:7]  # Python keeps microseconds
+    stamp = datetime.fromisoformat(head + frac + ("+00:00" if zone == "Z" else zone))
+    if stamp.utcoffset() != timezone.utc.utcoffset(None):
+        raise ValueError(f"'{text}' is not in UTC (use Z)")
+    return stamp.astimezone(timezone.utc)
+
+
+def canonical(text: str) -> str:
+    """The one spelling of a time used in state and output."""
+    return format_time(parse(text))
+
+
+def format_time(stamp: datetime) -> str:
+    stamp = stamp.astimezone(timezone.utc)
+    body = stamp.strftime("%Y-%m-%dT%H:%M:%S")
+    if stamp.microsecond:
+        body += f".{stamp.microsecond:06d}".rstrip("0")
+    return body + "Z"
+
+
+def sort_key(text: str) -> datetime:
+    return parse(text)

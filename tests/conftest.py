@@ -1,0 +1,47 @@
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import chat_recovery as cr
+
+ROOT = Path(__file__).resolve().parent.parent
+NOW = "2026-11-24T09:00:30Z"
+
+
+@pytest.fixture(scope="session")
+def policy():
+    return cr.load_policy()
+
+
+@pytest.fixture(scope="session")
+def report_schema():
+    return json.loads((ROOT / "schemas" / "report.schema.json").read_text())
+
+
+@pytest.fixture
+def rules_copy(tmp_path):
+    """A private copy of the default policy for a test to edit."""
+    target = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", target)
+    return target
+
+
+def edit(path: Path, old: str, new: str, count: int = 1) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) >= count, f"{old!r} not in {path.name}"
+    path.write_text(text.replace(old, new, count), encoding="utf-8")
+
+
+def report(side="visitor", sent="2026-11-24T09:00:00Z", agent="a-1", visitor_id="v-1", **sections):
+    source = {"type": "visitor"} if side == "visitor" else {"type": "agent", "id": agent}
+    return {"visitorId": visitor_id, "source": source, "sentAt": sent, **sections}
+
+
+def cli(*args, input_bytes=None, cwd=None):
+    """Run the installed console script as a user would."""
+    exe = Path(sys.executable).with_name("chat-recovery")
+    return subprocess.run([str(exe), *map(str, args)], input=input_bytes, capture_output=True, cwd=cwd, timeout=60)

@@ -38,12 +38,13 @@ def apply(policy: Policy, state: Optional[dict], report: Any, now: str) -> dict:
     return fold(policy, state, check(policy, report), _now(now))
 
 
-def render(policy: Policy, state: dict, explain: bool = False) -> dict:
-    """The recovery for a held state."""
-    return _render(policy, state, explain)
+def render(policy: Policy, state: dict, explain: bool = False, engine: str = "auto") -> dict:
+    """The recovery for a held state. `engine` picks who matches action rules:
+    durable (durable_rules), python, or auto (durable where it imports)."""
+    return _render(policy, state, policy.engines.get(engine), explain)
 
 
-def recover(policy: Policy, reports: Iterable[Any], now: str, explain: bool = False) -> dict:
+def recover(policy: Policy, reports: Iterable[Any], now: str, explain: bool = False, engine: str = "auto") -> dict:
     """The recovery of one visitor from its reports, applied in the order given."""
     state = None
     for index, report in enumerate(reports):
@@ -53,4 +54,4 @@ def recover(policy: Policy, reports: Iterable[Any], now: str, explain: bool = Fa
             raise exc.located(f"report {index}") if not exc.where else exc
     if state is None:
         raise ReportError("no reports to recover from")
-    return _render(policy, state, explain)
+    return _render(policy, state, policy.engines.get(engine), explain)

@@ -6,7 +6,9 @@ import hashlib
 from pathlib import Path
 from typing import Optional
 
+from .compile_chat import compile_chat
 from .contract import Contract
+from .replay import EngineCache
 from .diagnostics import Diagnostic, PolicyError, suggest
 from .model import Origin, Policy, PropertyRule, StatusRule, Strategy, frozen_map
 from .paths import json_path
@@ -63,7 +65,12 @@ class _Build:
         info = self.properties(tables["visitor.info"], strategies, self.contract.info_keys, known_statuses)
         props = self.properties(tables["chat.props"], strategies, self.contract.chat_prop_keys, known_statuses)
         self.status_effects(status_doc, statuses, {r.name for r in info})
-        if self.problems or status_rule is None:
+        actions = self.one(docs, "chatActions", shown_as, "action rule file")
+        client = self.one(docs, "clientRules", shown_as, "client rule file")
+        chat = None
+        if actions is not None and client is not None:
+            chat = compile_chat(actions, client, known_statuses, self.problems)
+        if self.problems or status_rule is None or chat is None:
             return None
         digest = hashlib.sha256()
         for doc in sorted(docs, key=lambda d: d.file):
@@ -79,6 +86,8 @@ class _Build:
             per_key_info=frozenset(r.name for r in info if r.per_key),
             validate_report=self.contract.report_validator(statuses),
             time_fields=self.contract.time_fields,
+            chat=chat,
+            engines=EngineCache(chat),
         )
 
     def strategies(self, doc: Optional[Document]) -> Optional[dict]:

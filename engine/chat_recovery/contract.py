@@ -20,6 +20,8 @@ POLICY_KINDS = {
     "strategies": "policy-strategies.schema.json",
     "properties": "policy-properties.schema.json",
     "visitorStatus": "policy-visitor-status.schema.json",
+    "chatActions": "policy-chat-actions.schema.json",
+    "clientRules": "policy-client.schema.json",
 }
 
 

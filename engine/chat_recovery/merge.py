@@ -87,7 +87,8 @@ def fold(policy: Policy, state: Optional[dict], report: dict, now: str) -> dict:
             else:
                 offer(json_path(["visitor", "info", name]), value)
     if chat:
-        held = state["chat"] or {"id": chat["id"], "messages": {}}
+        held = state["chat"] or {"id": chat["id"], "messages": {}, "sources": {}}
+        held["sources"][src] = True
         state["chat"] = held
         for name, value in (chat.get("props") or {}).items():
             if value is not None:

@@ -2,7 +2,7 @@
 reads only these types."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Callable, Mapping, Optional
 
@@ -67,6 +67,8 @@ class Policy:
     per_key_info: frozenset         # info properties merged key by key
     validate_report: Callable[[Any], list]  # -> list of (path, message)
     time_fields: frozenset          # visitor.info keys holding times
+    chat: Any = None                # chat_model.ChatPolicy: action and client rules
+    engines: Any = field(default=None, compare=False, repr=False)  # replay.EngineCache
 
     @property
     def rules_by_path(self) -> Mapping[str, PropertyRule]:

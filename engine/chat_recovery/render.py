@@ -7,7 +7,10 @@ from typing import Any, Optional
 from . import timeutil
 from .merge import canonical_json, side_of, source_of
 from .model import Policy, PropertyRule, Strategy
+from .chat import rebuild
+from .directives import directives
 from .paths import json_path
+from .replay import Engine
 
 
 class _Decision:
@@ -67,10 +70,12 @@ class _Out:
                               "sentAt": decision.sent_at}
 
 
-def render(policy: Policy, state: dict, explain: bool = False) -> dict:
+def render(policy: Policy, state: dict, engine: Engine, explain: bool = False) -> dict:
     now = state["now"]
     out = _Out(now)
     slots, maps = state["slots"], state["maps"]
+    chat_state = state["chat"]
+    rebuilt = rebuild(policy.chat, chat_state, engine) if chat_state is not None else None
 
     status_decision = out.decide(policy.status, policy.status.path, slots.get(policy.status.path, {}))
     uploaded = status_decision.value if status_decision else None
@@ -78,8 +83,9 @@ def render(policy: Policy, state: dict, explain: bool = False) -> dict:
     status = status_rule.recover_as if status_rule else uploaded
     if status_rule is not None and status != uploaded:
         out.explain[policy.status.path]["rule"] = str(status_rule.origin)
+    if rebuilt is not None and rebuilt.status is not None:
+        status = _log_status(out, policy, rebuilt)
 
-    chat_state = state["chat"]
     recovers_visitor = state["visitorSeen"] and not (status_rule is not None and status is None)
     visitor = None
     if recovers_visitor or chat_state is not None:
@@ -113,35 +119,37 @@ def render(policy: Policy, state: dict, explain: bool = False) -> dict:
             decision = out.decide(rule, rule.path, slots.get(rule.path, {}))
             if decision is not None:
                 props[rule.name] = decision.value
-        chat = {"id": chat_state["id"], "props": props, "messages": _messages(chat_state["messages"], out)}
+        chat = {"id": chat_state["id"], "props": props, "state": rebuilt.state, "messages": rebuilt.messages}
+        out.conflicts.extend(rebuilt.conflicts)
+        if explain:
+            for message in rebuilt.messages:
+                rule = rebuilt.fired.get(message["id"], "set aside")
+                out.explain[json_path(["chat", "messages", message["id"]])] = {
+                    "rule": str(rule.origin) if rule not in (None, "set aside") else None,
+                    "strategy": rule.name if rule not in (None, "set aside") else ("set aside" if rule else "no rule for this action"),
+                    "source": None, "sentAt": None}
 
+    wrapups = {agent: held["value"] for agent, held in sorted(state["wrapups"].items())}
     return {
         "visitorId": state["visitorId"],
         "visitor": visitor,
         "chat": chat,
-        "directives": [],
-        "unfinishedWrapups": {agent: held["value"] for agent, held in sorted(state["wrapups"].items())},
+        "directives": directives(policy.chat, status, rebuilt, wrapups),
+        "setAside": rebuilt.set_aside if rebuilt else [],
+        "unfinishedWrapups": wrapups,
         "conflicts": out.conflicts,
         "explain": out.explain if explain else {},
         "policy": {"digest": policy.digest},
     }
 
 
-def _messages(held: dict, out: _Out) -> list:
-    """Each message once. Copies of one id that differ: the copy from the
-    latest report wins (then the larger source), and the difference is a
-    conflict."""
-    merged = []
-    for message_id, copies in sorted(held.items()):
-        src = max(copies, key=lambda s: (timeutil.sort_key(copies[s]["sentAt"]), s))
-        merged.append(copies[src]["value"])
-        if len({canonical_json(c["value"]) for c in copies.values()}) > 1:
-            out.conflicts.append({
-                "path": json_path(["chat", "messages", message_id]),
-                "values": [{"source": source_of(s), "sentAt": c["sentAt"], "value": c["value"]}
-                           for s, c in sorted(copies.items())],
-                "decided": {"rule": "built-in: latest report's copy", "strategy": "latest",
-                            "value": copies[src]["value"], "source": source_of(src)},
-            })
-    merged.sort(key=lambda m: (timeutil.sort_key(m["time"]), m["id"]))
-    return merged
+def _log_status(out: _Out, policy: Policy, rebuilt) -> str:
+    """The message log's status beats the uploaded one; a disagreement with
+    the uploads stays listed, decided by the action rule."""
+    rule = rebuilt.status_rule
+    decided = {"rule": str(rule.origin), "strategy": "messageLog", "value": rebuilt.status, "source": None}
+    out.explain[policy.status.path] = {"rule": str(rule.origin), "strategy": "messageLog", "source": None, "sentAt": None}
+    for conflict in out.conflicts:
+        if conflict["path"] == policy.status.path:
+            conflict["decided"] = decided
+    return rebuilt.status

@@ -3,6 +3,7 @@ times left as strings (JSON has no datetime)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+import re
 from typing import Any
 
 import yaml
@@ -12,13 +13,17 @@ from .paths import json_path
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader without the implicit timestamp type."""
+    """SafeLoader with YAML 1.2 habits: no implicit timestamps (JSON has none),
+    and only true/false are booleans, so `on:` and `no` stay text."""
 
 
+_DROPPED = ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool")
 _Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    first: [(tag, rx) for tag, rx in resolvers if tag not in _DROPPED]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,140 @@
+"""The chat rebuilt from the merged message log: each message once, trust
+applied, then replayed in log order through the action rules."""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from . import timeutil
+from .chat_model import ActionRule, ChatPolicy, Effect
+from .expressions import MISSING
+from .merge import canonical_json, side_of, source_of
+from .paths import json_path
+from .replay import Engine
+
+
+@dataclass
+class ChatResult:
+    messages: list                      # merged, trusted and set-aside alike, by time then id
+    state: dict
+    status: Optional[str]               # chat-related visitor status, None when the log yields none
+    status_rule: Optional[ActionRule]
+    holders: dict                       # message id -> sorted source keys holding it
+    set_aside: list = field(default_factory=list)
+    conflicts: list = field(default_factory=list)
+    fired: dict = field(default_factory=dict)   # message id -> rule (or None)
+    reporters: list = field(default_factory=list)  # source keys whose reports hold the chat
+
+
+def merged_log(held: dict, conflicts: list) -> tuple[list, dict]:
+    """Each message once. Copies of one id that differ: the copy from the
+    latest report wins (then the larger source), and the difference is a
+    conflict."""
+    merged, holders = [], {}
+    for message_id, copies in sorted(held.items()):
+        src = max(copies, key=lambda s: (timeutil.sort_key(copies[s]["sentAt"]), s))
+        merged.append(copies[src]["value"])
+        holders[message_id] = sorted(copies)
+        if len({canonical_json(c["value"]) for c in copies.values()}) > 1:
+            conflicts.append({
+                "path": json_path(["chat", "messages", message_id]),
+                "values": [{"source": source_of(s), "sentAt": c["sentAt"], "value": c["value"]}
+                           for s, c in sorted(copies.items())],
+                "decided": {"rule": "built-in: the copy from the latest report", "strategy": "latest",
+                            "value": copies[src]["value"], "source": source_of(src)},
+            })
+    merged.sort(key=lambda m: (timeutil.sort_key(m["time"]), m["id"]))
+    return merged, holders
+
+
+def _trusted_sides(chat: ChatPolicy, message: dict) -> frozenset:
+    for index in chat.by_action.get(message["action"], ()):
+        if chat.rules[index].trust is not None:
+            return chat.rules[index].trust
+    return chat.trust.get(message["sender"]["type"], frozenset({"visitor", "agent"}))
+
+
+def rebuild(chat: ChatPolicy, held: dict, engine: Engine) -> ChatResult:
+    conflicts: list = []
+    messages, holders = merged_log(held["messages"], conflicts)
+    reporting = {side_of(s) for s in held["sources"]}
+    result = ChatResult(messages, copy.deepcopy(dict(chat.initial_state)), None, None, holders,
+                        conflicts=conflicts, reporters=sorted(held["sources"]))
+    session = engine.open()
+    try:
+        for message in messages:
+            sides = _trusted_sides(chat, message)
+            held_by = {side_of(s) for s in holders[message["id"]]}
+            if not (held_by & sides) and (reporting & sides):
+                result.set_aside.append({
+                    "message": message, "heldBy": [source_of(s) for s in holders[message["id"]]],
+                    "reason": f"a {message['sender']['type']} message is believed from {' or '.join(sorted(sides))} reports only, and such reports hold this chat without it"})
+                continue
+            index = session.fire(_event(chat, message, result))
+            rule = chat.rules[index] if index is not None else None
+            result.fired[message["id"]] = rule
+            if rule is not None:
+                _apply(rule, message, result)
+    finally:
+        session.close()
+    return result
+
+
+def _lookup(message: dict, dotted: str) -> Any:
+    value: Any = message
+    for part in dotted.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _event(chat: ChatPolicy, message: dict, result: ChatResult) -> dict:
+    """What the engine matches on: the action, and each tested field as
+    canonical JSON (so null, numbers and text compare exactly)."""
+    event = {"action": message["action"]}
+    for i, name in enumerate(chat.condition_fields):
+        if name == "status":
+            value = result.status
+        elif name.startswith("state."):
+            value = result.state.get(name[6:])
+        else:
+            value = _lookup(message, name)
+        event[f"c{i}"] = canonical_json(value)
+    return event
+
+
+def _apply(rule: ActionRule, message: dict, result: ChatResult) -> None:
+    for effect in rule.effects:
+        _effect(effect, message, result.state)
+    if rule.status is not None:
+        result.status, result.status_rule = rule.status, rule
+
+
+def _effect(effect: Effect, message: dict, state: dict) -> None:
+    value = effect.value(message)
+    *parents, last = effect.field
+    target = state
+    for part in parents:
+        if not isinstance(target.get(part), dict):
+            target[part] = {}
+        target = target[part]
+    if effect.op == "set":
+        target[last] = None if value is MISSING else value
+        return
+    if value is MISSING:
+        return
+    items = target[last]
+    if effect.op == "remove":
+        target[last] = [item for item in items if item != value]
+    elif effect.op == "add":
+        if value not in items:
+            items.append(value)
+    elif effect.op == "upsert":
+        key = value.get(effect.key)
+        for i, item in enumerate(items):
+            if key is not None and isinstance(item, dict) and item.get(effect.key) == key:
+                items[i] = {**item, **value}
+                return
+        items.append(value)

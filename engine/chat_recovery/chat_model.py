@@ -1,0 +1,59 @@
+"""The compiled chat policy: action rules (state from the message log) and
+client rules (directives). Frozen, indexed by action."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Optional
+
+from .model import Origin
+
+# Condition fields a rule may test, and how to read them.
+MESSAGE_FIELDS = ("sender.type", "sender.id")   # plus data.<field>
+STATE_FIELDS = ("status",)                      # plus state.<field>
+
+
+@dataclass(frozen=True)
+class Condition:
+    field: str                     # e.g. "sender.type", "data.kind", "status", "state.chatType"
+    values: frozenset              # canonical JSON of each accepted value
+
+
+@dataclass(frozen=True)
+class Effect:
+    op: str                        # set | remove | add | upsert
+    field: tuple                   # path into the state, e.g. ("audioVideo", "state")
+    value: Callable[[dict], Any]   # message -> value (expressions.MISSING when absent)
+    key: Optional[str] = None      # upsert: the item key
+
+
+@dataclass(frozen=True)
+class ActionRule:
+    name: str
+    action: str
+    conditions: tuple[Condition, ...]
+    priority: int
+    effects: tuple[Effect, ...]
+    status: Optional[str]
+    trust: Optional[frozenset]     # report sides that may introduce it; None: by sender type
+    origin: Origin
+
+
+@dataclass(frozen=True)
+class ClientRule:
+    name: str
+    statuses: Optional[frozenset]
+    action: Optional[str]
+    missing_from: Optional[str]
+    wrapup: bool
+    directives: tuple[Mapping, ...]   # {to, do, seconds?, message?, wrapup?} as written
+    origin: Origin
+
+
+@dataclass(frozen=True)
+class ChatPolicy:
+    initial_state: Mapping         # deep-copied before use
+    trust: Mapping[str, frozenset]  # sender type -> sides
+    rules: tuple[ActionRule, ...]  # in matching order: by action, then priority, then definition
+    by_action: Mapping[str, tuple[int, ...]]  # action -> indexes into rules
+    condition_fields: tuple[str, ...]  # every field some rule tests (event keys c0, c1, ...)
+    client: tuple[ClientRule, ...]

@@ -1,0 +1,117 @@
+"""Meaning checks and compilation of the action rules and client rules."""
+from __future__ import annotations
+
+import copy
+from typing import Optional
+
+from .chat_model import ActionRule, ChatPolicy, ClientRule, Condition, Effect
+from .diagnostics import Diagnostic, suggest
+from .expressions import ExpressionError, compile_value
+from .merge import canonical_json
+from .model import Origin, frozen_map
+from .policy_files import Document
+
+LIST_OPS = ("remove", "add", "upsert")
+EFFECT_ORDER = ("set", "remove", "add", "upsert")  # remove before add: a transfer accepted by its own agent keeps it
+
+
+def _origin(doc: Document, path: tuple) -> Origin:
+    line, col = doc.doc.at(path, key=True)
+    return Origin(doc.file, line, col)
+
+
+def compile_chat(actions: Document, client: Document, statuses: tuple, problems: list[Diagnostic]) -> Optional[ChatPolicy]:
+    data = actions.doc.data
+    initial = data["state"]
+    rules: list[ActionRule] = []
+    for name, spec in data["rules"].items():
+        rule = _rule(actions, name, spec, initial, statuses, problems)
+        if rule is not None:
+            rules.append(rule)
+    _overlaps(actions, rules, problems)
+    client_rules = [_client_rule(client, name, spec, statuses, problems) for name, spec in client.doc.data["rules"].items()]
+    order = {rule.name: i for i, rule in enumerate(rules)}
+    rules.sort(key=lambda r: (r.action, r.priority, order[r.name]))
+    by_action: dict = {}
+    for i, rule in enumerate(rules):
+        by_action.setdefault(rule.action, []).append(i)
+    fields = sorted({c.field for r in rules for c in r.conditions})
+    return ChatPolicy(
+        initial_state=frozen_map(copy.deepcopy(initial)),
+        trust=frozen_map({k: frozenset(v) for k, v in data["trust"].items()}),
+        rules=tuple(rules),
+        by_action=frozen_map({k: tuple(v) for k, v in by_action.items()}),
+        condition_fields=tuple(fields),
+        client=tuple(r for r in client_rules if r is not None),
+    )
+
+
+def _rule(doc: Document, name: str, spec: dict, initial: dict, statuses: tuple, problems: list) -> Optional[ActionRule]:
+    at = ("rules", name)
+    bad = len(problems)
+    conditions = []
+    for field, accepted in (spec.get("when") or {}).items():
+        if field.startswith("state.") and field[6:] not in initial:
+            problems.append(doc.diag(at + ("when", field), f"condition on unknown state field '{field[6:]}'{suggest(field[6:], list(initial))}", "unknown-field", at_key=True))
+        values = accepted if isinstance(accepted, list) else [accepted]
+        if field == "status":
+            for value in values:
+                if value is not None and value not in statuses:
+                    problems.append(doc.diag(at + ("when", field), f"unknown status '{value}'{suggest(str(value), list(statuses))}", "unknown-status"))
+        conditions.append(Condition(field, frozenset(canonical_json(v) for v in values)))
+    effects = []
+    for op in EFFECT_ORDER:
+        for field, template in (spec.get(op) or {}).items():
+            path = tuple(field.split("."))
+            where = at + (op, field)
+            if path[0] not in initial:
+                problems.append(doc.diag(where, f"'{path[0]}' is not a field of the chat state{suggest(path[0], list(initial))}; declare it under `state`", "unknown-field", at_key=True))
+                continue
+            if op in LIST_OPS and (len(path) > 1 or not isinstance(initial[path[0]], list)):
+                problems.append(doc.diag(where, f"{op} needs a list field; '{field}' starts as {initial.get(path[0])!r}", "not-a-list", at_key=True))
+                continue
+            try:
+                if op == "upsert":
+                    effects.append(Effect(op, path, compile_value(template["value"]), template["by"]))
+                else:
+                    effects.append(Effect(op, path, compile_value(template)))
+            except ExpressionError as exc:
+                problems.append(doc.diag(where, str(exc), "bad-reference"))
+    status = spec.get("status")
+    if status is not None and status not in statuses:
+        problems.append(doc.diag(at + ("status",), f"unknown status '{status}'{suggest(status, list(statuses))}", "unknown-status"))
+    if len(problems) > bad:
+        return None
+    trust = spec.get("trust")
+    return ActionRule(name, spec["on"], tuple(sorted(conditions, key=lambda c: c.field)), int(spec.get("priority", 0)),
+                      tuple(effects), status, frozenset(trust) if trust is not None else None, _origin(doc, at))
+
+
+def _overlaps(doc: Document, rules: list[ActionRule], problems: list) -> None:
+    """Two rules for one action at one priority that some message could
+    satisfy both: which fires would be up to the engine, so it is refused."""
+    for i, first in enumerate(rules):
+        for second in rules[i + 1:]:
+            if first.action != second.action or first.priority != second.priority:
+                continue
+            mine = {c.field: c.values for c in first.conditions}
+            disjoint = any(c.field in mine and not (mine[c.field] & c.values) for c in second.conditions)
+            if not disjoint:
+                o = first.origin
+                problems.append(Diagnostic(
+                    second.origin.file, second.origin.line, second.origin.col,
+                    f"rule '{second.name}' overlaps rule '{first.name}' (defined at {o.line}:{o.col}) for action '{second.action}': "
+                    "make their `when` conditions exclusive or give them different `priority`",
+                    "overlapping-rules", f"$.rules.{second.name}"))
+
+
+def _client_rule(doc: Document, name: str, spec: dict, statuses: tuple, problems: list) -> Optional[ClientRule]:
+    when = spec["when"]
+    for i, status in enumerate(when.get("status") or ()):
+        if status not in statuses:
+            problems.append(doc.diag(("rules", name, "when", "status", i), f"unknown status '{status}'{suggest(status, list(statuses))}", "unknown-status"))
+    if not when:
+        problems.append(doc.diag(("rules", name, "when"), "a client rule needs a condition", "empty-condition"))
+    return ClientRule(
+        name, frozenset(when["status"]) if "status" in when else None, when.get("action"), when.get("missingFrom"),
+        bool(when.get("wrapup")), tuple(frozen_map(d) for d in spec["directives"]), _origin(doc, ("rules", name)))

@@ -1,0 +1,68 @@
+"""Which action rule fires for each message: a small interface with two
+implementations. durable_rules (the design card's engine) where it imports;
+a plain-Python matcher elsewhere (Python 3.13+) and as its reference.
+
+An engine only *chooses* the rule; the effects are applied by `chat.py` in
+plain Python, so an error in an effect is never swallowed by the engine."""
+from __future__ import annotations
+
+import threading
+from typing import Optional, Protocol
+
+from ..chat_model import ChatPolicy
+
+
+class Session(Protocol):
+    def fire(self, event: dict) -> Optional[int]:
+        """Index into ChatPolicy.rules of the rule that fired, or None."""
+
+    def close(self) -> None:
+        ...
+
+
+class Engine(Protocol):
+    name: str
+
+    def open(self) -> Session:
+        ...
+
+
+class ReplayError(RuntimeError):
+    """The rule engine misbehaved; the recovery fails rather than guess."""
+
+
+def durable_available() -> bool:
+    try:
+        import durable.engine  # noqa: F401
+    except Exception:  # ImportError, or the undefined-symbol error on 3.13
+        return False
+    return True
+
+
+def make_engine(chat: ChatPolicy, name: str = "auto") -> Engine:
+    """`durable` or `python`; `auto` prefers durable_rules where it imports."""
+    if name == "auto":
+        name = "durable" if durable_available() else "python"
+    if name == "durable":
+        from .durable_engine import DurableEngine
+        return DurableEngine(chat)
+    if name == "python":
+        from .python_engine import PythonEngine
+        return PythonEngine(chat)
+    raise ValueError(f"unknown engine '{name}' (durable or python)")
+
+
+class EngineCache:
+    """One engine per thread and kind, made on first use. durable_rules must
+    not be shared between threads (its C code runs one thread's actions on
+    another's), so each thread gets its own."""
+
+    def __init__(self, chat: ChatPolicy):
+        self._chat = chat
+        self._local = threading.local()
+
+    def get(self, name: str = "auto") -> Engine:
+        engines = self._local.__dict__.setdefault("engines", {})
+        if name not in engines:
+            engines[name] = make_engine(self._chat, name)
+        return engines[name]

@@ -67,3 +67,28 @@ STATUSES = ("inSite", "preChat", "offlineMessage", "manualInvitation", "autoInvi
             "refusedByVisitor", "systemProcessing", "outOfSite", "waitingForChat",
             "chatting", "transferring", "chatEnded", "refusedByAgent",
             "manualInvitationByWindow")
+
+# The seed's "state recovered from actions" table: state field -> actions.
+ACTION_STATE = {
+    "requestTime": ["visitorRequestChat"],
+    "startTime": ["agentAcceptChat", "botStartChat"],
+    "transferBeginTime": ["agentTransferDepartment"],
+    "timeBeginWaiting": ["visitorRequestChat", "requestChatToBot"],
+    "chatType": ["botAcceptChat", "agentAcceptChat"],
+    "currentAgents": ["agentAcceptChat", "agentJoinChat", "agentStopChat"],
+    "assignee": ["agentAddInvitationText"],
+    "translation": ["agentEnableTranslation", "agentDisableTranslation"],
+    "audioVideo": [f"{w}{v}{k}Chat" for w in ("agent", "visitor") for v in ("Request", "Accept", "Refuse", "Cancel") for k in ("Audio", "Video")],
+    "cobrowse": ["agentRequestCobrowse", "visitorAcceptCobrowse", "visitorRefuseCobrowse", "agentCancelCobrowse", "agentEndCobrowse", "visitorEndCobrowse"],
+    "files": ["agentSendFile", "agentSentFile", "agentSendImage", "agentSentImage"],
+}
+
+# The seed's chat-related status table: status -> actions.
+ACTION_STATUS = {
+    "manualInvitationByWindow": ["agentAddInvitationText"],
+    "refusedByAgent": ["agentRefuseChat"],
+    "waitingForChat": ["visitorRequestChat"],
+    "chatting": ["visitorAcceptChat", "agentAcceptChat"],
+    "transferring": ["agentTransferDepartment"],   # refused or accepted transfer ends it
+    "chatEnded": ["systemChatEnded"],
+}

@@ -6,9 +6,9 @@ reports its clients upload after a restart, under a YAML policy.
     recovery = cr.recover(policy, reports, now="2026-11-24T09:00:00Z")
 """
 from .api import apply, load_policy, recover, render
-from .diagnostics import Diagnostic, PolicyError, ReportError
+from .diagnostics import Diagnostic, PolicyError, RecoveryError, ReportError
 from .model import Policy
 
 __all__ = ["apply", "load_policy", "recover", "render",
-           "Diagnostic", "Policy", "PolicyError", "ReportError"]
+           "Diagnostic", "Policy", "PolicyError", "RecoveryError", "ReportError"]
 __version__ = "0.1.0"

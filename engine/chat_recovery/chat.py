@@ -8,6 +8,7 @@ from typing import Any, Optional
 
 from . import timeutil
 from .chat_model import ActionRule, ChatPolicy, Effect
+from .diagnostics import RecoveryError
 from .expressions import MISSING
 from .merge import canonical_json, side_of, source_of
 from .paths import json_path
@@ -75,7 +76,10 @@ def rebuild(chat: ChatPolicy, held: dict, engine: Engine) -> ChatResult:
             rule = chat.rules[index] if index is not None else None
             result.fired[message["id"]] = rule
             if rule is not None:
-                _apply(rule, message, result)
+                try:
+                    _apply(rule, message, result)
+                except (TypeError, AttributeError, KeyError, ValueError) as exc:
+                    raise RecoveryError(f"{rule.origin}: rule '{rule.name}' failed on message '{message['id']}': {exc!r}") from None
     finally:
         session.close()
     return result

@@ -10,13 +10,13 @@ from typing import IO, Optional, Sequence
 
 from . import timeutil
 from .api import apply, load_policy, render
-from .diagnostics import PolicyError, ReportError
+from .diagnostics import PolicyError, RecoveryError, ReportError
 from .reports import parse_bytes
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 1   # a report (or --now) that cannot be used
 EXIT_USAGE = 2       # argparse's own code for bad arguments
-EXIT_BAD_POLICY = 3  # the policy did not load
+EXIT_BAD_POLICY = 3  # the policy did not load, or could not be applied
 
 
 class _Parser(argparse.ArgumentParser):
@@ -38,6 +38,7 @@ def _parser(stdout: IO[str], stderr: IO[str]) -> argparse.ArgumentParser:
     rec.add_argument("--now", help="the recovery time, RFC 3339 UTC (default: the clock)")
     rec.add_argument("--policy", metavar="DIR", help="policy directory (default: the bundled rules)")
     rec.add_argument("--explain", action="store_true", help="fill `explain`: the rule, strategy and report that decided each value")
+    rec.add_argument("--engine", choices=("auto", "durable", "python"), default="auto", help="who matches action rules: durable_rules, plain Python, or auto (durable_rules where it imports)")
     pol = sub.add_parser("policy", help="work with policy directories", **kw)
     pol_sub = pol.add_subparsers(dest="policy_command", required=True, parser_class=_Parser)
     chk = pol_sub.add_parser("check", help="load a policy and list every problem as file:line:col", **kw)
@@ -117,7 +118,12 @@ def _recover(args, stdin: IO[bytes] | None, stdout: IO[str], stderr: IO[str]) ->
             failed = True
     if failed:
         return EXIT_BAD_INPUT
-    stdout.write(json.dumps(render(policy, state, explain=args.explain), indent=2, ensure_ascii=False) + "\n")
+    try:
+        recovery = render(policy, state, explain=args.explain, engine=args.engine)
+    except RecoveryError as exc:
+        stderr.write(f"chat-recovery: {exc}\n")
+        return EXIT_BAD_POLICY
+    stdout.write(json.dumps(recovery, indent=2, ensure_ascii=False) + "\n")
     return EXIT_OK
 
 

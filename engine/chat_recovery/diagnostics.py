@@ -8,6 +8,14 @@ from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 
+def printable(text: str) -> str:
+    """Control characters escaped, so one problem stays one line; other
+    scripts (the seed's Chinese) stay as they are."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
 @dataclass(frozen=True, order=True)
 class Diagnostic:
     file: str
@@ -22,7 +30,7 @@ class Diagnostic:
         where = self.file
         if self.line:
             where += f":{self.line}:{self.col}"
-        return f"{where}: {self.severity}: {self.message}"
+        return printable(f"{where}: {self.severity}: {self.message}")
 
     def to_dict(self) -> dict:
         return {
@@ -54,7 +62,7 @@ class ReportError(ValueError):
 
     def __str__(self) -> str:
         parts = [p for p in (self.where, self.path) if p]
-        return ": ".join(parts + [self.message])
+        return printable(": ".join(parts + [self.message]))
 
 
 def _fold(name: str) -> str:
@@ -73,3 +81,8 @@ def suggest(name: str, known: Sequence[str]) -> str:
     """' (did you mean 'x'?)' or ''."""
     hit = did_you_mean(name, known)
     return f" (did you mean '{hit}'?)" if hit else ""
+
+
+class RecoveryError(RuntimeError):
+    """The policy could not be applied to valid reports (an effect that does
+    not fit the state, or a rule engine that misbehaved): names the rule."""

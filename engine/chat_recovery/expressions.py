@@ -1,5 +1,6 @@
 """Values in action and client rules: literals, or references into the
-message ($time, $sender.id, $data.field; `a | b` falls back to b). Compiled
+message ($time, $sender.id, $data.field; `a | b` falls back to b, which
+may be plain text). Compiled
 once at load time into plain functions of the message."""
 from __future__ import annotations
 
@@ -30,11 +31,16 @@ def _reference(text: str) -> Getter:
     return get
 
 
+def _literal(text: str) -> Getter:
+    return lambda message: text
+
+
 def compile_value(template: Any) -> Getter:
     """A function of the message giving the value (MISSING when a reference
     is absent and has no fallback). Dict templates drop missing fields."""
     if isinstance(template, str) and template.startswith("$"):
-        options = [_reference(part.strip()) for part in template.split("|")]
+        options = [_reference(part.strip()) if part.strip().startswith("$") else _literal(part.strip())
+                   for part in template.split("|")]
 
         def first(message: dict) -> Any:
             for option in options:

@@ -10,6 +10,7 @@ import threading
 from typing import Optional, Protocol
 
 from ..chat_model import ChatPolicy
+from ..diagnostics import RecoveryError
 
 
 class Session(Protocol):
@@ -27,7 +28,7 @@ class Engine(Protocol):
         ...
 
 
-class ReplayError(RuntimeError):
+class ReplayError(RecoveryError):
     """The rule engine misbehaved; the recovery fails rather than guess."""
 
 
@@ -44,6 +45,8 @@ def make_engine(chat: ChatPolicy, name: str = "auto") -> Engine:
     if name == "auto":
         name = "durable" if durable_available() else "python"
     if name == "durable":
+        if not durable_available():
+            raise ReplayError("durable_rules does not import on this Python (it works on 3.11 and 3.12); use --engine python")
         from .durable_engine import DurableEngine
         return DurableEngine(chat)
     if name == "python":

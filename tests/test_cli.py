@@ -124,3 +124,19 @@ def test_policy_check_json_on_a_broken_policy(rules_copy):
 def test_usage_error_exits_2():
     done = cli("recover")
     assert done.returncode == 2 and b"usage:" in done.stderr
+
+
+def test_chat_examples_as_the_demo_shows_them():
+    def run(folder):
+        done = cli("recover", "--now", NOW, *sorted((EXAMPLES / folder).glob("*.json")))
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+    transferred = run("chat-transferred")
+    assert transferred["visitor"]["status"] == "chatting" and transferred["chat"]["state"]["currentAgents"] == ["a-9"]
+    assert [f["state"] for f in transferred["chat"]["state"]["files"]] == ["sent"]
+    refused = run("chat-refused")
+    assert refused["visitor"]["status"] == "refusedByAgent"
+    assert [d["do"] for d in refused["directives"]] == ["recoverChat", "keepHeartbeat", "deliverMessage"]
+    ended = run("chat-ended")
+    assert ended["chat"]["state"]["translation"] == {"enabled": True, "language": "es"}
+    assert {d["do"] for d in ended["directives"]} == {"recoverChat", "keepHeartbeat", "restoreWrapup"}

@@ -10,7 +10,7 @@ from . import timeutil
 from .chat_model import ActionRule, ChatPolicy, Effect
 from .diagnostics import RecoveryError
 from .expressions import MISSING
-from .merge import canonical_json, side_of, source_of
+from .merge import canonical_json, conflict, side_of, source_of
 from .paths import json_path
 from .replay import Engine
 
@@ -38,13 +38,9 @@ def merged_log(held: dict, conflicts: list) -> tuple[list, dict]:
         merged.append(copies[src]["value"])
         holders[message_id] = sorted(copies)
         if len({canonical_json(c["value"]) for c in copies.values()}) > 1:
-            conflicts.append({
-                "path": json_path(["chat", "messages", message_id]),
-                "values": [{"source": source_of(s), "sentAt": c["sentAt"], "value": c["value"]}
-                           for s, c in sorted(copies.items())],
-                "decided": {"rule": "built-in: the copy from the latest report", "strategy": "latest",
-                            "value": copies[src]["value"], "source": source_of(src)},
-            })
+            conflicts.append(conflict(json_path(["chat", "messages", message_id]), copies, {
+                "rule": "built-in: the copy from the latest report", "strategy": "latest",
+                "value": copies[src]["value"], "source": source_of(src)}))
     merged.sort(key=lambda m: (timeutil.sort_key(m["time"]), m["id"]))
     return merged, holders
 

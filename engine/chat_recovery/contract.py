@@ -52,28 +52,22 @@ class Contract:
         return validate
 
 
+def _deref(report_schema: dict, node: dict) -> dict:
+    """Follow a local `#/$defs/name` reference."""
+    return report_schema["$defs"][node["$ref"].rsplit("/", 1)[-1]] if "$ref" in node else node
+
+
 def _status_schema(report_schema: dict) -> dict:
-    status = report_schema["properties"]["visitor"]["properties"]["status"]
-    if "$ref" in status:  # a reference into $defs
-        status = report_schema["$defs"][status["$ref"].rsplit("/", 1)[-1]]
-    return status
+    return _deref(report_schema, report_schema["properties"]["visitor"]["properties"]["status"])
 
 
 def _info_schema(report_schema: dict) -> dict:
-    info = report_schema["properties"]["visitor"]["properties"]["info"]
-    if "$ref" in info:
-        info = report_schema["$defs"][info["$ref"].rsplit("/", 1)[-1]]
-    return info
+    return _deref(report_schema, report_schema["properties"]["visitor"]["properties"]["info"])
 
 
 def _props_schema(report_schema: dict) -> dict:
-    chat = report_schema["properties"]["chat"]
-    if "$ref" in chat:
-        chat = report_schema["$defs"][chat["$ref"].rsplit("/", 1)[-1]]
-    props = chat["properties"]["props"]
-    if "$ref" in props:
-        props = report_schema["$defs"][props["$ref"].rsplit("/", 1)[-1]]
-    return props
+    chat = _deref(report_schema, report_schema["properties"]["chat"])
+    return _deref(report_schema, chat["properties"]["props"])
 
 
 def load_contract(directory: Path) -> Contract:

@@ -101,3 +101,11 @@ def fold(policy: Policy, state: Optional[dict], report: dict, now: str) -> dict:
         if held is None or _newer(sent_at, wrapup, held):
             state["wrapups"][report["source"]["id"]] = {"value": wrapup, "sentAt": sent_at}
     return state
+
+
+def conflict(path: str, candidates: dict, decided: dict) -> dict:
+    """A disagreement between reports: each source's word and the decision."""
+    return {"path": path,
+            "values": [{"source": source_of(s), "sentAt": c["sentAt"], "value": c["value"]}
+                       for s, c in sorted(candidates.items())],
+            "decided": decided}

@@ -70,10 +70,6 @@ class Policy:
     chat: Any = None                # chat_model.ChatPolicy: action and client rules
     engines: Any = field(default=None, compare=False, repr=False)  # replay.EngineCache
 
-    @property
-    def rules_by_path(self) -> Mapping[str, PropertyRule]:
-        return MappingProxyType({r.path: r for r in (*self.info, *self.chat_props, self.status)})
-
 
 def frozen_map(d: dict) -> Mapping:
     return MappingProxyType(dict(d))

@@ -8,6 +8,7 @@ from pathlib import Path
 from .contract import POLICY_KINDS, Contract
 from .diagnostics import Diagnostic, suggest
 from .paths import json_path
+from .schema_errors import problems as explain
 from .yamlsource import Located, YamlError, load
 
 
@@ -62,7 +63,6 @@ def read_documents(directory: Path, shown_as: str, contract: Contract) -> tuple[
             problems.append(doc.diag(("kind",), f"unknown rule file kind {kind!r}{suggest(str(kind), known)}; known kinds: {', '.join(known)}", "unknown-kind"))
             continue
         found = list(contract.validator(POLICY_KINDS[kind]).iter_errors(data))
-        from .schema_errors import problems as explain
         bad = [doc.diag(p.path, p.message, p.code, p.at_key) for p in explain(found)]
         if bad:
             problems.extend(bad)

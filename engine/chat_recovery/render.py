@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from . import timeutil
-from .merge import canonical_json, side_of, source_of
+from .merge import canonical_json, conflict, side_of, source_of
 from .model import Policy, PropertyRule, Strategy
 from .chat import rebuild
 from .directives import directives
@@ -54,14 +54,10 @@ class _Out:
             self.note(path, str(rule.origin), strategy.name, decision)
         distinct = {canonical_json(c["value"]) for c in candidates.values()}
         if len(distinct) > 1:
-            self.conflicts.append({
-                "path": path,
-                "values": [{"source": source_of(s), "sentAt": c["sentAt"], "value": c["value"]}
-                           for s, c in sorted(candidates.items())],
-                "decided": {"rule": str(rule.origin), "strategy": strategy.name,
-                            "value": decision.value if decision else None,
-                            "source": source_of(decision.src) if decision and decision.src else None},
-            })
+            self.conflicts.append(conflict(path, candidates, {
+                "rule": str(rule.origin), "strategy": strategy.name,
+                "value": decision.value if decision else None,
+                "source": source_of(decision.src) if decision and decision.src else None}))
         return decision
 
     def note(self, path: str, rule: str, strategy: str, decision: _Decision) -> None:
@@ -149,7 +145,7 @@ def _log_status(out: _Out, policy: Policy, rebuilt) -> str:
     rule = rebuilt.status_rule
     decided = {"rule": str(rule.origin), "strategy": "messageLog", "value": rebuilt.status, "source": None}
     out.explain[policy.status.path] = {"rule": str(rule.origin), "strategy": "messageLog", "source": None, "sentAt": None}
-    for conflict in out.conflicts:
-        if conflict["path"] == policy.status.path:
-            conflict["decided"] = decided
+    for entry in out.conflicts:
+        if entry["path"] == policy.status.path:
+            entry["decided"] = decided
     return rebuilt.status

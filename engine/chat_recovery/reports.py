@@ -8,6 +8,7 @@ from typing import Any
 from . import timeutil
 from .diagnostics import ReportError
 from .model import Policy
+from .paths import json_path
 from .yamlsource import YamlError, load
 
 MAX_BYTES = 16 * 1024 * 1024
@@ -69,7 +70,6 @@ def check(policy: Policy, report: Any) -> dict:
         raise ReportError(f"nested deeper than {MAX_DEPTH} levels", "$")
     found = policy.validate_report(report)
     if found:
-        from .paths import json_path
         first = sorted(found, key=lambda p: (len(p.path), str(p.path)))[0]
         raise ReportError(first.message, json_path(first.path))
     source = report["source"]

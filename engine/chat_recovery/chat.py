@@ -46,10 +46,10 @@ def merged_log(held: dict, conflicts: list) -> tuple[list, dict]:
 
 
 def _trusted_sides(chat: ChatPolicy, message: dict) -> frozenset:
-    for index in chat.by_action.get(message["action"], ()):
-        if chat.rules[index].trust is not None:
-            return chat.rules[index].trust
-    return chat.trust.get(message["sender"]["type"], frozenset({"visitor", "agent"}))
+    sides = chat.trust_by_action.get(message["action"])
+    if sides is None:
+        sides = chat.trust.get(message["sender"]["type"], frozenset({"visitor", "agent"}))
+    return sides
 
 
 def rebuild(chat: ChatPolicy, held: dict, engine: Engine) -> ChatResult:

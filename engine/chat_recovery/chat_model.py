@@ -53,6 +53,7 @@ class ClientRule:
 class ChatPolicy:
     initial_state: Mapping         # deep-copied before use
     trust: Mapping[str, frozenset]  # sender type -> sides
+    trust_by_action: Mapping[str, frozenset]  # a rule's own `trust`, which overrides the above
     rules: tuple[ActionRule, ...]  # in matching order: by action, then priority, then definition
     by_action: Mapping[str, tuple[int, ...]]  # action -> indexes into rules
     condition_fields: tuple[str, ...]  # every field some rule tests (event keys c0, c1, ...)

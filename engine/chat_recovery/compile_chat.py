@@ -39,6 +39,7 @@ def compile_chat(actions: Document, client: Document, statuses: tuple, problems:
     return ChatPolicy(
         initial_state=frozen_map(copy.deepcopy(initial)),
         trust=frozen_map({k: frozenset(v) for k, v in data["trust"].items()}),
+        trust_by_action=frozen_map({r.action: r.trust for r in reversed(rules) if r.trust is not None}),
         rules=tuple(rules),
         by_action=frozen_map({k: tuple(v) for k, v in by_action.items()}),
         condition_fields=tuple(fields),

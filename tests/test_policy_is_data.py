@@ -58,6 +58,11 @@ def test_a_new_status_written_in_yaml(rules_copy):
     result = cr.recover(policy, [report(visitor={"status": "inQueueForCallback"})], NOW)
     assert result["visitor"]["status"] == "offlineMessage"
     assert result["visitor"]["info"]["latestOfflineMessageTime"] == NOW
+    edit(rules_copy / "visitor-status.yaml", "  inQueueForCallback:\n    recoverAs: offlineMessage", "  inQueueForCallback:\n    recoverAs: inQueueForCallback")
+    kept = cr.recover(cr.load_policy(rules_copy), [report(visitor={"status": "inQueueForCallback"})], NOW)
+    from test_schemas import RECOVERY
+    assert kept["visitor"]["status"] == "inQueueForCallback"
+    assert [e.message for e in RECOVERY.iter_errors(kept)] == []  # the recovery schema admits statuses a policy adds
     try:
         cr.recover(cr.load_policy(), [report(visitor={"status": "inQueueForCallback"})], NOW)
     except cr.ReportError as exc:

@@ -158,3 +158,15 @@ def test_chat_prop_row(policy, key, strategy, visitor_first):
         sent.reverse()
     props = cr.recover(policy, sent, NOW)["chat"]["props"]
     assert props.get(key) == expected(strategy, v, a, visitor_first)
+
+
+def test_latest_waiting_for_chat_time_follows_the_status_the_log_gives(policy):
+    """'latest time of waiting for chat' uses the recovered status, which a
+    chat log decides: waiting after a request, not once an agent accepted."""
+    request = {"id": "m-1", "time": "2026-11-24T08:59:00Z", "action": "visitorRequestChat", "sender": {"type": "visitor"}}
+    accept = {"id": "m-2", "time": "2026-11-24T08:59:10Z", "action": "agentAcceptChat", "sender": {"type": "agent", "id": "a-1"}}
+    waiting = cr.recover(policy, [report("visitor", EARLY, visitor={"status": "inSite"}, chat={"id": "c", "messages": [request]})], NOW)
+    assert waiting["visitor"]["status"] == "waitingForChat"
+    assert waiting["visitor"]["info"]["latestWaitingForChatTime"] == NOW
+    chatting = cr.recover(policy, [report("visitor", EARLY, chat={"id": "c", "messages": [request, accept]})], NOW)
+    assert "latestWaitingForChatTime" not in chatting["visitor"]["info"]

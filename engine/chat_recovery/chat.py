@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Optional
 
 from . import timeutil
 from .chat_model import ActionRule, ChatPolicy, Effect
@@ -81,26 +81,18 @@ def rebuild(chat: ChatPolicy, held: dict, engine: Engine) -> ChatResult:
     return result
 
 
-def _lookup(message: dict, dotted: str) -> Any:
-    value: Any = message
-    for part in dotted.split("."):
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value
-
-
 def _event(chat: ChatPolicy, message: dict, result: ChatResult) -> dict:
     """What the engine matches on: the action, and each tested field as
     canonical JSON (so null, numbers and text compare exactly)."""
     event = {"action": message["action"]}
-    for i, name in enumerate(chat.condition_fields):
-        if name == "status":
+    for i, (kind, read) in enumerate(chat.condition_reads):
+        if kind == "status":
             value = result.status
-        elif name.startswith("state."):
-            value = result.state.get(name[6:])
+        elif kind == "state":
+            value = result.state.get(read)
         else:
-            value = _lookup(message, name)
+            value = read(message)
+            value = None if value is MISSING else value
         event[f"c{i}"] = canonical_json(value)
     return event
 

@@ -57,4 +57,5 @@ class ChatPolicy:
     rules: tuple[ActionRule, ...]  # in matching order: by action, then priority, then definition
     by_action: Mapping[str, tuple[int, ...]]  # action -> indexes into rules
     condition_fields: tuple[str, ...]  # every field some rule tests (event keys c0, c1, ...)
+    condition_reads: tuple         # per field: ("status", None) | ("state", key) | ("message", getter)
     client: tuple[ClientRule, ...]

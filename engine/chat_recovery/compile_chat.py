@@ -43,6 +43,7 @@ def compile_chat(actions: Document, client: Document, statuses: tuple, problems:
         rules=tuple(rules),
         by_action=frozen_map({k: tuple(v) for k, v in by_action.items()}),
         condition_fields=tuple(fields),
+        condition_reads=tuple(_reader(f) for f in fields),
         client=tuple(r for r in client_rules if r is not None),
     )
 
@@ -86,6 +87,15 @@ def _rule(doc: Document, name: str, spec: dict, initial: dict, statuses: tuple, 
     trust = spec.get("trust")
     return ActionRule(name, spec["on"], tuple(sorted(conditions, key=lambda c: c.field)), int(spec.get("priority", 0)),
                       tuple(effects), status, frozenset(trust) if trust is not None else None, _origin(doc, at))
+
+
+def _reader(field: str) -> tuple:
+    """How the replay reads a condition field, decided once here."""
+    if field == "status":
+        return ("status", None)
+    if field.startswith("state."):
+        return ("state", field[6:])
+    return ("message", compile_value("$" + field))
 
 
 def _overlaps(doc: Document, rules: list[ActionRule], problems: list) -> None:

@@ -64,7 +64,7 @@ class _Build:
         known_statuses = tuple(dict.fromkeys([*self.contract.statuses, *statuses]))
         info = self.properties(tables["visitor.info"], strategies, self.contract.info_keys, known_statuses)
         props = self.properties(tables["chat.props"], strategies, self.contract.chat_prop_keys, known_statuses)
-        self.status_effects(status_doc, statuses, {r.name for r in info})
+        self.status_effects(status_doc, statuses)
         actions = self.one(docs, "chatActions", shown_as, "action rule file")
         client = self.one(docs, "clientRules", shown_as, "client rule file")
         chat = None
@@ -161,8 +161,8 @@ class _Build:
                 self.problems.append(doc.diag(("statuses", name, "recoverAs"), f"'{name}' recovers as '{target}', which is not a status of this table{suggest(target, list(statuses))}", "unknown-status"))
         return statuses, rule
 
-    def status_effects(self, doc: Document, statuses: dict, info_names: set) -> None:
+    def status_effects(self, doc: Document, statuses: dict) -> None:
         for name, rule in statuses.items():
             for prop, _ in rule.sets:
-                if prop not in info_names and prop not in self.contract.info_keys:
+                if prop not in self.contract.info_keys:
                     self.problems.append(doc.diag(("statuses", name, "set", prop), f"'{prop}' is not a visitor.info property{suggest(prop, list(self.contract.info_keys))}", "unknown-property", at_key=True))

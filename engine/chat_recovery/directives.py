@@ -26,8 +26,6 @@ def directives(chat: ChatPolicy, status: Optional[str], result: Optional[ChatRes
             wrapped = sorted(wrapups.items())
         for message in matches:
             for wrapup in wrapped:
-                if (rule.action is not None and message is None) or (rule.wrapup and wrapup is None):
-                    continue
                 for spec in rule.directives:
                     for to in _recipients(spec["to"], agents, wrapup):
                         item = {"to": to, "do": spec["do"]}

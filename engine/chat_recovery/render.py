@@ -102,8 +102,8 @@ def render(policy: Policy, state: dict, engine: Engine, explain: bool = False) -
             if decision is not None:
                 info[rule.name] = decision.value
         if status_rule is not None:
-            for prop, computed in status_rule.sets:
-                info[prop] = now  # the only computed value the schema allows
+            for prop, _computed in status_rule.sets:
+                info[prop] = now  # `now` is the only computed value the schema allows
                 out.note(json_path(["visitor", "info", prop]), str(status_rule.origin), "specify",
                          _Decision(now, None, None))
         visitor = {"status": status, "info": info}
@@ -119,11 +119,7 @@ def render(policy: Policy, state: dict, engine: Engine, explain: bool = False) -
         out.conflicts.extend(rebuilt.conflicts)
         if explain:
             for message in rebuilt.messages:
-                rule = rebuilt.fired.get(message["id"], "set aside")
-                out.explain[json_path(["chat", "messages", message["id"]])] = {
-                    "rule": str(rule.origin) if rule not in (None, "set aside") else None,
-                    "strategy": rule.name if rule not in (None, "set aside") else ("set aside" if rule else "no rule for this action"),
-                    "source": None, "sentAt": None}
+                out.explain[json_path(["chat", "messages", message["id"]])] = _message_explain(rebuilt, message["id"])
 
     wrapups = {agent: held["value"] for agent, held in sorted(state["wrapups"].items())}
     return {
@@ -149,3 +145,13 @@ def _log_status(out: _Out, policy: Policy, rebuilt) -> str:
         if entry["path"] == policy.status.path:
             entry["decided"] = decided
     return rebuilt.status
+
+
+def _message_explain(rebuilt, message_id: str) -> dict:
+    """The rule that fired for a message, or why none did."""
+    if message_id not in rebuilt.fired:
+        return {"rule": None, "strategy": "set aside", "source": None, "sentAt": None}
+    rule = rebuilt.fired[message_id]
+    if rule is None:
+        return {"rule": None, "strategy": "no rule for this action", "source": None, "sentAt": None}
+    return {"rule": str(rule.origin), "strategy": rule.name, "source": None, "sentAt": None}

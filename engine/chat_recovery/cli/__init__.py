@@ -1,0 +1,41 @@
+"""The command line: a thin shell over the API. `main` takes argv and the
+streams and returns an exit code, so tests call it directly. Each command is
+one module with `add_parser` and `run`; the tables below are the only list."""
+from __future__ import annotations
+
+import sys
+from typing import IO, Optional, Sequence
+
+from . import policy_check, recover
+from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK, EXIT_USAGE, Parser
+
+COMMANDS = (recover,)                 # chat-recovery <command>
+POLICY_COMMANDS = (policy_check,)     # chat-recovery policy <command>
+
+__all__ = ["main", "entry", "EXIT_OK", "EXIT_BAD_INPUT", "EXIT_USAGE", "EXIT_BAD_POLICY"]
+
+
+def _parser(stderr: IO[str]) -> Parser:
+    top = Parser(prog="chat-recovery", description="Recover a live-chat visitor from client reports under a YAML policy.", stderr=stderr)
+    sub = top.add_subparsers(dest="command", required=True, parser_class=Parser)
+    for command in COMMANDS:
+        command.add_parser(sub, stderr=stderr)
+    pol = sub.add_parser("policy", help="check, test, document and compare policy directories", stderr=stderr)
+    pol_sub = pol.add_subparsers(dest="policy_command", required=True, parser_class=Parser)
+    for command in POLICY_COMMANDS:
+        command.add_parser(pol_sub, stderr=stderr)
+    return top
+
+
+def main(argv: Optional[Sequence[str]] = None, stdin: IO[bytes] | None = None,
+         stdout: IO[str] = sys.stdout, stderr: IO[str] = sys.stderr) -> int:
+    parser = _parser(stderr)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return args.run(args, stdin, stdout, stderr)
+
+
+def entry() -> None:
+    sys.exit(main(sys.argv[1:]))

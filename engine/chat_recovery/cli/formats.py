@@ -1,0 +1,46 @@
+"""Diagnostics as text (file:line:col: severity: message), JSON, or GitHub
+workflow annotations. Each format is a small function over plain data."""
+from __future__ import annotations
+
+import json
+from typing import IO, Optional, Sequence
+
+from ..diagnostics import Diagnostic
+
+
+def _text(problems: Sequence[Diagnostic], out: IO[str], summary: Optional[str]) -> None:
+    for problem in problems:
+        out.write(f"{problem}\n")
+    if summary and not any(p.severity == "error" for p in problems):
+        out.write(summary + "\n")
+
+
+def _json(problems: Sequence[Diagnostic], out: IO[str], summary: Optional[str]) -> None:
+    ok = not any(p.severity == "error" for p in problems)
+    out.write(json.dumps({"ok": ok, "problems": [p.to_dict() for p in problems]}, indent=2, ensure_ascii=False) + "\n")
+
+
+def _escape(text: str, prop: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if prop else text
+
+
+def _github(problems: Sequence[Diagnostic], out: IO[str], summary: Optional[str]) -> None:
+    """::error file=F,line=L,col=C,title=CODE::message (GitHub's workflow commands)."""
+    for p in problems:
+        level = {"error": "error", "warning": "warning"}.get(p.severity, "notice")
+        props = [f"file={_escape(p.file, True)}"]
+        if p.line:
+            props += [f"line={p.line}", f"col={p.col}"]
+        props.append(f"title={_escape(p.code, True)}")
+        out.write(f"::{level} {','.join(props)}::{_escape(p.message)}\n")
+    if summary and not any(p.severity == "error" for p in problems):
+        out.write(summary + "\n")
+
+
+WRITERS = {"text": _text, "json": _json, "github": _github}
+FORMATS = tuple(WRITERS)
+
+
+def write_diagnostics(fmt: str, problems: Sequence[Diagnostic], out: IO[str], summary: Optional[str] = None) -> None:
+    WRITERS[fmt](list(problems), out, summary)

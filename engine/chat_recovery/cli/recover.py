@@ -1,0 +1,73 @@
+"""`chat-recovery recover`: one visitor's reports in, the recovery out."""
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timezone
+from typing import IO
+
+from .. import timeutil
+from ..api import apply, render
+from ..diagnostics import RecoveryError, ReportError
+from ..reports import parse_bytes
+from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK, load_or_report
+
+
+def add_parser(sub, **kw) -> None:
+    rec = sub.add_parser("recover", help="merge one visitor's reports and print the recovery as JSON", **kw)
+    rec.add_argument("files", nargs="+", metavar="FILE", help="one report each (JSON or YAML); - reads stdin; applied in the order given")
+    rec.add_argument("--now", help="the recovery time, RFC 3339 UTC (default: the clock)")
+    rec.add_argument("--policy", metavar="DIR", help="policy directory (default: the bundled rules)")
+    rec.add_argument("--explain", action="store_true", help="fill `explain`: the rule, strategy and report that decided each value")
+    rec.add_argument("--engine", choices=("auto", "durable", "python"), default="auto", help="who matches action rules: durable_rules, plain Python, or auto (durable_rules where it imports)")
+    rec.set_defaults(run=run)
+
+
+def run(args, stdin: IO[bytes] | None, stdout: IO[str], stderr: IO[str]) -> int:
+    now = args.now or timeutil.format_time(datetime.now(timezone.utc))
+    try:
+        timeutil.parse(now)
+    except ValueError as exc:
+        stderr.write(f"chat-recovery: --now: {exc}\n")
+        return EXIT_BAD_INPUT
+    policy = load_or_report(args.policy, stderr)
+    if policy is None:
+        return EXIT_BAD_POLICY
+    reports = []
+    failed = False
+    for name in args.files:
+        shown = "<stdin>" if name == "-" else name
+        try:
+            raw = _read(name, stdin)
+            reports.append((shown, parse_bytes(raw, "" if name == "-" else name)))
+        except ReportError as exc:
+            stderr.write(f"{exc.located(shown)}\n")
+            failed = True
+        except OSError as exc:
+            stderr.write(f"{shown}: cannot read: {exc.strerror or exc}\n")
+            failed = True
+    if failed:
+        return EXIT_BAD_INPUT
+    state = None
+    for shown, report in reports:
+        try:
+            state = apply(policy, state, report, now)
+        except ReportError as exc:
+            stderr.write(f"{exc.located(shown)}\n")
+            failed = True
+    if failed:
+        return EXIT_BAD_INPUT
+    try:
+        recovery = render(policy, state, explain=args.explain, engine=args.engine)
+    except RecoveryError as exc:
+        stderr.write(f"chat-recovery: {exc}\n")
+        return EXIT_BAD_POLICY
+    stdout.write(json.dumps(recovery, indent=2, ensure_ascii=False) + "\n")
+    return EXIT_OK
+
+
+def _read(name: str, stdin: IO[bytes] | None) -> bytes:
+    if name == "-":
+        return (stdin or sys.stdin.buffer).read()
+    with open(name, "rb") as handle:
+        return handle.read()

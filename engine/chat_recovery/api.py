@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Any, Iterable, Optional, Union
 
 from . import bundled, timeutil
+from .analysis import analyse
 from .compiler import compile_policy
 from .contract import load_contract
-from .diagnostics import ReportError
+from .diagnostics import Diagnostic, PolicyError, ReportError
 from .merge import fold
 from .model import Policy
 from .render import render as _render
@@ -22,6 +23,17 @@ def load_policy(directory: Union[str, Path, None] = None) -> Policy:
     if directory is None:
         return compile_policy(bundled.rules_dir(), "rules", contract)
     return compile_policy(Path(directory), str(directory), contract)
+
+
+def check_policy(directory: Union[str, Path, None] = None) -> tuple[Optional[Policy], tuple[Diagnostic, ...]]:
+    """Everything `policy check` finds: load errors, or the policy with the
+    warnings and errors of the deeper analyses (the policy is None when it
+    did not load)."""
+    try:
+        policy = load_policy(directory)
+    except PolicyError as exc:
+        return None, exc.diagnostics
+    return policy, tuple(analyse(policy))
 
 
 def _now(now: str) -> str:

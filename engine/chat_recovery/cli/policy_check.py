@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from typing import IO
 
-from ..api import load_policy
-from ..diagnostics import PolicyError
+from ..api import check_policy
 from .common import EXIT_BAD_INPUT, EXIT_OK
 from .formats import FORMATS, write_diagnostics
 
@@ -17,11 +16,7 @@ def add_parser(sub, **kw) -> None:
 
 
 def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
-    try:
-        policy = load_policy(args.directory)
-        problems = []
-    except PolicyError as exc:
-        policy, problems = None, list(exc.diagnostics)
+    policy, problems = check_policy(args.directory)
     summary = None
     if policy is not None:
         summary = f"{policy.root}: ok ({len(policy.info)} visitor properties, {len(policy.chat_props)} chat props, {len(policy.statuses)} statuses)"

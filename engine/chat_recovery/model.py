@@ -69,6 +69,7 @@ class Policy:
     time_fields: frozenset          # visitor.info keys holding times
     chat: Any = None                # chat_model.ChatPolicy: action and client rules
     engines: Any = field(default=None, compare=False, repr=False)  # replay.EngineCache
+    invariants: tuple = ()          # compile_invariants.Invariant: what `policy check` proves
 
 
 def frozen_map(d: dict) -> Mapping:

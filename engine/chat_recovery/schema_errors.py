@@ -54,7 +54,7 @@ def _explain(error: ValidationError) -> Iterator[Problem]:
         return
     if kw in ("oneOf", "anyOf") and error.context:
         best = best_match(error.context)
-        if schema.get("description") and kw == "oneOf" and not best.absolute_path:
+        if schema.get("description") and kw == "oneOf" and not best.relative_path:
             yield Problem(path, schema["description"], False, "schema")
             return
         yield from _explain(best)

@@ -82,6 +82,12 @@ def _explain(error: ValidationError) -> Iterator[Problem]:
     if kw == "pattern" and schema.get("format") == "date-time":
         yield Problem(path, f"{_short(inst)} is not an RFC 3339 UTC time such as 2026-11-24T09:00:00Z", False, "bad-time")
         return
+    if kw == "pattern" and "propertyNames" in error.relative_schema_path:
+        # a mapping key of the wrong shape: name it, with the schema's own examples as suggestions
+        hint = suggest(inst, [e for e in schema.get("examples", ()) if "<" not in e])
+        advice = f"; {schema['description']}" if schema.get("description") else ""
+        yield Problem(path + (inst,), f"{schema.get('title', 'name')} '{inst}' is not allowed{hint}{advice}", True, "bad-name")
+        return
     if kw == "pattern":
         yield Problem(path, f"{_short(inst)} does not match {error.validator_value}", False, "bad-value")
         return

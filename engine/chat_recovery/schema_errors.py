@@ -52,6 +52,9 @@ def _explain(error: ValidationError) -> Iterator[Problem]:
             if key not in known:
                 yield Problem(path + (key,), f"unknown key '{key}'{suggest(key, known)}", True, "unknown-key")
         return
+    if kw == "oneOf" and not error.context and schema.get("description"):  # valid under more than one
+        yield Problem(path, schema["description"], False, "schema")
+        return
     if kw in ("oneOf", "anyOf") and error.context:
         best = best_match(error.context)
         if schema.get("description") and kw == "oneOf" and not best.relative_path:

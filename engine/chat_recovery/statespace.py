@@ -34,7 +34,7 @@ TIME, ID = "2026-01-01T00:00:00Z", "m-0"
 @dataclass(frozen=True)
 class Event:
     action: str
-    fields: tuple          # ((field, value or MISSING), ...): the values that matter
+    fields: tuple          # ((field, value or MISSING), ...): the values that matter; MISSING: absent
 
     def message(self) -> dict:
         """A real message with these values (the rest plain defaults)."""
@@ -53,7 +53,7 @@ class Event:
         return message
 
     def __str__(self) -> str:
-        shown = [f"{f} absent" if v is MISSING else f"{f}={json.dumps(v, ensure_ascii=False)}" for f, v in self.fields]
+        shown = [f"{f}={json.dumps(v, ensure_ascii=False)}" for f, v in self.fields if v is not MISSING]
         return self.action + (f" ({', '.join(shown)})" if shown else "")
 
 
@@ -98,7 +98,7 @@ def _values(chat: ChatPolicy, field: str, copied: bool) -> list:
     other = OTHER
     while canonical_json(other) in accepted:
         other += "'"
-    return values + [other, MISSING]
+    return [MISSING, other] + values   # plain messages first: counterexamples show only values that matter
 
 
 def events(chat: ChatPolicy, tracked: tuple) -> list[Event]:
@@ -109,7 +109,10 @@ def events(chat: ChatPolicy, tracked: tuple) -> list[Event]:
         copied = set().union(*(_reads(r, tracked) for r in rules))
         combos: list = [()]
         for field in sorted(tested | copied):
-            combos = [c + ((field, v),) for c in combos for v in _values(chat, field, field in copied)]
+            values = _values(chat, field, field in copied)
+            if field == "sender.type":
+                values.sort(key=lambda t: t != default_sender(action))
+            combos = [c + ((field, v),) for c in combos for v in values]
         out.extend(Event(action, combo) for combo in combos)
     unhandled = "unhandledAction"
     while unhandled in chat.by_action:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import cli, edit
+from conftest import ROOT, cli, edit
 
 
 def check(*args):
@@ -202,3 +202,26 @@ def test_misspelled_names_in_action_rules_get_a_did_you_mean(rules_copy, old, ne
     edit(rules_copy / "chat-actions.yaml", old, new)
     code, lines = check(rules_copy)
     assert code == 1 and len(lines) == 1 and lines[0].endswith(": error: " + message), lines
+
+
+@pytest.mark.parametrize("directive,message", [
+    ("{to: visitor, do: restoreWrapup, wrapup: $wrapup}", "`wrapup: $wrapup` needs `when: {wrapup: true}`"),
+    ("{to: wrapupAgent, do: restoreWrapup}", "`to: wrapupAgent` needs `when: {wrapup: true}`"),
+    ("{to: visitor, do: deliverMessage, message: $message}", "`message: $message` needs `when: {action: ..., missingFrom: ...}`"),
+])
+def test_a_directive_that_refers_to_what_its_condition_does_not_supply(rules_copy, directive, message):
+    """Once a traceback in `recover` (a wrap-up directive without a wrap-up):
+    now a load error, so the policy is refused before it runs."""
+    edit(rules_copy / "client.yaml", "      - {to: agents, do: recoverChat}\n", f"      - {{to: agents, do: recoverChat}}\n      - {directive}\n")
+    code, lines = check(rules_copy)
+    assert code == 1 and len(lines) == 1 and lines[0].endswith(": error: " + message)
+    assert lines[0].startswith(f"{rules_copy}/client.yaml:{line_of(rules_copy / 'client.yaml', directive)[0]}:")
+    done = cli("recover", "--now", "2026-11-24T09:00:30Z", "--policy", rules_copy, *sorted((ROOT / "examples" / "chat-ended").glob("*.json")))
+    assert done.returncode == 3 and b"Traceback" not in done.stderr and message.encode() in done.stderr
+
+
+def test_a_directive_one_slip_from_the_contract(rules_copy):
+    edit(rules_copy / "client.yaml", "do: keepHeartbeat, seconds: 180}", "do: keepHeartbeet, seconds: 180}")
+    code, lines = check(rules_copy)
+    assert code == 0 and lines[0] == (f"{where(rules_copy, 'client.yaml', '  chatEnded:')}: warning: client rule 'chatEnded': "
+                                      "'keepHeartbeet' is not a directive of the contract (did you mean 'keepHeartbeat'?)")

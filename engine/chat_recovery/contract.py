@@ -35,6 +35,7 @@ class Contract:
     statuses: tuple[str, ...]
     chat_prop_keys: tuple[str, ...]
     actions: tuple[str, ...] = ()   # the contract's message actions (a policy may add more)
+    directives: tuple[str, ...] = ()  # the contract's directive names (a policy may add more)
 
     def validator(self, name: str, schema: dict | None = None) -> Draft202012Validator:
         schema = schema if schema is not None else self.schemas[name]
@@ -95,4 +96,5 @@ def load_contract(directory: Path) -> Contract:
         statuses=tuple(s for s in _status_schema(report)["enum"] if s is not None),
         chat_prop_keys=tuple(_props_schema(report)["properties"]),
         actions=_actions(report),
+        directives=tuple(schemas[RECOVERY]["$defs"]["directive"]["properties"]["do"].get("examples", ())),
     )

@@ -102,6 +102,10 @@ def client_rules(subject) -> list[Diagnostic]:
             if never:
                 lead = "never matches" if len(never) == len(rule.statuses) else "has statuses that are"
                 out.append(warn(rule.origin, f"client rule '{rule.name}' {lead}: no recovery has status {', '.join(repr(s) for s in never)} (no contract status recovers as it and no action rule that fires sets it)", "never-matches", path + ".status"))
+        for i, directive in enumerate(rule.directives):
+            hit = did_you_mean(directive["do"], contract.directives) if directive["do"] not in contract.directives else None
+            if hit:
+                out.append(warn(rule.origin, f"client rule '{rule.name}': '{directive['do']}' is not a directive of the contract (did you mean '{hit}'?)", "unknown-directive", f"$.rules.{rule.name}.directives[{i}].do"))
         if rule.action is not None and rule.action not in actions:
             out.append(warn(rule.origin, f"client rule '{rule.name}' never matches: no action rule handles '{rule.action}' and the contract has no such action{suggest(rule.action, actions)}", "never-matches", path + ".action"))
     return out

@@ -307,3 +307,16 @@ def _guarded_policy(tmp_path_factory):
     (directory / "chat-actions.yaml").write_text(GUARDED_ACTIONS, encoding="utf-8")
     (directory / "invariants.yaml").write_text(GUARDED_INVARIANTS, encoding="utf-8")
     GUARDED_POLICY[:] = [cr.load_policy(directory)]
+
+
+def test_a_state_space_too_large_to_search_claims_nothing(rules_copy):
+    """A list that grows with every message (an upsert without its key) has
+    no end: the search stops at its bound and says so, proving nothing."""
+    path = rules_copy / "chat-actions.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "  firstFile:\n    on: agentMessage\n    when: {state.files: [[]]}\n    status: chatting\n", encoding="utf-8")
+    code, lines = check(rules_copy)
+    assert code == 0 and lines == [
+        f"{rules_copy}/chat-actions.yaml: warning: the action rules reach more than 20000 states (or 250000 steps) of the tested state fields: "
+        "which rules never fire was not checked, and no invariant was proved",
+        f"{rules_copy}: ok (69 visitor properties, 5 chat props, 14 statuses, 0 invariants proved, 1 warning)"]
+    assert check(rules_copy, "--strict")[0] == 1

@@ -9,7 +9,7 @@ from typing import Optional
 from .chat_model import ActionRule
 from .diagnostics import Diagnostic, did_you_mean, suggest
 from .model import Origin
-from .statespace import MAX_STATES, SENDER_TYPES
+from .statespace import MAX_STATES, MAX_STEPS, SENDER_TYPES
 
 
 def warn(origin: Origin, message: str, code: str, path: str) -> Diagnostic:
@@ -24,7 +24,7 @@ def never_fire(subject) -> list[Diagnostic]:
     chat, space = subject.policy.chat, subject.space
     if not space.complete:
         first = chat.rules[0].origin if chat.rules else Origin(subject.policy.root, 0, 0)
-        return [warn(Origin(first.file, 0, 0), f"more than {MAX_STATES} reachable states: which rules never fire was not checked, and no invariant was proved", "not-proved", "$.rules")]
+        return [warn(Origin(first.file, 0, 0), f"the action rules reach more than {MAX_STATES} states (or {MAX_STEPS} steps) of the tested state fields: which rules never fire was not checked, and no invariant was proved", "not-proved", "$.rules")]
     fired = space.fired()
     out = []
     for index, rule in enumerate(chat.rules):

@@ -26,7 +26,8 @@ from .merge import canonical_json
 from .replay.python_engine import PythonEngine
 
 SENDER_TYPES = ("visitor", "agent", "bot", "system")   # the report schema's sender types
-MAX_STATES = 20000
+MAX_STATES = 20000       # beyond these the search stops (about 50 us a step): nothing is claimed
+MAX_STEPS = 250_000
 OTHER = "other"          # "something else": a value no condition accepts
 TIME, ID = "2026-01-01T00:00:00Z", "m-0"
 
@@ -151,6 +152,9 @@ class Space:
             key = queue.popleft()
             status, state = self.states[key]
             self.edges[key] = []
+            if len(self.edges) * len(self.events) > MAX_STEPS:
+                self.complete = False
+                return
             for index, event in enumerate(self.events):
                 edge, after = self._step(index, event, status, state)
                 self.edges[key].append(edge)

@@ -24,9 +24,14 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
     summary = None
     if policy is not None and not failed:
         counts = [f"{len(policy.info)} visitor properties", f"{len(policy.chat_props)} chat props",
-                  f"{len(policy.statuses)} statuses", f"{len(policy.invariants)} invariants proved"]
+                  f"{len(policy.statuses)} statuses", f"{_proved(policy, problems)} invariants proved"]
         if warnings:
             counts.append(f"{warnings} warning{'s' * (warnings != 1)}")
         summary = f"{policy.root}: ok ({', '.join(counts)})"
     write_diagnostics(args.format, problems, stdout, summary, ok=not failed)
     return EXIT_BAD_INPUT if failed else EXIT_OK
+
+
+def _proved(policy, problems) -> int:
+    """Broken invariants are errors (no summary then); unproved ones a warning."""
+    return 0 if any(p.code == "not-proved" for p in problems) else len(policy.invariants)

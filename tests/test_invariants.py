@@ -320,3 +320,21 @@ def test_a_state_space_too_large_to_search_claims_nothing(rules_copy):
         "which rules never fire was not checked, and no invariant was proved",
         f"{rules_copy}: ok (69 visitor properties, 5 chat props, 14 statuses, 0 invariants proved, 1 warning)"]
     assert check(rules_copy, "--strict")[0] == 1
+
+
+def test_the_closed_name_sets_match_the_schemas():
+    from chat_recovery.compile_invariants import KINDS
+    invariant = json.loads((ROOT / "schemas" / "policy-invariants.schema.json").read_text())["$defs"]["invariant"]
+    assert set(KINDS) == set(invariant["properties"]) - {"seed", "description"} == {o["required"][0] for o in invariant["oneOf"]}
+    report_schema = json.loads((ROOT / "schemas" / "report.schema.json").read_text())
+    sender = report_schema["$defs"]["message"]["properties"]["sender"]
+    sender = report_schema["$defs"][sender["$ref"].rsplit("/", 1)[-1]] if "$ref" in sender else sender
+    assert tuple(sender["properties"]["type"]["enum"]) == SENDER_TYPES
+
+
+def test_never_means_after_so_from_and_to_may_be_the_same(guarded):
+    """`never: {from: S, to: S}`: once S is left, it is not entered again."""
+    add_invariants(guarded, "  chattingOnce:\n    never: {from: chatting, to: chatting}\n")
+    policy, space, verdicts = _verdicts(guarded)
+    verdict = verdicts["chattingOnce"]
+    assert not verdict.holds and verdict.statuses[-1] == "chatting" and verdict.statuses.count("chatting") == 2

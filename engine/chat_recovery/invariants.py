@@ -22,8 +22,9 @@ class Verdict:
 
 
 def _search(space: Space, arm: Callable, bad: Callable) -> Optional[list[Edge]]:
-    """Breadth first over (state, memory): the shortest path to a state where
-    `bad(memory, status)`, the memory being what `arm` keeps of the past."""
+    """Breadth first over (state, memory): the shortest path to a step where
+    `bad(memory, status before, status after)`, the memory being what `arm`
+    keeps of the statuses passed through before the step."""
     start = (space.initial, arm(None, space.initial[0]))
     seen: dict = {start: None}
     queue = deque([start])
@@ -32,18 +33,16 @@ def _search(space: Space, arm: Callable, bad: Callable) -> Optional[list[Edge]]:
         for edge in space.edges.get(node[0], ()):
             if edge.target is None:
                 continue
-            memory = arm(node[1], edge.target[0])
-            nxt = (edge.target, memory)
-            if nxt in seen:
-                continue
-            seen[nxt] = (node, edge)
-            if bad(memory, edge.target[0]):
-                path = []
-                while seen[nxt] is not None:
-                    nxt, step = seen[nxt]
+            if bad(node[1], node[0][0], edge.target[0]):
+                path = [edge]
+                while seen[node] is not None:
+                    node, step = seen[node]
                     path.append(step)
                 return path[::-1]
-            queue.append(nxt)
+            nxt = (edge.target, arm(node[1], edge.target[0]))
+            if nxt not in seen:
+                seen[nxt] = (node, edge)
+                queue.append(nxt)
     return None
 
 
@@ -66,10 +65,11 @@ def prove(invariant: Invariant, space: Space) -> Verdict:
     elif invariant.kind == "terminal":
         final = set(invariant.statuses)
         path = _search(space, lambda held, s: held if held is not None else (s if s in final else None),
-                       lambda held, s: held is not None and s != held)
-    else:  # never
+                       lambda held, before, after: held is not None and after != held)
+    else:  # never: once a `from` status is reached, no later message leads into a `to` status
         sources, targets = set(invariant.statuses), set(invariant.targets)
-        path = _search(space, lambda armed, s: bool(armed) or s in sources, lambda armed, s: armed and s in targets)
+        path = _search(space, lambda armed, s: bool(armed) or s in sources,
+                       lambda armed, before, after: armed and after in targets and after != before)
     if path is None:
         return Verdict(invariant, True)
     return Verdict(invariant, False, tuple(path), statuses=tuple(e.target[0] for e in path))

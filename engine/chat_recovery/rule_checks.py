@@ -53,7 +53,8 @@ def _why(subject, rule: ActionRule) -> str:
     if tested:
         reached = sorted(str(s) for s in space.reached_statuses() if s is not None)
         shown = "; ".join(f"{c.field}: {', '.join(_plain(v) for v in sorted(c.values))}" for c in tested)
-        return f"its `when` ({shown}) never holds in any message log (the statuses logs reach: {', '.join(reached) or 'none'})"
+        statuses = f" (the statuses logs reach: {', '.join(reached) or 'none'})" if any(c.field == "status" for c in tested) else ""
+        return f"its `when` ({shown}) never holds in any message log{statuses}"
     return "no message of any log satisfies its conditions"
 
 

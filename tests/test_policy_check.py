@@ -225,3 +225,16 @@ def test_a_directive_one_slip_from_the_contract(rules_copy):
     code, lines = check(rules_copy)
     assert code == 0 and lines[0] == (f"{where(rules_copy, 'client.yaml', '  chatEnded:')}: warning: client rule 'chatEnded': "
                                       "'keepHeartbeet' is not a directive of the contract (did you mean 'keepHeartbeat'?)")
+
+
+def test_github_annotations_escape_what_would_break_them(tmp_path):
+    """A comma, colon or percent sign in a file name would end an annotation
+    property early; GitHub's own escapes keep it whole."""
+    import shutil
+    odd = tmp_path / "my,rules:100%"
+    shutil.copytree(ROOT / "rules", odd)
+    edit(odd / "strategies.yaml", "    pick: first", "    pick: frist")
+    code, lines = check(odd, "--format", "github")
+    escaped = str(odd).replace("%", "%25").replace(":", "%3A").replace(",", "%2C")
+    assert code == 1 and len(lines) == 1
+    assert lines[0].startswith(f"::error file={escaped}/strategies.yaml,line=") and ",title=bad-value::'frist' is not one of: first" in lines[0]

@@ -23,6 +23,7 @@ POLICY_KINDS = {
     "chatActions": "policy-chat-actions.schema.json",
     "clientRules": "policy-client.schema.json",
     "invariants": "policy-invariants.schema.json",
+    "policy": "policy-manifest.schema.json",
 }
 
 

@@ -131,7 +131,7 @@ def render(policy: Policy, state: dict, engine: Engine, explain: bool = False) -
         "unfinishedWrapups": wrapups,
         "conflicts": out.conflicts,
         "explain": out.explain if explain else {},
-        "policy": {"digest": policy.digest},
+        "policy": _stamp(policy),
     }
 
 
@@ -155,3 +155,11 @@ def _message_explain(rebuilt, message_id: str) -> dict:
     if rule is None:
         return {"rule": None, "strategy": "no rule for this action", "source": None, "sentAt": None}
     return {"rule": str(rule.origin), "strategy": rule.name, "source": None, "sentAt": None}
+
+
+def _stamp(policy: Policy) -> dict:
+    """Which policy decided: name and version when the manifest gives them."""
+    stamp = {"digest": policy.digest}
+    if policy.name is not None:
+        stamp = {"name": policy.name, "version": policy.version, **stamp}
+    return stamp

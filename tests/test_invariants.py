@@ -198,6 +198,53 @@ invariants:
 """
 
 
+LISTS_ACTIONS = """\
+# yaml-language-server: $schema=../schemas/policy-chat-actions.schema.json
+kind: chatActions
+state: {currentAgents: [], lastSender: null}
+trust: {visitor: [visitor, agent], agent: [agent], bot: [visitor, agent], system: [visitor, agent]}
+rules:
+  request:
+    on: visitorRequestChat
+    when: {status: null}
+    status: waitingForChat
+  accept:
+    on: agentAcceptChat
+    when: {status: [waitingForChat, chatting]}
+    add: {currentAgents: $sender.id}
+    set: {lastSender: $sender.id}
+    status: chatting
+  stop:
+    on: agentStopChat
+    remove: {currentAgents: $sender.id}
+  alone:                      # hole: a visitor talking to nobody waits again
+    on: visitorMessage
+    when: {status: chatting, state.currentAgents: [[]]}
+    status: waitingForChat
+  supervisor:                 # hole: the supervisor's acceptance ends the chat
+    on: agentMessage
+    when: {state.lastSender: a-boss, status: chatting}
+    status: chatEnded
+"""
+
+LISTS_INVARIANTS = """\
+# yaml-language-server: $schema=../schemas/policy-invariants.schema.json
+kind: invariants
+invariants:
+  chattingNeverWaitsAgain:
+    never: {from: chatting, to: waitingForChat}
+  endedOnlyByTheSystem:
+    enteredOnlyBy: {status: chatEnded, actions: [systemChatEnded]}
+"""
+
+
+@pytest.fixture
+def lists(rules_copy):
+    (rules_copy / "chat-actions.yaml").write_text(LISTS_ACTIONS, encoding="utf-8")
+    (rules_copy / "invariants.yaml").write_text(LISTS_INVARIANTS, encoding="utf-8")
+    return rules_copy
+
+
 @pytest.fixture
 def guarded(rules_copy):
     (rules_copy / "chat-actions.yaml").write_text(GUARDED_ACTIONS, encoding="utf-8")
@@ -233,6 +280,14 @@ def test_broken_invariants_print_the_shortest_log_at_the_invariant(guarded):
     assert sum(": error: invariant " in line for line in lines) == 5
 
 
+def test_lists_and_copied_values_in_counterexamples(lists):
+    code, lines = check(lists)
+    assert code == 1 and [line.split(": error: ", 1)[1].split("; rule")[0] for line in lines if ": error: " in line] == [
+        "invariant 'chattingNeverWaitsAgain' fails: visitorRequestChat [waitingForChat] -> agentAcceptChat (no sender.id) [chatting] -> visitorMessage [waitingForChat]",
+        "invariant 'endedOnlyByTheSystem' fails: visitorRequestChat [waitingForChat] -> agentAcceptChat (sender.id=\"a-boss\") [chatting] -> agentMessage [chatEnded]",
+    ]
+
+
 def _message(n, event):
     message = event.message()
     message.update(id=f"m-{n:03d}", time=f"2026-11-24T08:50:{n:02d}Z")
@@ -248,12 +303,15 @@ def _recovered_status(directory, tmp_path, messages):
     return json.loads(done.stdout)["visitor"]["status"]
 
 
-def test_every_counterexample_happens_in_the_real_engine(guarded, tmp_path):
+@pytest.mark.parametrize("policy_dir,count", [("guarded", 4), ("lists", 2)])
+def test_every_counterexample_happens_in_the_real_engine(policy_dir, count, request, tmp_path):
     """The abstraction is honest: each log the prover prints, replayed by
-    `recover`, passes through the statuses it claims and breaks the invariant."""
+    `recover`, passes through the statuses it claims and breaks the invariant
+    (state tested by conditions, lists and message values included)."""
+    guarded = request.getfixturevalue(policy_dir)
     policy, space, verdicts = _verdicts(guarded)
     broken = [v for v in verdicts.values() if v.path]
-    assert len(broken) == 4
+    assert len(broken) == count
     for verdict in broken:
         messages = [_message(n, space.events[e.event]) for n, e in enumerate(verdict.path, 1)]
         seen = [_recovered_status(guarded, tmp_path, messages[:n]) for n in range(1, len(messages) + 1)]

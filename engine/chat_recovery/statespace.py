@@ -17,7 +17,7 @@ import json
 from collections import deque
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any, Optional
+from typing import Optional
 
 from .chat import _effect, _event
 from .chat_model import ActionRule, ChatPolicy
@@ -54,7 +54,8 @@ class Event:
         return message
 
     def __str__(self) -> str:
-        shown = [f"{f}={json.dumps(v, ensure_ascii=False)}" for f, v in self.fields if v is not MISSING]
+        shown = [f"{f}={json.dumps(v, ensure_ascii=False)}" if v is not MISSING else f"no {f}"
+                 for f, v in self.fields if v is not MISSING or f.startswith("sender.")]  # a message without data is plain
         return self.action + (f" ({', '.join(shown)})" if shown else "")
 
 
@@ -96,6 +97,8 @@ def _values(chat: ChatPolicy, field: str, copied: bool) -> list:
     if copied:
         accepted |= {v for r in chat.rules for c in r.conditions if c.field.startswith("state.") for v in c.values}
     values = [json.loads(v) for v in sorted(accepted) if v != "null"]
+    if not field.startswith("data."):   # sender ids and text are strings in every real message
+        values = [v for v in values if isinstance(v, str)]
     other = OTHER
     while canonical_json(other) in accepted:
         other += "'"

@@ -21,8 +21,9 @@ def check(*args):
 
 
 def line_of(path, needle):
+    """The first line holding `needle` outside a comment."""
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if needle in line:
+        if needle in line and not line.lstrip().startswith("#"):
             return number, line.index(needle.strip()) + 1
     raise AssertionError(needle)
 

@@ -88,7 +88,7 @@ def _explain(error: ValidationError) -> Iterator[Problem]:
     if kw == "pattern" and "propertyNames" in error.relative_schema_path:
         # a mapping key of the wrong shape: name it, with the schema's own examples as suggestions
         hint = suggest(inst, [e for e in schema.get("examples", ()) if "<" not in e])
-        advice = f"; {schema['description']}" if schema.get("description") else ""
+        advice = f"; {schema['description']}" if schema.get("description") else f" (names match {error.validator_value})"
         yield Problem(path + (inst,), f"{schema.get('title', 'name')} '{inst}' is not allowed{hint}{advice}", True, "bad-name")
         return
     if kw == "pattern":

@@ -4,7 +4,7 @@ Pure: cases come in as data, results go out as data."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from .api import recover
 from .diagnostics import RecoveryError, ReportError
@@ -24,13 +24,30 @@ class _Absent:
 
 ABSENT = _Absent()
 
-# Lists compared item by item, keyed, so one item more is one change (not a
-# shifted list); "" keys by the whole item (no natural key).
-KEYED_LISTS = {
-    ("chat", "messages"): "id",
-    ("setAside",): "message.id",
-    ("conflicts",): "path",
-    ("directives",): "",
+
+
+def _dotted(dotted: str) -> Callable[[Any], str]:
+    def key(item: Any) -> str:
+        for part in dotted.split("."):
+            item = item.get(part) if isinstance(item, dict) else None
+        return str(item)
+    return key
+
+
+def _directive_key(item: dict) -> str:
+    """`visitor keepHeartbeat`, `agent a-7 restoreWrapup`, `visitor deliverMessage m-2`."""
+    to = item.get("to") or {}
+    parts = [to.get("type"), to.get("id"), item.get("do"), (item.get("message") or {}).get("id")]
+    return " ".join(str(p) for p in parts if p)
+
+
+# Lists compared item by item, by key, so one item more is one change (not a
+# shifted list).
+KEYED_LISTS: dict[tuple, Callable[[Any], str]] = {
+    ("chat", "messages"): _dotted("id"),
+    ("setAside",): _dotted("message.id"),
+    ("conflicts",): _dotted("path"),
+    ("directives",): _directive_key,
 }
 IGNORED = ("explain", "policy")   # explain holds rule locations, policy the digest: they differ by design
 
@@ -92,16 +109,15 @@ def _normal(value: Any, path: tuple) -> Any:
         return {k: _normal(v, path + (k,)) for k, v in value.items()
                 if k != "rule" and not (not path and k in IGNORED)}
     if isinstance(value, list) and path in KEYED_LISTS:
-        key = KEYED_LISTS[path]
-        items = [_normal(v, path + (i,)) for i, v in enumerate(value)]
-        return _Keyed({(_key(item, key) if key else canonical_json(item)): item for item in items})
+        key_of = KEYED_LISTS[path]
+        out = _Keyed()
+        for i, item in enumerate(value):
+            key = key_of(item)
+            while key in out:   # two items with one key: keep both
+                key += "+"
+            out[key] = _normal(item, path + (i,))
+        return out
     return value
-
-
-def _key(item: Any, dotted: str) -> str:
-    for part in dotted.split("."):
-        item = item.get(part) if isinstance(item, dict) else None
-    return str(item)
 
 
 class _Keyed(dict):
@@ -130,6 +146,23 @@ def _plain(value: Any) -> Any:
 
 def show_value(value: Any) -> str:
     return "(absent)" if value is ABSENT else canonical_json(value)
+
+
+def _decision(decided: Any) -> str:
+    """A conflict's decision as a person reads it: `"dep-billing" (agentOverrideVisitor, agent a-7)`."""
+    if not isinstance(decided, dict):
+        return show_value(decided)
+    source = decided.get("source") or {}
+    who = " ".join(str(source[k]) for k in ("type", "id") if source.get(k))
+    how = ", ".join(p for p in (decided.get("strategy"), who) if p)
+    return f"{canonical_json(decided.get('value'))} ({how})"
+
+
+def show_change(change: ValueChange) -> tuple[str, str]:
+    """Old and new as text; a conflict's decision in one short phrase."""
+    if change.path.startswith("$.conflicts[") and change.path.endswith("].decided"):
+        return _decision(change.old), _decision(change.new)
+    return show_value(change.old), show_value(change.new)
 
 
 def deduplicate(cases: Iterable[Case]) -> list[Case]:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from .behaviour_diff import DEFAULT_NOW, Case, CaseDiff, compare, deduplicate
-from .diagnostics import ReportError
+from .diagnostics import PolicyError, ReportError
 from .model import Policy
 from .policy_files import rule_files
 from .reports import parse_bytes
@@ -117,7 +117,9 @@ def cases_from_suites(suites: Iterable[Any]) -> list[Case]:
 
 def suite_cases(policy_dirs: Iterable[Optional[str]]) -> tuple[list[Case], list[str]]:
     """The test suites under each policy's tests/, when `policy_tests` is
-    installed; returns the cases and a note per suite folder not read."""
+    installed; returns the cases and, for suites that do not load, their
+    problems (file:line:col) as notes: a broken suite must not stop the
+    review of the rules."""
     try:
         from . import policy_tests  # type: ignore[attr-defined]  # lands with `policy test`
     except ImportError:
@@ -130,8 +132,8 @@ def suite_cases(policy_dirs: Iterable[Optional[str]]) -> tuple[list[Case], list[
             continue
         try:
             cases.extend(cases_from_suites(policy_tests.load_suites(folder)))
-        except Exception as exc:  # a broken suite must not stop the review of the rules
-            notes.append(f"{folder}: test suites not compared: {exc}")
+        except PolicyError as exc:   # SuiteError: every problem with its place
+            notes.extend(f"{d} (test suites in {folder} not compared)" for d in exc.diagnostics)
     return cases, notes
 
 

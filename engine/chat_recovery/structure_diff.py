@@ -50,7 +50,7 @@ class _Collect:
         self.changes: list[Change] = []
 
     def add(self, origin: Optional[Origin], area: str, subject: str, message: str, kind: str = BEHAVIOUR, file: str = "") -> None:
-        if origin is None:
+        if origin is None or not origin.file:
             self.changes.append(Change(file, 0, 0, subject, message, area, kind))
         else:
             self.changes.append(Change(origin.file, origin.line, origin.col, subject, message, area, kind))
@@ -66,7 +66,7 @@ def diff_policies(old: Policy, new: Policy) -> list[Change]:
     _statuses(out, old.statuses, new.statuses)
     if old.chat is not None and new.chat is not None:
         _chat(out, old.chat, new.chat)
-    _invariants(out, getattr(old, "invariants", ()) or (), getattr(new, "invariants", ()) or ())
+    _invariants(out, getattr(old, "invariants", ()) or (), getattr(new, "invariants", ()) or (), new.root)
     return sorted(out.changes)
 
 
@@ -198,19 +198,26 @@ def _chat(out: _Collect, old: ChatPolicy, new: ChatPolicy) -> None:
 
 
 def _action_facts(r: ActionRule) -> dict:
-    facts = {"on": r.action, "when": show({c.field: [json.loads(v) for v in sorted(c.values)] for c in r.conditions}) if r.conditions else "always",
-             "priority": str(r.priority), "status": r.status or "none (status unchanged)",
-             "trust": show(sorted(r.trust)) if r.trust is not None else "by sender type"}
+    """(noun, label) -> value: what a rule is, so two versions compare fact by fact."""
+    when = show({c.field: [json.loads(v) for v in sorted(c.values)] for c in r.conditions}) if r.conditions else "always"
+    facts = {("", "on"): r.action, ("", "when"): when, ("", "priority"): str(r.priority),
+             ("", "status"): r.status or "none (status unchanged)",
+             ("", "trust"): show(sorted(r.trust)) if r.trust is not None else "by sender type"}
     for e in r.effects:
-        facts[f"{e.op} {'.'.join(e.field)}"] = e.source
+        facts[("effect", f"{e.op} {'.'.join(e.field)}")] = e.source
     return facts
 
 
 def _client_facts(r: ClientRule) -> dict:
     when = {"status": sorted(r.statuses) if r.statuses is not None else None, "action": r.action,
             "missingFrom": r.missing_from, "wrapup": r.wrapup or None}
-    return {"when": show({k: v for k, v in when.items() if v is not None}),
-            "directives": show([dict(d) for d in r.directives])}
+    facts = {("", "when"): show({k: v for k, v in when.items() if v is not None})}
+    for d in r.directives:
+        label = f"to {d['to']}: {d['do']}"
+        while ("directive", label) in facts:
+            label += " (again)"
+        facts[("directive", label)] = " ".join(f"{k} {v}" for k, v in sorted(d.items()) if k not in ("to", "do"))
+    return facts
 
 
 def _keyed(out: _Collect, area: str, before: dict, after: dict, facts: Callable[[Any], dict]) -> None:
@@ -234,16 +241,21 @@ def _keyed(out: _Collect, area: str, before: dict, after: dict, facts: Callable[
                     out.add(r.origin, area, name, _fact_change(key, was.get(key), now.get(key)))
 
 
-def _fact_change(key: str, was: Optional[str], now: Optional[str]) -> str:
+def _fact_change(key: tuple, was: Optional[str], now: Optional[str]) -> str:
+    noun, label = key
     if was is None:
-        return f"new effect: {key} {now}"
+        return f"new {noun}: {label} {now}".rstrip()
     if now is None:
-        return f"effect removed: {key} {was}"
-    return f"{key} {was} -> {now}"
+        return f"{noun} removed: {label} {was}".rstrip()
+    return f"{label} {was} -> {now}"
+
+
+DEFAULT_FACTS = {"when": "always", "priority": "0", "status": "none (status unchanged)", "trust": "by sender type"}
 
 
 def _summary(facts: dict) -> str:
-    return "; ".join(f"{k} {v}" for k, v in facts.items())
+    """A whole rule in one line, defaults left out."""
+    return "; ".join(f"{label} {value}".rstrip() for (_, label), value in facts.items() if DEFAULT_FACTS.get(label) != value)
 
 
 # -- invariants (an optional Policy field) ---------------------------------------
@@ -263,17 +275,22 @@ def essence(value: Any) -> Any:
     return value if value is None or isinstance(value, (str, int, float, bool)) else str(value)
 
 
-def _invariants(out: _Collect, old: Iterable, new: Iterable) -> None:
+def _invariants(out: _Collect, old: Iterable, new: Iterable, root: str) -> None:
     def name(inv: Any) -> str:
         return str(getattr(inv, "name", None) or json.dumps(essence(inv), sort_keys=True))
     before = {name(i): i for i in old}
     after = {name(i): i for i in new}
     for key, inv in before.items():
         if key not in after:
-            out.add(getattr(inv, "origin", None), "invariant", key, "invariant removed: `policy check` no longer proves it", CHECK)
+            out.add(getattr(inv, "origin", None), "invariant", key, "invariant removed: `policy check` no longer proves it", CHECK, root)
     for key, inv in after.items():
         if key not in before:
-            out.add(getattr(inv, "origin", None), "invariant", key, "new invariant: `policy check` proves it", CHECK)
-        elif essence(before[key]) != essence(inv):
-            out.add(getattr(inv, "origin", None), "invariant", key,
-                    f"{json.dumps(essence(before[key]), ensure_ascii=False)} -> {json.dumps(essence(inv), ensure_ascii=False)}", CHECK)
+            out.add(getattr(inv, "origin", None), "invariant", key, "new invariant: `policy check` proves it", CHECK, root)
+            continue
+        was, now = essence(before[key]), essence(inv)
+        if not (isinstance(was, dict) and isinstance(now, dict)):
+            was, now = {"": was}, {"": now}
+        for field_name in sorted(set(was) | set(now)):
+            if was.get(field_name) != now.get(field_name):
+                out.add(getattr(inv, "origin", None), "invariant", key,
+                        f"{field_name} {json.dumps(was.get(field_name), ensure_ascii=False)} -> {json.dumps(now.get(field_name), ensure_ascii=False)}".lstrip(), CHECK, root)

@@ -6,7 +6,7 @@ import json
 from typing import IO
 
 from .. import timeutil
-from ..behaviour_diff import DEFAULT_NOW, show_value
+from ..behaviour_diff import DEFAULT_NOW, show_change
 from ..policy_diff import CorpusError, PolicyDiff, corpus_cases, diff, suite_cases
 from ..structure_diff import BEHAVIOUR, CHECK, COSMETIC
 from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK, load_or_report
@@ -27,6 +27,7 @@ def add_parser(sub, **kw) -> None:
     cmd.add_argument("--corpus", action="append", default=[], metavar="DIR",
                      help="report sets to recover under both policies: each subfolder is one visitor's reports (repeatable)")
     cmd.add_argument("--now", default=DEFAULT_NOW, help=f"the recovery time of every corpus case (default {DEFAULT_NOW}, so the diff is reproducible)")
+    cmd.add_argument("--no-suites", action="store_true", help="leave out the cases of the policies' test suites (DIR/tests/*.test.yaml)")
     cmd.add_argument("--format", choices=tuple(WRITERS), default="text")
     cmd.add_argument("--exit-code", action="store_true", help="exit 1 when behaviour changes (like git diff --exit-code)")
     cmd.set_defaults(run=run)
@@ -47,7 +48,7 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
     except CorpusError as exc:
         stderr.write(f"chat-recovery: {exc}\n")
         return EXIT_BAD_INPUT
-    suites, notes = suite_cases([args.new, args.old])
+    suites, notes = ([], []) if args.no_suites else suite_cases([args.new, args.old])
     result = diff(old, new, [*cases, *suites], notes)
     for note in result.notes:
         stderr.write(f"chat-recovery: {note}\n")
@@ -55,12 +56,16 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
     return EXIT_BAD_INPUT if args.exit_code and result.changes_behaviour else EXIT_OK
 
 
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
 def _headline(result: PolicyDiff) -> str:
     s = result.summary()
-    cases = f"{s['casesChanged']} of {s['cases']} cases recover differently"
     if not result.changes_behaviour:
-        return f"no behaviour change: no rule changes meaning, and {s['cases']} of {s['cases']} cases recover the same"
-    return f"behaviour changes: {s['behaviourChanges']} rule changes, {cases} ({s['valuesChanged']} values)"
+        return f"no behaviour change: no rule changes meaning, and {s['cases']} of {_n(s['cases'], 'case')} recover the same"
+    return (f"behaviour changes: {_n(s['behaviourChanges'], 'rule change')}, {s['casesChanged']} of {_n(s['cases'], 'case')} "
+            f"recover differently ({_n(s['valuesChanged'], 'value')})")
 
 
 def _text(result: PolicyDiff, out: IO[str]) -> None:
@@ -73,7 +78,7 @@ def _text(result: PolicyDiff, out: IO[str]) -> None:
     if result.changed_cases:
         out.write(f"\nRecoveries that differ ({len(result.changed_cases)} of {len(result.cases)} cases):\n")
         for d in result.changed_cases:
-            out.writelines(f"{d.case.name}: {v.path}: {show_value(v.old)} -> {show_value(v.new)}\n" for v in d.changes)
+            out.writelines(f"{d.case.name}: {v.path}: {' -> '.join(show_change(v))}\n" for v in d.changes)
     out.write(f"\n{_headline(result)}\n")
 
 
@@ -113,7 +118,7 @@ def _markdown(result: PolicyDiff, out: IO[str]) -> None:
     if result.changed_cases:
         out.write(f"\n#### Recoveries that differ ({len(result.changed_cases)} of {len(result.cases)} cases)\n")
         for d in result.changed_cases:
-            rows = "".join(f"| {_code(v.path)} | {_code(show_value(v.old))} | {_code(show_value(v.new))} |\n" for v in d.changes)
+            rows = "".join(f"| {_code(v.path)} | {' | '.join(map(_code, show_change(v)))} |\n" for v in d.changes)
             out.write(f"\n**{_cell(d.case.name)}**\n\n| path | old | new |\n| - | - | - |\n{rows}")
 
 

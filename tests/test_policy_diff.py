@@ -199,3 +199,16 @@ def test_the_policy_test_suites_are_cases_too(rules_copy):
     assert any("visitor-info.test.yaml:" in name and "departmentId: agent override visitor" in name
                and {"path": "$.visitor.info.departmentId", "old": "support", "new": "sales", "oldAbsent": False, "newAbsent": False} in changes
                for name, changes in changed.items()), changed
+
+
+def test_an_invariant_change_is_listed_apart_from_behaviour(rules_copy):
+    """Active once `policy check` ships rules/invariants.yaml."""
+    invariants = rules_copy / "invariants.yaml"
+    if not invariants.exists():
+        pytest.skip("no rules/invariants.yaml yet")
+    edit(invariants, "actions: [visitorRequestChat, requestChatToBot]", "actions: [visitorRequestChat]")
+    code, out, _ = run_diff("rules", rules_copy, "--corpus", "corpus", "--exit-code")
+    assert code == 0, out
+    assert "Invariant changes (what `policy check` proves):\n" in out
+    assert f'{where(invariants, "waitingOnlyByARequest:")}: waitingOnlyByARequest: actions ["requestChatToBot", "visitorRequestChat"] -> ["visitorRequestChat"]' in out
+    assert out.splitlines()[-1].startswith("no behaviour change:")

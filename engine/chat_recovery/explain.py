@@ -137,7 +137,7 @@ class Explainer:
             "rule": str(rule.origin), "strategy": "messageLog", "source": None, "sentAt": None,
             "value": rebuilt.status, "uploaded": uploaded, "why": why,
             "lost": [{"source": source_of(src), "sentAt": c["sentAt"], "value": c["value"],
-                      "why": f"{who(src)}: uploaded {_shown(c['value'])}; {why}"}
+                      "why": f"{who(src)}: uploaded {_shown(c['value'])}, the message log decides"}
                      for src, c in sorted(candidates.items())]}
 
     def computed(self, prop: str, rule: StatusRule, now: str) -> None:
@@ -167,7 +167,7 @@ class Explainer:
             else:
                 self.entries[path] = {
                     "rule": None, "strategy": "initial", "source": None, "sentAt": None, "value": value,
-                    "lost": [], "why": "no message changed it: the initial value (`state:` of the action rules)"}
+                    "lost": [], "why": "the initial value (`state:` of the action rules): no message changed it"}
 
 
 def _message(chat: ChatPolicy, rebuilt, message: dict, set_aside: Optional[str]) -> dict:

@@ -75,3 +75,10 @@ def test_a_broken_policy_writes_nothing_and_says_where(tmp_path, rules_copy):
     assert done.returncode == 3 and not out.exists()
     assert re.search(r"visitor-info\.yaml:\d+:\d+: error: unknown strategy 'anny' \(did you mean 'any'\?\)", done.stderr.decode())
     assert "Traceback" not in done.stderr.decode()
+
+
+def test_an_optional_kind_the_policy_lacks_is_left_out(rules_copy):
+    assert "## Policy\n" in docs_of(rules_copy)
+    (rules_copy / "policy.yaml").unlink()
+    page = docs_of(rules_copy)
+    assert "## Policy\n" not in page and "## Strategies" in page

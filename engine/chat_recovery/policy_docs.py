@@ -54,6 +54,12 @@ def _intro(doc: Document, title: str) -> list[str]:
     return out + [""]
 
 
+def _manifest(doc: Document) -> list[str]:
+    data = doc.doc.data
+    rows = [(cell(data["name"]), cell(data["version"]), cell(data.get("engine", "auto")))]
+    return _intro(doc, "Policy") + _table(("name", "version", "engine"), rows)
+
+
 def _strategies(doc: Document) -> list[str]:
     rows = []
     for name, spec in doc.doc.data["strategies"].items():
@@ -154,6 +160,7 @@ def _invariants(doc: Document) -> list[str]:
 
 
 SECTIONS: tuple[tuple[str, Callable[[Document], list[str]]], ...] = (
+    ("policy", _manifest),
     ("strategies", _strategies),
     ("properties", _properties),
     ("visitorStatus", _statuses),

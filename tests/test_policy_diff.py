@@ -212,3 +212,16 @@ def test_an_invariant_change_is_listed_apart_from_behaviour(rules_copy):
     assert "Invariant changes (what `policy check` proves):\n" in out
     assert f'{where(invariants, "waitingOnlyByARequest:")}: waitingOnlyByARequest: actions ["requestChatToBot", "visitorRequestChat"] -> ["visitorRequestChat"]' in out
     assert out.splitlines()[-1].startswith("no behaviour change:")
+
+
+def test_a_new_version_in_the_manifest_is_no_behaviour_change(rules_copy):
+    manifest = rules_copy / "policy.yaml"
+    if not manifest.exists():
+        pytest.skip("no policy manifest")
+    edit(manifest, 'version: "2026.11.24"', 'version: "2026.11.25"')
+    code, out, _ = run_diff("rules", rules_copy, "--corpus", "corpus", "--exit-code")
+    assert code == 0, out
+    at = where(manifest, 'version: "2026')
+    assert f'{at}: version: policy version "2026.11.24" -> "2026.11.25"' in out
+    assert f"{manifest}: file:" not in out
+    assert out.splitlines()[-1].startswith("no behaviour change:")

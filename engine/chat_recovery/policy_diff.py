@@ -5,7 +5,8 @@ finds the cases (recorded report sets, and the policy test suites) and
 gathers one result that the formatters print."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
@@ -17,6 +18,7 @@ from .reports import parse_bytes
 from .structure_diff import BEHAVIOUR, COSMETIC, Change, diff_policies
 
 REPORT_SUFFIXES = (".json", ".yaml", ".yml")
+MANIFEST = re.compile(r"^kind:\s*[\"']?policy[\"']?\s*$", re.M)
 
 
 class CorpusError(ValueError):
@@ -59,8 +61,9 @@ def diff(old: Policy, new: Policy, cases: Iterable[Case] = (), notes: Iterable[s
     """The whole comparison of two loaded policies over the given cases."""
     structural = diff_policies(old, new)
     if Path(old.root).is_dir() and Path(new.root).is_dir():
+        structural = [*_place_manifest(new.root, structural)]
         structural += edited_files(old.root, new.root, structural)
-    return PolicyDiff(old.root, new.root, tuple(structural),
+    return PolicyDiff(old.root, new.root, tuple(sorted(structural)),
                       tuple(compare(old, new, deduplicate(cases))), tuple(notes))
 
 
@@ -137,7 +140,20 @@ def suite_cases(policy_dirs: Iterable[Optional[str]]) -> tuple[list[Case], list[
     return cases, notes
 
 
-# -- edits that change nothing ----------------------------------------------------
+# -- where the manifest is, and edits that change nothing ----------------------------------------------------
+
+def _place_manifest(new_dir: str, changes: list[Change]) -> Iterable[Change]:
+    """Manifest changes carry no position in the compiled policy: find the
+    file of `kind: policy` and the line of the changed key."""
+    manifest = next((p for p in rule_files(Path(new_dir)) if MANIFEST.search(p.read_text(encoding="utf-8", errors="replace"))), None)
+    for change in changes:
+        if change.area != "manifest" or manifest is None:
+            yield change
+            continue
+        lines = manifest.read_text(encoding="utf-8", errors="replace").splitlines()
+        line = next((i for i, text in enumerate(lines, 1) if text.startswith(f"{change.subject}:")), 0)
+        yield replace(change, file=f"{new_dir.rstrip('/')}/{manifest.name}", line=line, col=1 if line else 0)
+
 
 def edited_files(old_dir: str, new_dir: str, changes: Iterable[Change]) -> list[Change]:
     """Rule files whose text differs though no rule in them changed: the

@@ -67,7 +67,17 @@ def diff_policies(old: Policy, new: Policy) -> list[Change]:
     if old.chat is not None and new.chat is not None:
         _chat(out, old.chat, new.chat)
     _invariants(out, getattr(old, "invariants", ()) or (), getattr(new, "invariants", ()) or (), new.root)
+    _manifest(out, old, new)
     return sorted(out.changes)
+
+
+def _manifest(out: _Collect, old: Policy, new: Policy) -> None:
+    """The manifest's name, version and engine: stamped on recoveries, but
+    no recovered value depends on them (both engines are checked to agree)."""
+    for field_name, noun in (("name", "policy name"), ("version", "policy version"), ("engine", "rule engine")):
+        was, now = getattr(old, field_name, None), getattr(new, field_name, None)
+        if was != now:
+            out.add(None, "manifest", field_name, f"{noun} {show(was)} -> {show(now)}", COSMETIC, new.root)
 
 
 # -- strategies and properties ---------------------------------------------

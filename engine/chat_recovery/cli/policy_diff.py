@@ -14,7 +14,7 @@ from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK, load_or_report
 HEADINGS = {
     BEHAVIOUR: "Rule changes that change behaviour",
     CHECK: "Invariant changes (what `policy check` proves)",
-    COSMETIC: "Edits that change no recovery (descriptions, comments, order, renames)",
+    COSMETIC: "Edits that change no recovery (descriptions, comments, order, renames, name and version)",
 }
 
 

@@ -39,7 +39,7 @@ def where(policy_dir, file, needle):
 def test_shipped_policy_passes_with_no_warnings(strict):
     code, lines = check(*strict)
     assert code == 0
-    assert lines == ["rules: ok (69 visitor properties, 5 chat props, 14 statuses, 6 invariants proved)"]
+    assert lines == ["rules: ok (69 visitor properties, 5 chat props, 14 statuses, 8 invariants proved)"]
 
 
 def test_shipped_policy_as_json_and_github():
@@ -55,7 +55,7 @@ SHADOWED = """\
   lateAccept:
     on: agentAcceptChat
     priority: 5
-    when: {sender.type: agent}
+    when: {sender.type: agent, status: {not: [chatEnded, refusedByAgent]}}
     status: chatting
 """
 
@@ -69,7 +69,7 @@ def test_a_shadowed_rule_is_a_warning_naming_the_rule_that_fires_instead(rules_c
         f"{where(rules_copy, 'chat-actions.yaml', '  lateAccept:')}: warning: rule 'lateAccept' never fires: "
         f"rule 'agentAcceptChat' ({':'.join(first)}) comes first for action 'agentAcceptChat' and matches every message it matches; "
         "narrow the earlier rule's `when` or give this rule a lower `priority`",
-        f"{rules_copy}: ok (69 visitor properties, 5 chat props, 14 statuses, 6 invariants proved, 1 warning)"]
+        f"{rules_copy}: ok (69 visitor properties, 5 chat props, 14 statuses, 8 invariants proved, 1 warning)"]
 
 
 def test_strict_turns_warnings_into_a_failure_in_every_format(rules_copy):
@@ -118,7 +118,7 @@ def test_rules_that_only_fire_together_shadow_a_later_one(rules_copy):
 
 def test_a_sender_type_no_message_has(rules_copy):
     add_rules(rules_copy, "  robotAccept:\n    on: botAcceptChat\n    priority: 3\n    when: {sender.type: robot}\n")
-    edit(rules_copy / "chat-actions.yaml", "  botAcceptChat:\n    on: botAcceptChat\n", "  botAcceptChat:\n    on: botAcceptChat\n    when: {sender.type: bot}\n")
+    edit(rules_copy / "chat-actions.yaml", "    on: botAcceptChat\n    when: {status: {not: [chatEnded, refusedByAgent]}}\n", "    on: botAcceptChat\n    when: {sender.type: bot, status: {not: [chatEnded, refusedByAgent]}}\n")
     code, lines = check(rules_copy)
     assert code == 0 and f"{where(rules_copy, 'chat-actions.yaml', '  robotAccept:')}: warning: rule 'robotAccept' never fires: " \
         "sender.type is never 'robot' (did you mean 'bot'?); it is one of visitor, agent, bot, system" in lines
@@ -146,7 +146,7 @@ def test_an_action_one_slip_from_the_contract(rules_copy):
 
 
 def test_a_new_action_far_from_the_contracts_is_fine(rules_copy):
-    add_rules(rules_copy, "  escalate:\n    on: agentEscalateToSupervisor\n    status: chatting\n")
+    add_rules(rules_copy, "  escalate:\n    on: agentEscalateToSupervisor\n    when: {status: {not: [chatEnded, refusedByAgent]}}\n    status: chatting\n")
     assert check(rules_copy, "--strict")[0] == 0
 
 
@@ -168,7 +168,7 @@ def test_a_client_rule_on_a_status_no_recovery_has(rules_copy):
         "(no contract status recovers as it and no action rule that fires sets it)",
         f"{where(rules_copy, 'visitor-status.yaml', '  escalated:')}: warning: status 'escalated' is never recovered: it is not a status "
         "of the contract (clients upload only those), no contract status recovers as it, and no action rule that fires sets it"]
-    add_rules(rules_copy, "  escalate:\n    on: agentEscalate\n    status: escalated\n")
+    add_rules(rules_copy, "  escalate:\n    on: agentEscalate\n    when: {status: {not: [chatEnded, refusedByAgent]}}\n    status: escalated\n")
     assert [x for x in check(rules_copy)[1] if "escalated" in x] == [
         f"{where(rules_copy, 'chat-actions.yaml', '  escalate:')}: warning: rule 'escalate' sets status 'escalated', which visitor-status.yaml does not mark `chatRelated: true`"]
 
@@ -188,9 +188,9 @@ def test_a_broken_policy_in_every_format(rules_copy):
 
 
 @pytest.mark.parametrize("old,new,message", [
-    ("    set: {chatType: bot}", "    set: {chatType: bot}\n    when: {sender.tpye: bot}",
+    ("    on: botStartChat\n", "    on: botStartChat\n    when: {sender.tpye: bot}\n",
      "condition field 'sender.tpye' is not allowed (did you mean 'sender.type'?); a condition tests sender.type, sender.id, data.<field>, status or state.<field>"),
-    ("    set: {chatType: bot}", "    set: {chatType: bot}\n    when: {stat: chatting}",
+    ("    on: botStartChat\n", "    on: botStartChat\n    when: {stat: chatting}\n",
      "condition field 'stat' is not allowed (did you mean 'status'?); a condition tests sender.type, sender.id, data.<field>, status or state.<field>"),
     ("    set: {chatType: bot}", "    set: {chatType: $sender.tpye}",
      "unknown reference '$sender.tpye' (did you mean '$sender.type'?): use $time, $id, $action, $text, $sender.type, $sender.id or $data.<field>"),

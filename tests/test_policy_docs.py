@@ -33,7 +33,7 @@ def test_tables_in_the_seed_shape_with_both_languages(policy):
             in page)
     assert "| `systemProcessing` | system processing | waitingForChat |" in page
     assert "| `outOfSite` | out of site | (not recovered) |" in page
-    assert "| `agentAcceptTransfer` | `agentAcceptTransfer` |  | transferBeginTime = null; currentAgents -= $data.fromAgentId; currentAgents += $sender.id | chatting |" in page
+    assert "| `agentAcceptTransfer` | `agentAcceptTransfer` | status not in [chatEnded, refusedByAgent] | transferBeginTime = null; currentAgents -= $data.fromAgentId; currentAgents += $sender.id | chatting |" in page
     rows = set(re.findall(r"^\| `(\w+)` \|", page, re.M))
     missing = [r.name for r in (*policy.info, *policy.chat_props)] + list(policy.statuses) + [r.name for r in policy.chat.rules]
     assert [name for name in missing if name not in rows] == []
@@ -82,3 +82,9 @@ def test_an_optional_kind_the_policy_lacks_is_left_out(rules_copy):
     (rules_copy / "policy.yaml").unlink()
     page = docs_of(rules_copy)
     assert "## Policy\n" not in page and "## Strategies" in page
+
+
+def test_invariants_read_as_sentences():
+    page = cli("policy", "docs").stdout.decode()
+    assert "| `chatEndedIsTerminal` | `chatEnded`: once reached, no later message changes the status |" in page
+    assert "| `refusedNeverWaitsAgain` | once `refusedByAgent`, never `waitingForChat` after |" in page

@@ -2,6 +2,7 @@
 client rules (directives). Frozen, indexed by action."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional
 
@@ -10,12 +11,28 @@ from .model import Origin
 # Condition fields a rule may test, and how to read them.
 MESSAGE_FIELDS = ("sender.type", "sender.id")   # plus data.<field>
 STATE_FIELDS = ("status",)                      # plus state.<field>
+SENDER_TYPES = ("visitor", "agent", "bot", "system")   # the report schema's sender types
 
 
 @dataclass(frozen=True)
 class Condition:
     field: str                     # e.g. "sender.type", "data.kind", "status", "state.chatType"
     values: frozenset              # canonical JSON of each accepted value
+    excluded: Optional[tuple] = None  # as written with `not:` (the values it leaves out), for people
+
+    def written(self) -> dict:
+        """The condition as the rule file says it, for docs, diffs and explain."""
+        if self.excluded is not None:
+            return {"not": sorted(json.loads(v) for v in self.excluded)}
+        return {"in": sorted((json.loads(v) for v in self.values), key=lambda v: (v is None, str(v)))}
+
+    def describe(self) -> str:
+        """`status not in [chatEnded]` or `sender.type in [agent]`."""
+        shown = lambda vs: ", ".join("null" if v is None else str(v) for v in vs)  # noqa: E731
+        form = self.written()
+        if "not" in form:
+            return f"{self.field} not in [{shown(form['not'])}]"
+        return f"{self.field} in [{shown(form['in'])}]"
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import copy
 from typing import Optional
 
-from .chat_model import ActionRule, ChatPolicy, ClientRule, Condition, Effect
+from .chat_model import SENDER_TYPES, ActionRule, ChatPolicy, ClientRule, Condition, Effect
 from .diagnostics import Diagnostic, suggest
 from .expressions import ExpressionError, compile_value
 from .merge import canonical_json
@@ -56,12 +56,17 @@ def _rule(doc: Document, name: str, spec: dict, initial: dict, statuses: tuple, 
     for field, accepted in (spec.get("when") or {}).items():
         if field.startswith("state.") and field[6:] not in initial:
             problems.append(doc.diag(at + ("when", field), f"condition on unknown state field '{field[6:]}'{suggest(field[6:], list(initial))}", "unknown-field", at_key=True))
+        excluded = None
+        if isinstance(accepted, dict) and set(accepted) == {"not"}:
+            written = accepted["not"] if isinstance(accepted["not"], list) else [accepted["not"]]
+            excluded = tuple(sorted(canonical_json(v) for v in written))
+            accepted = _negated(doc, at + ("when", field), field, written, statuses, problems)
         values = accepted if isinstance(accepted, list) else [accepted]
         if field == "status":
             for value in values:
                 if value is not None and value not in statuses:
                     problems.append(doc.diag(at + ("when", field), f"unknown status '{value}'{suggest(str(value), list(statuses))}", "unknown-status"))
-        conditions.append(Condition(field, frozenset(canonical_json(v) for v in values)))
+        conditions.append(Condition(field, frozenset(canonical_json(v) for v in values), excluded))
     effects = []
     for op in EFFECT_ORDER:
         for field, template in (spec.get(op) or {}).items():
@@ -88,6 +93,23 @@ def _rule(doc: Document, name: str, spec: dict, initial: dict, statuses: tuple, 
     trust = spec.get("trust")
     return ActionRule(name, spec["on"], tuple(sorted(conditions, key=lambda c: c.field)), int(spec.get("priority", 0)),
                       tuple(effects), status, frozenset(trust) if trust is not None else None, _origin(doc, at))
+
+
+CLOSED_FIELDS = {"sender.type": SENDER_TYPES}  # plus status: the policy's statuses
+
+
+def _negated(doc: Document, where: tuple, field: str, excluded, statuses: tuple, problems: list) -> list:
+    """`{not: [a, b]}` on a field whose values are a closed set becomes the
+    list of every other value (null included), so the engines and checks
+    see one kind of condition."""
+    universe = (None, *statuses) if field == "status" else CLOSED_FIELDS.get(field)
+    if universe is None:
+        problems.append(doc.diag(where, f"`not` needs a field with a closed set of values (status, sender.type); '{field}' has none", "bad-condition", at_key=True))
+        return []
+    for value in excluded:
+        if value is not None and value not in universe:
+            problems.append(doc.diag(where, f"unknown {field} {value!r} under `not`{suggest(str(value), [u for u in universe if u])}", "unknown-status" if field == "status" else "unknown-value"))
+    return [value for value in universe if value not in excluded]
 
 
 def _reader(field: str) -> tuple:

@@ -195,7 +195,6 @@ def _why_none(chat: ChatPolicy, message: dict, event: Optional[dict]) -> str:
         for condition in rule.conditions:
             seen = event.get(slot[condition.field])
             if seen not in condition.values:
-                wanted = ", ".join(_shown(json.loads(v)) for v in sorted(condition.values))
-                failed.append(f"rule {rule.name} needs {condition.field} in [{wanted}], it was {_shown(json.loads(seen))}")
+                failed.append(f"rule {rule.name} needs {condition.describe()}, it was {_shown(json.loads(seen))}")
                 break
     return "no rule's `when` held: " + "; ".join(failed)

@@ -99,8 +99,11 @@ def _statuses(doc: Document) -> list[str]:
 def _conditions(when: Optional[dict]) -> str:
     parts = []
     for field, accepted in (when or {}).items():
+        negated = isinstance(accepted, dict) and set(accepted) == {"not"}
+        if negated:
+            accepted = accepted["not"]
         values = accepted if isinstance(accepted, list) else [accepted]
-        parts.append(f"{field} in [{', '.join(literal(v) for v in values)}]")
+        parts.append(f"{field} {'not in' if negated else 'in'} [{', '.join(literal(v) for v in values)}]")
     return "; ".join(parts)
 
 
@@ -143,20 +146,34 @@ def _client(doc: Document) -> list[str]:
     return _intro(doc, "Client rules (directives)") + _table(("rule", "when", "directives", "seed zh", "en"), rows)
 
 
+def _names(value) -> str:
+    values = value if isinstance(value, list) else [value]
+    return ", ".join(f"`{v}`" for v in values)
+
+
+def _invariant_text(spec: dict) -> str:
+    """The invariant as a sentence, in the terms of its form."""
+    if "terminal" in spec:
+        return f"{_names(spec['terminal'])}: once reached, no later message changes the status"
+    if "never" in spec:
+        return f"once {_names(spec['never']['from'])}, never {_names(spec['never']['to'])} after"
+    if "reachable" in spec:
+        return f"some message log reaches each of {_names(spec['reachable'])}"
+    if "enteredOnlyBy" in spec:
+        rule = spec["enteredOnlyBy"]
+        return f"{_names(rule['status'])} is entered only by {_names(rule['actions'])}"
+    return cell({k: v for k, v in spec.items() if k not in ("description", "seed")})
+
+
 def _invariants(doc: Document) -> list[str]:
-    """Whatever shape the invariants file has: each entry's name, its
-    description in both languages, and the rest as written."""
-    data = doc.doc.data
-    entries = data.get("invariants") or {}
-    if isinstance(entries, list):
-        entries = {item.get("name", str(i)) if isinstance(item, dict) else str(i): item for i, item in enumerate(entries, 1)}
+    """Each invariant as a sentence, with its description in both languages;
+    `policy check` proves them."""
     rows = []
-    for name, spec in entries.items():
-        spec = spec if isinstance(spec, dict) else {"holds": spec}
+    for name, spec in (doc.doc.data.get("invariants") or {}).items():
         text = spec.get("description", spec.get("seed"))
-        rest = {k: v for k, v in spec.items() if k not in ("name", "description", "seed")}
-        rows.append((f"`{name}`", cell(rest), _text(text, "zh"), _text(text, "en")))
-    return _intro(doc, "Invariants") + _table(("invariant", "states", "description zh", "en"), rows)
+        rows.append((f"`{name}`", _invariant_text(spec), _text(text, "zh"), _text(text, "en")))
+    head = _intro(doc, "Invariants") + ["`chat-recovery policy check` proves each against the action rules.", ""]
+    return head + _table(("invariant", "holds for every message log", "description zh", "en"), rows)
 
 
 SECTIONS: tuple[tuple[str, Callable[[Document], list[str]]], ...] = (

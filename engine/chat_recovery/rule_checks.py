@@ -9,7 +9,8 @@ from typing import Optional
 from .chat_model import ActionRule
 from .diagnostics import Diagnostic, did_you_mean, suggest
 from .model import Origin
-from .statespace import MAX_STATES, MAX_STEPS, SENDER_TYPES
+from .chat_model import SENDER_TYPES
+from .statespace import MAX_STATES, MAX_STEPS
 
 
 def warn(origin: Origin, message: str, code: str, path: str) -> Diagnostic:

@@ -20,12 +20,11 @@ from types import SimpleNamespace
 from typing import Optional
 
 from .chat import _effect, _event
-from .chat_model import ActionRule, ChatPolicy
+from .chat_model import SENDER_TYPES, ActionRule, ChatPolicy
 from .expressions import MISSING
 from .merge import canonical_json
 from .replay.python_engine import PythonEngine
 
-SENDER_TYPES = ("visitor", "agent", "bot", "system")   # the report schema's sender types
 MAX_STATES = 20000       # beyond these the search stops (about 50 us a step): nothing is claimed
 MAX_STEPS = 250_000
 OTHER = "other"          # "something else": a value no condition accepts

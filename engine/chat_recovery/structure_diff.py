@@ -209,7 +209,7 @@ def _chat(out: _Collect, old: ChatPolicy, new: ChatPolicy) -> None:
 
 def _action_facts(r: ActionRule) -> dict:
     """(noun, label) -> value: what a rule is, so two versions compare fact by fact."""
-    when = show({c.field: [json.loads(v) for v in sorted(c.values)] for c in r.conditions}) if r.conditions else "always"
+    when = "; ".join(c.describe() for c in r.conditions) if r.conditions else "always"
     facts = {("", "on"): r.action, ("", "when"): when, ("", "priority"): str(r.priority),
              ("", "status"): r.status or "none (status unchanged)",
              ("", "trust"): show(sorted(r.trust)) if r.trust is not None else "by sender type"}

@@ -122,11 +122,14 @@ def render(policy: Policy, state: dict, engine: Engine, explain: bool = False) -
                 out.explain[json_path(["chat", "messages", message["id"]])] = _message_explain(rebuilt, message["id"])
 
     wrapups = {agent: held["value"] for agent, held in sorted(state["wrapups"].items())}
+    told = directives(policy.chat, status, rebuilt, wrapups)
+    if explain:
+        _explain_directives(out, policy, told)
     return {
         "visitorId": state["visitorId"],
         "visitor": visitor,
         "chat": chat,
-        "directives": directives(policy.chat, status, rebuilt, wrapups),
+        "directives": told,
         "setAside": rebuilt.set_aside if rebuilt else [],
         "unfinishedWrapups": wrapups,
         "conflicts": out.conflicts,
@@ -155,3 +158,11 @@ def _message_explain(rebuilt, message_id: str) -> dict:
     if rule is None:
         return {"rule": None, "strategy": "no rule for this action", "source": None, "sentAt": None}
     return {"rule": str(rule.origin), "strategy": rule.name, "source": None, "sentAt": None}
+
+
+def _explain_directives(out: _Out, policy: Policy, told: list) -> None:
+    """Each directive's client rule, so explain (and test coverage) names it."""
+    names = {str(rule.origin): rule.name for rule in policy.chat.client}
+    for i, item in enumerate(told):
+        out.explain[json_path(["directives", i])] = {"rule": item["rule"], "strategy": names.get(item["rule"], "client rule"),
+                                                     "source": None, "sentAt": None}

@@ -140,11 +140,11 @@ def _case(doc: Located, shown: str, folder: Path, at: tuple, spec: dict, default
     bad = len(problems)
     now = spec.get("now", defaults.get("now"))
     if now is None:
-        problems.append(_diag(doc, shown, at + ("name",), "no `now`: give it in the case or under `defaults`", "no-now"))
+        problems.append(_diag(doc, shown, at + ("name",), "no `now`: give it in the case or under `defaults`", "no-now", True))
     if "expectError" in spec and ("expect" in spec or "absent" in spec):
         problems.append(_diag(doc, shown, at + ("expectError",), "a case expects an error or values, not both", "mixed-expectations", True))
     if not any(k in spec for k in ("expect", "absent", "expectError")):
-        problems.append(_diag(doc, shown, at + ("name",), "a case needs `expect`, `absent` or `expectError`", "no-expectation"))
+        problems.append(_diag(doc, shown, at + ("name",), "a case needs `expect`, `absent` or `expectError`", "no-expectation", True))
     expectations = []
     for key, value in (spec.get("expect") or {}).items():
         expectations.append(_expectation(doc, shown, at + ("expect", key), key, value, False, problems))

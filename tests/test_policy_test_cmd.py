@@ -90,6 +90,14 @@ def test_shipped_suites_exercise_every_rule(policy):
     assert [str(i) for i in coverage.missing] == [] and coverage.percent == 100.0
 
 
+def test_every_field_of_the_suite_schema_has_a_title_and_description_for_editors():
+    schema = json.loads((ROOT / "schemas" / "policy-test.schema.json").read_text())
+    fields = [*schema["properties"].items(), *schema["properties"]["defaults"]["properties"].items()]
+    for definition in schema["$defs"].values():
+        fields += definition["properties"].items()
+    assert [name for name, spec in fields if not (spec.get("title") and spec.get("description"))] == []
+
+
 def test_suites_are_not_read_as_rule_files_and_name_their_schema(rules_copy):
     (rules_copy / "tests" / "broken.test.yaml").write_text("kind: [\n", encoding="utf-8")
     assert cli("policy", "check", rules_copy).returncode == 0
@@ -102,6 +110,7 @@ def test_a_changed_strategy_fails_naming_expected_actual_and_the_deciding_rule(r
     info = rules_copy / "visitor-info.yaml"
     edit(info, "  name:\n    strategy: visitorOverrideAgent", "  name:\n    strategy: agentOverrideVisitor")
     line = info.read_text(encoding="utf-8").splitlines().index("  name:") + 1
+    assert cli("policy", "check", rules_copy).returncode == 0   # a valid policy, with other behaviour
     run = cli("policy", "test", rules_copy, "--engine", "python", cwd=tmp_path)
     assert run.returncode == 1, out(run)
     failed = [l for l in run.stdout.decode().splitlines() if ": error: " in l]
@@ -109,6 +118,13 @@ def test_a_changed_strategy_fails_naming_expected_actual_and_the_deciding_rule(r
     assert re.match(r"^.*/rules/tests/visitor-info\.test\.yaml:\d+:7: error: name: visitor override agent", failed[0])
     assert f'$.visitor.info.name: expected "Ann", got "Bob"; decided by {rules_copy}/visitor-info.yaml:{line}:3 (strategy agentOverrideVisitor, from agent a-1' in failed[0]
     assert re.search(r": \d+ passed, 1 failed \(", run.stdout.decode())
+
+
+def test_k_runs_only_the_cases_whose_name_contains_the_text(rules_copy):
+    only_suite(rules_copy, ONE_CASE + ONE_CASE.split("tests:\n")[1].replace("beats the agent's", "is kept").replace("name: Ann\n", "name: Bob\n"))
+    assert cli("policy", "test", rules_copy).returncode == 1
+    run = cli("policy", "test", rules_copy, "-k", "beats")
+    assert run.returncode == 0 and ": 1 passed, 0 failed (1 case in 1 suite)" in run.stdout.decode()
 
 
 def test_a_typo_in_a_suite_is_a_located_error_with_did_you_mean(rules_copy):

@@ -48,7 +48,7 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
     coverage = measure(policy, results) if (args.coverage or args.min_coverage is not None) else None
     low = coverage is not None and args.min_coverage is not None and coverage.percent < args.min_coverage
     passed = sum(r.passed for r in results)
-    summary = f"{shown}: {passed} passed, {len(results) - passed} failed ({len(results)} cases in {len(suites)} {'suite' if len(suites) == 1 else 'suites'})"
+    summary = f"{shown}: {passed} passed, {len(results) - passed} failed ({len(results)} {'case' if len(results) == 1 else 'cases'} in {len(suites)} {'suite' if len(suites) == 1 else 'suites'})"
     if args.format == "json":
         stdout.write(json.dumps({
             "ok": not (problems or failures or low),

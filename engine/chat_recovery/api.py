@@ -50,13 +50,14 @@ def apply(policy: Policy, state: Optional[dict], report: Any, now: str) -> dict:
     return fold(policy, state, check(policy, report), _now(now))
 
 
-def render(policy: Policy, state: dict, explain: bool = False, engine: str = "auto") -> dict:
+def render(policy: Policy, state: dict, explain: bool = False, engine: Optional[str] = None) -> dict:
     """The recovery for a held state. `engine` picks who matches action rules:
-    durable (durable_rules), python, or auto (durable where it imports)."""
-    return _render(policy, state, policy.engines.get(engine), explain)
+    durable (durable_rules), python, or auto (durable where it imports);
+    None takes the policy's own choice (its manifest, else auto)."""
+    return _render(policy, state, policy.engines.get(engine or policy.engine), explain)
 
 
-def recover(policy: Policy, reports: Iterable[Any], now: str, explain: bool = False, engine: str = "auto") -> dict:
+def recover(policy: Policy, reports: Iterable[Any], now: str, explain: bool = False, engine: Optional[str] = None) -> dict:
     """The recovery of one visitor from its reports, applied in the order given."""
     state = None
     for index, report in enumerate(reports):
@@ -66,4 +67,4 @@ def recover(policy: Policy, reports: Iterable[Any], now: str, explain: bool = Fa
             raise exc.located(f"report {index}") if not exc.where else exc
     if state is None:
         raise ReportError("no reports to recover from")
-    return _render(policy, state, policy.engines.get(engine), explain)
+    return _render(policy, state, policy.engines.get(engine or policy.engine), explain)

@@ -72,6 +72,7 @@ class _Build:
             chat = compile_chat(actions, client, known_statuses, self.problems)
         if self.problems or status_rule is None or chat is None:
             return None
+        manifest = self.manifest(docs)
         digest = hashlib.sha256()
         for doc in sorted(docs, key=lambda d: d.file):
             digest.update(doc.file.rsplit("/", 1)[-1].encode() + b"\0" + doc.raw + b"\0")
@@ -88,7 +89,17 @@ class _Build:
             time_fields=self.contract.time_fields,
             chat=chat,
             engines=EngineCache(chat),
+            name=manifest.get("name"),
+            version=manifest.get("version"),
+            engine=manifest.get("engine", "auto"),
         )
+
+    def manifest(self, docs: list[Document]) -> dict:
+        """The optional `kind: policy` file: name, version, engine."""
+        found = [d for d in docs if d.kind == "policy"]
+        for extra in found[1:]:
+            self.problems.append(extra.diag(("kind",), f"a second policy manifest; the first is {found[0].file}", "duplicate-file"))
+        return found[0].doc.data if found else {}
 
     def strategies(self, doc: Optional[Document]) -> Optional[dict]:
         if doc is None:

@@ -22,6 +22,7 @@ POLICY_KINDS = {
     "visitorStatus": "policy-visitor-status.schema.json",
     "chatActions": "policy-chat-actions.schema.json",
     "clientRules": "policy-client.schema.json",
+    "policy": "policy-manifest.schema.json",
 }
 
 

@@ -68,6 +68,9 @@ class Policy:
     validate_report: Callable[[Any], list]  # -> list of (path, message)
     time_fields: frozenset          # visitor.info keys holding times
     chat: Any = None                # chat_model.ChatPolicy: action and client rules
+    name: Optional[str] = None      # from the optional manifest (policy.yaml)
+    version: Optional[str] = None
+    engine: str = "auto"            # the manifest's choice; callers may override
     engines: Any = field(default=None, compare=False, repr=False)  # replay.EngineCache
 
 

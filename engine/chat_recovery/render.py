@@ -134,7 +134,7 @@ def render(policy: Policy, state: dict, engine: Engine, explain: bool = False) -
         "unfinishedWrapups": wrapups,
         "conflicts": out.conflicts,
         "explain": out.explain if explain else {},
-        "policy": {"digest": policy.digest},
+        "policy": _stamp(policy),
     }
 
 
@@ -166,3 +166,11 @@ def _explain_directives(out: _Out, policy: Policy, told: list) -> None:
     for i, item in enumerate(told):
         out.explain[json_path(["directives", i])] = {"rule": item["rule"], "strategy": names.get(item["rule"], "client rule"),
                                                      "source": None, "sentAt": None}
+
+
+def _stamp(policy: Policy) -> dict:
+    """Which policy decided: name and version when the manifest gives them."""
+    stamp = {"digest": policy.digest}
+    if policy.name is not None:
+        stamp = {"name": policy.name, "version": policy.version, **stamp}
+    return stamp

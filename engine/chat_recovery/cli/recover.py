@@ -19,7 +19,7 @@ def add_parser(sub, **kw) -> None:
     rec.add_argument("--now", help="the recovery time, RFC 3339 UTC (default: the clock)")
     rec.add_argument("--policy", metavar="DIR", help="policy directory (default: the bundled rules)")
     rec.add_argument("--explain", action="store_true", help="fill `explain`: the rule, strategy and report that decided each value")
-    rec.add_argument("--engine", choices=("auto", "durable", "python"), default="auto", help="who matches action rules: durable_rules, plain Python, or auto (durable_rules where it imports)")
+    rec.add_argument("--engine", choices=("auto", "durable", "python"), help="who matches action rules: durable_rules, plain Python, or auto (durable_rules where it imports); default: the policy's choice (policy.yaml), else auto")
     rec.set_defaults(run=run)
 
 

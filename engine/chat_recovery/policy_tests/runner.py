@@ -56,7 +56,7 @@ def matches(expected: Any, actual: Any) -> bool:
     return expected == actual
 
 
-def run_case(policy: Policy, case: Case, engine: str = "auto") -> CaseResult:
+def run_case(policy: Policy, case: Case, engine: Optional[str] = None) -> CaseResult:
     result = CaseResult(case)
     state, error = None, None
     try:
@@ -86,8 +86,9 @@ def run_case(policy: Policy, case: Case, engine: str = "auto") -> CaseResult:
     return result
 
 
-def run_suites(policy: Policy, suites: list[Suite], engine: str = "auto", only: Optional[str] = None) -> list[CaseResult]:
-    """Every case of every suite, in order; `only` keeps cases whose name contains it."""
+def run_suites(policy: Policy, suites: list[Suite], engine: Optional[str] = None, only: Optional[str] = None) -> list[CaseResult]:
+    """Every case of every suite, in order; `only` keeps cases whose name
+    contains it. `engine` None: the policy's own choice."""
     return [run_case(policy, case, engine) for suite in suites for case in suite.cases
             if only is None or only in case.name]
 

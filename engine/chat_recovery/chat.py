@@ -26,6 +26,7 @@ class ChatResult:
     conflicts: list = field(default_factory=list)
     fired: dict = field(default_factory=dict)   # message id -> rule (or None)
     reporters: list = field(default_factory=list)  # source keys whose reports hold the chat
+    unmatched: dict = field(default_factory=dict)  # message id -> the event no rule matched (for explain)
 
 
 def merged_log(held: dict, conflicts: list) -> tuple[list, dict]:
@@ -68,10 +69,13 @@ def rebuild(chat: ChatPolicy, held: dict, engine: Engine) -> ChatResult:
                     "message": message, "heldBy": [source_of(s) for s in holders[message["id"]]],
                     "reason": f"a {message['sender']['type']} message is believed from {' or '.join(sorted(sides))} reports only, and such reports hold this chat without it"})
                 continue
-            index = session.fire(_event(chat, message, result))
+            event = _event(chat, message, result)
+            index = session.fire(event)
             rule = chat.rules[index] if index is not None else None
             result.fired[message["id"]] = rule
-            if rule is not None:
+            if rule is None:
+                result.unmatched[message["id"]] = event
+            else:
                 try:
                     _apply(rule, message, result)
                 except (TypeError, AttributeError, KeyError, ValueError) as exc:

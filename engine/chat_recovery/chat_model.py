@@ -2,7 +2,7 @@
 client rules (directives). Frozen, indexed by action."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional
 
 from .model import Origin
@@ -24,6 +24,7 @@ class Effect:
     field: tuple                   # path into the state, e.g. ("audioVideo", "state")
     value: Callable[[dict], Any]   # message -> value (expressions.MISSING when absent)
     key: Optional[str] = None      # upsert: the item key
+    source: str = ""               # the value as written (canonical JSON), so two policies compare
 
 
 @dataclass(frozen=True)
@@ -59,3 +60,4 @@ class ChatPolicy:
     condition_fields: tuple[str, ...]  # every field some rule tests (event keys c0, c1, ...)
     condition_reads: tuple         # per field: ("status", None) | ("state", key) | ("message", getter)
     client: tuple[ClientRule, ...]
+    origins: Mapping[str, Origin] = field(default_factory=dict, compare=False)  # "state.<field>", "trust.<sender>" -> where written

@@ -45,6 +45,7 @@ def compile_chat(actions: Document, client: Document, statuses: tuple, problems:
         condition_fields=tuple(fields),
         condition_reads=tuple(_reader(f) for f in fields),
         client=tuple(r for r in client_rules if r is not None),
+        origins=frozen_map({f"{section}.{key}": _origin(actions, (section, key)) for section in ("state", "trust") for key in data[section]}),
     )
 
 
@@ -74,9 +75,9 @@ def _rule(doc: Document, name: str, spec: dict, initial: dict, statuses: tuple, 
                 continue
             try:
                 if op == "upsert":
-                    effects.append(Effect(op, path, compile_value(template["value"]), template["by"]))
+                    effects.append(Effect(op, path, compile_value(template["value"]), template["by"], canonical_json(template)))
                 else:
-                    effects.append(Effect(op, path, compile_value(template)))
+                    effects.append(Effect(op, path, compile_value(template), None, canonical_json(template)))
             except ExpressionError as exc:
                 problems.append(doc.diag(where, str(exc), "bad-reference"))
     status = spec.get("status")

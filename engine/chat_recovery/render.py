@@ -9,6 +9,7 @@ from .merge import canonical_json, conflict, side_of, source_of
 from .model import Policy, PropertyRule, Strategy
 from .chat import rebuild
 from .directives import directives
+from .explain import Explainer, Silent
 from .paths import json_path
 from .replay import Engine
 
@@ -40,18 +41,21 @@ def pick(strategy: Strategy, candidates: dict, now: str) -> Optional[_Decision]:
 
 
 class _Out:
-    """Collects explain entries and conflicts while values are decided."""
+    """Collects conflicts while values are decided, and tells the explainer
+    (a silent one when explain is off) how each was decided."""
 
-    def __init__(self, now: str):
+    def __init__(self, now: str, explain: bool):
         self.now = now
-        self.explain: dict = {}
+        self.explain = Explainer() if explain else Silent()
         self.conflicts: list = []
 
     def decide(self, rule: PropertyRule, path: str, candidates: dict, strategy: Optional[Strategy] = None) -> Optional[_Decision]:
         strategy = strategy or rule.strategy
         decision = pick(strategy, candidates, self.now)
         if decision is not None:
-            self.note(path, str(rule.origin), strategy.name, decision)
+            self.explain.decided(rule, path, strategy, candidates, decision)
+        elif candidates:
+            self.explain.not_recovered(rule, path, strategy, candidates)
         distinct = {canonical_json(c["value"]) for c in candidates.values()}
         if len(distinct) > 1:
             self.conflicts.append(conflict(path, candidates, {
@@ -60,15 +64,10 @@ class _Out:
                 "source": source_of(decision.src) if decision and decision.src else None}))
         return decision
 
-    def note(self, path: str, rule: str, strategy: str, decision: _Decision) -> None:
-        self.explain[path] = {"rule": rule, "strategy": strategy,
-                              "source": source_of(decision.src) if decision.src else None,
-                              "sentAt": decision.sent_at}
-
 
 def render(policy: Policy, state: dict, engine: Engine, explain: bool = False) -> dict:
     now = state["now"]
-    out = _Out(now)
+    out = _Out(now, explain)
     slots, maps = state["slots"], state["maps"]
     chat_state = state["chat"]
     rebuilt = rebuild(policy.chat, chat_state, engine) if chat_state is not None else None
@@ -77,9 +76,9 @@ def render(policy: Policy, state: dict, engine: Engine, explain: bool = False) -
     uploaded = status_decision.value if status_decision else None
     status_rule = policy.statuses.get(uploaded) if uploaded is not None else None
     status = status_rule.recover_as if status_rule else uploaded
-    if status_rule is not None and status != uploaded:
-        out.explain[policy.status.path]["rule"] = str(status_rule.origin)
+    out.explain.status(policy.status.path, uploaded, status_rule, status)
     if rebuilt is not None and rebuilt.status is not None:
+        out.explain.status_from_log(policy.status.path, rebuilt, uploaded, slots.get(policy.status.path, {}))
         status = _log_status(out, policy, rebuilt)
 
     recovers_visitor = state["visitorSeen"] and not (status_rule is not None and status is None)
@@ -88,6 +87,7 @@ def render(policy: Policy, state: dict, engine: Engine, explain: bool = False) -
         info: dict = {}
         for rule in policy.info:
             if rule.when_status is not None and status not in rule.when_status:
+                out.explain.excluded(rule, rule.path, status, slots.get(rule.path, {}))
                 continue
             if rule.per_key:
                 merged = {}
@@ -104,8 +104,7 @@ def render(policy: Policy, state: dict, engine: Engine, explain: bool = False) -
         if status_rule is not None:
             for prop, _computed in status_rule.sets:
                 info[prop] = now  # `now` is the only computed value the schema allows
-                out.note(json_path(["visitor", "info", prop]), str(status_rule.origin), "specify",
-                         _Decision(now, None, None))
+                out.explain.computed(prop, status_rule, now)
         visitor = {"status": status, "info": info}
 
     chat = None
@@ -117,14 +116,11 @@ def render(policy: Policy, state: dict, engine: Engine, explain: bool = False) -
                 props[rule.name] = decision.value
         chat = {"id": chat_state["id"], "props": props, "state": rebuilt.state, "messages": rebuilt.messages}
         out.conflicts.extend(rebuilt.conflicts)
-        if explain:
-            for message in rebuilt.messages:
-                out.explain[json_path(["chat", "messages", message["id"]])] = _message_explain(rebuilt, message["id"])
+        out.explain.chat(policy.chat, rebuilt)
 
     wrapups = {agent: held["value"] for agent, held in sorted(state["wrapups"].items())}
     told = directives(policy.chat, status, rebuilt, wrapups)
-    if explain:
-        _explain_directives(out, policy, told)
+    out.explain.directives(policy.chat, told)
     return {
         "visitorId": state["visitorId"],
         "visitor": visitor,
@@ -133,7 +129,7 @@ def render(policy: Policy, state: dict, engine: Engine, explain: bool = False) -
         "setAside": rebuilt.set_aside if rebuilt else [],
         "unfinishedWrapups": wrapups,
         "conflicts": out.conflicts,
-        "explain": out.explain if explain else {},
+        "explain": out.explain.entries if explain else {},
         "policy": _stamp(policy),
     }
 
@@ -143,29 +139,10 @@ def _log_status(out: _Out, policy: Policy, rebuilt) -> str:
     the uploads stays listed, decided by the action rule."""
     rule = rebuilt.status_rule
     decided = {"rule": str(rule.origin), "strategy": "messageLog", "value": rebuilt.status, "source": None}
-    out.explain[policy.status.path] = {"rule": str(rule.origin), "strategy": "messageLog", "source": None, "sentAt": None}
     for entry in out.conflicts:
         if entry["path"] == policy.status.path:
             entry["decided"] = decided
     return rebuilt.status
-
-
-def _message_explain(rebuilt, message_id: str) -> dict:
-    """The rule that fired for a message, or why none did."""
-    if message_id not in rebuilt.fired:
-        return {"rule": None, "strategy": "set aside", "source": None, "sentAt": None}
-    rule = rebuilt.fired[message_id]
-    if rule is None:
-        return {"rule": None, "strategy": "no rule for this action", "source": None, "sentAt": None}
-    return {"rule": str(rule.origin), "strategy": rule.name, "source": None, "sentAt": None}
-
-
-def _explain_directives(out: _Out, policy: Policy, told: list) -> None:
-    """Each directive's client rule, so explain (and test coverage) names it."""
-    names = {str(rule.origin): rule.name for rule in policy.chat.client}
-    for i, item in enumerate(told):
-        out.explain[json_path(["directives", i])] = {"rule": item["rule"], "strategy": names.get(item["rule"], "client rule"),
-                                                     "source": None, "sentAt": None}
 
 
 def _stamp(policy: Policy) -> dict:

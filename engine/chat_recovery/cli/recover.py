@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import datetime, timezone
 from typing import IO
@@ -11,6 +12,7 @@ from ..api import apply, render
 from ..diagnostics import RecoveryError, ReportError
 from ..reports import parse_bytes
 from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK, load_or_report
+from .explain_table import table
 
 
 def add_parser(sub, **kw) -> None:
@@ -18,7 +20,8 @@ def add_parser(sub, **kw) -> None:
     rec.add_argument("files", nargs="+", metavar="FILE", help="one report each (JSON or YAML); - reads stdin; applied in the order given")
     rec.add_argument("--now", help="the recovery time, RFC 3339 UTC (default: the clock)")
     rec.add_argument("--policy", metavar="DIR", help="policy directory (default: the bundled rules)")
-    rec.add_argument("--explain", action="store_true", help="fill `explain`: the rule, strategy and report that decided each value")
+    rec.add_argument("--explain", action="store_true", help="fill `explain`: the rule, strategy and report that decided each value, and why the others lost")
+    rec.add_argument("--format", choices=("json", "table"), default="json", help="json (the recovery) or table (the explanation, for a person at a terminal; implies --explain)")
     rec.add_argument("--engine", choices=("auto", "durable", "python"), help="who matches action rules: durable_rules, plain Python, or auto (durable_rules where it imports); default: the policy's choice (policy.yaml), else auto")
     rec.set_defaults(run=run)
 
@@ -58,12 +61,31 @@ def run(args, stdin: IO[bytes] | None, stdout: IO[str], stderr: IO[str]) -> int:
     if failed:
         return EXIT_BAD_INPUT
     try:
-        recovery = render(policy, state, explain=args.explain, engine=args.engine)
+        recovery = render(policy, state, explain=args.explain or args.format == "table", engine=args.engine)
     except RecoveryError as exc:
         stderr.write(f"chat-recovery: {exc}\n")
         return EXIT_BAD_POLICY
-    stdout.write(json.dumps(recovery, indent=2, ensure_ascii=False) + "\n")
+    if args.format == "table":
+        stdout.write(table(recovery, *_terminal(stdout)))
+    else:
+        stdout.write(json.dumps(recovery, indent=2, ensure_ascii=False) + "\n")
     return EXIT_OK
+
+
+def _terminal(stdout: IO[str]) -> tuple:
+    """(width, colour): a terminal's width (COLUMNS first) and colour, which
+    only a terminal gets and NO_COLOR turns off; a pipe gets COLUMNS or no limit."""
+    tty = hasattr(stdout, "isatty") and stdout.isatty()
+    width = None
+    if os.environ.get("COLUMNS", "").isdigit():
+        width = int(os.environ["COLUMNS"])
+    elif tty:
+        try:
+            width = os.get_terminal_size(stdout.fileno()).columns
+        except (OSError, ValueError):
+            width = 80
+    colour = tty and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+    return width, colour
 
 
 def _read(name: str, stdin: IO[bytes] | None) -> bytes:

@@ -1,0 +1,239 @@
+"""`recover --explain`: every decision in words, as JSON and as a table at a
+terminal (run under a real pseudo-terminal) or in a pipe."""
+import json
+import os
+import pty
+import re
+import select
+import struct
+import subprocess
+import sys
+import fcntl
+import termios
+from pathlib import Path
+
+import pytest
+
+from chatlog import chat_report, log
+from conftest import NOW, ROOT, cli, edit, report
+
+EXAMPLES = ROOT / "examples"
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def explained(tmp_path, *reports, policy=None):
+    """Run `recover --explain` on the reports as files; the explain map."""
+    files = []
+    for i, r in enumerate(reports):
+        files.append(tmp_path / f"{i}.json")
+        files[-1].write_text(json.dumps(r))
+    extra = ["--policy", policy] if policy else []
+    done = cli("recover", "--now", NOW, "--explain", *extra, *files)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)["explain"]
+
+
+def whys(entry):
+    return [lost["why"] for lost in entry["lost"]]
+
+
+def test_priority_names_the_side_the_strategy_prefers(tmp_path):
+    entry = explained(tmp_path,
+                      report("agent", "2026-11-24T09:00:09Z", agent="a-7", visitor={"info": {"campaignId": "c-agent"}}),
+                      report("visitor", "2026-11-24T09:00:01Z", visitor={"info": {"campaignId": "c-visitor"}}),
+                      )["$.visitor.info.campaignId"]
+    assert entry["value"] == "c-visitor" and entry["source"] == {"type": "visitor"}
+    assert entry["lost"] == [{"source": {"type": "agent", "id": "a-7"}, "sentAt": "2026-11-24T09:00:09Z", "value": "c-agent",
+                              "why": "agent a-7: visitorOverrideAgent prefers the visitor's value"}]
+
+
+def test_same_side_names_both_times(tmp_path):
+    entry = explained(tmp_path,
+                      report("agent", "2026-11-24T09:00:05Z", agent="a-7", visitor={"info": {"ticketId": "T-new"}}),
+                      report("agent", "2026-11-24T09:00:01Z", agent="a-9", visitor={"info": {"ticketId": "T-old"}}),
+                      )["$.visitor.info.ticketId"]
+    assert entry["value"] == "T-new"
+    assert whys(entry) == ["agent a-9: older (sent 09:00:01, the winner 09:00:05)"]
+
+
+def test_a_side_the_strategy_does_not_read(tmp_path):
+    explain = explained(tmp_path,
+                        report("agent", agent="a-7", visitor={"info": {"visitedPageUrls": ["/a"], "ticketId": "T-1"}}),
+                        report("visitor", visitor={"info": {"visitedPageUrls": ["/b"], "ticketId": "T-2"}}))
+    assert whys(explain["$.visitor.info.visitedPageUrls"]) == ["agent a-7: not read, strategy visitorOnly reads visitor reports only"]
+    assert whys(explain["$.visitor.info.ticketId"]) == ["visitor: not read, strategy agentOnly reads agent reports only"]
+
+
+def test_a_value_no_allowed_side_supplied_is_explained_as_not_recovered(tmp_path):
+    entry = explained(tmp_path, report("visitor", visitor={"info": {"ssoId": "s-1"}}))["$.visitor.info.ssoId"]
+    assert entry["recovered"] is False and entry["value"] is None
+    assert entry["why"] == "not recovered: strategy none reads no reports"
+    assert whys(entry) == ["visitor: not read, strategy none reads no reports"]
+
+
+def test_first_report_wins_names_who_came_later(tmp_path):
+    entry = explained(tmp_path,
+                      report("visitor", "2026-11-24T09:00:09Z", visitor={"info": {"browser": "Firefox"}}),
+                      report("agent", "2026-11-24T09:00:01Z", agent="a-7", visitor={"info": {"browser": "Chrome"}}),
+                      )["$.visitor.info.browser"]
+    assert entry["value"] == "Firefox"
+    assert whys(entry) == ["first report wins (any): agent a-7 reported later"]
+
+
+def test_latest_pick_on_a_tie_names_the_preferred_side(tmp_path, rules_copy):
+    edit(rules_copy / "strategies.yaml", "strategies:\n", "strategies:\n  newestWins: {from: [visitor, agent], pick: latest}\n")
+    edit(rules_copy / "visitor-info.yaml", "  departmentId:\n    strategy: agentOverrideVisitor", "  departmentId:\n    strategy: newestWins")
+    entry = explained(tmp_path,
+                      report("agent", "2026-11-24T09:00:05Z", agent="a-7", visitor={"info": {"departmentId": "d-agent"}}),
+                      report("visitor", "2026-11-24T09:00:05Z", visitor={"info": {"departmentId": "d-visitor"}}),
+                      report("agent", "2026-11-24T09:00:01Z", agent="a-9", visitor={"info": {"departmentId": "d-old"}}),
+                      policy=rules_copy)["$.visitor.info.departmentId"]
+    assert entry["value"] == "d-visitor" and entry["strategy"] == "newestWins"
+    assert whys(entry) == ["agent a-7: sent at the same time as the winner, and newestWins prefers the visitor's value",
+                           "agent a-9: older (sent 09:00:01, the winner 09:00:05)"]
+
+
+def test_status_replaced_by_its_status_rule(tmp_path, policy):
+    entry = explained(tmp_path, report("visitor", visitor={"status": "systemProcessing"}))["$.visitor.status"]
+    assert entry["value"] == "waitingForChat" and entry["uploaded"] == "systemProcessing"
+    assert entry["rule"] == str(policy.statuses["systemProcessing"].origin)
+    assert entry["why"] == "uploaded systemProcessing is recovered as waitingForChat by status rule systemProcessing"
+
+
+def test_status_decided_by_the_message_log_names_rule_and_message(tmp_path, policy):
+    messages = log("visitorRequestChat", "agentAcceptChat")
+    entry = explained(tmp_path, chat_report(messages, status="waitingForChat"))["$.visitor.status"]
+    accept = next(r for r in policy.chat.rules if r.name == "agentAcceptChat")
+    assert entry["value"] == "chatting" and entry["uploaded"] == "waitingForChat" and entry["strategy"] == "messageLog"
+    assert entry["why"] == f"the message log decides: message m-002 (agentAcceptChat), rule agentAcceptChat ({accept.origin}) sets chatting"
+    assert whys(entry) == ["agent a-7: uploaded waitingForChat, the message log decides"]
+
+
+def test_a_property_whose_when_status_did_not_hold(tmp_path):
+    explain = explained(tmp_path, report("visitor", visitor={"status": "inSite"}))
+    entry = explain["$.visitor.info.latestWaitingForChatTime"]
+    assert entry["recovered"] is False
+    assert entry["why"] == "not recovered: latestWaitingForChatTime is recovered only when the status is in [waitingForChat], it is inSite"
+
+
+def test_each_message_names_the_rule_that_fired_or_why_none_did(tmp_path, policy):
+    messages = log("visitorRequestChat", "visitorMessage", ("agentJoinChat", "agent", "a-5"))
+    explain = explained(tmp_path,
+                        chat_report(messages[:2], side="visitor"),
+                        chat_report([messages[0]], agent="a-7"))
+    request = next(r for r in policy.chat.rules if r.name == "visitorRequestChat")
+    fired = explain["$.chat.messages['m-001']"]
+    assert (fired["rule"], fired["strategy"], fired["value"]) == (str(request.origin), "visitorRequestChat", "visitorRequestChat")
+    assert fired["why"] == "rule visitorRequestChat fired and set the status to waitingForChat"
+    assert fired["heldBy"] == [{"type": "agent", "id": "a-7"}, {"type": "visitor"}]
+    assert explain["$.chat.messages['m-002']"]["why"] == "no rule handles action visitorMessage"
+
+
+def test_a_set_aside_message_says_why(tmp_path):
+    messages = log("visitorRequestChat", ("agentJoinChat", "agent", "a-5"))
+    explain = explained(tmp_path, chat_report(messages, side="visitor"), chat_report(messages[:1], agent="a-7"))
+    entry = explain["$.chat.messages['m-002']"]
+    assert entry["rule"] is None and entry["strategy"] == "set aside"
+    assert entry["why"].startswith("set aside: a agent message is believed from agent reports only")
+
+
+def test_a_rule_whose_when_did_not_hold_is_named_with_what_it_needed(tmp_path, rules_copy):
+    edit(rules_copy / "chat-actions.yaml", "    on: agentJoinChat\n", "    on: agentJoinChat\n    when: {status: [chatting, transferring]}\n")
+    messages = log("visitorRequestChat", ("agentJoinChat", "agent", "a-7"))
+    explain = explained(tmp_path, chat_report(messages), policy=rules_copy)
+    assert explain["$.chat.messages['m-002']"]["why"] == (
+        "no rule's `when` held: rule agentJoinChat needs status in [chatting, transferring], it was waitingForChat")
+
+
+def test_chat_state_fields_name_the_last_rule_that_changed_them(tmp_path):
+    messages = log("visitorRequestChat", "agentAcceptChat", ("agentJoinChat", "agent", "a-8"))
+    explain = explained(tmp_path, chat_report(messages))
+    assert explain["$.chat.state.currentAgents"]["value"] == ["a-7", "a-8"]
+    assert explain["$.chat.state.currentAgents"]["why"] == "last changed by message m-003 (agentJoinChat): rule agentJoinChat"
+    assert explain["$.chat.state.assignee"]["strategy"] == "initial"
+
+
+def test_explain_off_changes_nothing_else():
+    files = sorted((EXAMPLES / "chat-transferred").glob("*.json"))
+    plain = json.loads(cli("recover", "--now", NOW, *files).stdout)
+    full = json.loads(cli("recover", "--now", NOW, "--explain", *files).stdout)
+    assert plain["explain"] == {} and len(full["explain"]) > 20
+    assert {**full, "explain": {}} == plain
+
+
+# --- the table, where a user sees it ----------------------------------------
+
+def on_terminal(args, columns=100, rows=60, env_extra=None):
+    """Run the installed command on a real pseudo-terminal of the given size;
+    what it printed, one string per screen line (\\r\\n as a tty writes it)."""
+    exe = Path(sys.executable).with_name("chat-recovery")
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "NO_COLOR")}
+    env.update(TERM="xterm-256color", **(env_extra or {}))
+    proc = subprocess.Popen([str(exe), *map(str, args)], stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)
+    os.close(slave)
+    chunks = []
+    while True:
+        ready, _, _ = select.select([master], [], [], 30)
+        if not ready:
+            break
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    assert proc.wait(timeout=30) == 0
+    return b"".join(chunks).decode("utf-8").split("\r\n")
+
+
+TABLE_ARGS = ("recover", "--now", NOW, "--format", "table", *sorted((EXAMPLES / "chat-transferred").glob("*.json")))
+
+
+def test_table_on_a_terminal_fits_its_width_and_is_coloured():
+    screen = on_terminal(TABLE_ARGS, columns=100)
+    text = [ANSI.sub("", line) for line in screen]
+    assert max(len(line) for line in text) <= 100
+    assert any(ANSI.search(line) for line in screen)
+    for title in ("visitor (", "chat props (", "chat state (", "messages (", "directives (", "conflicts ("):
+        assert any(line.startswith(title) for line in text), title
+    status = next(line for line in text if line.startswith("status "))
+    assert "chatting" in status and "chat-actions.yaml:" in status and status.endswith("…")
+    assert any(re.match(r"m-003 +visitorMessage +- ", line) for line in text)
+
+
+def test_table_on_a_narrow_terminal_still_fits():
+    text = [ANSI.sub("", line) for line in on_terminal(TABLE_ARGS, columns=60)]
+    assert max(len(line) for line in text) <= 60
+
+
+def test_no_color_turns_colour_off_on_a_terminal():
+    screen = on_terminal(TABLE_ARGS, env_extra={"NO_COLOR": "1"})
+    assert not any(ANSI.search(line) for line in screen)
+    assert any(line.startswith("visitor (") for line in screen)
+
+
+def test_table_in_a_pipe_has_no_colour_and_nothing_cut():
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "NO_COLOR")}
+    exe = Path(sys.executable).with_name("chat-recovery")
+    done = subprocess.run([str(exe), *map(str, TABLE_ARGS)], capture_output=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout.decode()
+    assert "\x1b[" not in out and "…" not in out
+    assert "the message log decides: message m-006 (agentAcceptTransfer), rule agentAcceptTransfer" in out
+    assert "visitor: agentOverrideVisitor prefers the agent's value" in out
+
+
+def test_explain_flag_still_takes_files_after_it(tmp_path):
+    done = cli("recover", "--explain", "--now", NOW, *sorted((EXAMPLES / "plain-visitor").glob("*.json")))
+    assert done.returncode == 0, done.stderr
+    assert "$.visitor.info.browser" in json.loads(done.stdout)["explain"]
+
+
+def test_an_unknown_format_is_a_usage_error():
+    done = cli("recover", "--format", "tabel", EXAMPLES / "plain-visitor" / "1-visitor.json")
+    assert done.returncode == 2
+    assert "invalid choice: 'tabel'" in done.stderr.decode()

@@ -109,15 +109,12 @@ def _check(policy: Policy, expectation: Expectation, recovery: dict) -> Optional
 
 def decided_by(policy: Policy, recovery: dict, parts: tuple) -> Optional[str]:
     """The rule behind the value at `parts`: its explain entry (or the
-    nearest enclosing one), the last action rule that changed a chat state
-    field, or the property rule that had nothing to pick."""
+    nearest enclosing one), else the property rule that had nothing to pick."""
     explain = recovery.get("explain") or {}
     for n in range(len(parts), 0, -1):
         entry = explain.get(json_path(parts[:n]))
         if entry is not None:
             return _describe(entry)
-    if len(parts) > 2 and parts[:2] == ("chat", "state"):
-        return _last_change(policy, recovery, parts[2])
     rules = {r.path: r for r in (*policy.info, *policy.chat_props, policy.status)}
     for n in range(len(parts), 0, -1):
         rule = rules.get(json_path(parts[:n]))
@@ -133,19 +130,5 @@ def _describe(entry: dict) -> str:
         text += f", from {source['type']}" + (f" {source['id']}" if source.get("id") else "")
         if entry.get("sentAt"):
             text += f" sent {entry['sentAt']}"
-    return text + ")"
-
-
-def _last_change(policy: Policy, recovery: dict, field_name: str) -> str:
-    """The last message whose rule has an effect on `field_name`."""
-    by_origin = {str(r.origin): r for r in policy.chat.rules}
-    explain = recovery.get("explain") or {}
-    last = None
-    for message in (recovery.get("chat") or {}).get("messages", []):
-        entry = explain.get(json_path(["chat", "messages", message["id"]])) or {}
-        rule = by_origin.get(entry.get("rule"))
-        if rule is not None and any(e.field[0] == field_name for e in rule.effects):
-            last = (rule, message["id"])
-    if last is None:
-        return f"the initial chat state (no action rule changed '{field_name}')"
-    return f"{last[0].origin} (action rule {last[0].name}, message {last[1]})"
+    text += ")"
+    return f"{text}: {entry['why']}" if entry.get("why") else text

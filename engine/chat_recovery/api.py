@@ -33,7 +33,7 @@ def check_policy(directory: Union[str, Path, None] = None) -> tuple[Optional[Pol
         policy = load_policy(directory)
     except PolicyError as exc:
         return None, exc.diagnostics
-    return policy, tuple(analyse(policy))
+    return policy, tuple(analyse(policy, load_contract(bundled.schemas_dir())))
 
 
 def _now(now: str) -> str:

@@ -124,6 +124,21 @@ def _client_rule(doc: Document, name: str, spec: dict, statuses: tuple, problems
             problems.append(doc.diag(("rules", name, "when", "status", i), f"unknown status '{status}'{suggest(status, list(statuses))}", "unknown-status"))
     if not when:
         problems.append(doc.diag(("rules", name, "when"), "a client rule needs a condition", "empty-condition"))
+    for i, directive in enumerate(spec["directives"]):
+        _directive_needs(doc, ("rules", name, "directives", i), directive, when, problems)
     return ClientRule(
         name, frozenset(when["status"]) if "status" in when else None, when.get("action"), when.get("missingFrom"),
         bool(when.get("wrapup")), tuple(frozen_map(d) for d in spec["directives"]), _origin(doc, ("rules", name)))
+
+
+# What a directive refers to, and the condition that supplies it: without it
+# the directive would carry nothing (or fail the recovery).
+_NEEDS = (("wrapup", "$wrapup", "wrapup", "`wrapup: $wrapup` needs `when: {wrapup: true}`"),
+          ("to", "wrapupAgent", "wrapup", "`to: wrapupAgent` needs `when: {wrapup: true}`"),
+          ("message", "$message", "action", "`message: $message` needs `when: {action: ..., missingFrom: ...}`"))
+
+
+def _directive_needs(doc: Document, at: tuple, directive: dict, when: dict, problems: list) -> None:
+    for key, value, needed, message in _NEEDS:
+        if directive.get(key) == value and not when.get(needed):
+            problems.append(doc.diag(at + (key,), message, "missing-condition"))

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Optional
 
 from .compile_chat import compile_chat
+from .compile_invariants import compile_invariants
 from .contract import Contract
 from .replay import EngineCache
 from .diagnostics import Diagnostic, PolicyError, suggest
@@ -70,6 +71,7 @@ class _Build:
         chat = None
         if actions is not None and client is not None:
             chat = compile_chat(actions, client, known_statuses, self.problems)
+        invariants = compile_invariants(docs, known_statuses, chat, self.contract.actions, self.problems) if chat else ()
         if self.problems or status_rule is None or chat is None:
             return None
         manifest = self.manifest(docs)
@@ -89,6 +91,7 @@ class _Build:
             time_fields=self.contract.time_fields,
             chat=chat,
             engines=EngineCache(chat),
+            invariants=invariants,
             name=manifest.get("name"),
             version=manifest.get("version"),
             engine=manifest.get("engine", "auto"),

@@ -22,6 +22,7 @@ POLICY_KINDS = {
     "visitorStatus": "policy-visitor-status.schema.json",
     "chatActions": "policy-chat-actions.schema.json",
     "clientRules": "policy-client.schema.json",
+    "invariants": "policy-invariants.schema.json",
     "policy": "policy-manifest.schema.json",
 }
 
@@ -34,6 +35,8 @@ class Contract:
     time_fields: frozenset
     statuses: tuple[str, ...]
     chat_prop_keys: tuple[str, ...]
+    actions: tuple[str, ...] = ()   # the contract's message actions (a policy may add more)
+    directives: tuple[str, ...] = ()  # the contract's directive names (a policy may add more)
 
     def validator(self, name: str, schema: dict | None = None) -> Draft202012Validator:
         schema = schema if schema is not None else self.schemas[name]
@@ -71,6 +74,11 @@ def _props_schema(report_schema: dict) -> dict:
     return _deref(report_schema, chat["properties"]["props"])
 
 
+def _actions(report_schema: dict) -> tuple:
+    """The contract's actions: the `examples` of the message action."""
+    return tuple(report_schema["$defs"]["message"]["properties"]["action"].get("examples", ()))
+
+
 def load_contract(directory: Path) -> Contract:
     schemas = {}
     for path in sorted(directory.glob("*.schema.json")):
@@ -88,4 +96,6 @@ def load_contract(directory: Path) -> Contract:
         time_fields=frozenset(k for k, s in info.items() if s.get("x-time")),
         statuses=tuple(s for s in _status_schema(report)["enum"] if s is not None),
         chat_prop_keys=tuple(_props_schema(report)["properties"]),
+        actions=_actions(report),
+        directives=tuple(schemas[RECOVERY]["$defs"]["directive"]["properties"]["do"].get("examples", ())),
     )

@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
+from .diagnostics import suggest
+
 MISSING = object()   # a reference to a field the message lacks
 REFERENCE = re.compile(r"^\$(time|id|action|text|sender\.(?:type|id)|data\.[A-Za-z0-9_]+)$")
 Getter = Callable[[dict], Any]
@@ -18,7 +20,8 @@ class ExpressionError(ValueError):
 
 def _reference(text: str) -> Getter:
     if not REFERENCE.match(text):
-        raise ExpressionError(f"unknown reference '{text}': use $time, $id, $action, $text, $sender.type, $sender.id or $data.<field>")
+        known = ("$time", "$id", "$action", "$text", "$sender.type", "$sender.id")
+        raise ExpressionError(f"unknown reference '{text}'{suggest(text, known)}: use $time, $id, $action, $text, $sender.type, $sender.id or $data.<field>")
     parts = text[1:].split(".")
 
     def get(message: dict) -> Any:

@@ -72,6 +72,7 @@ class Policy:
     version: Optional[str] = None
     engine: str = "auto"            # the manifest's choice; callers may override
     engines: Any = field(default=None, compare=False, repr=False)  # replay.EngineCache
+    invariants: tuple = ()          # compile_invariants.Invariant: what `policy check` proves
 
 
 def frozen_map(d: dict) -> Mapping:

@@ -52,9 +52,12 @@ def _explain(error: ValidationError) -> Iterator[Problem]:
             if key not in known:
                 yield Problem(path + (key,), f"unknown key '{key}'{suggest(key, known)}", True, "unknown-key")
         return
+    if kw == "oneOf" and not error.context and schema.get("description"):  # valid under more than one
+        yield Problem(path, schema["description"], False, "schema")
+        return
     if kw in ("oneOf", "anyOf") and error.context:
         best = best_match(error.context)
-        if schema.get("description") and kw == "oneOf" and not best.absolute_path:
+        if schema.get("description") and kw == "oneOf" and not best.relative_path:
             yield Problem(path, schema["description"], False, "schema")
             return
         yield from _explain(best)
@@ -81,6 +84,12 @@ def _explain(error: ValidationError) -> Iterator[Problem]:
         return
     if kw == "pattern" and schema.get("format") == "date-time":
         yield Problem(path, f"{_short(inst)} is not an RFC 3339 UTC time such as 2026-11-24T09:00:00Z", False, "bad-time")
+        return
+    if kw == "pattern" and "propertyNames" in error.relative_schema_path:
+        # a mapping key of the wrong shape: name it, with the schema's own examples as suggestions
+        hint = suggest(inst, [e for e in schema.get("examples", ()) if "<" not in e])
+        advice = f"; {schema['description']}" if schema.get("description") else f" (names match {error.validator_value})"
+        yield Problem(path + (inst,), f"{schema.get('title', 'name')} '{inst}' is not allowed{hint}{advice}", True, "bad-name")
         return
     if kw == "pattern":
         yield Problem(path, f"{_short(inst)} does not match {error.validator_value}", False, "bad-value")

@@ -8,15 +8,14 @@ from typing import IO, Optional, Sequence
 from ..diagnostics import Diagnostic
 
 
-def _text(problems: Sequence[Diagnostic], out: IO[str], summary: Optional[str]) -> None:
+def _text(problems: Sequence[Diagnostic], out: IO[str], summary: Optional[str], ok: bool) -> None:
     for problem in problems:
         out.write(f"{problem}\n")
-    if summary and not any(p.severity == "error" for p in problems):
+    if summary and ok:
         out.write(summary + "\n")
 
 
-def _json(problems: Sequence[Diagnostic], out: IO[str], summary: Optional[str]) -> None:
-    ok = not any(p.severity == "error" for p in problems)
+def _json(problems: Sequence[Diagnostic], out: IO[str], summary: Optional[str], ok: bool) -> None:
     out.write(json.dumps({"ok": ok, "problems": [p.to_dict() for p in problems]}, indent=2, ensure_ascii=False) + "\n")
 
 
@@ -25,7 +24,7 @@ def _escape(text: str, prop: bool = False) -> str:
     return text.replace(":", "%3A").replace(",", "%2C") if prop else text
 
 
-def _github(problems: Sequence[Diagnostic], out: IO[str], summary: Optional[str]) -> None:
+def _github(problems: Sequence[Diagnostic], out: IO[str], summary: Optional[str], ok: bool) -> None:
     """::error file=F,line=L,col=C,title=CODE::message (GitHub's workflow commands)."""
     for p in problems:
         level = {"error": "error", "warning": "warning"}.get(p.severity, "notice")
@@ -34,7 +33,7 @@ def _github(problems: Sequence[Diagnostic], out: IO[str], summary: Optional[str]
             props += [f"line={p.line}", f"col={p.col}"]
         props.append(f"title={_escape(p.code, True)}")
         out.write(f"::{level} {','.join(props)}::{_escape(p.message)}\n")
-    if summary and not any(p.severity == "error" for p in problems):
+    if summary and ok:
         out.write(summary + "\n")
 
 
@@ -42,5 +41,10 @@ WRITERS = {"text": _text, "json": _json, "github": _github}
 FORMATS = tuple(WRITERS)
 
 
-def write_diagnostics(fmt: str, problems: Sequence[Diagnostic], out: IO[str], summary: Optional[str] = None) -> None:
-    WRITERS[fmt](list(problems), out, summary)
+def write_diagnostics(fmt: str, problems: Sequence[Diagnostic], out: IO[str], summary: Optional[str] = None,
+                      ok: Optional[bool] = None) -> None:
+    """`ok` is the caller's verdict (say, warnings fail under --strict);
+    by default, no errors."""
+    if ok is None:
+        ok = not any(p.severity == "error" for p in problems)
+    WRITERS[fmt](list(problems), out, summary, ok)

@@ -9,16 +9,29 @@ from .formats import FORMATS, write_diagnostics
 
 
 def add_parser(sub, **kw) -> None:
-    chk = sub.add_parser("check", help="load a policy and list every problem as file:line:col", **kw)
+    chk = sub.add_parser("check", help="load a policy, prove its invariants and list every problem as file:line:col", **kw)
     chk.add_argument("directory", nargs="?", metavar="DIR", help="policy directory (default: the bundled rules)")
-    chk.add_argument("--format", choices=FORMATS, default="text")
+    chk.add_argument("--format", choices=FORMATS, default="text", help="text (file:line:col: severity: message), json, or github (workflow annotations)")
+    chk.add_argument("--strict", action="store_true", help="warnings fail the check too (exit 1), for CI")
     chk.set_defaults(run=run)
 
 
 def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
     policy, problems = check_policy(args.directory)
+    errors = sum(p.severity == "error" for p in problems)
+    warnings = len(problems) - errors
+    failed = errors or (args.strict and warnings)
     summary = None
-    if policy is not None:
-        summary = f"{policy.root}: ok ({len(policy.info)} visitor properties, {len(policy.chat_props)} chat props, {len(policy.statuses)} statuses)"
-    write_diagnostics(args.format, problems, stdout, summary)
-    return EXIT_OK if not any(p.severity == "error" for p in problems) else EXIT_BAD_INPUT
+    if policy is not None and not failed:
+        counts = [f"{len(policy.info)} visitor properties", f"{len(policy.chat_props)} chat props",
+                  f"{len(policy.statuses)} statuses", f"{_proved(policy, problems)} invariants proved"]
+        if warnings:
+            counts.append(f"{warnings} warning{'s' * (warnings != 1)}")
+        summary = f"{policy.root}: ok ({', '.join(counts)})"
+    write_diagnostics(args.format, problems, stdout, summary, ok=not failed)
+    return EXIT_BAD_INPUT if failed else EXIT_OK
+
+
+def _proved(policy, problems) -> int:
+    """Broken invariants are errors (no summary then); unproved ones a warning."""
+    return 0 if any(p.code == "not-proved" for p in problems) else len(policy.invariants)

@@ -20,6 +20,7 @@ demo: $(BIN)/chat-recovery
 
 test: $(BIN)/chat-recovery
 	$(BIN)/python -m pytest -q
+	$(BIN)/chat-recovery policy test rules --min-coverage 100
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -92,3 +92,11 @@ ACTION_STATUS = {
     "transferring": ["agentTransferDepartment"],   # refused or accepted transfer ends it
     "chatEnded": ["systemChatEnded"],
 }
+
+# The seed's "Client" section, item by item (pinned in test_chat_client.py).
+CLIENT = {
+    "chat ended": "both sides recover the chat; the visitor keeps its heartbeat 3 minutes",
+    "refused by agent": "the visitor recovers the chat and keeps its heartbeat 3 minutes",
+    "refusal the visitor missed": "an agent recovering a refusal delivers the refused message to the visitor",
+    "unfinished wrapup": "recovered separately, from the agent side only",
+}

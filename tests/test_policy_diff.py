@@ -196,7 +196,7 @@ def test_the_policy_test_suites_are_cases_too(rules_copy):
     cases = json.loads(out)["cases"]
     assert any(".test.yaml:" in c["name"] for c in cases)
     changed = {c["name"]: c["changes"] for c in cases if c["changes"]}
-    assert any("visitor-info.test.yaml:" in name and "departmentId: agent override visitor" in name
+    assert any("visitor-info.test.yaml:" in name and "department id (departmentId): agent override visitor" in name
                and {"path": "$.visitor.info.departmentId", "old": "support", "new": "sales", "oldAbsent": False, "newAbsent": False} in changes
                for name, changes in changed.items()), changed
 

@@ -81,6 +81,7 @@ class Silent:
     def status_from_log(self, *args) -> None: pass
     def computed(self, *args) -> None: pass
     def chat(self, *args) -> None: pass
+    def directives(self, *args) -> None: pass
 
 
 class Explainer:
@@ -168,6 +169,15 @@ class Explainer:
                 self.entries[path] = {
                     "rule": None, "strategy": "initial", "source": None, "sentAt": None, "value": value,
                     "lost": [], "why": "the initial value (`state:` of the action rules): no message changed it"}
+
+    def directives(self, chat: ChatPolicy, told: list) -> None:
+        """Each directive's client rule (so test coverage sees it fire)."""
+        names = {str(rule.origin): rule.name for rule in chat.client}
+        for i, item in enumerate(told):
+            name = names.get(item.get("rule"), "client rule")
+            self.entries[json_path(["directives", i])] = {
+                "rule": item.get("rule"), "strategy": name, "source": None, "sentAt": None,
+                "value": item["do"], "lost": [], "why": f"client rule {name} asks it"}
 
 
 def _message(chat: ChatPolicy, rebuilt, message: dict, set_aside: Optional[str]) -> dict:

@@ -119,11 +119,13 @@ def render(policy: Policy, state: dict, engine: Engine, explain: bool = False) -
         out.explain.chat(policy.chat, rebuilt)
 
     wrapups = {agent: held["value"] for agent, held in sorted(state["wrapups"].items())}
+    told = directives(policy.chat, status, rebuilt, wrapups)
+    out.explain.directives(policy.chat, told)
     return {
         "visitorId": state["visitorId"],
         "visitor": visitor,
         "chat": chat,
-        "directives": directives(policy.chat, status, rebuilt, wrapups),
+        "directives": told,
         "setAside": rebuilt.set_aside if rebuilt else [],
         "unfinishedWrapups": wrapups,
         "conflicts": out.conflicts,

@@ -6,15 +6,15 @@ It gives every field of a recovery except three that only a policy can
 give: `policy` (the stamp names the rule files' digest), the `rule` of each
 directive and of each conflict's `decided` (they point at a line of a rule
 file), and `explain` (which names rule files too; it is `{}` here, as it is
-from the engine unless asked for). Reports are checked against the
-contract's JSON Schema with jsonschema, as a careful hand-written server
-would; a bad report raises ValueError."""
+from the engine unless asked for). Reports are checked by hand
+(`reference_check`: the contract's types, written as plain tests), as a
+server that must be fast would check them; a bad report raises ValueError."""
 from __future__ import annotations
 
 import json
 from typing import Any, Optional
 
-from .. import bundled
+from .reference_check import check
 from .reference_chat import Chat, canonical_time, directives, rebuild, time_key
 
 NOW_ALWAYS, NOW_WAITING = "now", "nowWhenWaiting"
@@ -166,12 +166,11 @@ class Out:
         return decision
 
 
-def recover(reports: list, now: str, validate=None) -> dict:
+def recover(reports: list, now: str) -> dict:
     """One visitor's recovery from its reports, in arrival order."""
     held = None
     for seq, report in enumerate(reports):
-        if validate is not None:
-            validate(report)
+        check(report)
         held = held or Visitor(report["visitorId"])
         if report["visitorId"] != held.id:
             raise ValueError(f"report is for visitor '{report['visitorId']}', not '{held.id}'")
@@ -231,20 +230,3 @@ def _info(out: Out, held: Visitor, status: Optional[str], sets: Optional[str]) -
         info[sets] = out.now
     return info
 
-
-def schema_check():
-    """The contract's check of one report, as a hand-written server would
-    do it: the report schema through jsonschema, and the one rule the schema
-    cannot say (a visitor report's source.id is its visitorId)."""
-    from jsonschema import Draft202012Validator
-    schema = json.loads((bundled.schemas_dir() / "report.schema.json").read_text(encoding="utf-8"))
-    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
-
-    def check(report: Any) -> None:
-        if not validator.is_valid(report):
-            error = min(validator.iter_errors(report), key=lambda e: len(e.absolute_path))
-            raise ValueError(f"{error.json_path}: {error.message}")
-        source = report["source"]
-        if source["type"] == "visitor" and source.get("id") not in (None, report["visitorId"]):
-            raise ValueError("$.source.id: a visitor report's source.id must equal visitorId")
-    return check

@@ -37,11 +37,10 @@ class StormSpec:
 
 def storm(spec: StormSpec = StormSpec()) -> list[dict]:
     """Every report of the storm, in the (shuffled) order they arrive."""
-    rng = random.Random(spec.seed)
     reports: list[dict] = []
     for n in range(spec.visitors):
-        reports.extend(visitor_reports(rng, f"v-{spec.seed}-{n:06d}", spec))
-    rng.shuffle(reports)
+        reports.extend(visitor_reports(random.Random(f"{spec.seed}:{n}"), f"v-{spec.seed}-{n:06d}", spec))
+    random.Random(spec.seed).shuffle(reports)
     return reports
 
 
@@ -59,7 +58,9 @@ def _sent_at(rng: random.Random) -> str:
 
 
 def visitor_reports(rng: random.Random, visitor_id: str, spec: StormSpec) -> Iterator[dict]:
-    """One visitor's uploads: its own client's, and every agent's that holds it."""
+    """One visitor's uploads: its own client's, and every agent's that holds it.
+    Each visitor has a generator of its own, seeded from the storm's seed and
+    its number, so a bigger storm starts with the same visitors as a smaller."""
     info = values.visitor_info(rng, visitor_id)
     if rng.random() >= spec.chat_share:
         status = rng.choices(values.SITE_STATUSES, values.SITE_WEIGHTS)[0]
@@ -69,16 +70,19 @@ def visitor_reports(rng: random.Random, visitor_id: str, spec: StormSpec) -> Ite
             yield _report(rng, visitor_id, {"type": "agent", "id": agent}, status, _agent_view(rng, info))
         return
     agents = rng.sample(values.AGENTS, rng.randint(*spec.agents))
-    chat = chat_log(rng, visitor_id, agents, rng.randint(*spec.messages))
+    # The log has a generator of its own, so storms that differ only in log
+    # size hold the same visitors, reports and values.
+    logs = random.Random(f"{visitor_id}:log")
+    chat = chat_log(logs, visitor_id, agents, logs.randint(*spec.messages))
     chat_id = f"c-{visitor_id[2:]}"
     if rng.random() < 0.97:   # a visitor that closed its tab uploads nothing
         report = _report(rng, visitor_id, {"type": "visitor"}, chat.status, _visitor_view(info))
-        report["chat"] = {"id": chat_id, "props": values.visitor_chat_props(rng), "messages": _holding(rng, chat.messages)}
+        report["chat"] = {"id": chat_id, "props": values.visitor_chat_props(rng), "messages": _holding(logs, chat.messages)}
         yield report
     for agent in agents:
         status = chat.status if rng.random() < 0.9 else rng.choice(values.CHAT_STATUSES)
         report = _report(rng, visitor_id, {"type": "agent", "id": agent}, status, _agent_view(rng, info))
-        report["chat"] = {"id": chat_id, "props": values.agent_chat_props(rng, agents), "messages": _holding(rng, chat.messages)}
+        report["chat"] = {"id": chat_id, "props": values.agent_chat_props(rng, agents), "messages": _holding(logs, chat.messages)}
         if chat.ended and rng.random() < 0.3:
             report["unfinishedWrapup"] = values.wrapup(rng)
         yield report

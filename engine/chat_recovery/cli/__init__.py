@@ -6,10 +6,10 @@ from __future__ import annotations
 import sys
 from typing import IO, Optional, Sequence
 
-from . import policy_check, recover
+from . import bench, policy_check, recover
 from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK, EXIT_USAGE, Parser
 
-COMMANDS = (recover,)                 # chat-recovery <command>
+COMMANDS = (recover, bench)          # chat-recovery <command>
 POLICY_COMMANDS = (policy_check,)     # chat-recovery policy <command>
 
 __all__ = ["main", "entry", "EXIT_OK", "EXIT_BAD_INPUT", "EXIT_USAGE", "EXIT_BAD_POLICY"]

@@ -134,3 +134,23 @@ def test_bench_says_when_durable_rules_cannot_run():
     done = cli("bench", "--visitors", "5", "--engine", "durable")
     assert done.returncode == 2
     assert "durable_rules does not import on this Python" in done.stderr.decode()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_what_the_bench_times_is_the_recovery_itself(policy, tmp_path, engine):
+    """Each engine, measured stage by stage, writes exactly the recoveries `recover` gives."""
+    import chat_recovery as cr
+    from chat_recovery.bench import reference
+    from chat_recovery.bench.measure import measure
+    from chat_recovery.bench.storm import NOW
+    reports = storm(StormSpec(visitors=40, seed=5))
+    storm_file, out = tmp_path / "storm.ndjson", tmp_path / "out.ndjson"
+    storm_file.write_text("".join(json.dumps(r) + "\n" for r in reports))
+    figures = measure(engine, str(storm_file), str(out), NOW)
+    assert figures["visitors"] == 40 and figures["reports"] == len(reports)
+    written = [json.loads(line) for line in out.read_text().splitlines()]
+    groups = by_visitor(reports).values()
+    if engine == "reference":
+        assert written == [reference.recover(g, NOW) for g in groups]
+    else:
+        assert written == [cr.recover(policy, g, NOW, engine=engine) for g in groups]

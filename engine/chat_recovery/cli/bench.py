@@ -105,5 +105,5 @@ def _growth_table(host: dict, runs: list, out: IO[str]) -> None:
                              storm["messagesInReports"], f"{e['seconds']:.2f}", f"{e['usPerVisitor']:.0f}",
                              f"{e['usPerReportedMessage']:.2f}" if e["usPerReportedMessage"] is not None else "-", e["xReference"]])
     _rows(header, rows, out)
-    out.write("\nlinear in visitors: us/visitor stays flat down a `visitors` series;\n"
-              "n log n in messages: us/message grows slowly (log n) down a `messages` series.\n")
+    out.write("\nlinear in visitors: us/visitor stays flat down a `visitors` series. n log n in messages: us/message stays\n"
+              "near flat down a `messages` series (log n grows slowly; each visitor's fixed cost weighs most on short logs).\n")

@@ -6,10 +6,10 @@ from __future__ import annotations
 import sys
 from typing import IO, Optional, Sequence
 
-from . import policy_check, policy_diff, policy_docs, policy_test, recover
+from . import bench, policy_check, policy_diff, policy_docs, policy_test, recover
 from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK, EXIT_USAGE, Parser
 
-COMMANDS = (recover,)                 # chat-recovery <command>
+COMMANDS = (recover, bench)           # chat-recovery <command>
 POLICY_COMMANDS = (policy_check, policy_test, policy_docs, policy_diff)  # chat-recovery policy <command>
 
 __all__ = ["main", "entry", "EXIT_OK", "EXIT_BAD_INPUT", "EXIT_USAGE", "EXIT_BAD_POLICY"]

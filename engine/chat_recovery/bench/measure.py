@@ -1,0 +1,131 @@
+"""One engine measured on one storm file, end to end, in a process of its
+own (so its peak memory is its own and no engine warms another's caches):
+read and parse each report, validate it, merge it, replay the chat and
+render the recovery, write the recovery as one JSON line.
+
+    python -m chat_recovery.bench.measure ENGINE STORM.ndjson OUT.ndjson NOW
+
+prints the figures as one JSON object."""
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from typing import Callable
+
+STAGES = ("read", "validate", "merge", "replay", "write")
+ENGINES = ("durable", "python", "reference")
+
+
+def available() -> tuple[str, ...]:
+    """The engines this Python can run: durable_rules does not import on 3.13+."""
+    from ..replay import durable_available
+    return tuple(e for e in ENGINES if e != "durable" or durable_available())
+
+
+def _peak_mb() -> float:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024   # bytes on macOS, KiB on Linux
+
+
+def _read(path: str, spent: dict) -> dict:
+    """Reports grouped by visitor (arrival order within each), each with the
+    time its parse took, so a visitor's latency includes its own reading."""
+    groups: dict = {}
+    clock = time.perf_counter
+    with open(path, "rb") as handle:
+        for line in handle:
+            start = clock()
+            report = json.loads(line)
+            took = clock() - start
+            spent["read"] += took
+            groups.setdefault(report["visitorId"], []).append((report, took))
+    return groups
+
+
+def _engine_steps(name: str, now: str) -> tuple[Callable, Callable, Callable]:
+    """validate(report), merge(held, report, seq), render(held) for a
+    policy engine: the stages of `api.recover`, called one by one."""
+    from ..api import load_policy
+    from ..merge import fold
+    from ..render import render
+    from ..reports import check
+    policy = load_policy()
+    engine = policy.engines.get(name)
+    return ((lambda report: check(policy, report)),
+            (lambda held, checked, seq: fold(policy, held, checked, now)),
+            (lambda held: render(policy, held, engine)))
+
+
+def _reference_steps(now: str) -> tuple[Callable, Callable, Callable]:
+    from . import reference
+    from .reference_check import check
+
+    def merge(held, report, seq):
+        held = held or reference.Visitor(report["visitorId"])
+        held.add(report, seq)
+        return held
+
+    def checked(report):
+        check(report)
+        return report
+    return checked, merge, (lambda held: reference.render(held, now))
+
+
+def measure(engine: str, storm_path: str, out_path: str, now: str) -> dict:
+    started = time.perf_counter()
+    validate, merge, render = _reference_steps(now) if engine == "reference" else _engine_steps(engine, now)
+    loaded = time.perf_counter() - started
+    base_mb = _peak_mb()
+    spent = dict.fromkeys(STAGES, 0.0)
+    clock = time.perf_counter
+    wall = clock()
+    groups = _read(storm_path, spent)
+    latencies = []
+    with open(out_path, "w", encoding="utf-8") as out:
+        for reports in groups.values():
+            t0 = clock()
+            checked = []
+            for report, _ in reports:
+                checked.append(validate(report))
+            t1 = clock()
+            held = None
+            for seq, report in enumerate(checked):
+                held = merge(held, report, seq)
+            t2 = clock()
+            recovery = render(held)
+            t3 = clock()
+            out.write(json.dumps(recovery, ensure_ascii=False) + "\n")
+            t4 = clock()
+            spent["validate"] += t1 - t0
+            spent["merge"] += t2 - t1
+            spent["replay"] += t3 - t2
+            spent["write"] += t4 - t3
+            latencies.append(t4 - t0 + sum(took for _, took in reports))
+    wall = clock() - wall
+    latencies.sort()
+    total = sum(spent.values())
+    return {"engine": engine, "visitors": len(groups), "reports": sum(len(g) for g in groups.values()),
+            "seconds": round(total, 4), "wallSeconds": round(wall, 4), "loadSeconds": round(loaded, 4),
+            "recoveriesPerSecond": round(len(groups) / total, 1) if total else None,
+            "latencyMs": {"p50": round(_quantile(latencies, 0.50) * 1000, 3), "p99": round(_quantile(latencies, 0.99) * 1000, 3),
+                          "max": round(latencies[-1] * 1000, 3) if latencies else 0.0},
+            "stageSeconds": {k: round(v, 4) for k, v in spent.items()},
+            "peakRssMB": round(_peak_mb(), 1), "rssGrowthMB": round(_peak_mb() - base_mb, 1)}
+
+
+def _quantile(ordered: list, q: float) -> float:
+    if not ordered:
+        return 0.0
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main(argv: list[str]) -> int:
+    engine, storm_path, out_path, now = argv
+    print(json.dumps(measure(engine, storm_path, out_path, now)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

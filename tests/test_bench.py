@@ -1,0 +1,156 @@
+"""The recovery storm and `chat-recovery bench`: what a user sees, never
+how fast (no timed assertions: the machine is shared)."""
+import json
+from collections import Counter
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from chat_recovery.bench.storm import StormSpec, by_visitor, storm
+from chat_recovery.replay import durable_available
+from conftest import cli
+
+ENGINES = ["durable", "python", "reference"] if durable_available() else ["python", "reference"]
+
+
+@pytest.fixture(scope="module")
+def reports():
+    return storm(StormSpec(visitors=600, seed=3))
+
+
+def test_same_seed_same_storm(reports):
+    assert storm(StormSpec(visitors=600, seed=3)) == reports
+    assert storm(StormSpec(visitors=600, seed=4)) != reports
+
+
+def test_a_bigger_storm_starts_with_the_same_visitors(reports):
+    small = by_visitor(storm(StormSpec(visitors=50, seed=3)))
+    big = by_visitor(reports)
+    assert all(sorted(map(json.dumps, small[v])) == sorted(map(json.dumps, big[v])) for v in small)
+
+
+def test_every_report_validates_against_the_report_schema(reports, report_schema):
+    validator = Draft202012Validator(report_schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    problems = [(r["visitorId"], e.json_path, e.message) for r in reports for e in validator.iter_errors(r)]
+    assert problems == []
+
+
+def test_the_storm_looks_like_a_restart(reports, report_schema):
+    """A third with a chat, 1-3 agents each, most of a 20-60 message log per report, every
+    visitor property, up to a dozen custom variables, agents that disagree, arrival shuffled."""
+    groups = by_visitor(reports)
+    assert len(groups) == 600
+    chats = {r["visitorId"]: r["chat"] for r in reports if r.get("chat")}
+    assert 0.25 < len(chats) / 600 < 0.42
+    for visitor_id, group in groups.items():
+        if visitor_id not in chats:
+            continue
+        agents = {r["source"]["id"] for r in group if r["source"]["type"] == "agent"}
+        assert 1 <= len(agents) <= 3
+        logs = [r["chat"]["messages"] for r in group]
+        whole = len({m["id"] for log in logs for m in log})
+        assert 20 - 2 <= whole <= 60
+        assert all(len(log) >= 0.75 * whole for log in logs)
+    actions = Counter(m["action"] for chat in chats.values() for m in chat["messages"])
+    plain = sum(actions[a] for a in ("visitorMessage", "agentMessage", "botMessage", "systemMessage"))
+    assert plain > 0.6 * sum(actions.values())
+    for action in ("visitorRequestChat", "agentAcceptChat", "agentTransferDepartment", "agentAcceptTransfer", "agentJoinChat",
+                   "agentSendFile", "agentSentImage", "agentRequestAudioChat", "agentRequestCobrowse", "agentRefuseChat", "systemChatEnded"):
+        assert actions[action] > 0, action
+    info_keys = set(report_schema["$defs"]["info"]["properties"])
+    assert {k for r in reports for k in r["visitor"]["info"]} == info_keys
+    variables = [len(r["visitor"]["info"]["customVariables"]) for r in reports if r["source"]["type"] == "visitor"]
+    assert max(variables) == 12 and min(variables) == 0
+    disagree = sum(1 for g in groups.values() if len({json.dumps(r["visitor"]["info"].get("currentPageUrl")) for r in g
+                                                       if r["source"]["type"] == "agent"} | {json.dumps(g[0]["visitor"]["info"].get("currentPageUrl"))}) > 1)
+    assert disagree > 10
+    arrival = [r["visitorId"] for r in reports]
+    assert sum(a != b for a, b in zip(arrival, arrival[1:])) > 0.9 * len(arrival)   # not grouped by visitor
+
+
+def test_bench_prints_a_table_with_every_engine():
+    done = cli("bench", "--visitors", "50")
+    assert done.returncode == 0, done.stderr.decode()
+    lines = done.stdout.decode().splitlines()
+    assert lines[0].startswith("storm: 50 visitors (")
+    assert lines[1].startswith("machine: ") and "cores" in lines[1]
+    header = lines[3].split()
+    assert header[:3] == ["engine", "recoveries/s", "p50"]
+    for stage in ("read", "validate", "merge", "replay", "write", "total"):
+        assert stage in header
+    assert lines[3].rstrip().endswith("x reference")
+    rows = {line.split()[0]: line.split() for line in lines[4:4 + len(ENGINES)]}
+    assert sorted(rows) == sorted(ENGINES)
+    assert rows["reference"][-1] == "1.0"
+    assert all(float(row[-1]) > 0 for row in rows.values())
+    assert lines[4 + len(ENGINES)] == ""
+
+
+def test_bench_json_holds_every_figure():
+    done = cli("bench", "--visitors", "50", "--seed", "2", "--format", "json", "--engine", "python", "--engine", "reference")
+    assert done.returncode == 0, done.stderr.decode()
+    body = json.loads(done.stdout)
+    assert set(body) == {"machine", "storm", "engines"}
+    assert body["storm"]["visitors"] == 50 and body["storm"]["seed"] == 2 and body["storm"]["reports"] >= 50
+    assert [e["engine"] for e in body["engines"]] == ["python", "reference"]
+    for engine in body["engines"]:
+        assert engine["visitors"] == 50
+        assert set(engine["stageSeconds"]) == {"read", "validate", "merge", "replay", "write"}
+        assert set(engine["latencyMs"]) == {"p50", "p99", "max"}
+        assert engine["latencyMs"]["p50"] <= engine["latencyMs"]["p99"] <= engine["latencyMs"]["max"]
+        assert engine["recoveriesPerSecond"] > 0 and engine["peakRssMB"] > 0
+        assert engine["seconds"] == pytest.approx(sum(engine["stageSeconds"].values()), abs=0.01)
+    python, ref = body["engines"]
+    assert python["xReference"] == pytest.approx(python["seconds"] / ref["seconds"], rel=0.02)
+    assert body["machine"]["cores"] >= 1
+
+
+def test_bench_sizes_grow_visitors_then_messages():
+    done = cli("bench", "--visitors", "30", "--sizes", "--engine", "reference", "--format", "json")
+    assert done.returncode == 0, done.stderr.decode()
+    runs = json.loads(done.stdout)["runs"]
+    assert [(r["storm"]["visitors"], r["storm"]["messagesPerChat"]) for r in runs] == [
+        (3, [20, 60]), (10, [20, 60]), (30, [20, 60]), (10, [10, 30]), (10, [40, 120])]
+    table = cli("bench", "--visitors", "30", "--sizes", "--engine", "reference")
+    rows = [line.split() for line in table.stdout.decode().splitlines() if line.startswith("reference")]
+    assert [(r[1], r[2], r[3]) for r in rows] == [
+        ("visitors", "3", "20-60"), ("visitors", "10", "20-60"), ("visitors", "30", "20-60"),
+        ("messages", "10", "10-30"), ("messages", "10", "20-60"), ("messages", "10", "40-120")]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--visitors", "0"], "must be 1 or more"),
+    (["--engine", "drools"], "invalid choice: 'drools'"),
+    (["--format", "xml"], "invalid choice: 'xml'"),
+])
+def test_bench_refuses_a_bad_command_line(args, message):
+    done = cli("bench", *args)
+    assert done.returncode == 2
+    assert message in done.stderr.decode() and done.stdout == b""
+
+
+@pytest.mark.skipif(durable_available(), reason="durable_rules imports on this Python")
+def test_bench_says_when_durable_rules_cannot_run():
+    done = cli("bench", "--visitors", "5", "--engine", "durable")
+    assert done.returncode == 2
+    assert "durable_rules does not import on this Python" in done.stderr.decode()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_what_the_bench_times_is_the_recovery_itself(policy, tmp_path, engine):
+    """Each engine, measured stage by stage, writes exactly the recoveries `recover` gives."""
+    import chat_recovery as cr
+    from chat_recovery.bench import reference
+    from chat_recovery.bench.measure import measure
+    from chat_recovery.bench.storm import NOW
+    reports = storm(StormSpec(visitors=40, seed=5))
+    storm_file, out = tmp_path / "storm.ndjson", tmp_path / "out.ndjson"
+    storm_file.write_text("".join(json.dumps(r) + "\n" for r in reports))
+    figures = measure(engine, str(storm_file), str(out), NOW)
+    assert figures["visitors"] == 40 and figures["reports"] == len(reports)
+    written = [json.loads(line) for line in out.read_text().splitlines()]
+    groups = by_visitor(reports).values()
+    if engine == "reference":
+        assert written == [reference.recover(g, NOW) for g in groups]
+    else:
+        assert written == [cr.recover(policy, g, NOW, engine=engine) for g in groups]

@@ -200,8 +200,11 @@ def test_table_on_a_terminal_fits_its_width_and_is_coloured():
     assert any(ANSI.search(line) for line in screen)
     for title in ("visitor (", "chat props (", "chat state (", "messages (", "directives (", "conflicts ("):
         assert any(line.startswith(title) for line in text), title
-    status = next(line for line in text if line.startswith("status "))
-    assert "chatting" in status and "chat-actions.yaml:" in status and status.endswith("…")
+    at = next(i for i, line in enumerate(text) if line.startswith("status "))
+    assert "chatting" in text[at] and "chat-actions.yaml:" in text[at]
+    why_column = text[at].index("the message log")
+    why = " ".join(line[why_column:].strip() for line in text[at:at + 4])
+    assert "the message log decides: message m-006 (agentAcceptTransfer), rule agentAcceptTransfer" in why  # wrapped, not cut
     assert any(re.match(r"m-003 +visitorMessage +- ", line) for line in text)
 
 

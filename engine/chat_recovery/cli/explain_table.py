@@ -4,6 +4,7 @@ so the same function serves a tty, a pipe and a test."""
 from __future__ import annotations
 
 import json
+import textwrap
 from typing import Any, Iterable, Optional
 
 HEADERS = ("PATH", "VALUE", "DECIDED BY", "SOURCE", "WHY, AND WHAT LOST")
@@ -119,6 +120,13 @@ def _flat(cells: tuple) -> list[str]:
     return [*cells[:-1], max(cells[-1], key=len)]
 
 
+def _wrap(text: str, width: int) -> list[str]:
+    """`text` in lines of at most `width`, continuation lines indented."""
+    if len(text) <= width or width < 12:
+        return [text]
+    return textwrap.wrap(text, width, subsequent_indent="  ", break_on_hyphens=False) or [text]
+
+
 def _fit(text: str, width: int) -> str:
     return text if len(text) <= width else text[:max(0, width - 1)] + ELLIPSIS
 
@@ -159,7 +167,9 @@ def table(recovery: dict, width: Optional[int] = None, colour: bool = False) -> 
             continue
         out.append(paint(line(HEADERS), DIM))
         for cells, kind in rows:
-            first, *more = cells[-1]       # one reason a line
+            # One reason a line; a long reason wraps in its column rather
+            # than being cut, since the why is what the table is read for.
+            first, *more = [piece for reason in cells[-1] for piece in _wrap(reason, widths[-1])]
             out.append(paint(line((*cells[:-1], first)), *KIND_CODES[kind]))
             out.extend(paint(line(("", "", "", "", reason)), DIM) for reason in more)
     return "\n".join(out) + "\n"

@@ -10,6 +10,7 @@ from typing import IO
 from .. import timeutil
 from ..api import apply, render
 from ..diagnostics import RecoveryError, ReportError
+from ..replay import ENGINES
 from ..reports import parse_bytes
 from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK, load_or_report
 from .explain_table import table
@@ -22,7 +23,7 @@ def add_parser(sub, **kw) -> None:
     rec.add_argument("--policy", metavar="DIR", help="policy directory (default: the bundled rules)")
     rec.add_argument("--explain", action="store_true", help="fill `explain`: the rule, strategy and report that decided each value, and why the others lost")
     rec.add_argument("--format", choices=("json", "table"), default="json", help="json (the recovery) or table (the explanation, for a person at a terminal; implies --explain)")
-    rec.add_argument("--engine", choices=("auto", "durable", "python"), help="who matches action rules: durable_rules, plain Python, or auto (durable_rules where it imports); default: the policy's choice (policy.yaml), else auto")
+    rec.add_argument("--engine", choices=ENGINES, help="who matches action rules: durable_rules, compiled (the rules compiled to Python), python (the plain reference matcher), or auto (durable_rules where it imports, else compiled); default: the policy's choice (policy.yaml), else auto")
     rec.set_defaults(run=run)
 
 

@@ -48,6 +48,10 @@ FALLBACK_NOTE = ("durable_rules does not import on this Python (it works on 3.11
 _noted = False
 
 
+class EngineFallbackWarning(UserWarning):
+    """`auto` could not have durable_rules and took the compiled engine."""
+
+
 def resolve(name: str) -> str:
     """The engine `auto` stands for here: durable_rules where it imports,
     else the compiled engine, said once per process (a warning, which the
@@ -61,10 +65,6 @@ def resolve(name: str) -> str:
         _noted = True
         warnings.warn(FALLBACK_NOTE, EngineFallbackWarning, stacklevel=3)
     return "compiled"
-
-
-class EngineFallbackWarning(UserWarning):
-    """`auto` could not have durable_rules and took the compiled engine."""
 
 
 def make_engine(chat: ChatPolicy, name: str = "auto") -> Engine:

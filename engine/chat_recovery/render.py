@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from . import timeutil
-from .merge import canonical_json, conflict, side_of, source_of
+from .merge import all_same_json, conflict, side_of, source_of
 from .model import Policy, PropertyRule, Strategy
 from .chat import rebuild
 from .directives import directives
@@ -56,8 +56,7 @@ class _Out:
             self.explain.decided(rule, path, strategy, candidates, decision)
         elif candidates:
             self.explain.not_recovered(rule, path, strategy, candidates)
-        distinct = {canonical_json(c["value"]) for c in candidates.values()}
-        if len(distinct) > 1:
+        if len(candidates) > 1 and not all_same_json([c["value"] for c in candidates.values()]):
             self.conflicts.append(conflict(path, candidates, {
                 "rule": str(rule.origin), "strategy": strategy.name,
                 "value": decision.value if decision else None,

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from jsonschema import Draft202012Validator
 
 import chat_recovery as cr
-from chat_recovery import fastcheck, timeutil
+from chat_recovery import fastcheck, merge, timeutil
 from chat_recovery.bench.storm import StormSpec, storm
 from chat_recovery.contract import load_contract
 from conftest import ROOT
@@ -148,3 +148,31 @@ def test_a_time_already_in_the_one_spelling_is_kept_and_any_other_is_respelled_a
         assert str(caught.value) == str(exc)
         return
     assert timeutil.canonical(text) == slow
+
+
+ANY_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-2, 2) | st.sampled_from([0.0, -0.0, 1.0, 2.0, 0.5, float("nan"), float("inf")])
+    | st.sampled_from(["", "a", "1", "true", "é"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(["a", "b", "c"]), inner, max_size=3)
+    | st.dictionaries(st.sampled_from([1, "1", None]), inner, max_size=2), max_leaves=8)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(ANY_JSON, ANY_JSON)
+def test_same_json_is_equality_of_canonical_json(a, b):
+    """Conflicts are found by comparing values without writing them out; the
+    answer is the one comparing their canonical JSON gave."""
+    for x, y in ((a, b), (a, copy.deepcopy(a)), (a, _reordered(a))):
+        try:
+            expected = merge.canonical_json(x) == merge.canonical_json(y)
+        except TypeError:  # keys of mixed types do not sort: not JSON a report can hold
+            continue
+        assert merge.same_json(x, y) == expected
+
+
+def _reordered(value):
+    if isinstance(value, dict):
+        return {k: _reordered(value[k]) for k in reversed(list(value))}
+    if isinstance(value, list):
+        return [_reordered(v) for v in value]
+    return value

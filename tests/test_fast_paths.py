@@ -170,6 +170,14 @@ def test_same_json_is_equality_of_canonical_json(a, b):
         assert merge.same_json(x, y) == expected
 
 
+def test_same_json_knows_what_json_writes_alike():
+    assert merge.same_json({"1": "a", "b": [1, {"c": None}]}, {"b": [1, {"c": None}], "1": "a"})
+    assert merge.same_json({"1": "a"}, {1: "a"})          # JSON writes the key 1 as "1"
+    assert not merge.same_json(1, 1.0) and not merge.same_json(True, 1) and not merge.same_json(0.0, -0.0)
+    assert not merge.same_json({"a": "x"}, {"a": "y"}) and not merge.same_json({"a": "x"}, {"b": "x"})
+    assert merge.same_json(float("nan"), float("nan"))
+
+
 def _reordered(value):
     if isinstance(value, dict):
         return {k: _reordered(value[k]) for k in reversed(list(value))}

@@ -93,10 +93,8 @@ def _all(checks: list) -> Check:
         return _true
     if len(checks) == 1:
         return checks[0]
-    if len(checks) == 2:
-        a, b = checks
-        return lambda x: a(x) and b(x)
-    return lambda x: all(c(x) for c in checks)
+    first, rest = checks[0], _all(checks[1:])
+    return lambda x: first(x) and rest(x)
 
 
 class _Compiler:
@@ -115,18 +113,37 @@ class _Compiler:
         unknown = [k for k in schema if k not in _IGNORED and k not in _HANDLED and not k.startswith("x-")]
         if unknown:
             raise Unsupported(", ".join(unknown))
-        checks = []
-        if "$ref" in schema:
-            checks.append(self.ref(schema["$ref"]))
-        if "type" in schema:
-            checks.append(_type_check(schema["type"]))
+        type_ok = _type_check(schema["type"]) if "type" in schema else None
+        text, number = self.text(schema), self.number(schema)
+        mapping, array = self.mapping(schema), self.array(schema)
+        others = [self.ref(schema["$ref"])] if "$ref" in schema else []
         if "enum" in schema:
-            checks.append(_equal_to_one_of(schema["enum"]))
+            others.append(_equal_to_one_of(schema["enum"]))
         if "const" in schema:
-            checks.append(_equal_to_one_of([schema["const"]]))
-        checks += [self.text(schema), self.number(schema), self.mapping(schema), self.array(schema),
-                   self.combined(schema)]
-        return _all(checks)
+            others.append(_equal_to_one_of([schema["const"]]))
+        combined = self.combined(schema)
+        others += [combined] if combined is not _true else []
+        if text is None and number is None and mapping is None and array is None:
+            return _all(([type_ok] if type_ok else []) + others)
+        rest = _all(others)
+
+        def check(x: Any) -> bool:
+            """One call per value: the type, then the keywords of its kind."""
+            if type_ok is not None and not type_ok(x):
+                return False
+            if isinstance(x, str):
+                if text is not None and not text(x):
+                    return False
+            elif isinstance(x, dict):
+                if mapping is not None and not mapping(x):
+                    return False
+            elif isinstance(x, list):
+                if array is not None and not array(x):
+                    return False
+            elif number is not None and _is_number(x) and not number(x):
+                return False
+            return rest(x)
+        return check
 
     def ref(self, target: str) -> Check:
         """Only local `#/$defs/name` references; resolved once, cycles allowed."""
@@ -137,8 +154,9 @@ class _Compiler:
             raise Unsupported(f"no definition for {target}")
         if target not in self.refs:
             cell: list = []
-            self.refs[target] = lambda x: cell[0](x)
+            self.refs[target] = lambda x: cell[0](x)   # what a cycle back to here calls
             cell.append(self.node(defs[name]))
+            self.refs[target] = cell[0]
         return self.refs[target]
 
     def text(self, schema: dict) -> Check:
@@ -149,11 +167,9 @@ class _Compiler:
         if fmt is not None and self.formats is not None and fmt in self.formats.checkers:
             conforms = self.formats.conforms
         if low is None and high is None and pattern is None and conforms is None:
-            return _true
+            return None
 
-        def check(x: Any) -> bool:
-            if not isinstance(x, str):
-                return True
+        def check(x: str) -> bool:
             if (low is not None and len(x) < low) or (high is not None and len(x) > high):
                 return False
             if pattern is not None and not pattern.search(x):
@@ -164,20 +180,18 @@ class _Compiler:
     def number(self, schema: dict) -> Check:
         low, high = schema.get("minimum"), schema.get("maximum")
         if low is None and high is None:
-            return _true
-        return lambda x: not _is_number(x) or ((low is None or x >= low) and (high is None or x <= high))
+            return None
+        return lambda x: (low is None or x >= low) and (high is None or x <= high)
 
     def mapping(self, schema: dict) -> Check:
         if not {"properties", "required", "additionalProperties"} & schema.keys():
-            return _true
+            return None
         props = {k: self.node(v) for k, v in schema.get("properties", {}).items()}
         required = tuple(schema.get("required", ()))
         extra = self.node(schema["additionalProperties"]) if "additionalProperties" in schema else None
         extra = None if extra is _true else extra
 
-        def check(x: Any) -> bool:
-            if not isinstance(x, dict):
-                return True
+        def check(x: dict) -> bool:
             for key in required:
                 if key not in x:
                     return False
@@ -194,13 +208,11 @@ class _Compiler:
 
     def array(self, schema: dict) -> Check:
         if not {"items", "maxItems", "minItems"} & schema.keys():
-            return _true
+            return None
         each = self.node(schema["items"]) if "items" in schema else _true
         low, high = schema.get("minItems", 0), schema.get("maxItems")
 
-        def check(x: Any) -> bool:
-            if not isinstance(x, list):
-                return True
+        def check(x: list) -> bool:
             if len(x) < low or (high is not None and len(x) > high):
                 return False
             return each is _true or all(each(item) for item in x)

@@ -48,13 +48,33 @@ def same_json(a: Any, b: Any) -> bool:
             return a == b
         if kind is float:
             return repr(a) == repr(b)
-        if kind is dict and all(type(k) is str for k in a) and all(type(k) is str for k in b):
-            return len(a) == len(b) and all(k in b and same_json(v, b[k]) for k, v in a.items())
+        if kind is dict:
+            return _same_mapping(a, b)
         if kind is list:
             return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b))
     elif kind in _JSON_TYPES and type(b) in _JSON_TYPES:
         return False  # different JSON types, or 1 and 1.0
     return canonical_json(a) == canonical_json(b)
+
+
+def _same_mapping(a: dict, b: dict) -> bool:
+    if len(a) != len(b):
+        return False
+    for key, mine in a.items():
+        if type(key) is not str:  # JSON writes such keys as text: let it decide
+            return canonical_json(a) == canonical_json(b)
+        theirs = b.get(key, _ABSENT)
+        if theirs is _ABSENT:  # b may spell the key as 1 where a says "1"
+            return canonical_json(a) == canonical_json(b)
+        if type(mine) is str:  # most values: compared right here
+            if type(theirs) is not str or mine != theirs:
+                return False
+        elif not same_json(mine, theirs):
+            return False
+    return True  # same size, and every (text) key of a is in b: the same keys
+
+
+_ABSENT = object()
 
 
 def all_same_json(values: list) -> bool:

@@ -25,6 +25,11 @@ def pick(strategy: Strategy, candidates: dict, now: str) -> Optional[_Decision]:
     """The strategy's choice among what each source said, or None."""
     if strategy.value == "now":
         return _Decision(now, None, None)
+    if len(candidates) == 1:  # the common case: one source said it
+        (src, held), = candidates.items()
+        if side_of(src) not in strategy.sides:
+            return None
+        return _Decision(held["firstValue"] if strategy.pick == "first" else held["value"], src, held["sentAt"])
     allowed = {s: c for s, c in candidates.items() if side_of(s) in strategy.sides}
     if not allowed:
         return None

@@ -184,3 +184,26 @@ def _reordered(value):
     if isinstance(value, list):
         return [_reordered(v) for v in value]
     return value
+
+
+def test_apply_shares_nothing_it_may_write_with_the_state_or_the_reports_it_was_given():
+    """Copy on write: folding a report (chat, per-key maps, wrap-ups) leaves
+    the given state as it was, rendering writes nothing, and editing a report
+    afterwards does not reach into the state."""
+    chats = [r for r in BASES if r.get("chat")]
+    visitor = chats[0]["visitorId"]
+    reports = [copy.deepcopy(r) for r in BASES if r["visitorId"] == visitor]
+    assert len(reports) > 1
+    state = None
+    for body in reports:
+        given, sent = copy.deepcopy(state), copy.deepcopy(body)
+        new = cr.apply(POLICY, state, body, "2026-11-24T09:00:30Z")
+        assert state == given and body == sent
+        state = new
+    held = copy.deepcopy(state)
+    first = cr.render(POLICY, state)
+    assert state == held
+    for body in reports:
+        body["chat"]["messages"][0]["text"] = "edited afterwards"
+        body["visitor"]["info"].clear()
+    assert state == held and cr.render(POLICY, state) == first

@@ -62,14 +62,16 @@ def _is_number(x: Any) -> bool:
 _SIMPLE = {"string": str, "object": dict, "array": list, "null": type(None)}
 
 
-def _type_check(wanted: Any) -> Check:
+def _type_parts(wanted: Any) -> tuple:
+    """`type` as a tuple of Python classes, plus a test for the numeric kinds
+    (integer admits 1.0, neither admits true) or None."""
     kinds = [wanted] if isinstance(wanted, str) else list(wanted)
     simple = tuple(_SIMPLE[k] for k in kinds if k in _SIMPLE)
     tests = [{"integer": _is_integer, "number": _is_number, "boolean": lambda x: isinstance(x, bool)}[k]
              for k in kinds if k not in _SIMPLE]
     if not tests:
-        return lambda x: isinstance(x, simple)
-    return lambda x: isinstance(x, simple) or any(t(x) for t in tests)
+        return simple, None
+    return simple, (tests[0] if len(tests) == 1 else lambda x: any(t(x) for t in tests))
 
 
 def _equal_to_one_of(options: list) -> Check:
@@ -113,7 +115,7 @@ class _Compiler:
         unknown = [k for k in schema if k not in _IGNORED and k not in _HANDLED and not k.startswith("x-")]
         if unknown:
             raise Unsupported(", ".join(unknown))
-        type_ok = _type_check(schema["type"]) if "type" in schema else None
+        simple, numeric = _type_parts(schema["type"]) if "type" in schema else (None, None)
         text, number = self.text(schema), self.number(schema)
         mapping, array = self.mapping(schema), self.array(schema)
         others = [self.ref(schema["$ref"])] if "$ref" in schema else []
@@ -123,13 +125,14 @@ class _Compiler:
             others.append(_equal_to_one_of([schema["const"]]))
         combined = self.combined(schema)
         others += [combined] if combined is not _true else []
-        if text is None and number is None and mapping is None and array is None:
-            return _all(([type_ok] if type_ok else []) + others)
         rest = _all(others)
+        if simple is None and text is None and number is None and mapping is None and array is None:
+            return rest
+        rest = None if rest is _true else rest
 
         def check(x: Any) -> bool:
             """One call per value: the type, then the keywords of its kind."""
-            if type_ok is not None and not type_ok(x):
+            if simple is not None and not isinstance(x, simple) and not (numeric is not None and numeric(x)):
                 return False
             if isinstance(x, str):
                 if text is not None and not text(x):
@@ -142,7 +145,7 @@ class _Compiler:
                     return False
             elif number is not None and _is_number(x) and not number(x):
                 return False
-            return rest(x)
+            return rest is None or rest(x)
         return check
 
     def ref(self, target: str) -> Check:

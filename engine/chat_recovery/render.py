@@ -30,19 +30,18 @@ def pick(strategy: Strategy, candidates: dict, now: str) -> Optional[_Decision]:
         if side_of(src) not in strategy.sides:
             return None
         return _Decision(held["firstValue"] if strategy.pick == "first" else held["value"], src, held["sentAt"])
-    allowed = {s: c for s, c in candidates.items() if side_of(s) in strategy.sides}
+    allowed = [(s, c) for s, c in candidates.items() if side_of(s) in strategy.sides]
     if not allowed:
         return None
     if strategy.pick == "first":
-        src = min(allowed, key=lambda s: (allowed[s]["firstSeq"], s))
-        return _Decision(allowed[src]["firstValue"], src, allowed[src]["sentAt"])
-    rank = lambda s: -strategy.rank(side_of(s))  # noqa: E731  higher is better
-    when = lambda s: timeutil.sort_key(allowed[s]["sentAt"])  # noqa: E731
+        src, held = min(allowed, key=lambda sc: (sc[1]["firstSeq"], sc[0]))
+        return _Decision(held["firstValue"], src, held["sentAt"])
+    rank, when = strategy.rank, timeutil.sort_key   # a lower rank is a higher priority
     if strategy.pick == "priority":
-        src = max(allowed, key=lambda s: (rank(s), when(s), s))
+        src, held = max(allowed, key=lambda sc: (-rank(side_of(sc[0])), when(sc[1]["sentAt"]), sc[0]))
     else:  # latest
-        src = max(allowed, key=lambda s: (when(s), rank(s), s))
-    return _Decision(allowed[src]["value"], src, allowed[src]["sentAt"])
+        src, held = max(allowed, key=lambda sc: (when(sc[1]["sentAt"]), -rank(side_of(sc[0])), sc[0]))
+    return _Decision(held["value"], src, held["sentAt"])
 
 
 class _Out:

@@ -207,3 +207,19 @@ def test_apply_shares_nothing_it_may_write_with_the_state_or_the_reports_it_was_
         body["chat"]["messages"][0]["text"] = "edited afterwards"
         body["visitor"]["info"].clear()
     assert state == held and cr.render(POLICY, state) == first
+
+
+@pytest.mark.parametrize("leaf_level, too_deep", [(63, False), (64, False), (65, True), (66, True)])
+def test_the_depth_limit_counts_every_level_down_to_the_innermost_value(leaf_level, too_deep):
+    """64 levels is the limit, counted as before the copy and the depth check
+    became one walk: the report is level 1, the wrap-up 2, its "deep" 3."""
+    value = "leaf"
+    for _ in range(leaf_level - 3):
+        value = [value]
+    body = {"visitorId": "v", "source": {"type": "agent", "id": "a"}, "sentAt": "2026-11-24T09:00:00Z",
+            "unfinishedWrapup": {"deep": value}}
+    if too_deep:
+        with pytest.raises(cr.ReportError, match="nested deeper than 64 levels"):
+            cr.recover(POLICY, [body], now="2026-11-24T09:00:30Z")
+    else:
+        assert cr.recover(POLICY, [body], now="2026-11-24T09:00:30Z")["unfinishedWrapups"]["a"]["deep"]

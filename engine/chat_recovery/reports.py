@@ -53,11 +53,11 @@ def _plain(value: Any, depth: int = 1) -> Any:
     trip and the depth check a second walk)."""
     kind = type(value)
     if kind is dict or (kind is not list and isinstance(value, dict)):
-        if depth > MAX_DEPTH:
+        if depth >= MAX_DEPTH and value:  # its items would sit deeper than the limit
             raise ReportError(f"nested deeper than {MAX_DEPTH} levels", "$")
         return {key: _plain(item, depth + 1) for key, item in value.items()}
     if kind is list or isinstance(value, list):
-        if depth > MAX_DEPTH:
+        if depth >= MAX_DEPTH and value:
             raise ReportError(f"nested deeper than {MAX_DEPTH} levels", "$")
         return [_plain(item, depth + 1) for item in value]
     return value

@@ -74,6 +74,21 @@ def _type_parts(wanted: Any) -> tuple:
     return simple, (tests[0] if len(tests) == 1 else lambda x: any(t(x) for t in tests))
 
 
+def _text_leaf(schema: dict) -> Optional[Check]:
+    """Most values are text (or null) of bounded length: one expression."""
+    asserted = {k for k in schema if k not in _IGNORED and not k.startswith("x-")}
+    kinds = schema.get("type")
+    kinds = [kinds] if isinstance(kinds, str) else kinds
+    if "type" not in asserted or not asserted <= {"type", "minLength", "maxLength"} or not kinds or not set(kinds) <= {"string", "null"}:
+        return None
+    low, high = schema.get("minLength", 0), schema.get("maxLength", float("inf"))
+    if "string" not in kinds:
+        return lambda x: x is None
+    if "null" in kinds:
+        return lambda x: x is None or (isinstance(x, str) and low <= len(x) <= high)
+    return lambda x: isinstance(x, str) and low <= len(x) <= high
+
+
 def _equal_to_one_of(options: list) -> Check:
     """enum/const for text and null decided here; any other value is Unsure
     (jsonschema's equality treats 1, 1.0 and true with care)."""
@@ -115,6 +130,9 @@ class _Compiler:
         unknown = [k for k in schema if k not in _IGNORED and k not in _HANDLED and not k.startswith("x-")]
         if unknown:
             raise Unsupported(", ".join(unknown))
+        leaf = _text_leaf(schema)
+        if leaf is not None:
+            return leaf
         simple, numeric = _type_parts(schema["type"]) if "type" in schema else (None, None)
         text, number = self.text(schema), self.number(schema)
         mapping, array = self.mapping(schema), self.array(schema)

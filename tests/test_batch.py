@@ -168,3 +168,17 @@ def test_unreadable_input_and_bad_now_say_so_without_a_traceback(tmp_path):
     bad_now = cli("recover", "--batch", EXAMPLES, "--now", "soon")
     assert bad_now.returncode == 1
     assert bad_now.stderr.decode().startswith("chat-recovery: --now:")
+
+
+def test_directory_takes_ndjson_files_and_names_a_bad_file(tmp_path):
+    """In a directory, .ndjson files hold a report a line and a bad one-report file is named by its path."""
+    (tmp_path / "README").write_text("not a report\n")
+    ndjson(tmp_path / "a.ndjson", [report(visitor_id="v-1"), report(visitor_id="v-2")])
+    (tmp_path / "b.yaml").write_text("visitorId: v-2\nsource: {type: agent, id: a-1}\nsentAt: 2026-11-24T09:00:01Z\nvisitor: {status: chating}\n")
+    (tmp_path / "c.json").write_text(json.dumps(report(visitor_id="v-1", side="agent", sent="2026-11-24T09:00:02Z")))
+    done = cli("recover", "--batch", tmp_path, "--now", NOW)
+    err = done.stderr.decode()
+    assert done.returncode == 1
+    assert [r["visitorId"] for r in lines(done.stdout)] == ["v-1"]
+    assert f"{tmp_path / 'b.yaml'}: $.visitor.status:" in err and "(visitor 'v-2' is not recovered)" in err
+    assert err.splitlines()[-1] == "chat-recovery: 1 of 2 visitors recovered from 4 reports; 1 not recovered because a report was bad"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import re
+import signal
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -207,6 +208,7 @@ _worker: Optional[Recoverer] = None   # the Recoverer of a pool worker process
 
 def _start_worker(policy_dir: Optional[str], sources: list, now: str, engine: Optional[str], explain: bool) -> None:
     global _worker
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the parent's to handle: it ends the pool
     _worker = Recoverer(load_policy(policy_dir), sources, now, engine, explain)
 
 

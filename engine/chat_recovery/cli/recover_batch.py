@@ -14,6 +14,8 @@ from typing import IO, Optional
 from .. import batch
 from .common import EXIT_BAD_INPUT, EXIT_OK
 
+EXIT_INTERRUPTED = 130   # the shell's code for Ctrl-C
+
 
 def run_batch(args, policy, now: str, stdin: IO[bytes] | None, stdout: IO[str], stderr: IO[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="chat-recovery-batch-") as work:
@@ -32,6 +34,9 @@ def run_batch(args, policy, now: str, stdin: IO[bytes] | None, stdout: IO[str], 
         except BrokenPipeError:   # the reader went away (`| head`): stop quietly
             _quiet(out)
             return EXIT_OK
+        except KeyboardInterrupt:
+            stderr.write("\nchat-recovery: interrupted; the output holds the visitors finished so far\n")
+            return EXIT_INTERRUPTED
         finally:
             if args.out:
                 out.close()

@@ -29,7 +29,7 @@ def add_parser(sub, **kw) -> None:
     many.add_argument("--batch", metavar="INPUT", help="recover every visitor in INPUT: NDJSON (one report a line; - reads stdin) or a directory of report files; prints one recovery a line (NDJSON), visitors in the order of their first report")
     many.add_argument("--out", metavar="FILE", help="with --batch: write the recoveries to FILE instead of stdout")
     many.add_argument("--jobs", type=_jobs, default=1, metavar="N", help="with --batch: recover in N processes (default 1); the output is the same for any N")
-    rec.set_defaults(run=run)
+    rec.set_defaults(run=run, usage=rec.format_usage)
 
 
 def _jobs(text: str) -> int:
@@ -46,7 +46,7 @@ def run(args, stdin: IO[bytes] | None, stdout: IO[str], stderr: IO[str]) -> int:
         stderr.write(f"chat-recovery: --now: {exc}\n")
         return EXIT_BAD_INPUT
     if bool(args.batch) == bool(args.files) or (not args.batch and (args.out or args.jobs != 1)) or (args.batch and args.format == "table"):
-        stderr.write("chat-recovery recover: give report FILEs (one visitor), or --batch INPUT with --out and --jobs (many visitors, JSON only)\n")
+        stderr.write(args.usage() + "chat-recovery recover: error: give report FILEs (one visitor), or --batch INPUT with --out and --jobs (many visitors, JSON only)\n")
         return EXIT_USAGE
     policy = load_or_report(args.policy, stderr)
     if policy is None:

@@ -191,3 +191,16 @@ def test_the_library_warns_once_per_process_when_auto_falls_back(tmp_path):
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == [["EngineFallbackWarning", "durable_rules does not import on this Python (it works on 3.11 and 3.12): "
                                         "action rules run on the compiled engine, which gives the same recoveries"]]
+
+
+def test_a_batch_in_two_processes_says_so_once_and_matches_the_compiled_engine(tmp_path):
+    env = _without_durable(tmp_path)
+    exe = Path(sys.executable).with_name("chat-recovery")
+    lines = [json.dumps(json.loads(p.read_text())) for p in sorted((ROOT / "examples").glob("*/*.json"))]
+    (tmp_path / "reports.ndjson").write_text("\n".join(lines) + "\n")
+    done = subprocess.run([str(exe), "recover", "--now", NOW, "--batch", tmp_path / "reports.ndjson", "--jobs", "2"],
+                          capture_output=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.decode().count("warning: durable_rules does not import") == 1, done.stderr
+    compiled = cli("recover", "--now", NOW, "--batch", tmp_path / "reports.ndjson", "--engine", "compiled")
+    assert done.stdout == compiled.stdout and len(done.stdout.splitlines()) > 3

@@ -95,6 +95,11 @@ def test_a_second_invariant_file_is_refused(rules_copy):
 
 # --- the seed-implied invariants the shipped rules break -----------------------------
 
+def places(policy_dir, file):
+    """name -> where `  name:` is written in the file, as diagnostics show it."""
+    return lambda name: "{}/{}:{}:{}".format(policy_dir, file, *line_of(policy_dir / file, f"  {name}:"))
+
+
 CHATTING_ONLY_BY_AN_ACCEPT = """\
   chattingOnlyByAnAccept:
     enteredOnlyBy: {status: chatting, actions: [visitorAcceptChat, agentAcceptChat]}
@@ -107,8 +112,7 @@ def test_the_guards_are_what_make_the_shipped_invariants_hold(rules_copy):
     edit(rules_copy / "chat-actions.yaml", "    on: agentAcceptChat\n    when: {status: {not: [chatEnded, refusedByAgent]}}\n", "    on: agentAcceptChat\n")
     edit(rules_copy / "chat-actions.yaml", "    on: requestChatToBot\n    when: {status: {not: [chatEnded, refusedByAgent]}}\n", "    on: requestChatToBot\n")
     code, lines = check(rules_copy)
-    rules = lambda name: "{}/chat-actions.yaml:{}:{}".format(rules_copy, *line_of(rules_copy / "chat-actions.yaml", f"  {name}:"))  # noqa: E731
-    at = lambda name: "{}/invariants.yaml:{}:{}".format(rules_copy, *line_of(rules_copy / "invariants.yaml", f"  {name}:"))  # noqa: E731
+    rules, at = places(rules_copy, "chat-actions.yaml"), places(rules_copy, "invariants.yaml")
     assert code == 1 and lines == [
         f"{at('chatEndedIsTerminal')}: error: invariant 'chatEndedIsTerminal' fails: systemChatEnded [chatEnded] -> agentAcceptChat [chatting]; "
         f"rule 'agentAcceptChat' ({rules('agentAcceptChat')}) turns chatEnded into chatting",
@@ -121,8 +125,7 @@ def test_chatting_is_entered_by_more_than_the_seeds_accept_actions(rules_copy):
     """Kept out of the shipped invariants on purpose (see invariants.yaml)."""
     add_invariants(rules_copy, CHATTING_ONLY_BY_AN_ACCEPT)
     code, lines = check(rules_copy)
-    rules = lambda name: "{}/chat-actions.yaml:{}:{}".format(rules_copy, *line_of(rules_copy / "chat-actions.yaml", f"  {name}:"))  # noqa: E731
-    at = lambda name: "{}/invariants.yaml:{}:{}".format(rules_copy, *line_of(rules_copy / "invariants.yaml", f"  {name}:"))  # noqa: E731
+    rules, at = places(rules_copy, "chat-actions.yaml"), places(rules_copy, "invariants.yaml")
     assert code == 1 and lines == [
         f"{at('chattingOnlyByAnAccept')}: error: invariant 'chattingOnlyByAnAccept' fails: agentAcceptTransfer [chatting]; "
         f"rule 'agentAcceptTransfer' ({rules('agentAcceptTransfer')}) turns no status into chatting",

@@ -10,7 +10,7 @@ from . import timeutil
 from .chat_model import ActionRule, ChatPolicy, Effect
 from .diagnostics import RecoveryError
 from .expressions import MISSING
-from .merge import canonical_json, conflict, side_of, source_of
+from .merge import all_same_json, canonical_json, conflict, side_of, source_of
 from .paths import json_path
 from .replay import Engine
 
@@ -38,7 +38,7 @@ def merged_log(held: dict, conflicts: list) -> tuple[list, dict]:
         src = max(copies, key=lambda s: (timeutil.sort_key(copies[s]["sentAt"]), s))
         merged.append(copies[src]["value"])
         holders[message_id] = sorted(copies)
-        if len({canonical_json(c["value"]) for c in copies.values()}) > 1:
+        if len(copies) > 1 and not all_same_json([c["value"] for c in copies.values()]):
             conflicts.append(conflict(json_path(["chat", "messages", message_id]), copies, {
                 "rule": "built-in: the copy from the latest report", "strategy": "latest",
                 "value": copies[src]["value"], "source": source_of(src)}))
@@ -117,7 +117,9 @@ def _effect(effect: Effect, message: dict, state: dict) -> None:
             target[part] = {}
         target = target[part]
     if effect.op == "set":
-        target[last] = None if value is MISSING else value
+        # a copy of a list or mapping: a later effect may write inside it, and
+        # the message it came from is shared with the held state
+        target[last] = None if value is MISSING else (copy.deepcopy(value) if isinstance(value, (dict, list)) else value)
         return
     if value is MISSING:
         return

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from . import timeutil
-from .merge import canonical_json, conflict, side_of, source_of
+from .merge import all_same_json, conflict, side_of, source_of
 from .model import Policy, PropertyRule, Strategy
 from .chat import rebuild
 from .directives import directives
@@ -25,19 +25,23 @@ def pick(strategy: Strategy, candidates: dict, now: str) -> Optional[_Decision]:
     """The strategy's choice among what each source said, or None."""
     if strategy.value == "now":
         return _Decision(now, None, None)
-    allowed = {s: c for s, c in candidates.items() if side_of(s) in strategy.sides}
+    if len(candidates) == 1:  # the common case: one source said it
+        (src, held), = candidates.items()
+        if side_of(src) not in strategy.sides:
+            return None
+        return _Decision(held["firstValue"] if strategy.pick == "first" else held["value"], src, held["sentAt"])
+    allowed = [(s, c) for s, c in candidates.items() if side_of(s) in strategy.sides]
     if not allowed:
         return None
     if strategy.pick == "first":
-        src = min(allowed, key=lambda s: (allowed[s]["firstSeq"], s))
-        return _Decision(allowed[src]["firstValue"], src, allowed[src]["sentAt"])
-    rank = lambda s: -strategy.rank(side_of(s))  # noqa: E731  higher is better
-    when = lambda s: timeutil.sort_key(allowed[s]["sentAt"])  # noqa: E731
+        src, held = min(allowed, key=lambda sc: (sc[1]["firstSeq"], sc[0]))
+        return _Decision(held["firstValue"], src, held["sentAt"])
+    rank, when = strategy.rank, timeutil.sort_key   # a lower rank is a higher priority
     if strategy.pick == "priority":
-        src = max(allowed, key=lambda s: (rank(s), when(s), s))
+        src, held = max(allowed, key=lambda sc: (-rank(side_of(sc[0])), when(sc[1]["sentAt"]), sc[0]))
     else:  # latest
-        src = max(allowed, key=lambda s: (when(s), rank(s), s))
-    return _Decision(allowed[src]["value"], src, allowed[src]["sentAt"])
+        src, held = max(allowed, key=lambda sc: (when(sc[1]["sentAt"]), -rank(side_of(sc[0])), sc[0]))
+    return _Decision(held["value"], src, held["sentAt"])
 
 
 class _Out:
@@ -56,8 +60,7 @@ class _Out:
             self.explain.decided(rule, path, strategy, candidates, decision)
         elif candidates:
             self.explain.not_recovered(rule, path, strategy, candidates)
-        distinct = {canonical_json(c["value"]) for c in candidates.values()}
-        if len(distinct) > 1:
+        if len(candidates) > 1 and not all_same_json([c["value"] for c in candidates.values()]):
             self.conflicts.append(conflict(path, candidates, {
                 "rule": str(rule.origin), "strategy": strategy.name,
                 "value": decision.value if decision else None,

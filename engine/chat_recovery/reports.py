@@ -47,18 +47,20 @@ def parse_bytes(raw: bytes, name: str = "") -> Any:
         raise ReportError(f"{first.message}{where}") from None
 
 
-def _depth(value: Any, limit: int) -> bool:
-    """True when `value` nests deeper than `limit` (iterative: no recursion)."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > limit:
-            return True
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
-    return False
+def _plain(value: Any, depth: int = 1) -> Any:
+    """A private copy as plain dicts and lists; ReportError when it nests
+    deeper than MAX_DEPTH (one pass does both: copying was the JSON round
+    trip and the depth check a second walk)."""
+    kind = type(value)
+    if kind is dict or (kind is not list and isinstance(value, dict)):
+        if depth >= MAX_DEPTH and value:  # its items would sit deeper than the limit
+            raise ReportError(f"nested deeper than {MAX_DEPTH} levels", "$")
+        return {key: _plain(item, depth + 1) for key, item in value.items()}
+    if kind is list or isinstance(value, list):
+        if depth >= MAX_DEPTH and value:
+            raise ReportError(f"nested deeper than {MAX_DEPTH} levels", "$")
+        return [_plain(item, depth + 1) for item in value]
+    return value
 
 
 def check(policy: Policy, report: Any) -> dict:
@@ -66,8 +68,7 @@ def check(policy: Policy, report: Any) -> dict:
     normalized copy: times in one UTC spelling, nulls dropped from maps."""
     if not isinstance(report, dict):
         raise ReportError(f"a report is an object, not {type(report).__name__}", "$")
-    if _depth(report, MAX_DEPTH):
-        raise ReportError(f"nested deeper than {MAX_DEPTH} levels", "$")
+    report = _plain(report)  # a private, plain copy
     found = policy.validate_report(report)
     if found:
         first = sorted(found, key=lambda p: (len(p.path), str(p.path)))[0]
@@ -75,7 +76,7 @@ def check(policy: Policy, report: Any) -> dict:
     source = report["source"]
     if source["type"] == "visitor" and source.get("id") not in (None, report["visitorId"]):
         raise ReportError(f"a visitor report's source.id must equal visitorId ('{report['visitorId']}')", "$.source.id")
-    out = json.loads(json.dumps(report))  # a private, plain copy
+    out = report
     out["sentAt"] = _time(out["sentAt"], "$.sentAt")
     info = (out.get("visitor") or {}).get("info") or {}
     for key in policy.time_fields:

@@ -20,8 +20,19 @@ def parse(text: str) -> datetime:
     return stamp.astimezone(timezone.utc)
 
 
+# Already the one spelling: Z, and a fraction of 1-6 digits without a trailing zero.
+_CANONICAL = re.compile(r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{0,5}[1-9])?Z$")
+
+
 def canonical(text: str) -> str:
-    """The one spelling of a time used in state and output."""
+    """The one spelling of a time used in state and output. Most times
+    arrive in it: those are only checked to be a real date and time."""
+    if isinstance(text, str) and _CANONICAL.match(text):
+        try:
+            datetime.fromisoformat(text[:19])
+            return text
+        except ValueError:
+            pass  # parse() words the error
     return format_time(parse(text))
 
 

@@ -1,6 +1,7 @@
 """`chat-recovery recover`: one visitor's reports in, the recovery out."""
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -12,19 +13,30 @@ from ..api import apply, render
 from ..diagnostics import RecoveryError, ReportError
 from ..replay import ENGINES
 from ..reports import parse_bytes
-from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK, load_or_report
+from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK, EXIT_USAGE, load_or_report
 from .explain_table import table
+from .recover_batch import run_batch
 
 
 def add_parser(sub, **kw) -> None:
     rec = sub.add_parser("recover", help="merge one visitor's reports and print the recovery as JSON", **kw)
-    rec.add_argument("files", nargs="+", metavar="FILE", help="one report each (JSON or YAML); - reads stdin; applied in the order given")
+    rec.add_argument("files", nargs="*", metavar="FILE", help="one report each (JSON or YAML); - reads stdin; applied in the order given")
     rec.add_argument("--now", help="the recovery time, RFC 3339 UTC (default: the clock)")
     rec.add_argument("--policy", metavar="DIR", help="policy directory (default: the bundled rules)")
     rec.add_argument("--explain", action="store_true", help="fill `explain`: the rule, strategy and report that decided each value, and why the others lost")
     rec.add_argument("--format", choices=("json", "table"), default="json", help="json (the recovery) or table (the explanation, for a person at a terminal; implies --explain)")
     rec.add_argument("--engine", choices=ENGINES, help="who matches action rules: durable_rules, compiled (the rules compiled to Python), python (the plain reference matcher), or auto (durable_rules where it imports, else compiled); default: the policy's choice (policy.yaml), else auto")
-    rec.set_defaults(run=run)
+    many = rec.add_argument_group("many visitors at once")
+    many.add_argument("--batch", metavar="INPUT", help="recover every visitor in INPUT: NDJSON (one report a line; - reads stdin) or a directory of report files; prints one recovery a line (NDJSON), visitors in the order of their first report")
+    many.add_argument("--out", metavar="FILE", help="with --batch: write the recoveries to FILE instead of stdout")
+    many.add_argument("--jobs", type=_jobs, default=1, metavar="N", help="with --batch: recover in N processes (default 1); the output is the same for any N")
+    rec.set_defaults(run=run, usage=rec.format_usage)
+
+
+def _jobs(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number, 1 or more, not '{text}'")
+    return int(text)
 
 
 def run(args, stdin: IO[bytes] | None, stdout: IO[str], stderr: IO[str]) -> int:
@@ -34,9 +46,14 @@ def run(args, stdin: IO[bytes] | None, stdout: IO[str], stderr: IO[str]) -> int:
     except ValueError as exc:
         stderr.write(f"chat-recovery: --now: {exc}\n")
         return EXIT_BAD_INPUT
+    if bool(args.batch) == bool(args.files) or (not args.batch and (args.out or args.jobs != 1)) or (args.batch and args.format == "table"):
+        stderr.write(args.usage() + "chat-recovery recover: error: give report FILEs (one visitor), or --batch INPUT with --out and --jobs (many visitors, JSON only)\n")
+        return EXIT_USAGE
     policy = load_or_report(args.policy, stderr)
     if policy is None:
         return EXIT_BAD_POLICY
+    if args.batch:
+        return run_batch(args, policy, now, stdin, stdout, stderr)
     reports = []
     failed = False
     for name in args.files:

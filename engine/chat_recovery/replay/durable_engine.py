@@ -37,6 +37,7 @@ class DurableEngine:
     def __init__(self, chat: ChatPolicy):
         fields = {f: f"c{i}" for i, f in enumerate(chat.condition_fields)}
         self._fired: list = []
+        self._handled = frozenset(rule.action for rule in chat.rules)  # no other action is posted
         actions = {"finalize": lambda c: None}
         ruleset = {"finalize": {"all": [{"m": {"finalize": 1}}], "run": "finalize"}}
         for index, rule in enumerate(chat.rules):
@@ -68,6 +69,8 @@ class DurableEngine:
         return self
 
     def fire(self, event: dict) -> Optional[int]:
+        if event["action"] not in self._handled:
+            return None  # no rule names this action: durable_rules could only say "not handled"
         self._fired.clear()
         posted = {**event, "sid": self._live, "id": f"e{next(self._events)}"}
         try:

@@ -1,0 +1,186 @@
+"""`recover --batch`: many visitors in, one recovery a line out, run as a
+user runs it: NDJSON, a directory, stdin, bad lines, --out, --jobs, and the
+progress bar on a real terminal."""
+import json
+import os
+import pty
+import select
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import chat_recovery as cr
+from chat_recovery.bench.storm import StormSpec, by_visitor, storm
+
+from conftest import NOW, ROOT, cli, report
+
+EXAMPLES = ROOT / "examples"
+
+
+@pytest.fixture(scope="module")
+def reports():
+    """A small seeded storm: 40 visitors' reports, shuffled together as they arrive."""
+    return storm(StormSpec(visitors=40, seed=3))
+
+
+def ndjson(path: Path, items) -> Path:
+    path.write_text("".join((item if isinstance(item, str) else json.dumps(item)) + "\n" for item in items), encoding="utf-8")
+    return path
+
+
+def lines(out: bytes) -> list[dict]:
+    return [json.loads(line) for line in out.decode().splitlines()]
+
+
+def test_ndjson_gives_each_visitor_its_recovery_in_first_report_order(tmp_path, reports, policy):
+    """One line per visitor, in the order of each visitor's first report, each equal to recovering that visitor alone."""
+    done = cli("recover", "--batch", ndjson(tmp_path / "storm.ndjson", reports), "--now", NOW)
+    assert done.returncode == 0, done.stderr.decode()
+    got = lines(done.stdout)
+    groups = by_visitor(reports)
+    assert [r["visitorId"] for r in got] == list(groups)
+    for recovery in got:
+        assert recovery == cr.recover(policy, groups[recovery["visitorId"]], NOW)
+    assert done.stderr.decode() == f"chat-recovery: 40 of 40 visitors recovered from {len(reports)} reports\n"
+
+
+def test_directory_output_equals_recover_of_each_visitor(tmp_path):
+    """A directory of report files (sorted by path; READMEs skipped) gives what `recover` gives for each visitor's files."""
+    done = cli("recover", "--batch", EXAMPLES, "--now", NOW)
+    assert done.returncode == 0, done.stderr.decode()
+    got = {r["visitorId"]: r for r in lines(done.stdout)}
+    assert len(got) == len(list(EXAMPLES.iterdir()))
+    for folder in sorted(EXAMPLES.iterdir()):
+        alone = cli("recover", "--now", NOW, *sorted(folder.glob("*.json")))
+        assert alone.returncode == 0
+        one = json.loads(alone.stdout)
+        assert got[one["visitorId"]] == one
+
+
+def test_stdin_and_out_file(tmp_path, reports):
+    """`--batch -` reads NDJSON from stdin; --out writes the lines to a file and leaves stdout empty."""
+    source = ndjson(tmp_path / "storm.ndjson", reports)
+    from_file = cli("recover", "--batch", source, "--now", NOW)
+    target = tmp_path / "recoveries.ndjson"
+    from_stdin = cli("recover", "--batch", "-", "--now", NOW, "--out", target, input_bytes=source.read_bytes())
+    assert from_stdin.returncode == 0, from_stdin.stderr.decode()
+    assert from_stdin.stdout == b""
+    assert target.read_bytes() == from_file.stdout
+
+
+def test_two_jobs_give_the_same_output_as_one(tmp_path, reports):
+    """--jobs 2 writes byte for byte what --jobs 1 writes, in the same order."""
+    source = ndjson(tmp_path / "storm.ndjson", reports)
+    one = cli("recover", "--batch", source, "--now", NOW, "--jobs", "1")
+    two = cli("recover", "--batch", source, "--now", NOW, "--jobs", "2")
+    assert one.returncode == two.returncode == 0
+    assert two.stdout == one.stdout
+    assert len(two.stdout.splitlines()) == 40
+
+
+def test_bad_lines_are_named_by_line_and_do_not_stop_the_others(tmp_path):
+    """Not JSON, no visitorId, a schema failure and a visitor report naming another visitor: each is
+    reported with its line number, their visitors are not recovered, the rest are, and the exit is 1."""
+    good = report(visitor_id="v-good", visitor={"status": "inSite", "info": {"browser": "Firefox 132"}})
+    bad_schema = report(visitor_id="v-schema", sent="yesterday")
+    mixed = {**report(visitor_id="v-mix"), "source": {"type": "visitor", "id": "v-other"}}
+    source = ndjson(tmp_path / "in.ndjson", [
+        good,                                             # 1
+        "{not json",                                      # 2
+        report(visitor_id="v-schema"),                    # 3: fine alone, but its visitor's line 5 is bad
+        "",                                               # 4: blank lines are skipped
+        bad_schema,                                       # 5
+        {"source": {"type": "visitor"}, "sentAt": NOW},   # 6
+        mixed,                                            # 7
+        report(visitor_id="v-good", side="agent", sent="2026-11-24T09:00:01Z"),  # 8
+    ])
+    done = cli("recover", "--batch", source, "--now", NOW)
+    err = done.stderr.decode()
+    assert done.returncode == 1
+    assert "Traceback" not in err
+    assert [r["visitorId"] for r in lines(done.stdout)] == ["v-good"]
+    assert f"{source}:2: not JSON at column 2" in err
+    assert f"{source}:5: $.sentAt:" in err and "(visitor 'v-schema' is not recovered)" in err
+    assert f"{source}:6: $.visitorId: no visitorId" in err
+    assert f"{source}:7: $.source.id: a visitor report's source.id must equal visitorId" in err
+    assert f"{source}:3" not in err
+    assert err.splitlines()[-1] == ("chat-recovery: 1 of 3 visitors recovered from 5 reports; "
+                                    "2 not recovered because a report was bad; 2 unreadable (no visitor could be read, so none took it)")
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path, reports):
+    """stderr on a real pseudo-terminal shows a bar counting visitors; a pipe gets only the summary."""
+    source = ndjson(tmp_path / "storm.ndjson", reports)
+    exe = Path(sys.executable).with_name("chat-recovery")
+    main, child = pty.openpty()
+    proc = subprocess.Popen([str(exe), "recover", "--batch", str(source), "--now", NOW, "--out", str(tmp_path / "o.ndjson")],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=child)
+    os.close(child)
+    seen = b""
+    while True:
+        ready, _, _ = select.select([main], [], [], 60)
+        if not ready:
+            break
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:   # the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    assert proc.wait(timeout=60) == 0
+    os.close(main)
+    text = seen.decode()
+    assert "\r[" in text and "40/40 visitors" in text
+    assert "chat-recovery: 40 of 40 visitors recovered" in text
+    piped = cli("recover", "--batch", source, "--now", NOW, "--out", tmp_path / "p.ndjson")
+    assert piped.stderr.decode() == f"chat-recovery: 40 of 40 visitors recovered from {len(reports)} reports\n"
+
+
+@pytest.mark.parametrize("args", [
+    ("--out", "x.ndjson", "examples/plain-visitor/1-visitor.json"),
+    ("--batch", "examples", "examples/plain-visitor/1-visitor.json"),
+    ("--batch", "examples", "--format", "table"),
+    (),
+], ids=["out-without-batch", "files-and-batch", "table-with-batch", "nothing"])
+def test_mixed_up_arguments_are_a_usage_error(args):
+    done = cli("recover", "--now", NOW, *args, cwd=ROOT)
+    assert done.returncode == 2
+    err = done.stderr.decode()
+    assert err.startswith("usage: chat-recovery recover ")
+    assert err.endswith("chat-recovery recover: error: give report FILEs (one visitor), "
+                        "or --batch INPUT with --out and --jobs (many visitors, JSON only)\n")
+
+
+def test_jobs_must_be_a_count():
+    done = cli("recover", "--batch", EXAMPLES, "--jobs", "0")
+    assert done.returncode == 2
+    assert "--jobs: must be a whole number, 1 or more, not '0'" in done.stderr.decode()
+
+
+def test_unreadable_input_and_bad_now_say_so_without_a_traceback(tmp_path):
+    missing = cli("recover", "--batch", tmp_path / "nope.ndjson", "--now", NOW)
+    assert missing.returncode == 1
+    assert missing.stderr.decode() == f"chat-recovery: {tmp_path / 'nope.ndjson'}: cannot read: No such file or directory\n"
+    empty = cli("recover", "--batch", tmp_path, "--now", NOW)
+    assert empty.returncode == 1
+    assert "no report files" in empty.stderr.decode()
+    bad_now = cli("recover", "--batch", EXAMPLES, "--now", "soon")
+    assert bad_now.returncode == 1
+    assert bad_now.stderr.decode().startswith("chat-recovery: --now:")
+
+
+def test_directory_takes_ndjson_files_and_names_a_bad_file(tmp_path):
+    """In a directory, .ndjson files hold a report a line and a bad one-report file is named by its path."""
+    (tmp_path / "README").write_text("not a report\n")
+    ndjson(tmp_path / "a.ndjson", [report(visitor_id="v-1"), report(visitor_id="v-2")])
+    (tmp_path / "b.yaml").write_text("visitorId: v-2\nsource: {type: agent, id: a-1}\nsentAt: 2026-11-24T09:00:01Z\nvisitor: {status: chating}\n")
+    (tmp_path / "c.json").write_text(json.dumps(report(visitor_id="v-1", side="agent", sent="2026-11-24T09:00:02Z")))
+    done = cli("recover", "--batch", tmp_path, "--now", NOW)
+    err = done.stderr.decode()
+    assert done.returncode == 1
+    assert [r["visitorId"] for r in lines(done.stdout)] == ["v-1"]
+    assert f"{tmp_path / 'b.yaml'}: $.visitor.status:" in err and "(visitor 'v-2' is not recovered)" in err
+    assert err.splitlines()[-1] == "chat-recovery: 1 of 2 visitors recovered from 4 reports; 1 not recovered because a report was bad"

@@ -1,0 +1,225 @@
+"""The compiled report check decides exactly as the JSON Schema does: it says
+yes to every report the schema accepts and to none it rejects, so taking the
+fast path never changes which reports pass or what their errors say."""
+import copy
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+from jsonschema import Draft202012Validator
+
+import chat_recovery as cr
+from chat_recovery import fastcheck, merge, timeutil
+from chat_recovery.bench.storm import StormSpec, storm
+from chat_recovery.contract import load_contract
+from conftest import ROOT
+
+SCHEMA = json.loads((ROOT / "schemas" / "report.schema.json").read_text())
+SLOW = Draft202012Validator(SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER)
+FAST = fastcheck.compile_schema(SCHEMA, Draft202012Validator.FORMAT_CHECKER)
+EXAMPLES = [json.loads(p.read_text()) for p in sorted((ROOT / "examples").glob("*/*.json"))]
+POLICY = cr.load_policy()
+BASES = EXAMPLES + storm(StormSpec(visitors=12, seed=3))
+
+ODD_TEXT = ["", "x" * 257, "2026-11-24T09:00:00Z", "2026-11-24T09:00:00.123456789Z", "2026-11-24T09:00:00+01:00",
+            "2026-11-24T09:00:00-00:00", "2026-11-24 09:00:00Z", "2026-13-01T00:00:00Z", "\u0663" * 4 + "-11-24T09:00:00Z",
+            "agent", "visitor", "chatting", "chatEnded", "nonsense", "visitorMessage", "a\n"]
+LEAVES = (st.none() | st.booleans() | st.integers(-3, 3) | st.sampled_from([1.0, 2.5, -0.0, 0.0, 1e300])
+          | st.sampled_from(ODD_TEXT) | st.text(max_size=6))
+JSONISH = st.recursive(LEAVES, lambda inner: st.lists(inner, max_size=3)
+                       | st.dictionaries(st.sampled_from(["type", "id", "time", "x", "status", "info"]) | st.text(max_size=5),
+                                         inner, max_size=3), max_leaves=8)
+
+
+def _places(value, path=()):
+    """Every (container path, key) in a report, so a mutation can land anywhere."""
+    yield path
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _places(item, path + (key,))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _places(item, path + (i,))
+
+
+def _at(value, path):
+    for key in path:
+        value = value[key]
+    return value
+
+
+@st.composite
+def mutated_reports(draw):
+    """A valid report (an example or a storm report) with 1-3 parts replaced,
+    removed, or added: near misses, where a lax check would slip."""
+    body = copy.deepcopy(draw(st.sampled_from(BASES)))
+    for _ in range(draw(st.integers(1, 3))):
+        places = list(_places(body))
+        path = places[draw(st.integers(0, len(places) - 1))]
+        if not path:
+            continue
+        parent, key = _at(body, path[:-1]), path[-1]
+        how = draw(st.sampled_from(["replace", "remove", "add"]))
+        if how == "replace":
+            parent[key] = draw(JSONISH)
+        elif how == "remove":
+            del parent[key]
+        elif isinstance(parent, dict):
+            parent[draw(st.sampled_from(["extra", "id", "type", "status", "props", "messages"]))] = draw(JSONISH)
+        else:
+            parent.append(draw(JSONISH))
+    return body
+
+
+def fast_says(instance):
+    try:
+        return FAST(instance)
+    except fastcheck.Unsure:
+        return None
+
+
+def test_the_report_schema_compiles_and_passes_every_valid_report():
+    assert FAST is not None
+    for body in BASES:
+        assert not list(SLOW.iter_errors(body))
+        assert fast_says(body) is True
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(mutated_reports())
+def test_fast_check_agrees_with_the_schema_on_near_misses(body):
+    verdict = fast_says(body)
+    if verdict is not None:
+        assert verdict == (not list(SLOW.iter_errors(body)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSONISH)
+def test_fast_check_agrees_with_the_schema_on_any_json(value):
+    verdict = fast_says(value)
+    if verdict is not None:
+        assert verdict == (not list(SLOW.iter_errors(value)))
+
+
+def test_a_keyword_the_compiler_does_not_know_means_no_fast_path():
+    assert fastcheck.compile_schema({"type": "object", "patternProperties": {"^a": {"type": "string"}}}) is None
+    assert fastcheck.compile_schema({"$ref": "other.schema.json#/x"}) is None
+
+
+def test_a_status_the_policy_adds_is_admitted_on_the_fast_path():
+    """The policy may add statuses; the compiled check is built from the
+    extended schema, so a report using one is valid, and a typo is not."""
+    validate = load_contract(ROOT / "schemas").report_validator(["onHold"])
+    body = copy.deepcopy(EXAMPLES[0])
+    body["visitor"] = {"status": "onHold"}
+    assert validate(body) == []
+    body["visitor"]["status"] = "onHld"
+    assert [(p.path, p.code) for p in validate(body)] == [(("visitor", "status"), "bad-value")]
+    assert "(did you mean 'onHold'?)" in validate(body)[0].message
+
+
+@pytest.mark.parametrize("body, message", [
+    ({"visitorId": "v", "source": {"type": "agent"}, "sentAt": "2026-11-24T09:00:00Z"}, "missing required key 'id'"),
+    ({"visitorId": "v", "source": {"type": "visitor"}, "sentAt": "2026-11-24T09:00:00+01:00"}, "RFC 3339 UTC time"),
+    ({"visitorId": "v", "source": {"type": "visitor"}, "sentAt": "2026-11-24T09:00:00Z", "chta": {}}, "unknown key 'chta' (did you mean 'chat'?)"),
+])
+def test_errors_are_still_the_schemas(body, message):
+    with pytest.raises(cr.ReportError) as caught:
+        cr.recover(POLICY, [body], now="2026-11-24T09:00:30Z")
+    assert message in str(caught.value)
+
+
+TIMES = st.builds(lambda y, mo, d, h, mi, s, frac, zone: f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}{frac}{zone}",
+                  st.sampled_from([1, 999, 1000, 2026, 9999]), st.integers(0, 13), st.integers(0, 32),
+                  st.integers(0, 24), st.integers(0, 60), st.integers(0, 61),
+                  st.sampled_from(["", ".", ".0", ".5", ".50", ".123456", ".1234560", ".000001", ".0000001", ".123456789"]),
+                  st.sampled_from(["Z", "z", "+00:00", "-00:00", "+01:00"]))
+
+
+@settings(max_examples=800, deadline=None)
+@given(TIMES | st.text(max_size=25))
+def test_a_time_already_in_the_one_spelling_is_kept_and_any_other_is_respelled_as_before(text):
+    """The shortcut for times already canonical gives what parsing gives."""
+    try:
+        slow = timeutil.format_time(timeutil.parse(text))
+    except ValueError as exc:
+        with pytest.raises(ValueError) as caught:
+            timeutil.canonical(text)
+        assert str(caught.value) == str(exc)
+        return
+    assert timeutil.canonical(text) == slow
+
+
+ANY_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-2, 2) | st.sampled_from([0.0, -0.0, 1.0, 2.0, 0.5, float("nan"), float("inf")])
+    | st.sampled_from(["", "a", "1", "true", "é"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(["a", "b", "c"]), inner, max_size=3)
+    | st.dictionaries(st.sampled_from([1, "1", None]), inner, max_size=2), max_leaves=8)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(ANY_JSON, ANY_JSON)
+def test_same_json_is_equality_of_canonical_json(a, b):
+    """Conflicts are found by comparing values without writing them out; the
+    answer is the one comparing their canonical JSON gave."""
+    for x, y in ((a, b), (a, copy.deepcopy(a)), (a, _reordered(a))):
+        try:
+            expected = merge.canonical_json(x) == merge.canonical_json(y)
+        except TypeError:  # keys of mixed types do not sort: not JSON a report can hold
+            continue
+        assert merge.same_json(x, y) == expected
+
+
+def test_same_json_knows_what_json_writes_alike():
+    assert merge.same_json({"1": "a", "b": [1, {"c": None}]}, {"b": [1, {"c": None}], "1": "a"})
+    assert merge.same_json({"1": "a"}, {1: "a"})          # JSON writes the key 1 as "1"
+    assert not merge.same_json(1, 1.0) and not merge.same_json(True, 1) and not merge.same_json(0.0, -0.0)
+    assert not merge.same_json({"a": "x"}, {"a": "y"}) and not merge.same_json({"a": "x"}, {"b": "x"})
+    assert merge.same_json(float("nan"), float("nan"))
+
+
+def _reordered(value):
+    if isinstance(value, dict):
+        return {k: _reordered(value[k]) for k in reversed(list(value))}
+    if isinstance(value, list):
+        return [_reordered(v) for v in value]
+    return value
+
+
+def test_apply_shares_nothing_it_may_write_with_the_state_or_the_reports_it_was_given():
+    """Copy on write: folding a report (chat, per-key maps, wrap-ups) leaves
+    the given state as it was, rendering writes nothing, and editing a report
+    afterwards does not reach into the state."""
+    chats = [r for r in BASES if r.get("chat")]
+    visitor = chats[0]["visitorId"]
+    reports = [copy.deepcopy(r) for r in BASES if r["visitorId"] == visitor]
+    assert len(reports) > 1
+    state = None
+    for body in reports:
+        given, sent = copy.deepcopy(state), copy.deepcopy(body)
+        new = cr.apply(POLICY, state, body, "2026-11-24T09:00:30Z")
+        assert state == given and body == sent
+        state = new
+    held = copy.deepcopy(state)
+    first = cr.render(POLICY, state)
+    assert state == held
+    for body in reports:
+        body["chat"]["messages"][0]["text"] = "edited afterwards"
+        body["visitor"]["info"].clear()
+    assert state == held and cr.render(POLICY, state) == first
+
+
+@pytest.mark.parametrize("leaf_level, too_deep", [(63, False), (64, False), (65, True), (66, True)])
+def test_the_depth_limit_counts_every_level_down_to_the_innermost_value(leaf_level, too_deep):
+    """64 levels is the limit, counted as before the copy and the depth check
+    became one walk: the report is level 1, the wrap-up 2, its "deep" 3."""
+    value = "leaf"
+    for _ in range(leaf_level - 3):
+        value = [value]
+    body = {"visitorId": "v", "source": {"type": "agent", "id": "a"}, "sentAt": "2026-11-24T09:00:00Z",
+            "unfinishedWrapup": {"deep": value}}
+    if too_deep:
+        with pytest.raises(cr.ReportError, match="nested deeper than 64 levels"):
+            cr.recover(POLICY, [body], now="2026-11-24T09:00:30Z")
+    else:
+        assert cr.recover(POLICY, [body], now="2026-11-24T09:00:30Z")["unfinishedWrapups"]["a"]["deep"]

@@ -21,6 +21,7 @@ demo: $(BIN)/chat-recovery
 test: $(BIN)/chat-recovery
 	$(BIN)/python -m pytest -q
 	$(BIN)/chat-recovery policy test rules --min-coverage 100
+	$(BIN)/chat-recovery policy test rules --engine compiled --min-coverage 100
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

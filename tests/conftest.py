@@ -45,3 +45,14 @@ def cli(*args, input_bytes=None, cwd=None):
     """Run the installed console script as a user would."""
     exe = Path(sys.executable).with_name("chat-recovery")
     return subprocess.run([str(exe), *map(str, args)], input=input_bytes, capture_output=True, cwd=cwd, timeout=60)
+
+
+FALLBACK_NOTE = "chat-recovery: warning: durable_rules does not import on this Python"
+
+
+def without_fallback_note(err):
+    """stderr less the one line `auto` prints where durable_rules does not
+    import (Python 3.13+): there it is expected, once, and nothing else is."""
+    text = err.decode() if isinstance(err, bytes) else err
+    kept = "".join(line for line in text.splitlines(keepends=True) if not line.startswith(FALLBACK_NOTE))
+    return kept.encode() if isinstance(err, bytes) else kept

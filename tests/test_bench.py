@@ -7,10 +7,11 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from chat_recovery.bench.storm import StormSpec, by_visitor, storm
+from chat_recovery.bench.measure import available
 from chat_recovery.replay import durable_available
 from conftest import cli
 
-ENGINES = ["durable", "python", "reference"] if durable_available() else ["python", "reference"]
+ENGINES = list(available())   # durable (where it imports), compiled, python, reference
 
 
 @pytest.fixture(scope="module")

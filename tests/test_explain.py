@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from chatlog import chat_report, log
-from conftest import NOW, ROOT, cli, edit, report
+from conftest import NOW, ROOT, cli, edit, report, without_fallback_note
 
 EXAMPLES = ROOT / "examples"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -187,7 +187,7 @@ def on_terminal(args, columns=100, rows=60, env_extra=None):
         chunks.append(data)
     os.close(master)
     assert proc.wait(timeout=30) == 0
-    return b"".join(chunks).decode("utf-8").split("\r\n")
+    return without_fallback_note(b"".join(chunks).decode("utf-8").replace("\r\n", "\n")).split("\n")
 
 
 TABLE_ARGS = ("recover", "--now", NOW, "--format", "table", *sorted((EXAMPLES / "chat-transferred").glob("*.json")))

@@ -36,7 +36,7 @@ def storm_groups():
     return by_visitor(storm(StormSpec(visitors=300, seed=11)))
 
 
-ENGINES = ["python", pytest.param("durable", marks=pytest.mark.skipif(not durable_available(), reason="durable_rules does not import on this Python"))]
+ENGINES = ["python", "compiled", pytest.param("durable", marks=pytest.mark.skipif(not durable_available(), reason="durable_rules does not import on this Python"))]
 
 
 @pytest.mark.parametrize("engine", ENGINES)

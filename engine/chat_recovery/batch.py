@@ -21,6 +21,7 @@ from typing import IO, Iterator, Optional
 
 from .api import apply, load_policy, render
 from .diagnostics import RecoveryError, ReportError
+from .replay import resolve
 from .reports import check, parse_bytes
 
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
@@ -240,7 +241,8 @@ def outcomes(index: Index, policy, policy_dir: Optional[str], now: str, engine: 
         finally:
             here.close()
         return
-    yield from _pooled(index, policy_dir, now, engine, explain, jobs)
+    # `auto` decided here, once: workers then neither choose again nor each say so
+    yield from _pooled(index, policy_dir, now, resolve(engine or policy.engine), explain, jobs)
 
 
 def _pooled(index: Index, policy_dir, now, engine, explain, jobs: int) -> Iterator[Outcome]:

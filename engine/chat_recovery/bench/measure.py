@@ -15,7 +15,7 @@ import time
 from typing import Callable
 
 STAGES = ("read", "validate", "merge", "replay", "write")
-ENGINES = ("durable", "python", "reference")
+ENGINES = ("durable", "compiled", "python", "reference")
 
 
 def available() -> tuple[str, ...]:

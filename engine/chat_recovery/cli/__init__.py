@@ -4,6 +4,7 @@ one module with `add_parser` and `run`; the tables below are the only list."""
 from __future__ import annotations
 
 import sys
+import warnings
 from typing import IO, Optional, Sequence
 
 from . import bench, policy_check, policy_diff, policy_docs, policy_test, recover
@@ -34,7 +35,24 @@ def main(argv: Optional[Sequence[str]] = None, stdin: IO[bytes] | None = None,
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
-    return args.run(args, stdin, stdout, stderr)
+    with warnings.catch_warnings():
+        _say_warnings(stderr)
+        return args.run(args, stdin, stdout, stderr)
+
+
+def _say_warnings(stderr: IO[str]) -> None:
+    """Our warnings (e.g. `auto` fell back to the compiled engine) as one
+    line for people, `chat-recovery: warning: ...`, not Python's two."""
+    from ..replay import EngineFallbackWarning
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, EngineFallbackWarning):
+            stderr.write(f"chat-recovery: warning: {message}\n")
+        else:
+            shown(message, category, filename, lineno, file, line)
+    warnings.showwarning = show
+    warnings.simplefilter("always", EngineFallbackWarning)   # the library says it once per process
 
 
 def entry() -> None:

@@ -37,7 +37,7 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
     engines = tuple(dict.fromkeys(args.engine)) if args.engine else can
     missing = [e for e in engines if e not in can]
     if missing:
-        stderr.write("chat-recovery bench: durable_rules does not import on this Python (it works on 3.11 and 3.12); use --engine python\n")
+        stderr.write("chat-recovery bench: durable_rules does not import on this Python (it works on 3.11 and 3.12); use --engine compiled\n")
         return EXIT_USAGE
     spec = StormSpec(visitors=args.visitors, seed=args.seed)
     specs = sizes(spec) if args.sizes else [spec]

@@ -11,6 +11,7 @@ from typing import IO
 from .. import timeutil
 from ..api import apply, render
 from ..diagnostics import RecoveryError, ReportError
+from ..replay import ENGINES
 from ..reports import parse_bytes
 from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK, EXIT_USAGE, load_or_report
 from .explain_table import table
@@ -24,7 +25,7 @@ def add_parser(sub, **kw) -> None:
     rec.add_argument("--policy", metavar="DIR", help="policy directory (default: the bundled rules)")
     rec.add_argument("--explain", action="store_true", help="fill `explain`: the rule, strategy and report that decided each value, and why the others lost")
     rec.add_argument("--format", choices=("json", "table"), default="json", help="json (the recovery) or table (the explanation, for a person at a terminal; implies --explain)")
-    rec.add_argument("--engine", choices=("auto", "durable", "python"), help="who matches action rules: durable_rules, plain Python, or auto (durable_rules where it imports); default: the policy's choice (policy.yaml), else auto")
+    rec.add_argument("--engine", choices=ENGINES, help="who matches action rules: durable_rules, compiled (the rules compiled to Python), python (the plain reference matcher), or auto (durable_rules where it imports, else compiled); default: the policy's choice (policy.yaml), else auto")
     many = rec.add_argument_group("many visitors at once")
     many.add_argument("--batch", metavar="INPUT", help="recover every visitor in INPUT: NDJSON (one report a line; - reads stdin) or a directory of report files; prints one recovery a line (NDJSON), visitors in the order of their first report")
     many.add_argument("--out", metavar="FILE", help="with --batch: write the recoveries to FILE instead of stdout")

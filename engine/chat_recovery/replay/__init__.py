@@ -1,12 +1,14 @@
 """Which action rule fires for each message: a small interface with two
 implementations. durable_rules (the design card's engine) where it imports;
-a plain-Python matcher elsewhere (Python 3.13+) and as its reference.
+the rules compiled to plain Python (compiled_engine) elsewhere (Python
+3.13+) and on request; a plain-Python matcher as the reference of both.
 
 An engine only *chooses* the rule; the effects are applied by `chat.py` in
 plain Python, so an error in an effect is never swallowed by the engine."""
 from __future__ import annotations
 
 import threading
+import warnings
 from typing import Optional, Protocol
 
 from ..chat_model import ChatPolicy
@@ -40,19 +42,46 @@ def durable_available() -> bool:
     return True
 
 
+ENGINES = ("auto", "durable", "compiled", "python")   # what --engine and policy.yaml accept
+FALLBACK_NOTE = ("durable_rules does not import on this Python (it works on 3.11 and 3.12): "
+                 "action rules run on the compiled engine, which gives the same recoveries")
+_noted = False
+
+
+class EngineFallbackWarning(UserWarning):
+    """`auto` could not have durable_rules and took the compiled engine."""
+
+
+def resolve(name: str) -> str:
+    """The engine `auto` stands for here: durable_rules where it imports,
+    else the compiled engine, said once per process (a warning, which the
+    CLI prints on stderr), not once per recovery."""
+    global _noted
+    if name != "auto":
+        return name
+    if durable_available():
+        return "durable"
+    if not _noted:
+        _noted = True
+        warnings.warn(FALLBACK_NOTE, EngineFallbackWarning, stacklevel=3)
+    return "compiled"
+
+
 def make_engine(chat: ChatPolicy, name: str = "auto") -> Engine:
-    """`durable` or `python`; `auto` prefers durable_rules where it imports."""
-    if name == "auto":
-        name = "durable" if durable_available() else "python"
+    """`durable`, `compiled` or `python`; `auto` prefers durable_rules where it imports."""
+    name = resolve(name)
     if name == "durable":
         if not durable_available():
-            raise ReplayError("durable_rules does not import on this Python (it works on 3.11 and 3.12); use --engine python")
+            raise ReplayError("durable_rules does not import on this Python (it works on 3.11 and 3.12); use --engine compiled")
         from .durable_engine import DurableEngine
         return DurableEngine(chat)
+    if name == "compiled":
+        from .compiled_engine import CompiledEngine
+        return CompiledEngine(chat)
     if name == "python":
         from .python_engine import PythonEngine
         return PythonEngine(chat)
-    raise ValueError(f"unknown engine '{name}' (durable or python)")
+    raise ValueError(f"unknown engine '{name}' (durable, compiled or python)")
 
 
 class EngineCache:

@@ -69,7 +69,7 @@ def rebuild(chat: ChatPolicy, held: dict, engine: Engine) -> ChatResult:
                     "message": message, "heldBy": [source_of(s) for s in holders[message["id"]]],
                     "reason": f"a {message['sender']['type']} message is believed from {' or '.join(sorted(sides))} reports only, and such reports hold this chat without it"})
                 continue
-            event = _event(chat, message, result)
+            event = match_event(chat, message, result)
             index = session.fire(event)
             rule = chat.rules[index] if index is not None else None
             result.fired[message["id"]] = rule
@@ -85,7 +85,7 @@ def rebuild(chat: ChatPolicy, held: dict, engine: Engine) -> ChatResult:
     return result
 
 
-def _event(chat: ChatPolicy, message: dict, result: ChatResult) -> dict:
+def match_event(chat: ChatPolicy, message: dict, result: ChatResult) -> dict:
     """What the engine matches on: the action, and each tested field as
     canonical JSON (so null, numbers and text compare exactly)."""
     event = {"action": message["action"]}
@@ -103,12 +103,12 @@ def _event(chat: ChatPolicy, message: dict, result: ChatResult) -> dict:
 
 def _apply(rule: ActionRule, message: dict, result: ChatResult) -> None:
     for effect in rule.effects:
-        _effect(effect, message, result.state)
+        apply_effect(effect, message, result.state)
     if rule.status is not None:
         result.status, result.status_rule = rule.status, rule
 
 
-def _effect(effect: Effect, message: dict, state: dict) -> None:
+def apply_effect(effect: Effect, message: dict, state: dict) -> None:
     value = effect.value(message)
     *parents, last = effect.field
     target = state

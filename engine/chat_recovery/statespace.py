@@ -6,8 +6,8 @@ some rule handles (and one that none handles) with every distinguishing
 combination of the message fields that matter to it: those its rules test,
 and those its rules copy into a tested state field. Each field takes every
 value a condition accepts plus one "something else" (and "absent"). Rules
-are matched and applied by the replay's own code (chat._event, the
-plain-Python matcher, chat._effect), so the abstraction cannot drift from
+are matched and applied by the replay's own code (chat.match_event, the
+plain-Python matcher, chat.apply_effect), so the abstraction cannot drift from
 the engines. Set-aside messages are simply left out of a log, so every
 sequence of events is a log some set of reports replays."""
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Optional
 
-from .chat import _effect, _event
+from .chat import apply_effect, match_event
 from .chat_model import SENDER_TYPES, ActionRule, ChatPolicy
 from .expressions import MISSING
 from .merge import canonical_json
@@ -171,7 +171,7 @@ class Space:
     def _step(self, index: int, event: Event, status: Optional[str], state: dict) -> tuple:
         """The edge an event takes from a state, and the state it leads to."""
         message = event.message()
-        fired = self._matcher.fire(_event(self.chat, message, SimpleNamespace(status=status, state=state)))
+        fired = self._matcher.fire(match_event(self.chat, message, SimpleNamespace(status=status, state=state)))
         if fired is None:
             return Edge(index, None, self.key(status, state)), (status, state)
         rule = self.chat.rules[fired]
@@ -179,7 +179,7 @@ class Space:
         try:
             for effect in rule.effects:
                 if effect.field[0] in self.tracked:
-                    _effect(effect, message, after)
+                    apply_effect(effect, message, after)
         except (TypeError, AttributeError, KeyError, ValueError):
             return Edge(index, fired, None), None
         nxt = (rule.status if rule.status is not None else status, after)
@@ -204,7 +204,7 @@ class Space:
         """Whether a rule's own conditions hold for an event in a state,
         whichever rule the engine picks."""
         status, state = self.states[key]
-        posted = _event(self.chat, event.message(), SimpleNamespace(status=status, state=state))
+        posted = match_event(self.chat, event.message(), SimpleNamespace(status=status, state=state))
         slots = {f: f"c{i}" for i, f in enumerate(self.chat.condition_fields)}
         return event.action == rule.action and all(posted.get(slots[c.field]) in c.values for c in rule.conditions)
 

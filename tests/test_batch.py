@@ -2,11 +2,6 @@
 user runs it: NDJSON, a directory, stdin, bad lines, --out, --jobs, and the
 progress bar on a real terminal."""
 import json
-import os
-import pty
-import select
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +10,7 @@ import chat_recovery as cr
 from chat_recovery.bench.storm import StormSpec, by_visitor, storm
 
 from conftest import NOW, ROOT, cli, report, without_fallback_note
+from terminal import run_on_terminal
 
 EXAMPLES = ROOT / "examples"
 
@@ -113,25 +109,8 @@ def test_bad_lines_are_named_by_line_and_do_not_stop_the_others(tmp_path):
 def test_progress_bar_only_on_a_terminal(tmp_path, reports):
     """stderr on a real pseudo-terminal shows a bar counting visitors; a pipe gets only the summary."""
     source = ndjson(tmp_path / "storm.ndjson", reports)
-    exe = Path(sys.executable).with_name("chat-recovery")
-    main, child = pty.openpty()
-    proc = subprocess.Popen([str(exe), "recover", "--batch", str(source), "--now", NOW, "--out", str(tmp_path / "o.ndjson")],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=child)
-    os.close(child)
-    seen = b""
-    while True:
-        ready, _, _ = select.select([main], [], [], 60)
-        if not ready:
-            break
-        try:
-            chunk = os.read(main, 4096)
-        except OSError:   # the child closed the terminal
-            break
-        if not chunk:
-            break
-        seen += chunk
-    assert proc.wait(timeout=60) == 0
-    os.close(main)
+    code, seen = run_on_terminal(["recover", "--batch", source, "--now", NOW, "--out", tmp_path / "o.ndjson"], only_stderr=True)
+    assert code == 0
     text = seen.decode()
     assert "\r[" in text and "40/40 visitors" in text
     assert "chat-recovery: 40 of 40 visitors recovered" in text

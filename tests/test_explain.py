@@ -2,20 +2,15 @@
 terminal (run under a real pseudo-terminal) or in a pipe."""
 import json
 import os
-import pty
 import re
-import select
-import struct
 import subprocess
 import sys
-import fcntl
-import termios
 from pathlib import Path
 
-import pytest
 
 from chatlog import chat_report, log
 from conftest import NOW, ROOT, cli, edit, report, without_fallback_note
+from terminal import run_on_terminal
 
 EXAMPLES = ROOT / "examples"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -164,30 +159,11 @@ def test_explain_off_changes_nothing_else():
 # --- the table, where a user sees it ----------------------------------------
 
 def on_terminal(args, columns=100, rows=60, env_extra=None):
-    """Run the installed command on a real pseudo-terminal of the given size;
-    what it printed, one string per screen line (\\r\\n as a tty writes it)."""
-    exe = Path(sys.executable).with_name("chat-recovery")
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "NO_COLOR")}
-    env.update(TERM="xterm-256color", **(env_extra or {}))
-    proc = subprocess.Popen([str(exe), *map(str, args)], stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)
-    os.close(slave)
-    chunks = []
-    while True:
-        ready, _, _ = select.select([master], [], [], 30)
-        if not ready:
-            break
-        try:
-            data = os.read(master, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(master)
-    assert proc.wait(timeout=30) == 0
-    return without_fallback_note(b"".join(chunks).decode("utf-8").replace("\r\n", "\n")).split("\n")
+    """What the command printed on a terminal of the given size, one string
+    per screen line."""
+    code, seen = run_on_terminal(args, columns, rows, env_extra, timeout=30)
+    assert code == 0
+    return without_fallback_note(seen.decode("utf-8").replace("\r\n", "\n")).split("\n")
 
 
 TABLE_ARGS = ("recover", "--now", NOW, "--format", "table", *sorted((EXAMPLES / "chat-transferred").glob("*.json")))

@@ -188,8 +188,7 @@ def test_every_corpus_set_is_valid_and_recovers(name, report_schema, policy):
 
 
 def test_the_policy_test_suites_are_cases_too(rules_copy):
-    """Active once `policy test` (chat_recovery.policy_tests) is merged."""
-    pytest.importorskip("chat_recovery.policy_tests")
+    """The shipped suites are cases of the diff, beside the corpus."""
     edit(rules_copy / "visitor-info.yaml", "  departmentId:\n    strategy: agentOverrideVisitor", "  departmentId:\n    strategy: visitorOverrideAgent")
     code, out, err = run_diff("rules", rules_copy, "--format", "json", suites=True)
     assert (code, without_fallback_note(err)) == (0, "")
@@ -202,10 +201,7 @@ def test_the_policy_test_suites_are_cases_too(rules_copy):
 
 
 def test_an_invariant_change_is_listed_apart_from_behaviour(rules_copy):
-    """Active once `policy check` ships rules/invariants.yaml."""
     invariants = rules_copy / "invariants.yaml"
-    if not invariants.exists():
-        pytest.skip("no rules/invariants.yaml yet")
     edit(invariants, "actions: [visitorRequestChat, requestChatToBot]", "actions: [visitorRequestChat]")
     code, out, _ = run_diff("rules", rules_copy, "--corpus", "corpus", "--exit-code")
     assert code == 0, out
@@ -216,8 +212,6 @@ def test_an_invariant_change_is_listed_apart_from_behaviour(rules_copy):
 
 def test_a_new_version_in_the_manifest_is_no_behaviour_change(rules_copy):
     manifest = rules_copy / "policy.yaml"
-    if not manifest.exists():
-        pytest.skip("no policy manifest")
     edit(manifest, 'version: "2026.11.24"', 'version: "2026.11.25"')
     code, out, _ = run_diff("rules", rules_copy, "--corpus", "corpus", "--exit-code")
     assert code == 0, out

@@ -72,9 +72,9 @@ class _Build:
         if actions is not None and client is not None:
             chat = compile_chat(actions, client, known_statuses, self.problems)
         invariants = compile_invariants(docs, known_statuses, chat, self.contract.actions, self.problems) if chat else ()
+        manifest = self.manifest(docs)  # before the early return, so a second manifest is always reported
         if self.problems or status_rule is None or chat is None:
             return None
-        manifest = self.manifest(docs)
         digest = hashlib.sha256()
         for doc in sorted(docs, key=lambda d: d.file):
             digest.update(doc.file.rsplit("/", 1)[-1].encode() + b"\0" + doc.raw + b"\0")

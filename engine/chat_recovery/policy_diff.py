@@ -13,6 +13,7 @@ from typing import Any, Iterable, Optional
 from .behaviour_diff import DEFAULT_NOW, Case, CaseDiff, compare, deduplicate
 from .diagnostics import PolicyError, ReportError
 from .model import Policy
+from .policy_tests import load_suites
 from .policy_files import rule_files
 from .reports import parse_bytes
 from .structure_diff import BEHAVIOUR, COSMETIC, Change, diff_policies
@@ -105,28 +106,22 @@ def corpus_cases(directories: Iterable[str], now: str = DEFAULT_NOW) -> list[Cas
     return cases
 
 
-# -- cases from the policy test suites (the seam for chat_recovery.policy_tests) --
+# -- cases from the policy test suites ---------------------------------------------
 
 def cases_from_suites(suites: Iterable[Any]) -> list[Case]:
-    """Suite cases as diff cases. A suite holds its cases in `.cases`; each
-    case has .name, .file, .line, .reports and .now (policy_tests' interface)."""
+    """Suite cases as diff cases."""
     out = []
     for suite in suites:
-        for case in getattr(suite, "cases", None) or ():
-            where = f"{case.file}:{case.line}" if getattr(case, "line", 0) else str(case.file)
+        for case in suite.cases:
+            where = f"{case.file}:{case.line}" if case.line else str(case.file)
             out.append(Case(f"{where}: {case.name}", tuple(case.reports), case.now or DEFAULT_NOW, where))
     return out
 
 
 def suite_cases(policy_dirs: Iterable[Optional[str]]) -> tuple[list[Case], list[str]]:
-    """The test suites under each policy's tests/, when `policy_tests` is
-    installed; returns the cases and, for suites that do not load, their
-    problems (file:line:col) as notes: a broken suite must not stop the
-    review of the rules."""
-    try:
-        from . import policy_tests  # type: ignore[attr-defined]  # lands with `policy test`
-    except ImportError:
-        return [], []
+    """The test suites under each policy's tests/; returns the cases and,
+    for suites that do not load, their problems (file:line:col) as notes: a
+    broken suite must not stop the review of the rules."""
     cases: list[Case] = []
     notes: list[str] = []
     for directory in policy_dirs:
@@ -134,7 +129,7 @@ def suite_cases(policy_dirs: Iterable[Optional[str]]) -> tuple[list[Case], list[
         if folder is None or not folder.is_dir():
             continue
         try:
-            cases.extend(cases_from_suites(policy_tests.load_suites(folder)))
+            cases.extend(cases_from_suites(load_suites(folder)))
         except PolicyError as exc:   # SuiteError: every problem with its place
             notes.extend(f"{d} (test suites in {folder} not compared)" for d in exc.diagnostics)
     return cases, notes

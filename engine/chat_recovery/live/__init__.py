@@ -1,0 +1,14 @@
+"""Live recovery: reports arrive one at a time, on any node, over a window.
+
+    coordinator = Coordinator(policy, MemoryStore())       # one node, no set-up
+    coordinator = Coordinator(policy, RedisStore(url))     # several nodes
+    progress = coordinator.submit(report)                  # the recovery so far
+
+The coordinator is the only place that knows about windows and who is still
+awaited; stores only hold documents atomically, runners only fold and render.
+"""
+from .coordinator import Coordinator, LIVE_FORMAT
+from .runner import InProcessRunner, Runner
+from .store import MemoryStore, Store, StoreUnavailable
+
+__all__ = ["Coordinator", "LIVE_FORMAT", "InProcessRunner", "Runner", "MemoryStore", "Store", "StoreUnavailable"]

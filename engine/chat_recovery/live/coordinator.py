@@ -1,0 +1,145 @@
+"""Live recovery of one visitor at a time: each report is folded into the
+visitor's held state as it arrives, on whichever node it arrives, and the
+recovery so far is returned with who has reported and who is still awaited.
+
+The window opens with a visitor's first report. Until it closes the recovery
+is provisional; after it the recovery is final, and a report that still
+arrives is applied all the same and marked late (a report is never dropped).
+The document is forgotten `retain` seconds after the window closes."""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Optional
+
+from .. import timeutil
+from ..diagnostics import ReportError
+from ..merge import canonical_json, source_key, source_of
+from ..model import Policy
+from ..reports import check
+from .runner import InProcessRunner, Runner
+from .store import MemoryStore, Store
+
+LIVE_FORMAT = 1
+
+
+def utc_now() -> str:
+    return timeutil.format_time(datetime.now(timezone.utc))
+
+
+def _later(now: str, seconds: float) -> str:
+    return timeutil.format_time(timeutil.parse(now) + timedelta(seconds=seconds))
+
+
+def _seconds(start: str, end: str) -> float:
+    return (timeutil.parse(end) - timeutil.parse(start)).total_seconds()
+
+
+def report_digest(report: dict) -> str:
+    """Identity of a checked report: the same upload sent twice (or retried
+    after a timeout) has the same digest and changes nothing."""
+    return hashlib.sha256(canonical_json(report).encode()).hexdigest()
+
+
+class Coordinator:
+    """`submit(report)` and `get(visitorId)` over a store. Thread-safe as far
+    as the store is: every change is one atomic store update."""
+
+    def __init__(self, policy: Policy, store: Optional[Store] = None, *, window: float = 120.0,
+                 retain: float = 3600.0, runner: Optional[Runner] = None,
+                 clock: Callable[[], str] = utc_now):
+        if window <= 0 or retain < 0:
+            raise ValueError("window must be positive and retain not negative")
+        self.policy = policy
+        self.store = store if store is not None else MemoryStore()
+        self.window = float(window)
+        self.retain = float(retain)
+        self.runner = runner if runner is not None else InProcessRunner(policy)
+        self._clock = clock
+
+    def _now(self, now: Optional[str]) -> str:
+        text = now if now is not None else self._clock()
+        try:
+            return timeutil.canonical(text)
+        except ValueError as exc:
+            raise ReportError(f"now: {exc}") from None
+
+    def submit(self, report: Any, now: Optional[str] = None) -> dict:
+        """Apply one report and return the visitor's progress (see `progress`)
+        with `receipt: {late, duplicate}` for this report. A bad report raises
+        ReportError and changes nothing; StoreUnavailable means retry."""
+        now = self._now(now)
+        checked = check(self.policy, report)
+        digest = report_digest(checked)
+        visitor_id = checked["visitorId"]
+
+        def change(doc: Optional[dict]):
+            if doc is not None and digest in doc["digests"]:
+                return None, (doc, {"late": False, "duplicate": True})
+            late = doc is not None and now >= doc["closesAt"]
+            state, recovery = self.runner.step(doc["state"] if doc else None, checked, now)
+            new = self._record(doc, visitor_id, state, recovery, checked, digest, now, late)
+            return new, (new, {"late": late, "duplicate": False})
+
+        doc, receipt = self.store.update(visitor_id, change, lambda new: self._lifetime(new, now))
+        return {**progress(doc, now), "receipt": receipt}
+
+    def get(self, visitor_id: str, now: Optional[str] = None) -> Optional[dict]:
+        """The visitor's progress, or None when no report is held (never sent,
+        or forgotten after the window and `retain`)."""
+        doc = self.store.get(visitor_id)
+        return None if doc is None else progress(doc, self._now(now))
+
+    def _lifetime(self, doc: dict, now: str) -> float:
+        """Seconds from `now` until the document is forgotten: `retain` after
+        its window closes, whatever arrives meanwhile (at least one second,
+        so a late report is still readable right after it is applied)."""
+        return max(1.0, _seconds(now, doc["closesAt"]) + self.retain)
+
+    def _record(self, doc: Optional[dict], visitor_id: str, state: dict, recovery: dict,
+                report: dict, digest: str, now: str, late: bool) -> dict:
+        if doc is None:
+            doc = {"format": LIVE_FORMAT, "visitorId": visitor_id, "openedAt": now,
+                   "closesAt": _later(now, self.window), "digests": [], "reported": {},
+                   "reports": 0, "lateReports": 0}
+        source = report["source"]
+        key = source_key(source)
+        seen = doc["reported"].get(key)
+        entry = {"source": source_of(key), "sentAt": report["sentAt"], "receivedAt": now, "late": late}
+        if seen is not None and seen["sentAt"] > report["sentAt"]:
+            entry = {**seen, "receivedAt": now}  # an older upload: keep the newer word's time
+        return {**doc, "state": state, "recovery": recovery, "updatedAt": now,
+                "digests": doc["digests"] + [digest], "reported": {**doc["reported"], key: entry},
+                "reports": doc["reports"] + 1, "lateReports": doc["lateReports"] + int(late)}
+
+
+def awaited(doc: dict) -> list:
+    """Who is still expected to report: the visitor (unless the policy
+    recovered no visitor), and every agent the merged chat says holds it
+    (current and monitoring agents) that has not reported yet."""
+    recovery, reported = doc["recovery"], doc["reported"]
+    out = []
+    if "visitor" not in reported and recovery.get("visitor") is not None:
+        out.append({"type": "visitor"})
+    chat = recovery.get("chat") or {}
+    agents = list((chat.get("state") or {}).get("currentAgents") or [])
+    agents += [a for a in (chat.get("props") or {}).get("monitorAgents") or [] if a not in agents]
+    out += [{"type": "agent", "id": a} for a in agents if f"agent:{a}" not in reported]
+    return out
+
+
+def progress(doc: dict, now: str) -> dict:
+    """What a server sees of a live recovery (schemas/live-recovery.schema.json)."""
+    waiting = awaited(doc)
+    return {
+        "visitorId": doc["visitorId"],
+        "recovery": doc["recovery"],
+        "reported": sorted(doc["reported"].values(), key=lambda e: source_key(e["source"])),
+        "awaiting": waiting,
+        "complete": not waiting,
+        "final": now >= doc["closesAt"],
+        "openedAt": doc["openedAt"],
+        "closesAt": doc["closesAt"],
+        "reports": doc["reports"],
+        "lateReports": doc["lateReports"],
+    }

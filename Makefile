@@ -9,7 +9,7 @@ NOW ?= 2026-11-24T09:00:30Z
 $(BIN)/chat-recovery: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[serve,test]'
 	touch $@
 
 demo: $(BIN)/chat-recovery

@@ -155,3 +155,42 @@ def test_what_the_bench_times_is_the_recovery_itself(policy, tmp_path, engine):
         assert written == [reference.recover(g, NOW) for g in groups]
     else:
         assert written == [cr.recover(policy, g, NOW, engine=engine) for g in groups]
+
+
+def test_bench_batch_runs_each_jobs_value_on_one_storm():
+    done = cli("bench", "--batch", "--visitors", "40", "--jobs", "1,2")
+    assert done.returncode == 0, done.stderr.decode()
+    lines = done.stdout.decode().splitlines()
+    assert lines[0].startswith("batch: 40 visitors, ") and lines[1].startswith("machine: ")
+    assert lines[3].split()[:4] == ["jobs", "wall", "s", "recoveries/s"]
+    rows = [line.split() for line in lines[4:6]]
+    assert [r[0] for r in rows] == ["1", "2"] and rows[0][3] == "1.0"
+    assert "same recoveries, byte for byte, for every --jobs: yes" in lines
+
+
+def test_bench_batch_json_names_memory_and_speed_up_per_run():
+    done = cli("bench", "--batch", "--visitors", "30", "--seed", "5", "--jobs", "2,1", "--format", "json")
+    assert done.returncode == 0, done.stderr.decode()
+    body = json.loads(done.stdout)
+    assert body["storm"]["visitors"] == 30 and body["identicalOutputs"] is True
+    assert [r["jobs"] for r in body["runs"]] == [2, 1]
+    for run in body["runs"]:
+        assert run["summary"] == f"chat-recovery: 30 of 30 visitors recovered from {body['storm']['reports']} reports"
+        assert run["peakTreePssMB"] > 0 and run["seconds"] > 0
+    assert body["runs"][0]["speedup"] == 1.0
+
+
+def test_a_big_storm_is_written_chunk_by_chunk_with_the_next_seeds(tmp_path):
+    from chat_recovery.bench.batch_run import write_big_storm
+    facts = write_big_storm(StormSpec(visitors=70, seed=3), tmp_path / "s.ndjson", chunk=30)
+    written = [json.loads(line) for line in (tmp_path / "s.ndjson").read_text().splitlines()]
+    assert facts["reports"] == len(written) and facts["visitors"] == 70
+    assert len({r["visitorId"] for r in written}) == 70
+    assert written[:len(storm(StormSpec(visitors=30, seed=3)))] == storm(StormSpec(visitors=30, seed=3))
+    assert {r["visitorId"].split("-")[1] for r in written} == {"3", "4", "5"}
+
+
+@pytest.mark.parametrize("jobs", ["0", "1,x", ""])
+def test_bench_batch_refuses_bad_jobs(jobs):
+    done = cli("bench", "--batch", "--jobs", jobs)
+    assert done.returncode == 2 and "--jobs" in done.stderr.decode()

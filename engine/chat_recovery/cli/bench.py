@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import IO
 
 from ..bench.measure import ENGINES, STAGES, available
+from ..bench.batch_run import batch_bench
 from ..bench.run import BenchError, bench, machine, sizes
 from ..bench.storm import StormSpec
 from .common import EXIT_BAD_POLICY, EXIT_OK, EXIT_USAGE
@@ -29,7 +30,20 @@ def add_parser(sub, **kw) -> None:
                      help=f"measure only this engine ({', '.join(ENGINES)}); repeatable; default: every engine this Python runs")
     cmd.add_argument("--format", choices=("table", "json"), default="table")
     cmd.add_argument("--sizes", action="store_true", help="run 5 storms (N/10, N/3 and N visitors; N/3 visitors with 10-30 and 40-120 messages a chat) to show how cost grows")
+    cmd.add_argument("--batch", action="store_true",
+                     help="measure `recover --batch` instead: the storm as NDJSON, once per --jobs value, wall time and the peak memory of the whole process tree")
+    cmd.add_argument("--jobs", type=_jobs, default=(1, 2), metavar="LIST", help="with --batch: the --jobs values to run, comma separated (default 1,2)")
     cmd.set_defaults(run=run)
+
+
+def _jobs(text: str) -> tuple:
+    try:
+        values = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError("a comma-separated list of numbers, e.g. 1,2") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError("each --jobs value must be 1 or more")
+    return values
 
 
 def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
@@ -40,6 +54,8 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
         stderr.write("chat-recovery bench: durable_rules does not import on this Python (it works on 3.11 and 3.12); use --engine compiled\n")
         return EXIT_USAGE
     spec = StormSpec(visitors=args.visitors, seed=args.seed)
+    if args.batch:
+        return _run_batch(args, spec, stdout, stderr)
     specs = sizes(spec) if args.sizes else [spec]
     host = machine()
     runs = []
@@ -107,3 +123,25 @@ def _growth_table(host: dict, runs: list, out: IO[str]) -> None:
     _rows(header, rows, out)
     out.write("\nlinear in visitors: us/visitor stays flat down a `visitors` series. n log n in messages: us/message stays\n"
               "near flat down a `messages` series (log n grows slowly; each visitor's fixed cost weighs most on short logs).\n")
+
+
+def _run_batch(args, spec: StormSpec, stdout: IO[str], stderr: IO[str]) -> int:
+    host = machine()
+    with tempfile.TemporaryDirectory(prefix="chat-recovery-bench-") as work:
+        try:
+            result = batch_bench(spec, args.jobs, Path(work), progress=lambda text: stderr.write(text + "\n"))
+        except RuntimeError as exc:
+            stderr.write(f"chat-recovery bench: {exc}\n")
+            return EXIT_BAD_POLICY
+    if args.format == "json":
+        stdout.write(json.dumps({"machine": host, **result}, indent=2) + "\n")
+        return EXIT_OK
+    storm = result["storm"]
+    stdout.write(f"batch: {storm['visitors']} visitors, {storm['reports']} reports, {storm['megabytes']} MB of NDJSON; seed {storm['seed']}\n")
+    stdout.write(_machine_line(host) + "\n")
+    rows = [[r["jobs"], f"{r['seconds']:.2f}", f"{r['recoveriesPerSecond']:.0f}", r["speedup"],
+             "-" if r["peakTreePssMB"] is None else f"{r['peakTreePssMB']:.0f}"] for r in result["runs"]]
+    _rows(["jobs", "wall s", "recoveries/s", "speed-up", "peak MB (tree PSS)"], rows, stdout)
+    stdout.write(f"\nsame recoveries, byte for byte, for every --jobs: {'yes' if result['identicalOutputs'] else 'NO'}\n"
+                 "peak MB: the summed PSS of the command and its workers, sampled every 0.5 s (shared pages counted once).\n")
+    return EXIT_OK

@@ -1,0 +1,147 @@
+"""The batch targets, measured: `recover --batch` on a storm of many
+visitors, once per --jobs value, each in its own process tree, with the
+peak memory of the whole tree (parent and workers together)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable, Optional
+
+from .storm import StormSpec, storm
+
+CHUNK = 10_000  # visitors generated (and shuffled) together, so writing the storm stays small in memory
+
+RUN_BATCH = ("import sys; from chat_recovery.cli import main; sys.exit(main(sys.argv[1:]))",)
+
+
+def write_big_storm(spec: StormSpec, path: Path, chunk: int = CHUNK) -> dict:
+    """N visitors as NDJSON, CHUNK visitors at a time (seeds seed, seed+1,
+    ...; each chunk's reports shuffled together), so a 100,000-visitor storm
+    is written without holding it."""
+    reports = chats = 0
+    with open(path, "w", encoding="utf-8") as out:
+        left, seed = spec.visitors, spec.seed
+        while left > 0:
+            for report in storm(replace(spec, visitors=min(chunk, left), seed=seed)):
+                reports += 1
+                chats += bool(report.get("chat"))
+                out.write(json.dumps(report, ensure_ascii=False) + "\n")
+            left -= chunk
+            seed += 1
+    return {"visitors": spec.visitors, "seed": spec.seed, "reports": reports, "chatReports": chats,
+            "megabytes": round(path.stat().st_size / 1e6, 1)}
+
+
+def _tree(pid: int) -> list[int]:
+    """pid and every descendant (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as f:
+                    ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        one = todo.pop()
+        out.append(one)
+        todo.extend(children.get(one, ()))
+    return out
+
+
+def _pss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class TreeMemory:
+    """Samples the summed PSS of a process tree (each page shared by the
+    workers counted once across them) until stopped; PSS is None where
+    /proc has no smaps_rollup (not Linux)."""
+
+    def __init__(self, pid: int, every: float = 0.5):
+        self.pid, self.every, self.peak_kb = pid, every, 0
+        self.supported = os.path.exists(f"/proc/{os.getpid()}/smaps_rollup")
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak_kb = max(self.peak_kb, sum(_pss_kb(p) for p in _tree(self.pid)))
+            self._stop.wait(self.every)
+
+    def __enter__(self) -> "TreeMemory":
+        if self.supported:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self.supported:
+            self._thread.join()
+
+    @property
+    def peak_mb(self) -> Optional[float]:
+        return round(self.peak_kb / 1024, 1) if self.supported else None
+
+
+def run_batch(storm_path: Path, out_path: Path, jobs: int, now: str) -> dict:
+    argv = [sys.executable, "-c", *RUN_BATCH, "recover", "--batch", str(storm_path), "--jobs", str(jobs),
+            "--now", now, "--out", str(out_path)]
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    with TreeMemory(proc.pid) as memory:
+        _, err = proc.communicate()
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"recover --batch --jobs {jobs} failed (exit {proc.returncode}): {err.strip()[-400:]}")
+    return {"jobs": jobs, "seconds": round(seconds, 2), "peakTreePssMB": memory.peak_mb, "summary": err.strip().splitlines()[-1]}
+
+
+def batch_bench(spec: StormSpec, jobs: tuple[int, ...], workdir: Path,
+                progress: Callable[[str], None] = lambda text: None) -> dict:
+    """Each --jobs value on one storm; speed-up against the first, and
+    whether every run wrote the same recoveries byte for byte."""
+    storm_path = workdir / "batch-storm.ndjson"
+    progress(f"writing a storm of {spec.visitors} visitors ...")
+    facts = write_big_storm(spec, storm_path)
+    runs, outputs = [], []
+    try:
+        for n in jobs:
+            progress(f"recover --batch --jobs {n} ...")
+            out_path = workdir / f"batch-out-{n}.ndjson"
+            runs.append(run_batch(storm_path, out_path, n, spec.now))
+            outputs.append(out_path)
+        first = runs[0]["seconds"]
+        for run in runs:
+            run["recoveriesPerSecond"] = round(spec.visitors / run["seconds"], 1)
+            run["speedup"] = round(first / run["seconds"], 2)
+        same = all(_same_file(outputs[0], other) for other in outputs[1:])
+    finally:
+        for path in [storm_path, *outputs]:
+            path.unlink(missing_ok=True)
+    return {"storm": facts, "runs": runs, "identicalOutputs": same}
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        while True:
+            x, y = fa.read(1 << 20), fb.read(1 << 20)
+            if x != y:
+                return False
+            if not x:
+                return True

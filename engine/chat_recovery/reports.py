@@ -47,19 +47,25 @@ def parse_bytes(raw: bytes, name: str = "") -> Any:
         raise ReportError(f"{first.message}{where}") from None
 
 
+_LEAF = frozenset((str, int, float, bool, type(None)))
+
+
 def _plain(value: Any, depth: int = 1) -> Any:
     """A private copy as plain dicts and lists; ReportError when it nests
     deeper than MAX_DEPTH (one pass does both: copying was the JSON round
-    trip and the depth check a second walk)."""
+    trip and the depth check a second walk). Leaves, most of a report, are
+    taken in the loop without a call each."""
     kind = type(value)
     if kind is dict or (kind is not list and isinstance(value, dict)):
         if depth >= MAX_DEPTH and value:  # its items would sit deeper than the limit
             raise ReportError(f"nested deeper than {MAX_DEPTH} levels", "$")
-        return {key: _plain(item, depth + 1) for key, item in value.items()}
+        deeper = depth + 1
+        return {key: item if type(item) in _LEAF else _plain(item, deeper) for key, item in value.items()}
     if kind is list or isinstance(value, list):
         if depth >= MAX_DEPTH and value:
             raise ReportError(f"nested deeper than {MAX_DEPTH} levels", "$")
-        return [_plain(item, depth + 1) for item in value]
+        deeper = depth + 1
+        return [item if type(item) in _LEAF else _plain(item, deeper) for item in value]
     return value
 
 

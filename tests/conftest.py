@@ -56,3 +56,12 @@ def without_fallback_note(err):
     text = err.decode() if isinstance(err, bytes) else err
     kept = "".join(line for line in text.splitlines(keepends=True) if not line.startswith(FALLBACK_NOTE))
     return kept.encode() if isinstance(err, bytes) else kept
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """A real redis-server of the test's own, stopped afterwards."""
+    from redis_server import RedisServer
+    server = RedisServer(tmp_path).start()
+    yield server
+    server.stop()

@@ -11,4 +11,14 @@ from .coordinator import Coordinator, LIVE_FORMAT
 from .runner import InProcessRunner, Runner
 from .store import MemoryStore, Store, StoreUnavailable
 
-__all__ = ["Coordinator", "LIVE_FORMAT", "InProcessRunner", "Runner", "MemoryStore", "Store", "StoreUnavailable"]
+
+
+def __getattr__(name: str):
+    # RedisStore needs the `serve` extra; importing the package must not
+    if name == "RedisStore":
+        from .redis_store import RedisStore
+        return RedisStore
+    raise AttributeError(name)
+
+
+__all__ = ["RedisStore", "Coordinator", "LIVE_FORMAT", "InProcessRunner", "Runner", "MemoryStore", "Store", "StoreUnavailable"]

@@ -1,0 +1,81 @@
+"""Live recoveries in Redis, for several nodes. One key per visitor,
+`<prefix>:{<visitorId>}` holding the document as JSON: the braces are a hash
+tag, so a Redis Cluster spreads visitors over its shards by visitor id and
+any later key of the same visitor lands on the same shard. The window is the
+key's expiry (SET ... PX), so Redis forgets a recovery by itself.
+
+A change is optimistic (WATCH the key, read, change, MULTI/SET/EXEC): when
+another node wrote the key in between, EXEC fails and the change runs again
+on what that node wrote, so neither report is lost. Every connection or
+timeout error is StoreUnavailable: EXEC either wrote the whole document or
+nothing, so the caller can simply retry."""
+from __future__ import annotations
+
+import json
+from typing import Optional
+
+from .store import Change, Expiry, StoreUnavailable, T
+
+try:  # the `serve` extra
+    import redis
+    from redis.exceptions import ConnectionError as _ConnectionError, TimeoutError as _TimeoutError, WatchError
+except ImportError:  # pragma: no cover - said when a RedisStore is made
+    redis = None
+
+ATTEMPTS = 50
+
+
+class RedisStore:
+    def __init__(self, url: str, *, prefix: str = "chat-recovery", timeout: float = 5.0):
+        if redis is None:
+            raise StoreUnavailable("the Redis store needs the redis package: pip install 'chat-recovery[serve]'")
+        self.url, self.prefix = url, prefix
+        try:
+            self._client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+        except ValueError as exc:
+            raise StoreUnavailable(f"not a Redis URL: {url!r} ({exc})") from None
+
+    def key(self, visitor_id: str) -> str:
+        return f"{self.prefix}:{{{visitor_id}}}"
+
+    def _unavailable(self, exc: Exception) -> StoreUnavailable:
+        return StoreUnavailable(f"Redis at {self.url} is unreachable ({exc}); nothing was written, retry the submit")
+
+    def ping(self) -> None:
+        try:
+            self._client.ping()
+        except (_ConnectionError, _TimeoutError, OSError) as exc:
+            raise self._unavailable(exc) from None
+
+    def get(self, visitor_id: str) -> Optional[dict]:
+        try:
+            raw = self._client.get(self.key(visitor_id))
+        except (_ConnectionError, _TimeoutError, OSError) as exc:
+            raise self._unavailable(exc) from None
+        return None if raw is None else json.loads(raw)
+
+    def update(self, visitor_id: str, change: Change, ttl: Expiry) -> T:
+        key = self.key(visitor_id)
+        try:
+            with self._client.pipeline() as pipe:
+                for _ in range(ATTEMPTS):
+                    try:
+                        pipe.watch(key)
+                        raw = pipe.get(key)
+                        new, result = change(None if raw is None else json.loads(raw))
+                        if new is None:
+                            pipe.unwatch()
+                            return result
+                        pipe.multi()
+                        pipe.set(key, json.dumps(new, separators=(",", ":"), ensure_ascii=False),
+                                 px=max(1, int(ttl(new) * 1000)))
+                        pipe.execute()
+                        return result
+                    except WatchError:
+                        continue  # another node wrote first: change again, on what it wrote
+        except (_ConnectionError, _TimeoutError, OSError) as exc:
+            raise self._unavailable(exc) from None
+        raise StoreUnavailable(f"visitor '{visitor_id}' changed {ATTEMPTS} times while this report was applied; nothing was written, retry the submit")
+
+    def close(self) -> None:
+        self._client.close()

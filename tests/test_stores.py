@@ -1,0 +1,135 @@
+"""One suite for every store: what the coordinator relies on, run against
+the in-process store and a real Redis."""
+import multiprocessing
+import threading
+import time
+
+import pytest
+
+from chat_recovery.live import MemoryStore, StoreUnavailable
+
+
+@pytest.fixture(params=["memory", "redis"])
+def store(request, tmp_path):
+    if request.param == "memory":
+        yield MemoryStore()
+        return
+    from chat_recovery.live import RedisStore
+    server = request.getfixturevalue("redis_server")
+    made = RedisStore(server.url, prefix=f"t{time.monotonic_ns()}")
+    yield made
+    made.close()
+
+
+def put(value):
+    return lambda doc: ({"n": value}, "done")
+
+
+LONG = lambda doc: 600.0   # noqa: E731
+
+
+def test_nothing_is_held_for_an_unknown_visitor(store):
+    assert store.get("v-unknown") is None
+
+
+def test_an_update_writes_and_returns_the_change_result(store):
+    assert store.update("v-1", put(1), LONG) == "done"
+    assert store.get("v-1") == {"n": 1}
+    assert store.update("v-1", lambda doc: ({"n": doc["n"] + 1}, doc["n"]), LONG) == 1
+    assert store.get("v-1") == {"n": 2}
+
+
+def test_a_change_that_returns_none_writes_nothing(store):
+    store.update("v-1", put(1), LONG)
+    assert store.update("v-1", lambda doc: (None, "kept"), LONG) == "kept"
+    assert store.get("v-1") == {"n": 1}
+    assert store.update("v-2", lambda doc: (None, doc), LONG) is None
+    assert store.get("v-2") is None
+
+
+def test_an_error_in_a_change_writes_nothing(store):
+    store.update("v-1", put(1), LONG)
+
+    def boom(doc):
+        raise ValueError("bad report")
+    with pytest.raises(ValueError, match="bad report"):
+        store.update("v-1", boom, LONG)
+    assert store.get("v-1") == {"n": 1}
+
+
+def test_a_document_expires_after_its_ttl(store):
+    store.update("v-1", put(1), lambda doc: 0.3)
+    store.update("v-2", put(2), LONG)
+    assert store.get("v-1") == {"n": 1}
+    time.sleep(0.6)
+    assert store.get("v-1") is None and store.get("v-2") == {"n": 2}
+
+
+def test_the_ttl_is_read_from_the_document_written(store):
+    store.update("v-1", lambda doc: ({"life": 0.3}, None), lambda doc: doc["life"])
+    time.sleep(0.6)
+    assert store.get("v-1") is None
+
+
+def increment(doc):
+    doc = doc or {"n": 0, "seen": []}
+    return {"n": doc["n"] + 1, "seen": doc["seen"] + [doc["n"]]}, None
+
+
+def test_concurrent_changes_of_one_visitor_lose_nothing(store):
+    def worker():
+        for _ in range(40):
+            store.update("v-1", increment, LONG)
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    held = store.get("v-1")
+    assert held["n"] == 240 and held["seen"] == list(range(240))
+
+
+def _increments(url, prefix, count):
+    from chat_recovery.live import RedisStore
+    store = RedisStore(url, prefix=prefix)
+    for _ in range(count):
+        store.update("v-1", increment, LONG)
+
+
+def test_processes_changing_one_visitor_in_redis_lose_nothing(redis_server):
+    from chat_recovery.live import RedisStore
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_increments, args=(redis_server.url, "p", 50)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert [p.exitcode for p in procs] == [0] * 4
+    assert RedisStore(redis_server.url, prefix="p").get("v-1")["n"] == 200
+
+
+def test_redis_keys_carry_the_visitor_as_a_hash_tag(redis_server):
+    import redis
+    from chat_recovery.live import RedisStore
+    store = RedisStore(redis_server.url)
+    store.update("v-1001", put(1), LONG)
+    client = redis.Redis.from_url(redis_server.url)
+    assert client.keys("*") == [b"chat-recovery:{v-1001}"]
+    assert 590_000 < client.pttl("chat-recovery:{v-1001}") <= 600_000
+
+
+def test_an_unreachable_redis_is_store_unavailable_naming_it(tmp_path):
+    from redis_server import free_port
+    from chat_recovery.live import RedisStore
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    store = RedisStore(url, timeout=1)
+    for call in (lambda: store.get("v-1"), lambda: store.update("v-1", put(1), LONG)):
+        with pytest.raises(StoreUnavailable) as err:
+            call()
+        assert url in str(err.value) and "retry" in str(err.value)
+
+
+def test_a_url_that_is_not_redis_is_said_plainly():
+    from chat_recovery.live import RedisStore
+    with pytest.raises(StoreUnavailable, match="not a Redis URL"):
+        RedisStore("http://localhost:6379")

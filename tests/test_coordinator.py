@@ -161,3 +161,16 @@ def test_the_clock_is_read_only_when_now_is_not_given(policy):
 def test_a_window_must_be_positive(policy):
     with pytest.raises(ValueError):
         Coordinator(policy, window=0)
+
+
+def test_every_progress_validates_against_the_live_recovery_schema(coord):
+    from chat_recovery import bundled
+    from chat_recovery.contract import load_contract
+    schema = load_contract(bundled.schemas_dir()).validator("live-recovery.schema.json")
+    for name in ("agents-disagree", "chat-refused"):
+        for n, one in enumerate(example(name), 1):
+            got = coord.submit(one, now=T.format(n))
+            assert [e.message for e in schema.iter_errors(got)] == []
+    late = coord.submit(example("chat-ended")[0], now="2026-11-24T09:30:00Z")
+    assert [e.message for e in schema.iter_errors(late)] == []
+    assert list(schema.iter_errors({**late, "awaiting": [{"type": "agnet"}]}))

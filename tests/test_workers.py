@@ -1,0 +1,157 @@
+"""Replays in supervised worker processes: a worker that dies mid-recovery
+(as durable_rules can, with a segfault) costs a retry, never the recovery
+and never a report. Real processes, real signals."""
+import json
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+import chat_recovery as cr
+from chat_recovery.live import Coordinator, MemoryStore
+from chat_recovery.live.workers import SupervisedRunner
+from chat_recovery.reports import check
+from conftest import NOW, ROOT
+
+EXAMPLES = sorted(p for p in (ROOT / "examples").iterdir() if p.is_dir())
+
+
+def big_chat(n, visitor_id="v-big"):
+    """A chat long enough that its replay takes a good part of a second."""
+    msgs = [{"id": "m-000000", "time": "2026-11-24T08:00:00Z", "action": "visitorRequestChat", "sender": {"type": "visitor"}},
+            {"id": "m-000001", "time": "2026-11-24T08:00:01Z", "action": "agentAcceptChat", "sender": {"type": "agent", "id": "a-7"}}]
+    for i in range(2, n):
+        agent = i % 2
+        msgs.append({"id": f"m-{i:06d}", "time": f"2026-11-24T08:{(i // 60) % 60:02d}:{i % 60:02d}Z",
+                     "action": "agentMessage" if agent else "visitorMessage",
+                     "sender": {"type": "agent", "id": "a-7"} if agent else {"type": "visitor"}, "text": f"line {i}"})
+    return {"visitorId": visitor_id, "source": {"type": "agent", "id": "a-7"}, "sentAt": "2026-11-24T09:00:00Z",
+            "visitor": {"status": "chatting"}, "chat": {"id": "c-big", "messages": msgs}}
+
+
+@pytest.fixture(scope="module")
+def runner():
+    with SupervisedRunner(workers=2, timeout=60) as made:
+        yield made
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def steps(runner, policy, reports):
+    state = None
+    for one in reports:
+        state, recovery = runner.step(state, check(policy, one), NOW)
+    return recovery
+
+
+@pytest.mark.parametrize("folder", EXAMPLES, ids=lambda p: p.name)
+def test_workers_recover_what_the_engine_recovers_in_process(runner, policy, folder):
+    reports = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
+    assert steps(runner, policy, reports) == cr.recover(policy, reports, NOW)
+
+
+def test_a_bad_report_is_the_callers_error_not_a_crash(runner, policy):
+    before = runner.stats()
+    first = check(policy, json.loads((ROOT / "examples/chat-ended/1-visitor.json").read_text()))
+    state, _ = runner.step(None, first, NOW)
+    with pytest.raises(cr.ReportError) as err:
+        runner.step(state, {**first, "visitorId": "v-other"}, NOW)
+    assert err.value.path == "$.visitorId" and "v-other" in err.value.message
+    assert runner.stats()["crashes"] == before["crashes"]
+
+
+def kill_busy_worker(runner, sig, after):
+    """Once a step has run `after` seconds, kill the worker running it."""
+    def go():
+        time.sleep(after)
+        for pid in runner.worker_pids():
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "R":   # running: the busy one
+                    os.kill(pid, sig)
+                    return
+        for pid in runner.worker_pids():   # none caught running: kill them all
+            os.kill(pid, sig)
+    thread = threading.Thread(target=go)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGSEGV], ids=["SIGKILL", "SIGSEGV"])
+def test_a_worker_killed_mid_recovery_costs_a_retry_not_the_recovery(policy, sig):
+    report = check(policy, big_chat(40_000))
+    expected = cr.render(policy, cr.apply(policy, None, report, NOW))
+    with SupervisedRunner(workers=1, timeout=120) as runner:
+        pids = runner.worker_pids()
+        killer = kill_busy_worker(runner, sig, after=0.4)
+        _, recovery = runner.step(None, report, NOW)
+        killer.join()
+        assert recovery == expected
+        assert runner.stats()["crashes"] == 1 and runner.stats()["restarts"] == 1
+        assert not alive(pids[0]) and runner.worker_pids() != pids
+
+
+def test_through_the_coordinator_no_report_is_lost_when_a_worker_dies(policy):
+    small = json.loads((ROOT / "examples/chat-ended/1-visitor.json").read_text())
+    big = big_chat(40_000, visitor_id=small["visitorId"])
+    big["chat"]["id"] = small["chat"]["id"]
+    with SupervisedRunner(workers=1, timeout=120) as runner:
+        coordinator = Coordinator(policy, MemoryStore(), runner=runner)
+        coordinator.submit(small, now=NOW)
+        killer = kill_busy_worker(runner, signal.SIGKILL, after=0.4)
+        progress = coordinator.submit(big, now=NOW)
+        killer.join()
+        assert runner.stats()["crashes"] == 1
+    assert progress["reports"] == 2 and progress["receipt"] == {"late": False, "duplicate": False}
+    assert progress["recovery"] == cr.recover(policy, [small, big], NOW)
+
+
+def test_a_worker_killed_while_idle_is_replaced_before_the_next_step(policy):
+    one = json.loads((ROOT / "examples/plain-visitor/1-visitor.json").read_text())
+    with SupervisedRunner(workers=1) as runner:
+        dead = runner.worker_pids()[0]
+        os.kill(dead, signal.SIGKILL)
+        time.sleep(0.2)
+        assert steps(runner, policy, [one]) == cr.recover(policy, [one], NOW)
+        assert runner.worker_pids()[0] != dead
+
+
+def test_when_retries_are_spent_the_compiled_engine_completes_the_step(policy):
+    report = check(policy, big_chat(40_000))
+    expected = cr.render(policy, cr.apply(policy, None, report, NOW))
+    with SupervisedRunner(workers=1, retries=0, timeout=120) as runner:
+        killer = kill_busy_worker(runner, signal.SIGSEGV, after=0.4)
+        _, recovery = runner.step(None, report, NOW)
+        killer.join()
+        assert recovery == expected
+        assert runner.stats()["fallbacks"] == 1 and runner.stats()["crashes"] == 1
+
+
+def test_a_step_that_outlives_the_timeout_kills_its_worker_and_is_said(policy):
+    report = check(policy, big_chat(40_000))
+    with SupervisedRunner(workers=1, retries=0, timeout=0.05) as runner:
+        with pytest.raises(cr.RecoveryError, match="nothing was written, the report can be sent again"):
+            runner.step(None, report, NOW)
+        assert runner.stats()["crashes"] == 2 and runner.stats()["fallbacks"] == 1
+
+
+def test_close_leaves_no_worker_behind():
+    runner = SupervisedRunner(workers=2)
+    pids = runner.worker_pids()
+    assert all(alive(p) for p in pids)
+    runner.close()
+    assert not any(alive(p) for p in pids)
+
+
+def test_a_policy_that_does_not_load_stops_the_runner_at_once(tmp_path):
+    (tmp_path / "strategies.yaml").write_text("kind: nonsense\n")
+    with pytest.raises(RuntimeError, match="could not load the policy"):
+        SupervisedRunner(str(tmp_path), workers=1)

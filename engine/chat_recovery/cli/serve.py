@@ -1,0 +1,91 @@
+"""`chat-recovery serve`: the HTTP service. Each setting is a flag and an
+environment variable (CHAT_RECOVERY_<NAME>); a flag wins."""
+from __future__ import annotations
+
+import argparse
+from typing import IO
+
+from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK, EXIT_USAGE, load_or_report
+
+FLAGS = (  # field, flag, parser, help
+    ("host", "--host", str, "address to listen on (default 127.0.0.1)"),
+    ("port", "--port", int, "port (default 8080)"),
+    ("redis_url", "--redis-url", str, "a Redis store for several nodes, e.g. redis://10.0.0.5:6379/0 (default: the embedded store)"),
+    ("token", "--token", str, "the bearer token every /v1 request must carry (required unless --host is loopback)"),
+    ("policy", "--policy", str, "policy directory (default: the bundled policy)"),
+    ("window", "--window", float, "seconds a recovery stays open after its first report (default 120)"),
+    ("retain", "--retain", float, "seconds a recovery is kept after its window closes (default 3600)"),
+    ("max_in_flight", "--max-in-flight", int, "reports applied at once; more are answered 429 with a jittered Retry-After (default 64)"),
+    ("max_body", "--max-body", int, "bytes a request body may hold (default 16 MiB)"),
+    ("workers", "--workers", int, "replay worker processes, supervised (default 2); 0 replays in the server's process"),
+    ("engine", "--engine", str, "action-rule engine: auto, durable, compiled, python (default: the policy's)"),
+)
+
+
+def add_parser(sub, **kw) -> None:
+    from ..service.config import env_name
+    cmd = sub.add_parser("serve", help="serve live recovery over HTTP (reports in, recoveries out)", **kw)
+    for field, flag, _, text in FLAGS:
+        cmd.add_argument(flag, dest=field, metavar=field.upper(), help=f"{text} [{env_name(field)}]")
+    cmd.set_defaults(run=run)
+
+
+def settings(args, environ, stderr: IO[str]):
+    """The ServeConfig from defaults, then environment, then flags; None
+    (with the reason written) when a value does not parse."""
+    from ..service.config import ServeConfig, defaults, env_name, from_env
+    values = defaults()
+    given = {**from_env(environ), **{f: getattr(args, f) for f, *_ in FLAGS if getattr(args, f) is not None}}
+    parsers = {f: p for f, _, p, _ in FLAGS}
+    for field, text in given.items():
+        try:
+            value = parsers[field](text)
+        except ValueError:
+            source = "--" + field.replace("_", "-") if getattr(args, field) is not None else env_name(field)
+            stderr.write(f"chat-recovery serve: {source}: {text!r} is not a {parsers[field].__name__ if parsers[field] is not str else 'text'}\n")
+            return None
+        values[field] = value
+    config = ServeConfig(**values)
+    problems = []
+    if not 0 < config.port < 65536:
+        problems.append(f"--port must be 1-65535, not {config.port}")
+    if config.window <= 0 or config.retain < 0:
+        problems.append("--window must be more than 0 and --retain 0 or more")
+    if config.max_in_flight < 1 or config.max_body < 1 or config.workers < 0:
+        problems.append("--max-in-flight and --max-body must be 1 or more, --workers 0 or more")
+    if config.engine not in (None, "auto", "durable", "compiled", "python"):
+        problems.append(f"--engine must be auto, durable, compiled or python, not {config.engine!r}")
+    if not config.token and not config.loopback:
+        problems.append(f"a token is required to listen on {config.host}: --token or {env_name('token')}")
+    for problem in problems:
+        stderr.write(f"chat-recovery serve: {problem}\n")
+    return None if problems else config
+
+
+def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
+    try:
+        from ..service.config import environment
+        from ..service.server import build, serve
+    except ImportError as exc:
+        stderr.write(f"chat-recovery serve: the service needs the serve extra (pip install 'chat-recovery[serve]'): {exc}\n")
+        return EXIT_USAGE
+    config = settings(args, environment(), stderr)
+    if config is None:
+        return EXIT_USAGE
+    policy = load_or_report(config.policy, stderr)
+    if policy is None:
+        return EXIT_BAD_POLICY
+    try:
+        service, close = build(config, policy)
+    except Exception as exc:  # a store that cannot be made (a bad URL): said, not a traceback
+        stderr.write(f"chat-recovery serve: {exc}\n")
+        return EXIT_BAD_INPUT
+    store = config.redis_url or "embedded (in-process)"
+    stdout.write(f"chat-recovery: serving on http://{config.host}:{config.port} (store: {store}; policy: "
+                 f"{config.policy or 'bundled'}; {config.workers or 'no'} replay workers)\n")
+    stdout.flush()
+    try:
+        serve(service, config)
+    finally:
+        close()
+    return EXIT_OK

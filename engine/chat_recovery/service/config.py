@@ -1,0 +1,51 @@
+"""The service's settings: one table of flag, environment variable, default
+and parser, so the two ways of configuring can never drift apart."""
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass, fields
+from typing import Mapping, Optional
+
+ENV_PREFIX = "CHAT_RECOVERY_"
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    redis_url: Optional[str] = None       # None: the embedded (in-process) store
+    token: Optional[str] = None
+    policy: Optional[str] = None          # a policy directory; None: the bundled one
+    window: float = 120.0                 # seconds a recovery stays open
+    retain: float = 3600.0                # seconds a recovery is kept after its window
+    max_in_flight: int = 64               # reports being applied at once; more get 429
+    max_body: int = 16 * 1024 * 1024      # bytes a request body may hold
+    workers: int = 2                      # replay worker processes; 0: in the server's process
+    engine: Optional[str] = None
+
+    @property
+    def loopback(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+
+def env_name(field: str) -> str:
+    return ENV_PREFIX + field.upper()
+
+
+def from_env(environ: Mapping[str, str]) -> dict:
+    """The settings the environment gives, as text, by field name."""
+    return {f.name: environ[env_name(f.name)] for f in fields(ServeConfig) if env_name(f.name) in environ}
+
+
+def defaults() -> dict:
+    return {f.name: f.default for f in fields(ServeConfig)}
+
+
+def environment() -> Mapping[str, str]:
+    return os.environ

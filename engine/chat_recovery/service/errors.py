@@ -1,0 +1,27 @@
+"""Every error the service answers is JSON naming what is wrong and, for a
+field, where: {"error": {"code", "message", "path"?}}."""
+from __future__ import annotations
+
+from typing import Optional
+
+from starlette.responses import JSONResponse
+
+
+class HttpError(Exception):
+    def __init__(self, status: int, code: str, message: str, path: Optional[str] = None,
+                 headers: Optional[dict] = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.path, self.headers = status, code, message, path, headers or {}
+
+    def body(self) -> dict:
+        error = {"code": self.code, "message": self.message}
+        if self.path:
+            error["path"] = self.path
+        return {"error": error}
+
+    def response(self) -> JSONResponse:
+        return JSONResponse(self.body(), status_code=self.status, headers=self.headers)
+
+
+def error_response(status: int, code: str, message: str, headers: Optional[dict] = None) -> JSONResponse:
+    return HttpError(status, code, message, headers=headers).response()

@@ -1,0 +1,36 @@
+"""Prometheus metrics, in a registry of the app's own (no module globals: two
+apps in one process, as in the tests, count apart)."""
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+OUTCOMES = ("applied", "late", "duplicate", "invalid", "unavailable", "rejected", "failed")
+
+
+class Metrics:
+    def __init__(self, runner_stats=None):
+        self.registry = CollectorRegistry()
+        self.reports = Counter("chat_recovery_reports", "Reports received, by what became of them: applied, late "
+                               "(applied after the window), duplicate, invalid, unavailable (store down), rejected "
+                               "(429), failed", ["outcome"], registry=self.registry)
+        for outcome in OUTCOMES:
+            self.reports.labels(outcome)
+        self.recoveries = Counter("chat_recovery_recoveries_opened", "Visitor recoveries opened (first report of a "
+                                  "visitor within its retention)", registry=self.registry)
+        self.completed = Counter("chat_recovery_recoveries_completed", "Recoveries that became complete (no one "
+                                 "awaited) with a report", registry=self.registry)
+        self.conflicts = Counter("chat_recovery_conflicts", "Conflicts in recoveries as reports were applied (each "
+                                 "new conflict counted once per report that revealed it)", registry=self.registry)
+        self.latency = Histogram("chat_recovery_submit_seconds", "Time to apply one report, store included",
+                                 registry=self.registry,
+                                 buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10))
+        self.in_flight = Gauge("chat_recovery_reports_in_flight", "Reports being applied now", registry=self.registry)
+        if runner_stats is not None:
+            worker = Gauge("chat_recovery_worker_events", "Replay worker events since start: steps, crashes, "
+                           "restarts, fallbacks", ["event"], registry=self.registry)
+            for name in ("steps", "crashes", "restarts", "fallbacks"):
+                worker.labels(name).set_function(lambda name=name: runner_stats().get(name, 0))
+
+    def exposition(self) -> tuple[bytes, str]:
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST

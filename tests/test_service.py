@@ -1,0 +1,213 @@
+"""The HTTP service through a real uvicorn process, as a chat server in
+another language would use it."""
+import concurrent.futures
+import json
+import shutil
+import subprocess
+
+import httpx
+import pytest
+
+import chat_recovery as cr
+from conftest import ROOT
+from service import TOKEN, Served
+
+
+def example(name):
+    return [json.loads(p.read_text()) for p in sorted((ROOT / "examples" / name).glob("*.json"))]
+
+
+@pytest.fixture(scope="module")
+def served():
+    server = Served("--workers", "1", "--window", "60")
+    yield server
+    server.stop()
+
+
+def test_the_banner_says_where_it_listens_and_which_store(served):
+    assert served.banner == (f"chat-recovery: serving on http://127.0.0.1:{served.port} (store: embedded (in-process); "
+                             "policy: bundled; 1 replay workers)")
+
+
+def test_reports_one_at_a_time_give_the_recovery_so_far(served, policy):
+    first, second = example("chat-refused")
+    got = served.client.post("/v1/reports", json=first)
+    assert got.status_code == 200
+    body = got.json()
+    assert body["reports"] == 1 and body["complete"] is True   # a refused chat: no agent holds it
+    got = served.client.post("/v1/reports", json=second).json()
+    assert got["reports"] == 2 and got["receipt"] == {"late": False, "duplicate": False}
+    expected = cr.recover(policy, [first, second], got["recovery"]["visitor"]["info"]["latestActivityTime"])
+    assert got["recovery"]["chat"] == expected["chat"] and got["recovery"]["visitor"]["status"] == expected["visitor"]["status"]
+    held = served.client.get(f"/v1/visitors/{first['visitorId']}/recovery")
+    assert held.status_code == 200 and held.json()["recovery"] == got["recovery"]
+
+
+def test_a_list_of_reports_answers_each(served):
+    good, = example("plain-visitor")[:1]
+    bad = {**example("plain-visitor")[1], "sentAt": "not a time"}
+    got = served.client.post("/v1/reports", json=[good, bad])
+    assert got.status_code == 207
+    first, second = got.json()["results"]
+    assert first["status"] == 200 and first["progress"]["visitorId"] == "v-1001"
+    assert second["status"] == 422 and second["error"]["path"] == "$.sentAt" and second["error"]["index"] == 1
+    again = served.client.post("/v1/reports", json=[good])
+    assert again.status_code == 200 and again.json()["results"][0]["progress"]["receipt"]["duplicate"] is True
+
+
+def test_a_bad_report_gets_422_naming_the_field(served):
+    report = example("plain-visitor")[0]
+    report["visitor"]["info"]["browsr"] = "Firefox"
+    got = served.client.post("/v1/reports", json=report)
+    assert got.status_code == 422
+    error = got.json()["error"]
+    assert error["code"] == "invalidReport" and error["path"] == "$.visitor.info.browsr"
+    assert "did you mean 'browser'" in error["message"]
+
+
+@pytest.mark.parametrize("body, headers, status, code", [
+    (b"{not json", {"Content-Type": "application/json"}, 400, "invalidJson"),
+    (b"{}", {"Content-Type": "text/plain"}, 415, "notJson"),
+    (b"42", {"Content-Type": "application/json"}, 422, "invalidReport"),
+    (b"[]", {"Content-Type": "application/json"}, 422, "invalidReport"),
+])
+def test_bodies_that_are_not_reports_get_a_json_error(served, body, headers, status, code):
+    got = served.client.post("/v1/reports", content=body, headers=headers)
+    assert got.status_code == status and got.json()["error"]["code"] == code
+
+
+def test_every_v1_request_needs_the_token(served):
+    report = example("plain-visitor")[0]
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {TOKEN}"}):
+        got = httpx.post(served.url + "/v1/reports", json=report, headers=headers)
+        assert got.status_code == 401 and got.headers["www-authenticate"].startswith("Bearer")
+        assert got.json()["error"]["code"] == "unauthorized"
+        assert httpx.get(served.url + "/v1/visitors/v-1001/recovery", headers=headers).status_code == 401
+
+
+def test_an_unknown_visitor_is_404(served):
+    got = served.client.get("/v1/visitors/v-nobody/recovery")
+    assert got.status_code == 404 and "v-nobody" in got.json()["error"]["message"]
+
+
+def test_health_readiness_and_openapi_need_no_token(served):
+    assert httpx.get(served.url + "/healthz").json() == {"status": "alive"}
+    assert httpx.get(served.url + "/readyz").json() == {"status": "ready"}
+    doc = httpx.get(served.url + "/openapi.json").json()
+    assert doc["openapi"] == "3.1.0" and "/v1/reports" in doc["paths"]
+    assert doc["components"]["schemas"]["Report"]["properties"]["visitorId"]
+
+
+def test_metrics_count_what_happened(served):
+    before = httpx.get(served.url + "/metrics").text
+    served.client.post("/v1/reports", json={"visitorId": "v-m"})
+    after = httpx.get(served.url + "/metrics").text
+
+    def value(text, name):
+        line = next(l for l in text.splitlines() if l.startswith(name + " ") or l.startswith(name + "{") and l.split(" ")[0] == name)
+        return float(line.rsplit(" ", 1)[1])
+    key = 'chat_recovery_reports_total{outcome="invalid"}'
+    assert value(after, key) == value(before, key) + 1
+    assert "chat_recovery_submit_seconds_bucket" in after
+    assert 'chat_recovery_worker_events{event="steps"}' in after
+
+
+def test_a_body_over_the_limit_is_413():
+    server = Served("--workers", "0", "--max-body", "2000")
+    try:
+        got = server.client.post("/v1/reports", json={"visitorId": "v", "pad": "x" * 5000})
+        assert got.status_code == 413 and got.json()["error"]["code"] == "tooLarge"
+
+        def chunks():   # no Content-Length: counted while reading
+            for _ in range(10):
+                yield b" " * 500
+        got = server.client.post("/v1/reports", content=chunks(), headers={"Content-Type": "application/json"})
+        assert got.status_code == 413
+    finally:
+        server.stop()
+
+
+def test_a_storm_beyond_the_admission_limit_gets_429_with_jittered_retry_after():
+    from test_workers import big_chat
+    server = Served("--workers", "0", "--max-in-flight", "2")
+    try:
+        bodies = [big_chat(6000, visitor_id=f"v-storm-{n}") for n in range(16)]
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            answers = list(pool.map(lambda b: server.client.post("/v1/reports", json=b), bodies))
+        statuses = [a.status_code for a in answers]
+        assert set(statuses) <= {200, 429} and statuses.count(200) >= 2 and statuses.count(429) >= 2
+        waits = [int(a.headers["retry-after"]) for a in answers if a.status_code == 429]
+        assert all(1 <= w <= 10 for w in waits)
+        assert len(set(waits)) > 1 or len(waits) < 4
+        rejected = [a for a in answers if a.status_code == 429][0].json()["error"]
+        assert rejected["code"] == "tooManyReports"
+        retried = server.client.post("/v1/reports", json=bodies[statuses.index(429)])
+        assert retried.status_code == 200
+    finally:
+        server.stop()
+
+
+def test_policy_check_over_http(served):
+    files = {p.name: p.read_text() for p in (ROOT / "rules").glob("*.yaml")}
+    got = served.client.post("/v1/policy/check", json={"files": files})
+    assert got.status_code == 200 and got.json()["ok"] is True
+    files["visitor-info.yaml"] = files["visitor-info.yaml"].replace("strategy: visitorOnly", "strategy: vistiorOnly", 1)
+    got = served.client.post("/v1/policy/check", json={"files": files}).json()
+    assert got["ok"] is False
+    problem = got["problems"][0]
+    assert problem["file"] == "visitor-info.yaml" and "did you mean 'visitorOnly'" in problem["message"]
+    bad = served.client.post("/v1/policy/check", json={"files": {"../x.yaml": ""}})
+    assert bad.status_code == 422
+
+
+def test_settings_come_from_the_environment_and_flags_win():
+    server = Served(env={"CHAT_RECOVERY_WINDOW": "5", "CHAT_RECOVERY_WORKERS": "0", "CHAT_RECOVERY_TOKEN": "from-env"},
+                    token=None)
+    try:
+        got = httpx.post(server.url + "/v1/reports", json=example("plain-visitor")[0],
+                         headers={"Authorization": "Bearer from-env"})
+        assert got.status_code == 200
+        opened, closes = got.json()["openedAt"], got.json()["closesAt"]
+        from datetime import datetime
+        span = datetime.fromisoformat(closes.replace("Z", "+00:00")) - datetime.fromisoformat(opened.replace("Z", "+00:00"))
+        assert span.total_seconds() == 5
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("args, env, message, code", [
+    (["--port", "0"], {}, "--port must be 1-65535", 2),
+    (["--window", "soon"], {}, "--window: 'soon' is not a float", 2),
+    ([], {"CHAT_RECOVERY_PORT": "http"}, "CHAT_RECOVERY_PORT: 'http' is not a int", 2),
+    (["--host", "0.0.0.0"], {}, "a token is required to listen on 0.0.0.0", 2),
+])
+def test_bad_settings_are_said_with_their_source(args, env, message, code):
+    import os
+    import sys
+    from pathlib import Path
+    exe = Path(sys.executable).with_name("chat-recovery")
+    done = subprocess.run([str(exe), "serve", *args], capture_output=True, text=True, timeout=60,
+                          env={k: v for k, v in {**os.environ, **env}.items() if not k.startswith("CHAT_RECOVERY_") or k in env})
+    assert done.returncode == code and message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_policy_that_does_not_load_stops_serve_with_exit_3(tmp_path, rules_copy):
+    import sys
+    from pathlib import Path
+    from conftest import edit
+    edit(rules_copy / "visitor-info.yaml", "strategy: visitorOnly", "strategy: vistiorOnly")
+    exe = Path(sys.executable).with_name("chat-recovery")
+    done = subprocess.run([str(exe), "serve", "--policy", str(rules_copy)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 3 and "visitor-info.yaml:" in done.stderr and "did you mean 'visitorOnly'" in done.stderr
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_the_readme_curl_session(served):
+    report = ROOT / "examples" / "chat-ended" / "2-agent-a7.json"
+    post = subprocess.run(["curl", "-sS", "-X", "POST", f"{served.url}/v1/reports", "-H", f"Authorization: Bearer {TOKEN}",
+                           "-H", "Content-Type: application/json", "--data-binary", f"@{report}"],
+                          capture_output=True, text=True, timeout=60)
+    assert json.loads(post.stdout)["visitorId"] == "v-6006"
+    get = subprocess.run(["curl", "-sS", f"{served.url}/v1/visitors/v-6006/recovery", "-H", f"Authorization: Bearer {TOKEN}"],
+                         capture_output=True, text=True, timeout=60)
+    assert json.loads(get.stdout)["recovery"]["visitorId"] == "v-6006"

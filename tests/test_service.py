@@ -211,3 +211,19 @@ def test_the_readme_curl_session(served):
     get = subprocess.run(["curl", "-sS", f"{served.url}/v1/visitors/v-6006/recovery", "-H", f"Authorization: Bearer {TOKEN}"],
                          capture_output=True, text=True, timeout=60)
     assert json.loads(get.stdout)["recovery"]["visitorId"] == "v-6006"
+
+
+def test_fuzzed_from_its_openapi_document_no_5xx_and_every_answer_as_documented(served):
+    """schemathesis generates requests from /openapi.json (valid and not):
+    no answer may be a 5xx, and each must match the document's status codes,
+    media types, headers and schemas."""
+    import sys
+    from pathlib import Path
+    exe = Path(sys.executable).with_name("schemathesis")
+    done = subprocess.run([str(exe), "run", f"{served.url}/openapi.json", "-H", f"Authorization: Bearer {TOKEN}",
+                           "--max-examples", "30", "--checks",
+                           "not_a_server_error,status_code_conformance,content_type_conformance,"
+                           "response_schema_conformance,response_headers_conformance"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-4000:]
+    assert "No issues found" in done.stdout

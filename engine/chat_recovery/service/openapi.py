@@ -66,7 +66,8 @@ def components(schemas_dir: Path) -> dict:
     out["PolicyFiles"] = {
         "type": "object", "required": ["files"], "additionalProperties": False,
         "properties": {"files": {"type": "object", "description": "File name (e.g. visitor-info.yaml) -> its text.",
-                                 "maxProperties": 64,
+                                 "maxProperties": 64, "minProperties": 1,
+                                 "propertyNames": {"pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\\.ya?ml$"},
                                  "additionalProperties": {"type": "string"}}}}
     out["PolicyCheck"] = {
         "type": "object", "required": ["ok", "problems"], "properties": {

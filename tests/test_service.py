@@ -227,3 +227,28 @@ def test_fuzzed_from_its_openapi_document_no_5xx_and_every_answer_as_documented(
                           capture_output=True, text=True, timeout=600, cwd=tmp_path)   # its cache stays out of the tree
     assert done.returncode == 0, done.stdout[-4000:]
     assert "No issues found" in done.stdout
+
+
+def test_two_nodes_share_one_redis_and_readiness_follows_it(redis_server):
+    """Reports for one visitor arrive on two nodes; either node reads the
+    whole recovery. With Redis down, the nodes say not ready and 503."""
+    first, second = example("chat-transferred")
+    a = Served("--workers", "0", "--redis-url", redis_server.url)
+    b = Served("--workers", "0", "--redis-url", redis_server.url)
+    try:
+        assert f"store: {redis_server.url}" in a.banner
+        assert a.client.post("/v1/reports", json=first).status_code == 200
+        got = b.client.post("/v1/reports", json=second).json()
+        assert got["reports"] == 2
+        assert a.client.get(f"/v1/visitors/{first['visitorId']}/recovery").json()["reports"] == 2
+        redis_server.stop()
+        assert httpx.get(a.url + "/readyz").status_code == 503
+        down = a.client.post("/v1/reports", json=example("plain-visitor")[0])
+        assert down.status_code == 503 and down.json()["error"]["code"] == "storeUnavailable"
+        assert "retry" in down.json()["error"]["message"] and down.headers["retry-after"]
+        redis_server.start()
+        assert httpx.get(a.url + "/readyz").status_code == 200
+        assert a.client.post("/v1/reports", json=example("plain-visitor")[0]).status_code == 200
+    finally:
+        a.stop()
+        b.stop()

@@ -252,3 +252,9 @@ def test_two_nodes_share_one_redis_and_readiness_follows_it(redis_server):
     finally:
         a.stop()
         b.stop()
+
+
+def test_the_load_script_posts_a_storm_and_counts_every_report(served):
+    from chat_recovery.bench.http_load import run
+    result = run(served.url, TOKEN, visitors=20, concurrency=4, seed=9)
+    assert result["statuses"].get("200") == result["reports"] and result["reportsPerSecond"] > 0

@@ -18,8 +18,6 @@ class Metrics:
             self.reports.labels(outcome)
         self.recoveries = Counter("chat_recovery_recoveries_opened", "Visitor recoveries opened (first report of a "
                                   "visitor within its retention)", registry=self.registry)
-        self.completed = Counter("chat_recovery_recoveries_completed", "Recoveries that became complete (no one "
-                                 "awaited) with a report", registry=self.registry)
         self.conflicts = Counter("chat_recovery_conflicts", "Conflicts in recoveries as reports were applied (each "
                                  "new conflict counted once per report that revealed it)", registry=self.registry)
         self.latency = Histogram("chat_recovery_submit_seconds", "Time to apply one report, store included",

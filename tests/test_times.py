@@ -21,3 +21,11 @@ def test_canonical_spelling():
     assert timeutil.sort_key("2026-11-24T09:00:05Z") < timeutil.sort_key("2026-11-24T09:00:05.000001Z")
     later = datetime(2026, 11, 24, 9, 0, 5, tzinfo=timezone.utc) + timedelta(microseconds=1)
     assert timeutil.format_time(later) == "2026-11-24T09:00:05.000001Z"
+
+
+def test_a_year_before_1000_is_written_with_four_digits():
+    """Found by fuzzing the service: strftime wrote 0019 as '19', so the
+    recovery held a time its own schema refuses."""
+    from chat_recovery import timeutil
+    assert timeutil.canonical("0019-10-01T02:59:48Z") == "0019-10-01T02:59:48Z"
+    assert timeutil.canonical("0019-10-01T02:59:48.500+00:00") == "0019-10-01T02:59:48.5Z"

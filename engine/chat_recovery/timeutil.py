@@ -38,7 +38,9 @@ def canonical(text: str) -> str:
 
 def format_time(stamp: datetime) -> str:
     stamp = stamp.astimezone(timezone.utc)
-    body = stamp.strftime("%Y-%m-%dT%H:%M:%S")
+    # not strftime: glibc writes year 19 as "19", which no RFC 3339 reader takes
+    body = (f"{stamp.year:04d}-{stamp.month:02d}-{stamp.day:02d}"
+            f"T{stamp.hour:02d}:{stamp.minute:02d}:{stamp.second:02d}")
     if stamp.microsecond:
         body += f".{stamp.microsecond:06d}".rstrip("0")
     return body + "Z"

@@ -1,4 +1,5 @@
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -9,6 +10,11 @@ import pytest
 import chat_recovery as cr
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# The tests talk to their own servers on loopback, never through a proxy the
+# machine may set (httpx, schemathesis's requests and curl all read these).
+for _name in ("NO_PROXY", "no_proxy"):
+    os.environ[_name] = ",".join(filter(None, [os.environ.get(_name), "127.0.0.1", "localhost"]))
 NOW = "2026-11-24T09:00:30Z"
 
 

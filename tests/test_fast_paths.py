@@ -209,8 +209,9 @@ def test_apply_shares_nothing_it_may_write_with_the_state_or_the_reports_it_was_
     assert state == held and cr.render(POLICY, state) == first
 
 
+@pytest.mark.parametrize("owned", [False, True])
 @pytest.mark.parametrize("leaf_level, too_deep", [(63, False), (64, False), (65, True), (66, True)])
-def test_the_depth_limit_counts_every_level_down_to_the_innermost_value(leaf_level, too_deep):
+def test_the_depth_limit_counts_every_level_down_to_the_innermost_value(leaf_level, too_deep, owned):
     """64 levels is the limit, counted as before the copy and the depth check
     became one walk: the report is level 1, the wrap-up 2, its "deep" 3."""
     value = "leaf"
@@ -220,6 +221,45 @@ def test_the_depth_limit_counts_every_level_down_to_the_innermost_value(leaf_lev
             "unfinishedWrapup": {"deep": value}}
     if too_deep:
         with pytest.raises(cr.ReportError, match="nested deeper than 64 levels"):
-            cr.recover(POLICY, [body], now="2026-11-24T09:00:30Z")
+            cr.apply(POLICY, None, body, now="2026-11-24T09:00:30Z", owned=owned)
     else:
-        assert cr.recover(POLICY, [body], now="2026-11-24T09:00:30Z")["unfinishedWrapups"]["a"]["deep"]
+        state = cr.apply(POLICY, None, body, now="2026-11-24T09:00:30Z", owned=owned)
+        assert cr.render(POLICY, state)["unfinishedWrapups"]["a"]["deep"]
+
+
+def test_a_report_given_as_owned_is_recovered_exactly_as_a_copied_one():
+    """`owned=True` (batch lines, request bodies) skips the private copy;
+    nothing a user sees may differ: states, recoveries, and every error."""
+    by_visitor = {}
+    for body in BASES:
+        by_visitor.setdefault(body["visitorId"], []).append(body)
+    now = "2026-11-24T09:00:30Z"
+    for reports in by_visitor.values():
+        copied = owned = None
+        for body in reports:
+            copied = cr.apply(POLICY, copied, copy.deepcopy(body), now)
+            owned = cr.apply(POLICY, owned, copy.deepcopy(body), now, owned=True)
+        assert owned == copied
+        assert cr.render(POLICY, owned) == cr.render(POLICY, copied)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(mutated_reports())
+def test_an_owned_report_is_refused_with_the_same_words_as_a_copied_one(body):
+    def outcome(owned):
+        try:
+            return cr.apply(POLICY, None, copy.deepcopy(body), "2026-11-24T09:00:30Z", owned=owned)
+        except cr.ReportError as exc:
+            return str(exc)
+    assert outcome(True) == outcome(False)
+
+
+def test_an_owned_report_has_its_times_respelled_in_place():
+    """What `owned` gives up, said in its docstring: the report is the
+    checked form afterwards."""
+    body = {"visitorId": "v", "source": {"type": "visitor"}, "sentAt": "2026-11-24T09:00:00.500+00:00"}
+    cr.apply(POLICY, None, body, "2026-11-24T09:00:30Z", owned=True)
+    assert body["sentAt"] == "2026-11-24T09:00:00.5Z"
+    kept = {"visitorId": "v", "source": {"type": "visitor"}, "sentAt": "2026-11-24T09:00:00.500+00:00"}
+    cr.apply(POLICY, None, kept, "2026-11-24T09:00:30Z")
+    assert kept["sentAt"] == "2026-11-24T09:00:00.500+00:00"

@@ -43,11 +43,13 @@ def _now(now: str) -> str:
         raise ReportError(f"now: {exc}") from None
 
 
-def apply(policy: Policy, state: Optional[dict], report: Any, now: str) -> dict:
+def apply(policy: Policy, state: Optional[dict], report: Any, now: str, owned: bool = False) -> dict:
     """Fold one report into a held state (None to start) and return the new
     state; the given state is not changed. A bad report raises ReportError
-    and leaves nothing half-applied."""
-    return fold(policy, state, check(policy, report), _now(now))
+    and leaves nothing half-applied. `owned=True` says the report was parsed
+    for this call alone and is not used again: it is then checked in place
+    (its times respelled) and shared with the state instead of copied."""
+    return fold(policy, state, check(policy, report, owned), _now(now))
 
 
 def render(policy: Policy, state: dict, explain: bool = False, engine: Optional[str] = None) -> dict:

@@ -166,7 +166,7 @@ class Recoverer:
                 if problems:
                     check(self.policy, report)   # already lost: only say what else is wrong
                 else:
-                    state = apply(self.policy, state, report, self.now)
+                    state = apply(self.policy, state, report, self.now, owned=True)   # parsed from its line just now
             except ReportError as exc:
                 problems.append(Problem(at, str(exc), visitor))
             except OSError as exc:

@@ -7,7 +7,7 @@ import copy
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Optional
 
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
@@ -15,6 +15,7 @@ from referencing import Registry, Resource
 from . import fastcheck, schema_errors
 
 REPORT = "report.schema.json"
+MAX_DEPTH = 64   # levels a report may nest (the report is level 1): deeper is refused, not walked
 RECOVERY = "recovery.schema.json"
 POLICY_KINDS = {
     "strategies": "policy-strategies.schema.json",
@@ -44,24 +45,38 @@ class Contract:
             schema, registry=self.registry,
             format_checker=Draft202012Validator.FORMAT_CHECKER)
 
-    def report_validator(self, extra_statuses: Iterable[str] = ()) -> Callable[[Any], list]:
+    def report_validator(self, extra_statuses: Iterable[str] = ()) -> "ReportValidator":
         """A validator for reports that also admits statuses the policy adds."""
         schema = copy.deepcopy(self.schemas[REPORT])
         status = _status_schema(schema)
         status["enum"] = list(dict.fromkeys([*status["enum"], *extra_statuses]))
         check = self.validator(REPORT, schema)
-        fast = fastcheck.compile_schema(schema, check.format_checker)
+        return ReportValidator(check, fastcheck.compile_schema(schema, check.format_checker, MAX_DEPTH))
 
-        def validate(report: Any) -> list:
-            """The schema's problems; a report the compiled check passes has none."""
-            if fast is not None:
-                try:
-                    if fast(report):
-                        return []
-                except fastcheck.Unsure:
-                    pass
-            return list(schema_errors.problems(check.iter_errors(report)))
-        return validate
+
+class ReportValidator:
+    """The report schema's verdict. Calling it lists a report's problems
+    (jsonschema's words); `passes` is the compiled quick yes that lets a
+    report be checked in place."""
+
+    def __init__(self, schema_check: Draft202012Validator, fast: Optional[Callable[[Any], bool]]):
+        self._slow, self._fast = schema_check, fast
+
+    def passes(self, report: Any) -> bool:
+        """True: valid, and nothing nests deeper than MAX_DEPTH. False: ask
+        by calling, which names the problem (or finds none)."""
+        if self._fast is None:
+            return False
+        try:
+            return self._fast(report)
+        except fastcheck.Unsure:
+            return False
+
+    def __call__(self, report: Any) -> list:
+        """The schema's problems; a report the compiled check passes has none."""
+        if self.passes(report):
+            return []
+        return list(schema_errors.problems(self._slow.iter_errors(report)))
 
 
 def _deref(report_schema: dict, node: dict) -> dict:

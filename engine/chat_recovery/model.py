@@ -65,7 +65,7 @@ class Policy:
     status: PropertyRule            # picks one uploaded status
     statuses: Mapping[str, StatusRule]
     per_key_info: frozenset         # info properties merged key by key
-    validate_report: Callable[[Any], list]  # -> list of (path, message)
+    validate_report: Any            # contract.ReportValidator: problems of a report, and a quick yes
     time_fields: frozenset          # visitor.info keys holding times
     chat: Any = None                # chat_model.ChatPolicy: action and client rules
     name: Optional[str] = None      # from the optional manifest (policy.yaml)

@@ -53,7 +53,7 @@ def _engine_steps(name: str, now: str) -> tuple[Callable, Callable, Callable]:
     from ..reports import check
     policy = load_policy()
     engine = policy.engines.get(name)
-    return ((lambda report: check(policy, report)),
+    return ((lambda report: check(policy, report, owned=True)),   # parsed from its line, as `recover --batch` does
             (lambda held, checked, seq: fold(policy, held, checked, now)),
             (lambda held: render(policy, held, engine)))
 

@@ -6,6 +6,11 @@ shared/notes/durable-rules.md. They assert what this build does, quirks
 included, so that a different durable_rules build that behaves differently
 fails here first, with the user-visible consequence in the docstring.
 
+The replay talks to the C extension directly (section 14 pins those calls:
+create_ruleset, assert_event, start_action_for_state,
+complete_and_start_action, delete_state); the Host-level tests pin the
+behaviours of the engine underneath, which the direct calls share.
+
 The replay pattern under test: a Host whose `_run` starts no timer threads,
 rulesets given as (deep-copied) data, one `post()` at a time with a unique
 `id` and a `sid`, `MessageNotHandledException` for "no rule", a check of the
@@ -558,3 +563,88 @@ def test_1025th_live_session_raises_memory_error():
     assert proc.returncode == 0, describe(proc)
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == {
         "created": 1024, "error": "MemoryError", "fresh_after_10_deletes": 9}
+
+
+# ---------------------------------------------------------------- 14. the direct protocol the replay uses
+
+def direct_ruleset(rules):
+    """A ruleset created straight in the extension (rules without `run`)."""
+    return durable_rules_engine.create_ruleset(f"direct_{next(_names)}", json.dumps(rules))
+
+
+def direct_post(handle, ev):
+    """assert_event, then start and complete each queued action: the names
+    of the rules that fired, in order (what DurableEngine._post does)."""
+    code, state = durable_rules_engine.assert_event(handle, json.dumps(ev))
+    if code == 1:
+        return []
+    assert code == 0, code
+    fired = []
+    started = durable_rules_engine.start_action_for_state(handle, state)
+    queued = started[1] if started else None
+    while queued is not None:
+        fired.append(next(iter(json.loads(queued))))
+        queued = durable_rules_engine.complete_and_start_action(handle, state)
+    return fired
+
+
+def test_direct_calls_answer_matched_or_not_handled_and_queue_one_action_naming_its_rule():
+    """If assert_event's answers or the queued action's shape changed, the replay would misread which rule fired."""
+    handle = direct_ruleset({"a": {"all": [{"m": {"action": "x"}}]}, "finalize": {"all": [{"m": {"finalize": 1}}]}})
+    code, state = durable_rules_engine.assert_event(handle, json.dumps(event("s", action="x")))
+    assert code == 0 and isinstance(state, int)
+    started = durable_rules_engine.start_action_for_state(handle, state)
+    session, queued = started
+    assert json.loads(session)["sid"] == "s"
+    assert list(json.loads(queued)) == ["a"] and queued.startswith('{"a":')   # the rule name, first
+    assert durable_rules_engine.complete_and_start_action(handle, state) is None   # one event, one action
+    assert durable_rules_engine.assert_event(handle, json.dumps(event("s", action="y")))[0] == 1   # no rule
+    assert direct_post(handle, event("s", finalize=1)) == ["finalize"]
+    durable_rules_engine.delete_state(handle, "s")
+
+
+def test_direct_calls_fire_one_rule_per_event_lowest_pri_first():
+    """The replay takes the one rule durable_rules chose; if both fired, or the higher pri number won, recoveries would change."""
+    handle = direct_ruleset({"low": {"all": [{"m": {"action": "x"}}], "pri": 2},
+                             "high": {"all": [{"m": {"$and": [{"action": "x"}, {"c0": "1"}]}}], "pri": 1}})
+    assert direct_post(handle, event("s", action="x", c0="1")) == ["high"]
+    assert direct_post(handle, event("s", action="x", c0="2")) == ["low"]
+    assert direct_post(handle, event("s", action="z")) == []
+
+
+def test_direct_calls_free_each_session_after_finalize_and_delete():
+    """3,000 chats replayed one after another on one ruleset: if delete_state stopped freeing sessions, the 1,025th would raise MemoryError."""
+    handle = direct_ruleset({"m": {"all": [{"m": {"action": "x"}}]}, "finalize": {"all": [{"m": {"finalize": 1}}]}})
+    for n in range(3000):
+        sid = f"chat{n}"
+        assert direct_post(handle, event(sid, action="x")) == ["m"]
+        assert direct_post(handle, event(sid, finalize=1)) == ["finalize"]
+        durable_rules_engine.delete_state(handle, sid)
+        with pytest.raises(durable_rules_engine.error, match="error code: 309"):
+            durable_rules_engine.get_state(handle, sid)   # deleted means gone
+
+
+DIRECT_SCRIPT = """
+import durable_rules_engine as dre
+h = dre.create_ruleset("rs", json.dumps({"r": {"all": [{"m": {"event": "e"}}]}, "finalize": {"all": [{"m": {"finalize": 1}}]}}))
+for i in range(200):
+    sid = "s%d" % i
+    for j in range(5):   # events no rule takes, and one it does
+        code, state = dre.assert_event(h, json.dumps({"sid": sid, "id": "%s-%d" % (sid, j), "event": "e" if j == 4 else "x"}))
+        if code == 0:
+            dre.start_action_for_state(h, state)
+            dre.complete_and_start_action(h, state)
+    code, state = dre.assert_event(h, json.dumps({"sid": sid, "id": sid + "-fin", "finalize": 1}))
+    dre.start_action_for_state(h, state)
+    dre.complete_and_start_action(h, state)
+    dre.delete_state(h, sid)
+time.sleep(0.5)
+print("survived", flush=True)
+"""
+
+
+def test_direct_calls_start_no_threads_and_survive_interleaved_deletes():
+    """No Host, so no timer thread to touch a deleted session: if the extension started threads of its own, this process would crash."""
+    proc = run_script(DIRECT_SCRIPT, timeout=60)
+    assert proc.returncode == 0 and "survived" in proc.stdout, describe(proc)
+    assert "Thread" not in proc.stderr

@@ -12,21 +12,32 @@ def event_for(policy, action):
     return index, {"action": action, **{f"c{i}": "null" for i, _ in enumerate(policy.chat.condition_fields)}}
 
 
-def test_an_exception_inside_a_durable_action_fails_the_replay(policy):
-    from chat_recovery.replay.durable_engine import DurableEngine
+def test_a_session_is_deleted_only_after_its_finalize_action_ran(policy, monkeypatch):
+    """Deleting a session where no action ran crashes durable_rules (the
+    note); if the finalize rule did not fire, the engine says so instead."""
+    from chat_recovery.replay import durable_engine
 
-    class Raising(DurableEngine):
-        def _recorder(self, index):
-            def run(c):
-                raise RuntimeError("boom")
-            return run
-
-    engine = Raising(policy.chat)
-    _, event = event_for(policy, "visitorRequestChat")
+    def without_finalize(chat):
+        ruleset = dict(original(chat))
+        ruleset[durable_engine.FINALIZE] = {"all": [{"m": {"finalize": 2}}]}   # matches nothing we post
+        return ruleset
+    original = durable_engine.ruleset_for
+    monkeypatch.setattr(durable_engine, "ruleset_for", without_finalize)
+    engine = durable_engine.DurableEngine(policy.chat)
     session = engine.open()
-    with pytest.raises(ReplayError, match="fired 0 rules"):
-        session.fire(event)
-    with pytest.raises(ReplayError, match="error inside an action.*boom"):
+    with pytest.raises(ReplayError, match="finalize event with \\[\\]"):
+        session.close()
+
+
+def test_the_durable_engine_names_the_rule_durable_rules_chose(policy):
+    """Every action rule, fired alone: the index that comes back is that rule's."""
+    engine = make_engine(policy.chat, "durable")
+    for action, indexes in policy.chat.by_action.items():
+        rule = policy.chat.rules[indexes[0]]
+        if rule.conditions:
+            continue
+        session = engine.open()
+        assert session.fire({"action": action, **{f"c{i}": "null" for i, _ in enumerate(policy.chat.condition_fields)}}) == indexes[0]
         session.close()
 
 

@@ -34,15 +34,21 @@ def merged_log(held: dict, conflicts: list) -> tuple[list, dict]:
     latest report wins (then the larger source), and the difference is a
     conflict."""
     merged, holders = [], {}
-    for message_id, copies in sorted(held.items()):
-        src = max(copies, key=lambda s: (timeutil.sort_key(copies[s]["sentAt"]), s))
+    sort_key = timeutil.sort_key
+    for message_id, copies in sorted(held.items()):   # conflicts are listed by message id
+        if len(copies) == 1:   # held by one source: nothing to choose or compare
+            for src, one in copies.items():
+                merged.append(one["value"])
+                holders[message_id] = [src]
+            continue
+        src = max(copies, key=lambda s: (sort_key(copies[s]["sentAt"]), s))
         merged.append(copies[src]["value"])
         holders[message_id] = sorted(copies)
-        if len(copies) > 1 and not all_same_json([c["value"] for c in copies.values()]):
+        if not all_same_json([c["value"] for c in copies.values()]):
             conflicts.append(conflict(json_path(["chat", "messages", message_id]), copies, {
                 "rule": "built-in: the copy from the latest report", "strategy": "latest",
                 "value": copies[src]["value"], "source": source_of(src)}))
-    merged.sort(key=lambda m: (timeutil.sort_key(m["time"]), m["id"]))
+    merged.sort(key=lambda m: (sort_key(m["time"]), m["id"]))
     return merged, holders
 
 
@@ -86,10 +92,12 @@ def rebuild(chat: ChatPolicy, held: dict, engine: Engine) -> ChatResult:
 
 
 def match_event(chat: ChatPolicy, message: dict, result: ChatResult) -> dict:
-    """What the engine matches on: the action, and each tested field as
-    canonical JSON (so null, numbers and text compare exactly)."""
+    """What the engine matches on: the action, and each field the action's
+    rules test as canonical JSON (so null, numbers and text compare
+    exactly). Fields only other actions' rules test are left out: no rule
+    that could fire reads them."""
     event = {"action": message["action"]}
-    for i, (kind, read) in enumerate(chat.condition_reads):
+    for i, kind, read in chat.reads_by_action.get(message["action"], ()):
         if kind == "status":
             value = result.status
         elif kind == "state":

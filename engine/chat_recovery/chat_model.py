@@ -77,4 +77,5 @@ class ChatPolicy:
     condition_fields: tuple[str, ...]  # every field some rule tests (event keys c0, c1, ...)
     condition_reads: tuple         # per field: ("status", None) | ("state", key) | ("message", getter)
     client: tuple[ClientRule, ...]
+    reads_by_action: Mapping[str, tuple] = field(default_factory=dict)  # action -> (i, kind, read) of the fields its rules test
     origins: Mapping[str, Origin] = field(default_factory=dict, compare=False)  # "state.<field>", "trust.<sender>" -> where written

@@ -29,9 +29,14 @@ class Strategy:
     pick: Optional[str]             # one of PICKS, None for computed values
     value: Optional[str]            # one of COMPUTED, None when read from reports
     origin: Origin
+    ranks: Mapping[str, int] = field(init=False, compare=False, repr=False)  # side -> rank, 0 first
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ranks", frozen_map({side: i for i, side in enumerate(self.sides)}))
 
     def rank(self, side: str) -> int:
         return self.sides.index(side)
+
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from . import timeutil
+from .timeutil import sort_key
 from .merge import all_same_json, conflict, side_of, source_of
 from .model import Policy, PropertyRule, Strategy
 from .chat import rebuild
@@ -25,23 +25,34 @@ def pick(strategy: Strategy, candidates: dict, now: str) -> Optional[_Decision]:
     """The strategy's choice among what each source said, or None."""
     if strategy.value == "now":
         return _Decision(now, None, None)
-    if len(candidates) == 1:  # the common case: one source said it
+    if len(candidates) < 2:  # the common cases: nobody said it, or one source did
+        if not candidates:
+            return None
         (src, held), = candidates.items()
-        if side_of(src) not in strategy.sides:
+        if src.partition(":")[0] not in strategy.sides:
             return None
         return _Decision(held["firstValue"] if strategy.pick == "first" else held["value"], src, held["sentAt"])
-    allowed = [(s, c) for s, c in candidates.items() if side_of(s) in strategy.sides]
-    if not allowed:
+    ranks, how = strategy.ranks, strategy.pick
+    best, best_key = None, None
+    for src, held in candidates.items():
+        rank = ranks.get(src.partition(":")[0])
+        if rank is None:
+            continue
+        if how == "first":      # the earliest report, then the smaller source
+            key = (held["firstSeq"], src)
+            better = best_key is None or key < best_key
+        else:
+            when = sort_key(held["sentAt"])
+            # latest: the later word, then the higher priority; priority: the
+            # other way round (a lower rank is a higher priority); then the larger source
+            key = (when, -rank, src) if how == "latest" else (-rank, when, src)
+            better = best_key is None or key > best_key
+        if better:
+            best, best_key = (src, held), key
+    if best is None:
         return None
-    if strategy.pick == "first":
-        src, held = min(allowed, key=lambda sc: (sc[1]["firstSeq"], sc[0]))
-        return _Decision(held["firstValue"], src, held["sentAt"])
-    rank, when = strategy.rank, timeutil.sort_key   # a lower rank is a higher priority
-    if strategy.pick == "priority":
-        src, held = max(allowed, key=lambda sc: (-rank(side_of(sc[0])), when(sc[1]["sentAt"]), sc[0]))
-    else:  # latest
-        src, held = max(allowed, key=lambda sc: (when(sc[1]["sentAt"]), -rank(side_of(sc[0])), sc[0]))
-    return _Decision(held["value"], src, held["sentAt"])
+    src, held = best
+    return _Decision(held["firstValue"] if how == "first" else held["value"], src, held["sentAt"])
 
 
 class _Out:
@@ -50,16 +61,18 @@ class _Out:
 
     def __init__(self, now: str, explain: bool):
         self.now = now
+        self.explaining = explain
         self.explain = Explainer() if explain else Silent()
         self.conflicts: list = []
 
     def decide(self, rule: PropertyRule, path: str, candidates: dict, strategy: Optional[Strategy] = None) -> Optional[_Decision]:
         strategy = strategy or rule.strategy
         decision = pick(strategy, candidates, self.now)
-        if decision is not None:
-            self.explain.decided(rule, path, strategy, candidates, decision)
-        elif candidates:
-            self.explain.not_recovered(rule, path, strategy, candidates)
+        if self.explaining:
+            if decision is not None:
+                self.explain.decided(rule, path, strategy, candidates, decision)
+            elif candidates:
+                self.explain.not_recovered(rule, path, strategy, candidates)
         if len(candidates) > 1 and not all_same_json([c["value"] for c in candidates.values()]):
             self.conflicts.append(conflict(path, candidates, {
                 "rule": str(rule.origin), "strategy": strategy.name,

@@ -76,3 +76,43 @@ def test_examples_recover_to_valid_recoveries(policy):
     for folder in sorted((ROOT / "examples").iterdir()):
         reports = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
         assert [e.message for e in RECOVERY.iter_errors(cr.recover(policy, reports, NOW, explain=True))] == []
+
+
+def test_only_the_message_fields_the_merge_treats_as_free_can_hold_other_than_text():
+    """The merged log compares message copies with Python's == (exact for
+    text) unless a copy has one of chat.MESSAGE_FREE_FIELDS. If the contract
+    let another message field hold numbers or booleans, two copies differing
+    only in 1 vs 1.0 would be taken as the same, and this test says so."""
+    from chat_recovery.chat import MESSAGE_FREE_FIELDS
+    schema = json.loads((ROOT / "schemas" / "report.schema.json").read_text())
+    defs = schema["$defs"]
+
+    def deref(node):
+        while "$ref" in node:
+            node = {**defs[node["$ref"].rsplit("/", 1)[-1]], **{k: v for k, v in node.items() if k != "$ref"}}
+        return node
+
+    def text_only(node):
+        node = deref(node)
+        kinds = node.get("type")
+        if kinds == "string" or ("enum" in node and all(isinstance(v, str) for v in node["enum"])):
+            return True
+        return kinds == "object" and node.get("additionalProperties") is False and all(
+            text_only(sub) for sub in node.get("properties", {}).values())
+
+    message = deref(defs["message"])
+    assert message["additionalProperties"] is False
+    not_text = {name for name, sub in message["properties"].items() if not text_only(sub)}
+    assert not_text == set(MESSAGE_FREE_FIELDS)
+
+
+def test_message_copies_that_differ_only_as_json_numbers_do_are_a_conflict(policy):
+    """1 and 1.0 in a message's free `data` are different JSON: the copies conflict."""
+    base = {"visitorId": "v", "sentAt": NOW, "chat": {"id": "c", "messages": []}}
+    message = {"id": "m1", "time": NOW, "action": "agentSendFile", "sender": {"type": "agent", "id": "a"}}
+    reports = [{**base, "source": {"type": "visitor"}, "chat": {"id": "c", "messages": [{**message, "data": {"size": 1}}]}},
+               {**base, "source": {"type": "agent", "id": "a"}, "chat": {"id": "c", "messages": [{**message, "data": {"size": 1.0}}]}}]
+    recovery = cr.recover(policy, reports, now=NOW)
+    assert [c["path"] for c in recovery["conflicts"]] == ["$.chat.messages.m1"]
+    same = [{**r, "chat": {"id": "c", "messages": [{**message, "data": {"size": 1}}]}} for r in reports]
+    assert cr.recover(policy, same, now=NOW)["conflicts"] == []

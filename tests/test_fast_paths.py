@@ -129,6 +129,19 @@ def test_errors_are_still_the_schemas(body, message):
     assert message in str(caught.value)
 
 
+@pytest.mark.parametrize("owned", [False, True])
+def test_a_time_the_schema_lets_through_but_no_calendar_has_is_refused_at_its_path(owned):
+    """Month 13 matches the schema's pattern; the check that respells times
+    refuses it and names the message it is in."""
+    good = "2026-11-24T09:00:00Z"
+    messages = [{"id": f"m{i}", "time": good, "action": "visitorMessage", "sender": {"type": "visitor"}} for i in range(3)]
+    messages[2]["time"] = "2026-13-01T00:00:00Z"
+    body = {"visitorId": "v", "source": {"type": "visitor"}, "sentAt": good, "chat": {"id": "c", "messages": messages}}
+    with pytest.raises(cr.ReportError) as caught:
+        cr.apply(POLICY, None, body, now="2026-11-24T09:00:30Z", owned=owned)
+    assert str(caught.value).startswith("$.chat.messages[2].time: ")
+
+
 TIMES = st.builds(lambda y, mo, d, h, mi, s, frac, zone: f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}{frac}{zone}",
                   st.sampled_from([1, 999, 1000, 2026, 9999]), st.integers(0, 13), st.integers(0, 32),
                   st.integers(0, 24), st.integers(0, 60), st.integers(0, 61),

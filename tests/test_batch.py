@@ -76,6 +76,25 @@ def test_two_jobs_give_the_same_output_as_one(tmp_path, reports):
     assert len(two.stdout.splitlines()) == 40
 
 
+def test_any_number_of_jobs_writes_what_one_job_writes_over_many_tasks(tmp_path):
+    """300 visitors (several tasks for the workers and for the command
+    itself, which takes every N-th task with --jobs N), with bad reports in
+    tasks of each: the same recoveries, order, messages and exit for every
+    --jobs."""
+    items = [json.dumps(r) for r in storm(StormSpec(visitors=300, seed=5))]
+    for at in (10, len(items) // 3, len(items) // 2, len(items) - 5):   # spread over the input
+        broken = json.loads(items[at])
+        broken["sentAt"] = "not a time"
+        items[at] = json.dumps(broken)
+    source = ndjson(tmp_path / "storm.ndjson", items)
+    runs = {jobs: cli("recover", "--batch", source, "--now", NOW, "--jobs", str(jobs)) for jobs in (1, 2, 3)}
+    one = runs[1]
+    assert one.returncode == 1 and len(lines(one.stdout)) == 300 - 4
+    assert one.stderr.decode().count("$.sentAt:") == 4
+    for jobs, run in runs.items():
+        assert (run.returncode, run.stdout, run.stderr) == (one.returncode, one.stdout, one.stderr), jobs
+
+
 def test_bad_lines_are_named_by_line_and_do_not_stop_the_others(tmp_path):
     """Not JSON, no visitorId, a schema failure and a visitor report naming another visitor: each is
     reported with its line number, their visitors are not recovered, the rest are, and the exit is 1."""

@@ -75,7 +75,6 @@ class ChatPolicy:
     rules: tuple[ActionRule, ...]  # in matching order: by action, then priority, then definition
     by_action: Mapping[str, tuple[int, ...]]  # action -> indexes into rules
     condition_fields: tuple[str, ...]  # every field some rule tests (event keys c0, c1, ...)
-    condition_reads: tuple         # per field: ("status", None) | ("state", key) | ("message", getter)
+    reads_by_action: Mapping[str, tuple]  # action -> (i, kind, read) per field its rules test; kind: status | state | message
     client: tuple[ClientRule, ...]
-    reads_by_action: Mapping[str, tuple] = field(default_factory=dict)  # action -> (i, kind, read) of the fields its rules test
     origins: Mapping[str, Origin] = field(default_factory=dict, compare=False)  # "state.<field>", "trust.<sender>" -> where written

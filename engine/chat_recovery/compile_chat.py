@@ -37,7 +37,7 @@ def compile_chat(actions: Document, client: Document, statuses: tuple, problems:
         by_action.setdefault(rule.action, []).append(i)
     fields = sorted({c.field for r in rules for c in r.conditions})
     reads = [_reader(f) for f in fields]
-    tested: dict = {}   # action -> the fields its rules test, as (index, kind, read)
+    tested: dict = {}   # action -> indexes (into fields) of the fields its rules test
     for rule in rules:
         tested.setdefault(rule.action, set()).update(fields.index(c.field) for c in rule.conditions)
     return ChatPolicy(
@@ -47,7 +47,6 @@ def compile_chat(actions: Document, client: Document, statuses: tuple, problems:
         rules=tuple(rules),
         by_action=frozen_map({k: tuple(v) for k, v in by_action.items()}),
         condition_fields=tuple(fields),
-        condition_reads=tuple(reads),
         reads_by_action=frozen_map({action: tuple((i, *reads[i]) for i in sorted(indexes)) for action, indexes in tested.items()}),
         client=tuple(r for r in client_rules if r is not None),
         origins=frozen_map({f"{section}.{key}": _origin(actions, (section, key)) for section in ("state", "trust") for key in data[section]}),

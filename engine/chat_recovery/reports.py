@@ -73,9 +73,9 @@ def check(policy: Policy, report: Any, owned: bool = False) -> dict:
     """Validate against the contract (as the policy extends it) and return a
     normalized copy: times in one UTC spelling, each message id once checked.
 
-    `owned`: the caller parsed this report for this call alone (a batch
-    line, a request body), so a valid one is normalized in place and may
-    be shared with the state, skipping a copy of every value."""
+    `owned`: the caller parsed this report for this call alone (as
+    `recover --batch` does each line), so a valid one is normalized in
+    place and may be shared with the state, skipping a copy of every value."""
     if not isinstance(report, dict):
         raise ReportError(f"a report is an object, not {type(report).__name__}", "$")
     if not (owned and type(report) is dict and policy.validate_report.passes(report)):

@@ -77,9 +77,8 @@ def test_two_jobs_give_the_same_output_as_one(tmp_path, reports):
 
 
 def test_any_number_of_jobs_writes_what_one_job_writes_over_many_tasks(tmp_path):
-    """300 visitors (several tasks for the workers and for the command
-    itself, which takes every N-th task with --jobs N), with bad reports in
-    tasks of each: the same recoveries, order, messages and exit for every
+    """300 visitors (several tasks for each worker), with bad reports in
+    tasks far apart: the same recoveries, order, messages and exit for every
     --jobs."""
     items = [json.dumps(r) for r in storm(StormSpec(visitors=300, seed=5))]
     for at in (10, len(items) // 3, len(items) // 2, len(items) - 5):   # spread over the input

@@ -242,33 +242,19 @@ def outcomes(index: Index, policy, policy_dir: Optional[str], now: str, engine: 
             here.close()
         return
     # `auto` decided here, once: workers then neither choose again nor each say so
-    engine = resolve(engine or policy.engine)
-    here = Recoverer(policy, index.sources, now, engine, explain)
-    try:
-        yield from _pooled(index, here, policy_dir, now, engine, explain, jobs)
-    finally:
-        here.close()
+    yield from _pooled(index, policy_dir, now, resolve(engine or policy.engine), explain, jobs)
 
 
-def _pooled(index: Index, here: Recoverer, policy_dir, now, engine, explain, jobs: int) -> Iterator[Outcome]:
-    """jobs - 1 worker processes and this one: every jobs-th chunk is
-    recovered here, between writing results, so N jobs keep N cores busy
-    (a pool of N beside a parent busy with their results made N + 1)."""
+def _pooled(index: Index, policy_dir, now, engine, explain, jobs: int) -> Iterator[Outcome]:
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     window = jobs * 4   # chunks in flight: enough to keep every worker busy, few enough to stay small
-    with context.Pool(jobs - 1, initializer=_start_worker, initargs=(policy_dir, index.sources, now, engine, explain)) as pool:
-        pending: deque = deque()   # in index order: a worker's pending result, or outcomes already made here
-        for number, chunk in enumerate(chunks(index.groups)):
-            if number % jobs == jobs - 1:
-                pending.append(here.recover_chunk(chunk))
-            else:
-                pending.append(pool.apply_async(_work, (chunk,)))
+    with context.Pool(jobs, initializer=_start_worker, initargs=(policy_dir, index.sources, now, engine, explain)) as pool:
+        pending: deque = deque()
+        for chunk in chunks(index.groups):
+            pending.append(pool.apply_async(_work, (chunk,)))
             while len(pending) >= window:
-                yield from _made(pending.popleft())
+                yield from pending.popleft().get()
         while pending:
-            yield from _made(pending.popleft())
+            yield from pending.popleft().get()
 
-
-def _made(entry) -> list[Outcome]:
-    return entry if isinstance(entry, list) else entry.get()

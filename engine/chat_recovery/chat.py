@@ -36,15 +36,10 @@ def merged_log(held: dict, conflicts: list) -> tuple[list, dict]:
     merged, holders = [], {}
     sort_key = timeutil.sort_key
     for message_id, copies in sorted(held.items()):   # conflicts are listed by message id
-        if len(copies) == 1:   # held by one source: nothing to choose or compare
-            for src, one in copies.items():
-                merged.append(one["value"])
-                holders[message_id] = [src]
-            continue
         src = max(copies, key=lambda s: (sort_key(copies[s]["sentAt"]), s))
         merged.append(copies[src]["value"])
         holders[message_id] = sorted(copies)
-        if not _same_copies([c["value"] for c in copies.values()]):
+        if len(copies) > 1 and not _same_copies([c["value"] for c in copies.values()]):
             conflicts.append(conflict(json_path(["chat", "messages", message_id]), copies, {
                 "rule": "built-in: the copy from the latest report", "strategy": "latest",
                 "value": copies[src]["value"], "source": source_of(src)}))

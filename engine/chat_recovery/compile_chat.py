@@ -37,9 +37,10 @@ def compile_chat(actions: Document, client: Document, statuses: tuple, problems:
         by_action.setdefault(rule.action, []).append(i)
     fields = sorted({c.field for r in rules for c in r.conditions})
     reads = [_reader(f) for f in fields]
-    tested: dict = {}   # action -> indexes (into fields) of the fields its rules test
+    position = {f: i for i, f in enumerate(fields)}
+    tested: dict = {}   # action -> positions (in fields) of the fields its rules test
     for rule in rules:
-        tested.setdefault(rule.action, set()).update(fields.index(c.field) for c in rule.conditions)
+        tested.setdefault(rule.action, set()).update(position[c.field] for c in rule.conditions)
     return ChatPolicy(
         initial_state=frozen_map(copy.deepcopy(initial)),
         trust=frozen_map({k: frozenset(v) for k, v in data["trust"].items()}),

@@ -72,6 +72,11 @@ def _is_boolean(x: Any) -> bool:
     return isinstance(x, bool)
 
 
+def _kinds(schema: dict) -> list:
+    """`type` as a list, whether it was written as one name or several."""
+    return [schema["type"]] if isinstance(schema["type"], str) else list(schema["type"])
+
+
 def _within(limit: int) -> Callable[[Any, int], bool]:
     """`within(value, level)`: no non-empty container of the value sits at
     `limit` or deeper (its items would be deeper than the limit)."""
@@ -219,7 +224,7 @@ class _Compiler:
         lines = []
         kinds = None
         if "type" in schema:
-            kinds = [schema["type"]] if isinstance(schema["type"], str) else list(schema["type"])
+            kinds = _kinds(schema)
             if any(k not in _SIMPLE and k not in _NUMERIC for k in kinds):
                 raise Unsupported(f"type {kinds}")
             lines.append(at.fail_unless(self.type_test(kinds, at.var)))
@@ -261,7 +266,7 @@ class _Compiler:
         only asserts a type is that test inline, any other a call."""
         if isinstance(schema, dict) and "type" in schema and all(
                 k == "type" or k in _IGNORED or k.startswith("x-") for k in schema):
-            kinds = [schema["type"]] if isinstance(schema["type"], str) else list(schema["type"])
+            kinds = _kinds(schema)
             if kinds and all(k in _SIMPLE or k in _NUMERIC for k in kinds):
                 return f"({self.type_test(kinds, at.var)})"
         return self.call(schema, at)

@@ -35,8 +35,7 @@ class Strategy:
         object.__setattr__(self, "ranks", frozen_map({side: i for i, side in enumerate(self.sides)}))
 
     def rank(self, side: str) -> int:
-        return self.sides.index(side)
-
+        return self.ranks[side]
 
 
 @dataclass(frozen=True)

@@ -29,13 +29,13 @@ def pick(strategy: Strategy, candidates: dict, now: str) -> Optional[_Decision]:
         if not candidates:
             return None
         (src, held), = candidates.items()
-        if src.partition(":")[0] not in strategy.sides:
+        if side_of(src) not in strategy.sides:
             return None
         return _Decision(held["firstValue"] if strategy.pick == "first" else held["value"], src, held["sentAt"])
     ranks, how = strategy.ranks, strategy.pick
     best, best_key = None, None
     for src, held in candidates.items():
-        rank = ranks.get(src.partition(":")[0])
+        rank = ranks.get(side_of(src))
         if rank is None:
             continue
         if how == "first":      # the earliest report, then the smaller source

@@ -96,12 +96,8 @@ def check(policy: Policy, report: Any, owned: bool = False) -> dict:
     chat = out.get("chat")
     if chat:
         seen = {}
-        canonical = timeutil.canonical
         for i, message in enumerate(chat.get("messages") or ()):
-            try:   # most of a report's times: no path is written unless one is wrong
-                message["time"] = canonical(message["time"])
-            except ValueError as exc:
-                raise ReportError(str(exc), f"$.chat.messages[{i}].time") from None
+            message["time"] = _time(message["time"], f"$.chat.messages[{i}].time")
             first = seen.setdefault(message["id"], (i, message))
             if first[1] is not message and first[1] != message:
                 raise ReportError(f"message id '{message['id']}' appears twice with different content (first at [{first[0]}])", f"$.chat.messages[{i}].id")

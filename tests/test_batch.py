@@ -2,14 +2,16 @@
 user runs it: NDJSON, a directory, stdin, bad lines, --out, --jobs, and the
 progress bar on a real terminal."""
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
 import chat_recovery as cr
+from chat_recovery import batch
 from chat_recovery.bench.storm import StormSpec, by_visitor, storm
 
-from conftest import NOW, ROOT, cli, report, without_fallback_note
+from conftest import NOW, ROOT, cli, edit, report, without_fallback_note
 from terminal import run_on_terminal
 
 EXAMPLES = ROOT / "examples"
@@ -92,6 +94,48 @@ def test_any_number_of_jobs_writes_what_one_job_writes_over_many_tasks(tmp_path)
     assert one.stderr.decode().count("$.sentAt:") == 4
     for jobs, run in runs.items():
         assert (run.returncode, run.stdout, run.stderr) == (one.returncode, one.stdout, one.stderr), jobs
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_workers_recover_under_the_policy_the_run_loaded(tmp_path, rules_copy, method):
+    """Workers use the edited policy of the run, not the default: forked ones
+    the parent's own (they read no rule file, so files removed after the
+    load change nothing), spawned ones by loading the same directory."""
+    edit(rules_copy / "visitor-info.yaml", "  browser:\n    strategy: any", "  browser:\n    strategy: none")
+    edited = cr.load_policy(rules_copy)
+    items = storm(StormSpec(visitors=120, seed=8))
+    index = batch.Index()
+    with open(ndjson(tmp_path / "storm.ndjson", items), "rb") as stream:
+        batch.index_ndjson(index, stream, "storm.ndjson", str(tmp_path / "storm.ndjson"))
+    one = [(o.visitor, o.line) for o in batch.outcomes(index, edited, str(rules_copy), NOW, jobs=1)]
+    visitors = [json.loads(line)["visitor"] for _, line in one]
+    assert sum(v is not None for v in visitors) > 60   # outOfSite visitors are not recovered
+    assert all("browser" not in v["info"] for v in visitors if v)
+    default = [(o.visitor, o.line) for o in batch.outcomes(index, cr.load_policy(), None, NOW, jobs=1)]
+    assert default != one   # the edit shows in the recoveries
+    if method == "fork":
+        shutil.rmtree(rules_copy)
+    pooled = [(o.visitor, o.line) for o in batch.outcomes(index, edited, str(rules_copy), NOW, jobs=2, start_method=method)]
+    assert pooled == one
+
+
+def test_a_spawned_worker_that_cannot_load_the_policy_names_every_visitor_and_does_not_hang(tmp_path, rules_copy):
+    """Where workers are spawned they load the policy themselves; if its files
+    broke after the parent loaded them, each visitor is reported as not
+    recovered with the reason, instead of a pool restarting workers forever."""
+    loaded = cr.load_policy(rules_copy)
+    edit(rules_copy / "visitor-info.yaml", "  browser:\n    strategy: any", "  browser:\n    strategy: anyy")
+    index = batch.Index()
+    with open(ndjson(tmp_path / "storm.ndjson", storm(StormSpec(visitors=10, seed=8))), "rb") as stream:
+        batch.index_ndjson(index, stream, "storm.ndjson", str(tmp_path / "storm.ndjson"))
+    got = list(batch.outcomes(index, loaded, str(rules_copy), NOW, jobs=2, start_method="spawn"))
+    assert [o.visitor for o in got] == list(index.groups)
+    for outcome in got:
+        assert outcome.line is None
+        (problem,) = outcome.problems
+        assert problem.where.startswith("storm.ndjson:")
+        assert "a worker could not load the policy again" in problem.message
+        assert "visitor-info.yaml:" in problem.message and "'anyy'" in problem.message
 
 
 def test_bad_lines_are_named_by_line_and_do_not_stop_the_others(tmp_path):

@@ -145,8 +145,10 @@ class Recoverer:
     """Recovers visitors from an index's entries: one per process, with the
     policy compiled once and each source opened once."""
 
-    def __init__(self, policy, sources: list[tuple[str, str]], now: str, engine: Optional[str], explain: bool):
+    def __init__(self, policy, sources: list[tuple[str, str]], now: str, engine: Optional[str], explain: bool,
+                 unusable: Optional[str] = None):
         self.policy, self.sources, self.now, self.engine, self.explain = policy, sources, now, engine, explain
+        self.unusable = unusable   # why this process cannot recover anyone (its policy did not load)
         self._open: dict[int, IO[bytes]] = {}
 
     def close(self) -> None:
@@ -181,6 +183,8 @@ class Recoverer:
         return Outcome(visitor, json.dumps(recovery, ensure_ascii=False), len(entries))
 
     def recover_chunk(self, chunk: list[tuple[str, list]]) -> list[Outcome]:
+        if self.unusable:
+            return [self._lost(visitor, entries, self.unusable) for visitor, entries in chunk]
         return [self._guarded(visitor, entries) for visitor, entries in chunk]
 
     def _guarded(self, visitor: str, entries: list) -> Outcome:
@@ -188,9 +192,11 @@ class Recoverer:
         try:
             return self.recover(visitor, entries)
         except Exception as exc:  # noqa: BLE001 - one visitor must not stop the others
-            first = entries[0]
-            message = f"internal error recovering this visitor ({type(exc).__name__}: {exc}); please report it"
-            return Outcome(visitor, None, len(entries), (Problem(where(self.sources[first[0]][1], first[2]), message, visitor),))
+            return self._lost(visitor, entries, f"internal error recovering this visitor ({type(exc).__name__}: {exc}); please report it")
+
+    def _lost(self, visitor: str, entries: list, message: str) -> Outcome:
+        first = entries[0]
+        return Outcome(visitor, None, len(entries), (Problem(where(self.sources[first[0]][1], first[2]), message, visitor),))
 
     def _load(self, source: int, offset: int):
         path = self.sources[source][0]
@@ -207,10 +213,22 @@ class Recoverer:
 _worker: Optional[Recoverer] = None   # the Recoverer of a pool worker process
 
 
-def _start_worker(policy_dir: Optional[str], sources: list, now: str, engine: Optional[str], explain: bool) -> None:
+def _start_worker(policy, policy_dir: Optional[str], sources: list, now: str, engine: Optional[str], explain: bool) -> None:
+    """`policy` is the parent's own when the worker is forked (it is in the
+    worker's memory already; loading it again cost each worker a quarter of a
+    second under load); a spawned worker gets None and loads `policy_dir`."""
     global _worker
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the parent's to handle: it ends the pool
-    _worker = Recoverer(load_policy(policy_dir), sources, now, engine, explain)
+    unusable = None
+    if policy is None:
+        # A pool replaces a worker whose initializer raises, forever: the run
+        # would hang. The policy's files may have changed since the parent
+        # loaded them, so a failure here is every visitor's problem instead.
+        try:
+            policy = load_policy(policy_dir)
+        except Exception as exc:  # noqa: BLE001 - said per visitor, never a hang
+            unusable = f"a worker could not load the policy again ({type(exc).__name__}: {exc}); run with --jobs 1"
+    _worker = Recoverer(policy, sources, now, engine, explain, unusable)
 
 
 def _work(chunk: list) -> list[Outcome]:
@@ -230,9 +248,10 @@ def chunks(groups: dict, size: int = CHUNK) -> Iterator[list]:
 
 
 def outcomes(index: Index, policy, policy_dir: Optional[str], now: str, engine: Optional[str] = None,
-             explain: bool = False, jobs: int = 1) -> Iterator[Outcome]:
+             explain: bool = False, jobs: int = 1, start_method: Optional[str] = None) -> Iterator[Outcome]:
     """Every visitor's outcome, in index order (each visitor's first report),
-    whatever the number of processes."""
+    whatever the number of processes. Workers are forked where the system
+    can (`start_method` chooses otherwise, for tests)."""
     if jobs <= 1:
         here = Recoverer(policy, index.sources, now, engine, explain)
         try:
@@ -242,14 +261,16 @@ def outcomes(index: Index, policy, policy_dir: Optional[str], now: str, engine: 
             here.close()
         return
     # `auto` decided here, once: workers then neither choose again nor each say so
-    yield from _pooled(index, policy_dir, now, resolve(engine or policy.engine), explain, jobs)
+    method = start_method or ("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    yield from _pooled(index, policy if method == "fork" else None, policy_dir, now,
+                       resolve(engine or policy.engine), explain, jobs, method)
 
 
-def _pooled(index: Index, policy_dir, now, engine, explain, jobs: int) -> Iterator[Outcome]:
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+def _pooled(index: Index, policy, policy_dir, now, engine, explain, jobs: int, method: str) -> Iterator[Outcome]:
     context = multiprocessing.get_context(method)
     window = jobs * 4   # chunks in flight: enough to keep every worker busy, few enough to stay small
-    with context.Pool(jobs, initializer=_start_worker, initargs=(policy_dir, index.sources, now, engine, explain)) as pool:
+    initargs = (policy, policy_dir, index.sources, now, engine, explain)
+    with context.Pool(jobs, initializer=_start_worker, initargs=initargs) as pool:
         pending: deque = deque()
         for chunk in chunks(index.groups):
             pending.append(pool.apply_async(_work, (chunk,)))

@@ -158,26 +158,44 @@ def test_what_the_bench_times_is_the_recovery_itself(policy, tmp_path, engine):
 
 
 def test_bench_batch_runs_each_jobs_value_on_one_storm():
-    done = cli("bench", "--batch", "--visitors", "40", "--jobs", "1,2")
+    done = cli("bench", "--batch", "--visitors", "40", "--jobs", "1,2", "--repeat", "1")
     assert done.returncode == 0, done.stderr.decode()
     lines = done.stdout.decode().splitlines()
     assert lines[0].startswith("batch: 40 visitors, ") and lines[1].startswith("machine: ")
-    assert lines[3].split()[:4] == ["jobs", "wall", "s", "recoveries/s"]
+    assert lines[3].split()[:5] == ["jobs", "best", "s", "median", "s"]
     rows = [line.split() for line in lines[4:6]]
-    assert [r[0] for r in rows] == ["1", "2"] and rows[0][3] == "1.0"
-    assert "same recoveries, byte for byte, for every --jobs: yes" in lines
+    assert [r[0] for r in rows] == ["1", "2"]
+    assert rows[0][4:7] == ["1.0", "1.0", "1.0"]   # the first value against itself: speed-ups and ceiling
+    assert float(rows[1][6]) > 0.3   # a ceiling was measured for two processes
+    assert "1 round, every --jobs value once a round; same recoveries, byte for byte, in every run: yes" in lines
+    progress = done.stderr.decode().splitlines()
+    assert progress[1:] == ["round 1 of 1: recover --batch --jobs 1 ...", "round 1 of 1: recover --batch --jobs 2 ...",
+                            "round 1 of 1: this machine's parallel ceiling ..."]
 
 
-def test_bench_batch_json_names_memory_and_speed_up_per_run():
-    done = cli("bench", "--batch", "--visitors", "30", "--seed", "5", "--jobs", "2,1", "--format", "json")
+def test_bench_batch_json_gives_each_rounds_time_and_speed_ups_against_the_first_value():
+    done = cli("bench", "--batch", "--visitors", "30", "--seed", "5", "--jobs", "2,1", "--repeat", "3", "--format", "json")
     assert done.returncode == 0, done.stderr.decode()
     body = json.loads(done.stdout)
-    assert body["storm"]["visitors"] == 30 and body["identicalOutputs"] is True
+    assert body["storm"]["visitors"] == 30 and body["identicalOutputs"] is True and body["repeat"] == 3
     assert [r["jobs"] for r in body["runs"]] == [2, 1]
+    first, other = body["runs"]
     for run in body["runs"]:
         assert run["summary"] == f"chat-recovery: 30 of 30 visitors recovered from {body['storm']['reports']} reports"
-        assert run["peakTreePssMB"] > 0 and run["seconds"] > 0
-    assert body["runs"][0]["speedup"] == 1.0
+        assert run["peakTreePssMB"] > 0 and len(run["roundSeconds"]) == 3
+        assert run["seconds"] == min(run["roundSeconds"]) and run["medianSeconds"] == sorted(run["roundSeconds"])[1]
+        assert run["recoveriesPerSecond"] == round(30 / run["seconds"], 1)
+    assert first["speedup"] == first["medianSpeedup"] == first["ceiling"] == 1.0
+    assert other["speedup"] == round(first["seconds"] / other["seconds"], 2)
+    ratios = sorted(a / b for a, b in zip(first["roundSeconds"], other["roundSeconds"]))
+    assert other["medianSpeedup"] == round(ratios[1], 2)
+    assert 0 < other["ceiling"] < 1.5   # one process against two: the ceiling of 1 over the ceiling of 2
+
+
+def test_the_parallel_ceiling_of_one_process_is_one_and_of_two_is_measured():
+    from chat_recovery.bench.parallel_ceiling import ceiling
+    assert ceiling(1) == 1.0
+    assert 0.3 < ceiling(2) < 2.6   # two cores, shared: anywhere from a busy neighbour to two free cores
 
 
 def test_a_big_storm_is_written_chunk_by_chunk_with_the_next_seeds(tmp_path):

@@ -1,6 +1,7 @@
 """The batch targets, measured: `recover --batch` on a storm of many
-visitors, once per --jobs value, each in its own process tree, with the
-peak memory of the whole tree (parent and workers together)."""
+visitors, each --jobs value in its own process tree and in interleaved
+rounds, with the peak memory of the whole tree (parent and workers
+together) and the machine's parallel ceiling beside each speed-up."""
 from __future__ import annotations
 
 import json
@@ -11,8 +12,10 @@ import threading
 import time
 from dataclasses import replace
 from pathlib import Path
+from statistics import median
 from typing import Callable, Optional
 
+from .parallel_ceiling import ceiling
 from .storm import StormSpec, storm
 
 CHUNK = 10_000  # visitors generated (and shuffled) together, so writing the storm stays small in memory
@@ -112,29 +115,54 @@ def run_batch(storm_path: Path, out_path: Path, jobs: int, now: str) -> dict:
     return {"jobs": jobs, "seconds": round(seconds, 2), "peakTreePssMB": memory.peak_mb, "summary": err.strip().splitlines()[-1]}
 
 
-def batch_bench(spec: StormSpec, jobs: tuple[int, ...], workdir: Path,
+def batch_bench(spec: StormSpec, jobs: tuple[int, ...], workdir: Path, repeat: int = 3,
                 progress: Callable[[str], None] = lambda text: None) -> dict:
-    """Each --jobs value on one storm; speed-up against the first, and
-    whether every run wrote the same recoveries byte for byte."""
+    """Each --jobs value on one storm, `repeat` rounds with the values
+    interleaved (a neighbour that slows one round slows every value in it),
+    and this machine's parallel ceiling measured in each round. Speed-ups are
+    against the first value: best against best, and the median of the
+    rounds' own ratios. Every run must write the first run's recoveries."""
     storm_path = workdir / "batch-storm.ndjson"
     progress(f"writing a storm of {spec.visitors} visitors ...")
     facts = write_big_storm(spec, storm_path)
-    runs, outputs = [], []
+    rounds: list[dict[int, dict]] = []
+    ceilings: list[dict[int, float]] = []
+    first_out, same = workdir / "batch-out-first.ndjson", True
     try:
-        for n in jobs:
-            progress(f"recover --batch --jobs {n} ...")
-            out_path = workdir / f"batch-out-{n}.ndjson"
-            runs.append(run_batch(storm_path, out_path, n, spec.now))
-            outputs.append(out_path)
-        first = runs[0]["seconds"]
-        for run in runs:
-            run["recoveriesPerSecond"] = round(spec.visitors / run["seconds"], 1)
-            run["speedup"] = round(first / run["seconds"], 2)
-        same = all(_same_file(outputs[0], other) for other in outputs[1:])
+        for number in range(1, repeat + 1):
+            runs = {}
+            for n in jobs:
+                progress(f"round {number} of {repeat}: recover --batch --jobs {n} ...")
+                out_path = first_out if not first_out.exists() else workdir / "batch-out.ndjson"
+                runs[n] = run_batch(storm_path, out_path, n, spec.now)
+                if out_path != first_out:
+                    same = same and _same_file(first_out, out_path)
+                    out_path.unlink()
+            rounds.append(runs)
+            progress(f"round {number} of {repeat}: this machine's parallel ceiling ...")
+            ceilings.append({n: ceiling(n) for n in jobs})
     finally:
-        for path in [storm_path, *outputs]:
+        for path in (storm_path, first_out):
             path.unlink(missing_ok=True)
-    return {"storm": facts, "runs": runs, "identicalOutputs": same}
+    return {"storm": facts, "repeat": repeat, "runs": [_summarize(n, jobs[0], rounds, ceilings, spec.visitors) for n in jobs],
+            "identicalOutputs": same}
+
+
+def _summarize(n: int, base: int, rounds: list[dict[int, dict]], ceilings: list[dict[int, float]], visitors: int) -> dict:
+    seconds = [r[n]["seconds"] for r in rounds]
+    best, best_base = min(seconds), min(r[base]["seconds"] for r in rounds)
+    return {
+        "jobs": n,
+        "seconds": best,
+        "medianSeconds": round(median(seconds), 2),
+        "roundSeconds": seconds,
+        "recoveriesPerSecond": round(visitors / best, 1),
+        "speedup": round(best_base / best, 2),
+        "medianSpeedup": round(median(r[base]["seconds"] / r[n]["seconds"] for r in rounds), 2),
+        "ceiling": round(median(c[n] / c[base] for c in ceilings), 2),
+        "peakTreePssMB": None if rounds[0][n]["peakTreePssMB"] is None else max(r[n]["peakTreePssMB"] for r in rounds),
+        "summary": rounds[0][n]["summary"],
+    }
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -33,6 +33,8 @@ def add_parser(sub, **kw) -> None:
     cmd.add_argument("--batch", action="store_true",
                      help="measure `recover --batch` instead: the storm as NDJSON, once per --jobs value, wall time and the peak memory of the whole process tree")
     cmd.add_argument("--jobs", type=_jobs, default=(1, 2), metavar="LIST", help="with --batch: the --jobs values to run, comma separated (default 1,2)")
+    cmd.add_argument("--repeat", type=_count, default=3, metavar="K",
+                     help="with --batch: rounds of every --jobs value, interleaved, so one busy minute on a shared machine does not decide the speed-up (default 3)")
     cmd.set_defaults(run=run)
 
 
@@ -129,7 +131,7 @@ def _run_batch(args, spec: StormSpec, stdout: IO[str], stderr: IO[str]) -> int:
     host = machine()
     with tempfile.TemporaryDirectory(prefix="chat-recovery-bench-") as work:
         try:
-            result = batch_bench(spec, args.jobs, Path(work), progress=lambda text: stderr.write(text + "\n"))
+            result = batch_bench(spec, args.jobs, Path(work), repeat=args.repeat, progress=lambda text: stderr.write(text + "\n"))
         except RuntimeError as exc:
             stderr.write(f"chat-recovery bench: {exc}\n")
             return EXIT_BAD_POLICY
@@ -139,9 +141,15 @@ def _run_batch(args, spec: StormSpec, stdout: IO[str], stderr: IO[str]) -> int:
     storm = result["storm"]
     stdout.write(f"batch: {storm['visitors']} visitors, {storm['reports']} reports, {storm['megabytes']} MB of NDJSON; seed {storm['seed']}\n")
     stdout.write(_machine_line(host) + "\n")
-    rows = [[r["jobs"], f"{r['seconds']:.2f}", f"{r['recoveriesPerSecond']:.0f}", r["speedup"],
-             "-" if r["peakTreePssMB"] is None else f"{r['peakTreePssMB']:.0f}"] for r in result["runs"]]
-    _rows(["jobs", "wall s", "recoveries/s", "speed-up", "peak MB (tree PSS)"], rows, stdout)
-    stdout.write(f"\nsame recoveries, byte for byte, for every --jobs: {'yes' if result['identicalOutputs'] else 'NO'}\n"
+    rows = [[r["jobs"], f"{r['seconds']:.2f}", f"{r['medianSeconds']:.2f}", f"{r['recoveriesPerSecond']:.0f}", r["speedup"],
+             r["medianSpeedup"], r["ceiling"], "-" if r["peakTreePssMB"] is None else f"{r['peakTreePssMB']:.0f}"]
+            for r in result["runs"]]
+    _rows(["jobs", "best s", "median s", "recoveries/s", "speed-up", "median speed-up", "ceiling", "peak MB (tree PSS)"], rows, stdout)
+    rounds = result["repeat"]
+    stdout.write(f"\n{rounds} round{'s' if rounds != 1 else ''}, every --jobs value once a round; "
+                 f"same recoveries, byte for byte, in every run: {'yes' if result['identicalOutputs'] else 'NO'}\n"
+                 "speed-up: the first --jobs value's best time over this one's best; median speed-up: the median of the rounds' own ratios.\n"
+                 "ceiling: how much faster this machine ran the same pure-Python work split over as many processes, in the same\n"
+                 "rounds: about the most a speed-up can be here and now (N on N idle cores, less when neighbours share them).\n"
                  "peak MB: the summed PSS of the command and its workers, sampled every 0.5 s (shared pages counted once).\n")
     return EXIT_OK

@@ -125,6 +125,7 @@ def test_a_spawned_worker_that_cannot_load_the_policy_names_every_visitor_and_do
     recovered with the reason, instead of a pool restarting workers forever."""
     loaded = cr.load_policy(rules_copy)
     edit(rules_copy / "visitor-info.yaml", "  browser:\n    strategy: any", "  browser:\n    strategy: anyy")
+    edit(rules_copy / "visitor-info.yaml", "  ip:\n    strategy: any", "  ip:\n    strategy: anyy")   # two problems: two lines
     index = batch.Index()
     with open(ndjson(tmp_path / "storm.ndjson", storm(StormSpec(visitors=10, seed=8))), "rb") as stream:
         batch.index_ndjson(index, stream, "storm.ndjson", str(tmp_path / "storm.ndjson"))
@@ -136,6 +137,7 @@ def test_a_spawned_worker_that_cannot_load_the_policy_names_every_visitor_and_do
         assert problem.where.startswith("storm.ndjson:")
         assert "a worker could not load the policy again" in problem.message
         assert "visitor-info.yaml:" in problem.message and "'anyy'" in problem.message
+        assert "\n" not in problem.message   # stderr gives each visitor one line
 
 
 def test_bad_lines_are_named_by_line_and_do_not_stop_the_others(tmp_path):

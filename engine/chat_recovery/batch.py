@@ -227,7 +227,8 @@ def _start_worker(policy, policy_dir: Optional[str], sources: list, now: str, en
         try:
             policy = load_policy(policy_dir)
         except Exception as exc:  # noqa: BLE001 - said per visitor, never a hang
-            unusable = f"a worker could not load the policy again ({type(exc).__name__}: {exc}); run with --jobs 1"
+            why = "; ".join(str(exc).splitlines())   # one line a visitor on stderr
+            unusable = f"a worker could not load the policy again ({type(exc).__name__}: {why}); run with --jobs 1"
     _worker = Recoverer(policy, sources, now, engine, explain, unusable)
 
 

@@ -248,6 +248,11 @@ def chunks(groups: dict, size: int = CHUNK) -> Iterator[list]:
         yield batch
 
 
+def pool_start_method() -> str:
+    """Fork where the system has it: workers then start with the parent's memory, policy included."""
+    return "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+
+
 def outcomes(index: Index, policy, policy_dir: Optional[str], now: str, engine: Optional[str] = None,
              explain: bool = False, jobs: int = 1, start_method: Optional[str] = None) -> Iterator[Outcome]:
     """Every visitor's outcome, in index order (each visitor's first report),
@@ -262,7 +267,7 @@ def outcomes(index: Index, policy, policy_dir: Optional[str], now: str, engine: 
             here.close()
         return
     # `auto` decided here, once: workers then neither choose again nor each say so
-    method = start_method or ("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    method = start_method or pool_start_method()
     yield from _pooled(index, policy if method == "fork" else None, policy_dir, now,
                        resolve(engine or policy.engine), explain, jobs, method)
 

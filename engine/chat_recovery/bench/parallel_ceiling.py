@@ -8,6 +8,8 @@ from __future__ import annotations
 import multiprocessing
 import time
 
+from ..batch import pool_start_method
+
 UNIT = 600_000   # steps of work a unit: about a quarter of a second of CPU on the 2-core machine
 
 
@@ -23,8 +25,7 @@ def _spin(units: int) -> None:
 def _wall(units_each: list[int]) -> float:
     """Seconds from starting one process per entry (each doing that many
     units) until the last has finished."""
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    context = multiprocessing.get_context(method)
+    context = multiprocessing.get_context(pool_start_method())   # processes started as --jobs starts them
     started = time.perf_counter()
     workers = [context.Process(target=_spin, args=(units,)) for units in units_each]
     for worker in workers:

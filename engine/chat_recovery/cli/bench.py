@@ -31,7 +31,7 @@ def add_parser(sub, **kw) -> None:
     cmd.add_argument("--format", choices=("table", "json"), default="table")
     cmd.add_argument("--sizes", action="store_true", help="run 5 storms (N/10, N/3 and N visitors; N/3 visitors with 10-30 and 40-120 messages a chat) to show how cost grows")
     cmd.add_argument("--batch", action="store_true",
-                     help="measure `recover --batch` instead: the storm as NDJSON, once per --jobs value, wall time and the peak memory of the whole process tree")
+                     help="measure `recover --batch` instead: the storm as NDJSON, each --jobs value in --repeat rounds, wall time, speed-up beside the machine's parallel ceiling, and the peak memory of the whole process tree")
     cmd.add_argument("--jobs", type=_jobs, default=(1, 2), metavar="LIST", help="with --batch: the --jobs values to run, comma separated (default 1,2)")
     cmd.add_argument("--repeat", type=_count, default=3, metavar="K",
                      help="with --batch: rounds of every --jobs value, interleaved, so one busy minute on a shared machine does not decide the speed-up (default 3)")

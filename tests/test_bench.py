@@ -166,7 +166,7 @@ def test_bench_batch_runs_each_jobs_value_on_one_storm():
     rows = [line.split() for line in lines[4:6]]
     assert [r[0] for r in rows] == ["1", "2"]
     assert rows[0][4:7] == ["1.0", "1.0", "1.0"]   # the first value against itself: speed-ups and ceiling
-    assert float(rows[1][6]) > 0.3   # a ceiling was measured for two processes
+    assert float(rows[1][6]) > 0   # a ceiling was measured for two processes (its size is the machine's, not ours)
     assert "1 round, every --jobs value once a round; same recoveries, byte for byte, in every run: yes" in lines
     progress = done.stderr.decode().splitlines()
     assert progress[1:] == ["round 1 of 1: recover --batch --jobs 1 ...", "round 1 of 1: recover --batch --jobs 2 ...",
@@ -189,13 +189,22 @@ def test_bench_batch_json_gives_each_rounds_time_and_speed_ups_against_the_first
     assert other["speedup"] == round(first["seconds"] / other["seconds"], 2)
     ratios = sorted(a / b for a, b in zip(first["roundSeconds"], other["roundSeconds"]))
     assert other["medianSpeedup"] == round(ratios[1], 2)
-    assert 0 < other["ceiling"] < 1.5   # one process against two: the ceiling of 1 over the ceiling of 2
+    assert other["ceiling"] > 0   # one process against two: 1 over the ceiling of 2
 
 
-def test_the_parallel_ceiling_of_one_process_is_one_and_of_two_is_measured():
-    from chat_recovery.bench.parallel_ceiling import ceiling
-    assert ceiling(1) == 1.0
-    assert 0.3 < ceiling(2) < 2.6   # two cores, shared: anywhere from a busy neighbour to two free cores
+def test_the_parallel_ceiling_is_n_units_in_one_process_over_one_unit_in_each_of_n(monkeypatch):
+    """What the figure is, without timing it: the machine's noise decides its size (a stalled minute gave 4.1 on two cores)."""
+    from chat_recovery.bench import parallel_ceiling
+    assert parallel_ceiling.ceiling(1) == 1.0
+    asked, walls = [], {(3,): 0.9, (1, 1, 1): 0.5}   # seconds: 3 units in one process, 1 in each of 3
+    monkeypatch.setattr(parallel_ceiling, "_wall", lambda units: asked.append(units) or walls[tuple(units)])
+    assert parallel_ceiling.ceiling(3) == 0.9 / 0.5
+    assert asked == [[3], [1, 1, 1]]
+
+
+def test_the_parallel_ceiling_runs_one_process_per_unit_and_waits_for_all():
+    from chat_recovery.bench.parallel_ceiling import _wall
+    assert _wall([1, 1]) > 0
 
 
 def test_a_big_storm_is_written_chunk_by_chunk_with_the_next_seeds(tmp_path):

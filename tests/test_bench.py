@@ -6,6 +6,7 @@ from collections import Counter
 import pytest
 from jsonschema import Draft202012Validator
 
+from chat_recovery.batch import pool_start_method
 from chat_recovery.bench.storm import StormSpec, by_visitor, storm
 from chat_recovery.bench.measure import available
 from chat_recovery.replay import durable_available
@@ -202,9 +203,20 @@ def test_the_parallel_ceiling_is_n_units_in_one_process_over_one_unit_in_each_of
     assert asked == [[3], [1, 1, 1]]
 
 
-def test_the_parallel_ceiling_runs_one_process_per_unit_and_waits_for_all():
-    from chat_recovery.bench.parallel_ceiling import _wall
-    assert _wall([1, 1]) > 0
+@pytest.mark.skipif(pool_start_method() != "fork", reason="the stand-in work reaches the processes only when they are forked")
+def test_the_parallel_ceiling_runs_one_process_per_entry_and_waits_for_all(monkeypatch, tmp_path):
+    """Each process is given its units, and the time is taken when the slowest has finished."""
+    import os
+    import time
+    from chat_recovery.bench import parallel_ceiling
+
+    def stand_in(units):
+        time.sleep(0.3 * units)
+        (tmp_path / f"{os.getpid()}.done").write_text(str(units))
+    monkeypatch.setattr(parallel_ceiling, "_spin", stand_in)
+    seconds = parallel_ceiling._wall([1, 2, 1])
+    assert sorted(p.read_text() for p in tmp_path.glob("*.done")) == ["1", "1", "2"]   # three processes, their units
+    assert seconds >= 0.6   # the one given two units had finished: a lower bound only, never a timing target
 
 
 def test_a_big_storm_is_written_chunk_by_chunk_with_the_next_seeds(tmp_path):

@@ -266,10 +266,10 @@ def outcomes(index: Index, policy, policy_dir: Optional[str], now: str, engine: 
         finally:
             here.close()
         return
-    # `auto` decided here, once: workers then neither choose again nor each say so
     method = start_method or pool_start_method()
     yield from _pooled(index, policy if method == "fork" else None, policy_dir, now,
-                       resolve(engine or policy.engine), explain, jobs, method)
+                       resolve(engine or policy.engine),   # `auto` decided here, once: workers neither choose again nor each say so
+                       explain, jobs, method)
 
 
 def _pooled(index: Index, policy, policy_dir, now, engine, explain, jobs: int, method: str) -> Iterator[Outcome]:

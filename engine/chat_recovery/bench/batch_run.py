@@ -133,9 +133,10 @@ def batch_bench(spec: StormSpec, jobs: tuple[int, ...], workdir: Path, repeat: i
             runs = {}
             for n in jobs:
                 progress(f"round {number} of {repeat}: recover --batch --jobs {n} ...")
-                out_path = first_out if not first_out.exists() else workdir / "batch-out.ndjson"
+                first = not rounds and not runs   # its output is the one every other run must equal
+                out_path = first_out if first else workdir / "batch-out.ndjson"
                 runs[n] = run_batch(storm_path, out_path, n, spec.now)
-                if out_path != first_out:
+                if not first:
                     same = same and _same_file(first_out, out_path)
                     out_path.unlink()
             rounds.append(runs)

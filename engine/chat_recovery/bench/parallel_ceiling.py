@@ -1,7 +1,7 @@
 """The speed-up this machine gives N processes right now: the same
 pure-Python work done N times in one process, then once in each of N
 processes at the same time. On a shared machine the neighbours take cores
-and the host slows both of ours when both run, so a `--jobs N` speed-up is
+(or slow ours) from one minute to the next, so a `--jobs N` speed-up is
 read against this figure, measured in the same minute, as well as against N."""
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ import struct
 import subprocess
 import sys
 import termios
+import time
 from pathlib import Path
 
 
@@ -37,3 +38,39 @@ def run_on_terminal(args, columns=100, rows=60, env_extra=None, only_stderr=Fals
         chunks.append(data)
     os.close(master)
     return proc.wait(timeout=timeout), b"".join(chunks)
+
+
+def interrupt_on_terminal(args, ready, timeout=60):
+    """Start the command with a pseudo-terminal as its controlling terminal,
+    wait until `ready()` is true, then type Ctrl-C: the terminal sends SIGINT
+    to its whole foreground process group, workers included, as a user's
+    Ctrl-C does. (exit code, bytes the terminal received, process group)."""
+    exe = Path(sys.executable).with_name("chat-recovery")
+    master, slave = pty.openpty()
+
+    def take_terminal():
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    proc = subprocess.Popen([str(exe), *map(str, args)], stdin=slave, stdout=slave, stderr=slave, close_fds=True,
+                            start_new_session=True, preexec_fn=take_terminal)
+    os.close(slave)
+    chunks = []
+    deadline = time.monotonic() + timeout
+    interrupted = False
+    while time.monotonic() < deadline:
+        if not interrupted and ready():
+            os.write(master, b"\x03")
+            interrupted = True
+        readable, _, _ = select.select([master], [], [], 0.02)
+        if readable:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+        elif proc.poll() is not None:
+            break
+    os.close(master)
+    return proc.wait(timeout=timeout), b"".join(chunks), proc.pid

@@ -6,19 +6,18 @@ Memory is bounded by the largest visitor, not by the input: the first pass
 (`index`) keeps only where each report is (source, byte offset, line number),
 grouped by visitor; the reports are read again one visitor at a time by the
 process that recovers that visitor (`Recoverer`). `outcomes` runs that in
-this process or in a pool of N, with a bounded window of work in flight so
-results are written in order without piling up."""
+this process or in N worker processes (`batch_workers`), with a bounded
+window of work in flight so results are written in order without piling up."""
 from __future__ import annotations
 
 import json
-import multiprocessing
 import re
-import signal
-from collections import deque
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import IO, Iterator, Optional
 
+from . import batch_workers
 from .api import apply, load_policy, render
 from .diagnostics import RecoveryError, ReportError
 from .replay import resolve
@@ -155,7 +154,7 @@ class Recoverer:
         for handle in self._open.values():
             handle.close()
 
-    def recover(self, visitor: str, entries: list[tuple[int, int, int]]) -> Outcome:
+    def recover(self, visitor: str, entries: list[tuple[int, int, int]], engine: Optional[str] = None) -> Outcome:
         """The visitor's recovery, or none and every bad report named: a
         visitor is never recovered without one of its reports."""
         state, problems = None, []
@@ -176,27 +175,26 @@ class Recoverer:
         if problems:
             return Outcome(visitor, None, len(entries), tuple(problems))
         try:
-            recovery = render(self.policy, state, explain=self.explain, engine=self.engine)
+            recovery = render(self.policy, state, explain=self.explain, engine=engine or self.engine)
         except (RecoveryError, ReportError) as exc:
-            first = entries[0]
-            return Outcome(visitor, None, len(entries), (Problem(where(self.sources[first[0]][1], first[2]), str(exc), visitor),))
+            return self.lost(visitor, entries, str(exc))
         return Outcome(visitor, json.dumps(recovery, ensure_ascii=False), len(entries))
 
-    def recover_chunk(self, chunk: list[tuple[str, list]]) -> list[Outcome]:
+    def recover_chunk(self, chunk: list[tuple[str, list]], engine: Optional[str] = None) -> list[Outcome]:
+        """`engine` overrides the run's own (a worker's fallback after a crash)."""
         if self.unusable:
-            return [self._lost(visitor, entries, self.unusable) for visitor, entries in chunk]
-        return [self._guarded(visitor, entries) for visitor, entries in chunk]
+            return [self.lost(visitor, entries, self.unusable) for visitor, entries in chunk]
+        return [self._guarded(visitor, entries, engine) for visitor, entries in chunk]
 
-    def _guarded(self, visitor: str, entries: list) -> Outcome:
+    def _guarded(self, visitor: str, entries: list, engine: Optional[str]) -> Outcome:
         """A fault of ours in one visitor is that visitor's problem, not the batch's end."""
         try:
-            return self.recover(visitor, entries)
+            return self.recover(visitor, entries, engine)
         except Exception as exc:  # noqa: BLE001 - one visitor must not stop the others
-            return self._lost(visitor, entries, f"internal error recovering this visitor ({type(exc).__name__}: {exc}); please report it")
+            return self.lost(visitor, entries, f"internal error recovering this visitor ({type(exc).__name__}: {exc}); please report it")
 
-    def _lost(self, visitor: str, entries: list, message: str) -> Outcome:
-        first = entries[0]
-        return Outcome(visitor, None, len(entries), (Problem(where(self.sources[first[0]][1], first[2]), message, visitor),))
+    def lost(self, visitor: str, entries: list, message: str) -> Outcome:
+        return unrecovered(self.sources, visitor, entries, message)
 
     def _load(self, source: int, offset: int):
         path = self.sources[source][0]
@@ -210,31 +208,28 @@ class Recoverer:
         return _parse_line(handle.readline())
 
 
-_worker: Optional[Recoverer] = None   # the Recoverer of a pool worker process
+def unrecovered(sources: list[tuple[str, str]], visitor: str, entries: list, message: str) -> Outcome:
+    """A visitor not recovered for a reason of no one report: said at its first report."""
+    source, _, line = entries[0]
+    return Outcome(visitor, None, len(entries), (Problem(where(sources[source][1], line), message, visitor),))
 
 
-def _start_worker(policy, policy_dir: Optional[str], sources: list, now: str, engine: Optional[str], explain: bool) -> None:
-    """`policy` is the parent's own when the worker is forked (it is in the
-    worker's memory already; loading it again cost each worker a quarter of a
-    second under load); a spawned worker gets None and loads `policy_dir`."""
-    global _worker
-    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the parent's to handle: it ends the pool
+def start_recoverer(policy, policy_dir: Optional[str], sources: list, now: str, engine: Optional[str],
+                    explain: bool) -> Recoverer:
+    """A worker's Recoverer. `policy` is the parent's own when the worker is
+    forked (it is in the worker's memory already; loading it again cost each
+    worker a quarter of a second under load); a spawned worker gets None and
+    loads `policy_dir`."""
     unusable = None
     if policy is None:
-        # A pool replaces a worker whose initializer raises, forever: the run
-        # would hang. The policy's files may have changed since the parent
-        # loaded them, so a failure here is every visitor's problem instead.
+        # The policy's files may have changed since the parent loaded them:
+        # a failure here is every visitor's problem, said per visitor.
         try:
             policy = load_policy(policy_dir)
-        except Exception as exc:  # noqa: BLE001 - said per visitor, never a hang
+        except Exception as exc:  # noqa: BLE001 - said per visitor, never a dead worker
             why = "; ".join(str(exc).splitlines())   # one line a visitor on stderr
             unusable = f"a worker could not load the policy again ({type(exc).__name__}: {why}); run with --jobs 1"
-    _worker = Recoverer(policy, sources, now, engine, explain, unusable)
-
-
-def _work(chunk: list) -> list[Outcome]:
-    assert _worker is not None
-    return _worker.recover_chunk(chunk)
+    return Recoverer(policy, sources, now, engine, explain, unusable)
 
 
 def chunks(groups: dict, size: int = CHUNK) -> Iterator[list]:
@@ -246,11 +241,6 @@ def chunks(groups: dict, size: int = CHUNK) -> Iterator[list]:
             batch = []
     if batch:
         yield batch
-
-
-def pool_start_method() -> str:
-    """Fork where the system has it: workers then start with the parent's memory, policy included."""
-    return "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
 
 
 def outcomes(index: Index, policy, policy_dir: Optional[str], now: str, engine: Optional[str] = None,
@@ -266,22 +256,14 @@ def outcomes(index: Index, policy, policy_dir: Optional[str], now: str, engine: 
         finally:
             here.close()
         return
-    method = start_method or pool_start_method()
+    method = start_method or batch_workers.pool_start_method()
     yield from _pooled(index, policy if method == "fork" else None, policy_dir, now,
                        resolve(engine or policy.engine),   # `auto` decided here, once: workers neither choose again nor each say so
                        explain, jobs, method)
 
 
 def _pooled(index: Index, policy, policy_dir, now, engine, explain, jobs: int, method: str) -> Iterator[Outcome]:
-    context = multiprocessing.get_context(method)
-    window = jobs * 4   # chunks in flight: enough to keep every worker busy, few enough to stay small
-    initargs = (policy, policy_dir, index.sources, now, engine, explain)
-    with context.Pool(jobs, initializer=_start_worker, initargs=initargs) as pool:
-        pending: deque = deque()
-        for chunk in chunks(index.groups):
-            pending.append(pool.apply_async(_work, (chunk,)))
-            while len(pending) >= window:
-                yield from pending.popleft().get()
-        while pending:
-            yield from pending.popleft().get()
-
+    args = (policy, policy_dir, index.sources, now, engine, explain)
+    lost = partial(unrecovered, index.sources)
+    for finished in batch_workers.ordered(chunks(index.groups), jobs, method, start_recoverer, args, lost):
+        yield from finished

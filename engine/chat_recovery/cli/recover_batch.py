@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import IO, Optional
 
 from .. import batch
-from .common import EXIT_BAD_INPUT, EXIT_OK
+from ..batch_workers import WorkersFailed
+from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK
 
 EXIT_INTERRUPTED = 130   # the shell's code for Ctrl-C
 
@@ -37,6 +38,9 @@ def run_batch(args, policy, now: str, stdin: IO[bytes] | None, stdout: IO[str], 
         except KeyboardInterrupt:
             stderr.write("\nchat-recovery: interrupted; the output holds the visitors finished so far\n")
             return EXIT_INTERRUPTED
+        except WorkersFailed as exc:
+            stderr.write(f"chat-recovery: {exc}; the output holds the visitors finished so far\n")
+            return EXIT_BAD_POLICY
         finally:
             if args.out:
                 out.close()

@@ -13,8 +13,7 @@ import threading
 from typing import Any, Optional, Tuple
 
 from ..diagnostics import RecoveryError, ReportError
-
-FALLBACK_ENGINE = "compiled"
+from ..replay import FALLBACK_ENGINE
 START_TIMEOUT = 60.0
 
 

@@ -43,6 +43,7 @@ def durable_available() -> bool:
 
 
 ENGINES = ("auto", "durable", "compiled", "python")   # what --engine and policy.yaml accept
+FALLBACK_ENGINE = "compiled"   # where a replay runs after it crashed its worker: plain Python, held equal to durable_rules
 FALLBACK_NOTE = ("durable_rules does not import on this Python (it works on 3.11 and 3.12): "
                  "action rules run on the compiled engine, which gives the same recoveries")
 _noted = False

@@ -1,0 +1,33 @@
+"""Work for the batch worker processes that really kills its process on cue
+(SIGSEGV, as a C extension's crash does), so the pool is tested with real
+deaths. Module-level, so spawned workers can import it."""
+import faulthandler
+import os
+import signal
+
+
+class Work:
+    def __init__(self, crash_on, crash_on_fallback_too, payload):
+        self.crash_on, self.always, self.payload = set(crash_on), set(crash_on_fallback_too), payload
+
+    def recover_chunk(self, items, engine):
+        done = []
+        for visitor, entries in items:
+            if visitor in self.always or (visitor in self.crash_on and engine is None):
+                os.kill(os.getpid(), signal.SIGSEGV)
+            done.append((visitor, engine, entries, "x" * self.payload))
+        return done
+
+
+def start(crash_on=(), crash_on_fallback_too=(), payload=0):
+    faulthandler.disable()   # pytest's, inherited by forked workers: its dumps of our own crashes are noise
+    return Work(crash_on, crash_on_fallback_too, payload)
+
+
+def start_and_die():
+    """A worker that cannot even start."""
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def lost(visitor, entries, why):
+    return (visitor, "lost", entries, why)

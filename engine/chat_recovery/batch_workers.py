@@ -21,6 +21,10 @@ from .diagnostics import RecoveryError
 from .replay import FALLBACK_ENGINE
 
 ATTEMPTS = 3     # a visitor's tries: in its chunk, alone, alone on the fallback engine
+# Deaths in a row with no answer between them after which the workers are
+# taken to be unable to run at all: more than two visitors' every attempt at
+# once, and one for each worker (all of them may die together).
+GIVE_UP = 2 * ATTEMPTS
 STOP_WAIT = 5.0  # seconds a worker is given to leave after the last chunk
 
 
@@ -188,7 +192,7 @@ class _Run:
             return worker
         why = worker.how_it_ended()
         self.fruitless += 1
-        if self.fruitless > 2 * ATTEMPTS + self.jobs:
+        if self.fruitless > GIVE_UP + self.jobs:
             raise WorkersFailed(f"worker processes keep dying before they answer ({why}); run with --jobs 1")
         self.again = _after_crash(task, why, self.slots, self.lost) + self.again   # a visitor's next try comes first
         worker.stop(0)

@@ -4,24 +4,27 @@ deaths. Module-level, so spawned workers can import it."""
 import faulthandler
 import os
 import signal
+import time
 
 
 class Work:
-    def __init__(self, crash_on, crash_on_fallback_too, payload):
-        self.crash_on, self.always, self.payload = set(crash_on), set(crash_on_fallback_too), payload
+    def __init__(self, crash_on, crash_on_fallback_too, payload, slow_on):
+        self.crash_on, self.always, self.payload, self.slow = set(crash_on), set(crash_on_fallback_too), payload, set(slow_on)
 
     def recover_chunk(self, items, engine):
         done = []
         for visitor, entries in items:
+            if visitor in self.slow:
+                time.sleep(0.3)   # later chunks finish first
             if visitor in self.always or (visitor in self.crash_on and engine is None):
                 os.kill(os.getpid(), signal.SIGSEGV)
             done.append((visitor, engine, entries, "x" * self.payload))
         return done
 
 
-def start(crash_on=(), crash_on_fallback_too=(), payload=0):
+def start(crash_on=(), crash_on_fallback_too=(), payload=0, slow_on=()):
     faulthandler.disable()   # pytest's, inherited by forked workers: its dumps of our own crashes are noise
-    return Work(crash_on, crash_on_fallback_too, payload)
+    return Work(crash_on, crash_on_fallback_too, payload, slow_on)
 
 
 def start_and_die():

@@ -47,6 +47,12 @@ def report(side="visitor", sent="2026-11-24T09:00:00Z", agent="a-1", visitor_id=
     return {"visitorId": visitor_id, "source": source, "sentAt": sent, **sections}
 
 
+def ndjson(path: Path, items) -> Path:
+    """Reports (dicts, or lines as they are) written one a line, as `recover --batch` reads them."""
+    path.write_text("".join((item if isinstance(item, str) else json.dumps(item)) + "\n" for item in items), encoding="utf-8")
+    return path
+
+
 def cli(*args, input_bytes=None, cwd=None):
     """Run the installed console script as a user would."""
     exe = Path(sys.executable).with_name("chat-recovery")

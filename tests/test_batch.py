@@ -3,7 +3,6 @@ user runs it: NDJSON, a directory, stdin, bad lines, --out, --jobs, and the
 progress bar on a real terminal."""
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -11,7 +10,7 @@ import chat_recovery as cr
 from chat_recovery import batch
 from chat_recovery.bench.storm import StormSpec, by_visitor, storm
 
-from conftest import NOW, ROOT, cli, edit, report, without_fallback_note
+from conftest import NOW, ROOT, cli, edit, ndjson, report, without_fallback_note
 from terminal import run_on_terminal
 
 EXAMPLES = ROOT / "examples"
@@ -21,11 +20,6 @@ EXAMPLES = ROOT / "examples"
 def reports():
     """A small seeded storm: 40 visitors' reports, shuffled together as they arrive."""
     return storm(StormSpec(visitors=40, seed=3))
-
-
-def ndjson(path: Path, items) -> Path:
-    path.write_text("".join((item if isinstance(item, str) else json.dumps(item)) + "\n" for item in items), encoding="utf-8")
-    return path
 
 
 def lines(out: bytes) -> list[dict]:
@@ -227,3 +221,21 @@ def test_directory_takes_ndjson_files_and_names_a_bad_file(tmp_path):
     assert [r["visitorId"] for r in lines(done.stdout)] == ["v-1"]
     assert f"{tmp_path / 'b.yaml'}: $.visitor.status:" in err and "(visitor 'v-2' is not recovered)" in err
     assert err.splitlines()[-1] == "chat-recovery: 1 of 2 visitors recovered from 4 reports; 1 not recovered because a report was bad"
+
+
+def test_the_engine_a_crashed_chunk_falls_back_to_writes_the_same_lines(tmp_path, policy):
+    """After a worker crash a visitor is recovered on FALLBACK_ENGINE: what
+    it writes must be what the run's own engine writes, bad reports included."""
+    from chat_recovery.replay import FALLBACK_ENGINE
+    items = [json.dumps(r) for r in storm(StormSpec(visitors=60, seed=13))]
+    broken = json.loads(items[7])
+    broken["sentAt"] = "not a time"
+    items[7] = json.dumps(broken)
+    index = batch.Index()
+    with open(ndjson(tmp_path / "storm.ndjson", items), "rb") as stream:
+        batch.index_ndjson(index, stream, "storm.ndjson", str(tmp_path / "storm.ndjson"))
+    here = batch.Recoverer(policy, index.sources, NOW, None, explain=True)
+    chunk = list(index.groups.items())
+    own, fallback = here.recover_chunk(chunk), here.recover_chunk(chunk, FALLBACK_ENGINE)
+    assert [o.line for o in own if o.line] and [o.problems for o in own if o.problems]   # both kinds are in it
+    assert fallback == own

@@ -1,7 +1,6 @@
 """The worker processes of `recover --batch --jobs N`: answers in chunk order
 whatever finishes first, and a worker that really dies (SIGSEGV, SIGKILL)
 costs a retry, never a visitor's recovery or a hang."""
-import json
 import multiprocessing
 import os
 import signal
@@ -17,7 +16,7 @@ from chat_recovery.batch_workers import ATTEMPTS, WorkersFailed, ordered
 from chat_recovery.bench.storm import StormSpec, storm
 from chat_recovery.replay import FALLBACK_ENGINE
 
-from conftest import NOW, cli
+from conftest import NOW, cli, ndjson
 from terminal import interrupt_on_terminal
 
 METHODS = ["fork", "spawn"]
@@ -115,8 +114,7 @@ def _children(pid):
 def test_recover_batch_survives_a_worker_killed_mid_run(tmp_path):
     """SIGKILL one of `--jobs 2`'s workers while it recovers: every visitor is
     still written, in order, byte for byte what `--jobs 1` writes."""
-    source = tmp_path / "storm.ndjson"
-    source.write_text("".join(json.dumps(r) + "\n" for r in storm(StormSpec(visitors=1500, seed=11))))
+    source = ndjson(tmp_path / "storm.ndjson", storm(StormSpec(visitors=1500, seed=11)))
     one = cli("recover", "--batch", source, "--now", NOW, "--jobs", "1")
     assert one.returncode == 0
     out = tmp_path / "two.ndjson"
@@ -139,8 +137,7 @@ def test_ctrl_c_on_a_terminal_stops_the_run_and_its_workers(tmp_path):
     """Ctrl-C typed at the terminal reaches the command and its workers (one
     process group): it says so and exits 130, no traceback, no worker left,
     and what it wrote is whole lines, the first ones `--jobs 1` writes."""
-    source = tmp_path / "storm.ndjson"
-    source.write_text("".join(json.dumps(r) + "\n" for r in storm(StormSpec(visitors=1500, seed=12))))
+    source = ndjson(tmp_path / "storm.ndjson", storm(StormSpec(visitors=1500, seed=12)))
     out = tmp_path / "part.ndjson"
     code, seen, pid = interrupt_on_terminal(
         ["recover", "--batch", source, "--now", NOW, "--jobs", "2", "--out", out],

@@ -144,11 +144,11 @@ class _Run:
     def __init__(self, chunks, jobs, method, start, args, lost, window):
         self.context = multiprocessing.get_context(method)
         self.start, self.args, self.lost, self.window, self.jobs = start, args, lost, window, jobs
-        self.source = enumerate(chunks)
+        self.chunks = iter(chunks)
         self.exhausted = False
         self.again: list[_Task] = []     # tasks to run again after a crash, before any new chunk
         self.slots: dict[int, _Slot] = {}
-        self.taken = self.written = 0    # chunks taken from `source`, and yielded
+        self.taken = self.written = 0    # chunks taken (the next one's number), and yielded
         self.fruitless = 0               # deaths since the last answer: workers that cannot even start end the run
 
     def outcomes(self) -> Iterator[list]:
@@ -207,11 +207,11 @@ class _Run:
         if self.exhausted or self.taken - self.written >= self.window:
             return
         try:
-            number, items = next(self.source)
+            items = next(self.chunks)
         except StopIteration:
             self.exhausted = True
             return
-        self.taken += 1
+        number, self.taken = self.taken, self.taken + 1
         self.slots[number] = _Slot(len(items))
         worker.give(_Task(number, None, items))
 

@@ -9,7 +9,7 @@ from typing import Iterator, NamedTuple
 from jsonschema import ValidationError
 from jsonschema.exceptions import best_match
 
-from .diagnostics import suggest
+from .diagnostics import did_you_mean, suggest
 
 _TYPES = {"string": "text", "integer": "a whole number", "number": "a number",
           "boolean": "true or false", "object": "a mapping", "array": "a list", "null": "null"}
@@ -20,6 +20,7 @@ class Problem(NamedTuple):
     message: str
     at_key: bool   # point at the key rather than the value
     code: str
+    key: str = ""  # for missing-key: the key that is missing
 
 
 def _kind(value) -> str:
@@ -37,8 +38,34 @@ def _short(value) -> str:
 
 
 def problems(errors) -> Iterator[Problem]:
-    for error in errors:
-        yield from _explain(error)
+    """One sentence per problem the schema finds; a misspelt required key is one, not two."""
+    found = [problem for error in errors for problem in _explain(error)]
+    return iter(_join_slips(found))
+
+
+def _join_slips(found: list) -> list:
+    """A required key typed with a slip (`sentat`) is two errors to the
+    schema, a missing key and an unknown one; a person made one mistake, so
+    it is one problem, at the misspelt key, naming both."""
+    missing = {}
+    for problem in found:
+        if problem.code == "missing-key":
+            missing.setdefault(problem.path, []).append(problem.key)
+    if not missing:
+        return found
+    slips = {}   # (path of the mapping, missing key) -> the unknown key one slip from it
+    for problem in found:
+        wanted = missing.get(problem.path[:-1]) if problem.code == "unknown-key" else None
+        hit = did_you_mean(str(problem.path[-1]), wanted) if wanted else None
+        if hit:
+            slips.setdefault((problem.path[:-1], hit), problem.path[-1])
+    worded = {at + (typed,): f"unknown key '{typed}'; required key '{key}' is missing (did you mean '{key}'?)" for (at, key), typed in slips.items()}
+    out = []
+    for problem in found:
+        if problem.code == "missing-key" and (problem.path, problem.key) in slips:
+            continue
+        out.append(problem._replace(message=worded[problem.path]) if problem.code == "unknown-key" and problem.path in worded else problem)
+    return out
 
 
 def _explain(error: ValidationError) -> Iterator[Problem]:
@@ -65,7 +92,7 @@ def _explain(error: ValidationError) -> Iterator[Problem]:
     if kw == "required":
         missing = [k for k in error.validator_value if isinstance(inst, dict) and k not in inst]
         for key in missing:
-            yield Problem(path, f"missing required key '{key}'", False, "missing-key")
+            yield Problem(path, f"missing required key '{key}'", False, "missing-key", key)
         return
     if kw == "enum":
         options = [o for o in error.validator_value if o is not None]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable, Optional, Union
 
-from . import bundled, timeutil
+from . import bundled
 from .analysis import analyse
 from .compiler import compile_policy
 from .contract import load_contract
@@ -14,6 +14,7 @@ from .merge import fold
 from .model import Policy
 from .render import render as _render
 from .reports import check
+from .timeutil import Instant, given_now
 
 
 def load_policy(directory: Union[str, Path, None] = None) -> Policy:
@@ -36,20 +37,16 @@ def check_policy(directory: Union[str, Path, None] = None) -> tuple[Optional[Pol
     return policy, tuple(analyse(policy, load_contract(bundled.schemas_dir())))
 
 
-def _now(now: str) -> str:
-    try:
-        return timeutil.canonical(now)
-    except ValueError as exc:
-        raise ReportError(f"now: {exc}") from None
-
-
-def apply(policy: Policy, state: Optional[dict], report: Any, now: str, owned: bool = False) -> dict:
+def apply(policy: Policy, state: Optional[dict], report: Any, now: Instant, owned: bool = False) -> dict:
     """Fold one report into a held state (None to start) and return the new
     state; the given state is not changed. A bad report raises ReportError
-    and leaves nothing half-applied. `owned=True` says the report was parsed
-    for this call alone and is not used again: it is then checked in place
-    (its times respelled) and shared with the state instead of copied."""
-    return fold(policy, state, check(policy, report, owned), _now(now))
+    and leaves nothing half-applied. `now` is RFC 3339 text or an aware
+    datetime (ValueError or TypeError naming `now` otherwise). `owned=True`
+    says the report was parsed for this call alone and is not used again: it
+    is then checked in place (its times respelled) and shared with the state
+    instead of copied."""
+    now = given_now(now)
+    return fold(policy, state, check(policy, report, owned), now)
 
 
 def render(policy: Policy, state: dict, explain: bool = False, engine: Optional[str] = None) -> dict:
@@ -59,8 +56,10 @@ def render(policy: Policy, state: dict, explain: bool = False, engine: Optional[
     return _render(policy, state, policy.engines.get(engine or policy.engine), explain)
 
 
-def recover(policy: Policy, reports: Iterable[Any], now: str, explain: bool = False, engine: Optional[str] = None) -> dict:
-    """The recovery of one visitor from its reports, applied in the order given."""
+def recover(policy: Policy, reports: Iterable[Any], now: Instant, explain: bool = False, engine: Optional[str] = None) -> dict:
+    """The recovery of one visitor from its reports, applied in the order given
+    (`now` as for `apply`)."""
+    now = given_now(now)
     state = None
     for index, report in enumerate(reports):
         try:

@@ -17,6 +17,7 @@ from .api import apply, check_policy, load_policy, recover, render
 from .diagnostics import Diagnostic, PolicyError
 from .model import Policy
 from .policy_files import rule_files
+from .timeutil import Instant
 
 
 @dataclass(frozen=True)
@@ -119,10 +120,10 @@ class LivePolicy:
 
     # Recoveries, each under one policy from start to end.
 
-    def recover(self, reports: Iterable[Any], now: str, explain: bool = False, engine: Optional[str] = None) -> dict:
+    def recover(self, reports: Iterable[Any], now: Instant, explain: bool = False, engine: Optional[str] = None) -> dict:
         return recover(self._policy, reports, now, explain=explain, engine=engine)
 
-    def apply(self, state: Optional[dict], report: Any, now: str) -> dict:
+    def apply(self, state: Optional[dict], report: Any, now: Instant) -> dict:
         return apply(self._policy, state, report, now)
 
     def render(self, state: dict, explain: bool = False, engine: Optional[str] = None) -> dict:

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
+from typing import Union
+
+Instant = Union[str, datetime]   # RFC 3339 text, or a timezone-aware datetime
 
 _RFC3339 = re.compile(
     r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$")
@@ -34,6 +37,22 @@ def canonical(text: str) -> str:
         except ValueError:
             pass  # parse() words the error
     return format_time(parse(text))
+
+
+def given_now(now: Instant) -> str:
+    """The canonical spelling of a `now` given to the API. A caller in Python
+    holds a datetime more often than text, so an aware one is taken in any
+    zone; the error names `now`, since no report is at fault."""
+    if isinstance(now, datetime):
+        if now.utcoffset() is None:
+            raise ValueError(f"now: {now.isoformat()} has no timezone; give an aware datetime, e.g. datetime(..., tzinfo=timezone.utc)")
+        return format_time(now)
+    if not isinstance(now, str):
+        raise TypeError(f"now: expected RFC 3339 text or a timezone-aware datetime, not {type(now).__name__}")
+    try:
+        return canonical(now)
+    except ValueError as exc:
+        raise ValueError(f"now: {exc}") from None
 
 
 def format_time(stamp: datetime) -> str:

@@ -13,7 +13,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Optional
 
 from .. import timeutil
-from ..diagnostics import ReportError
 from ..merge import canonical_json, source_key, source_of
 from ..model import Policy
 from ..reports import check
@@ -47,7 +46,7 @@ class Coordinator:
 
     def __init__(self, policy: Policy, store: Optional[Store] = None, *, window: float = 120.0,
                  retain: float = 3600.0, runner: Optional[Runner] = None,
-                 clock: Callable[[], str] = utc_now):
+                 clock: Callable[[], timeutil.Instant] = utc_now):
         if window <= 0 or retain < 0:
             raise ValueError("window must be positive and retain not negative")
         self.policy = policy
@@ -57,14 +56,10 @@ class Coordinator:
         self.runner = runner if runner is not None else InProcessRunner(policy)
         self._clock = clock
 
-    def _now(self, now: Optional[str]) -> str:
-        text = now if now is not None else self._clock()
-        try:
-            return timeutil.canonical(text)
-        except ValueError as exc:
-            raise ReportError(f"now: {exc}") from None
+    def _now(self, now: Optional[timeutil.Instant]) -> str:
+        return timeutil.given_now(now if now is not None else self._clock())
 
-    def submit(self, report: Any, now: Optional[str] = None) -> dict:
+    def submit(self, report: Any, now: Optional[timeutil.Instant] = None) -> dict:
         """Apply one report and return the visitor's progress (see `progress`)
         with `receipt: {late, duplicate}` for this report. A bad report raises
         ReportError and changes nothing; StoreUnavailable means retry."""
@@ -84,7 +79,7 @@ class Coordinator:
         doc, receipt = self.store.update(visitor_id, change, lambda new: self._lifetime(new, now))
         return {**progress(doc, now), "receipt": receipt}
 
-    def get(self, visitor_id: str, now: Optional[str] = None) -> Optional[dict]:
+    def get(self, visitor_id: str, now: Optional[timeutil.Instant] = None) -> Optional[dict]:
         """The visitor's progress, or None when no report is held (never sent,
         or forgotten after the window and `retain`)."""
         doc = self.store.get(visitor_id)

@@ -7,7 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 
+import chat_recovery as cr
+from chat_recovery.cli.explain_table import BENEATH, ELLIPSIS, HEADERS, table
 from chatlog import chat_report, log
 from conftest import NOW, ROOT, cli, edit, report, without_fallback_note
 from terminal import run_on_terminal
@@ -178,15 +181,72 @@ def test_table_on_a_terminal_fits_its_width_and_is_coloured():
         assert any(line.startswith(title) for line in text), title
     at = next(i for i, line in enumerate(text) if line.startswith("status "))
     assert "chatting" in text[at] and "chat-actions.yaml:" in text[at]
-    why_column = text[at].index("the message log")
-    why = " ".join(line[why_column:].strip() for line in text[at:at + 4])
-    assert "the message log decides: message m-006 (agentAcceptTransfer), rule agentAcceptTransfer" in why  # wrapped, not cut
+    # too narrow for a readable why column beside the others: the reasons go beneath their row, wrapped, not cut
+    why = next(i for i in range(at, len(text)) if text[i].startswith(BENEATH + "the message log"))
+    assert "the message log decides: message m-006 (agentAcceptTransfer), rule agentAcceptTransfer" in text[why]
+    assert "".join(line.strip() for line in text[why:why + 2]).endswith("(rules/chat-actions.yaml:111:3) sets chatting")
     assert any(re.match(r"m-003 +visitorMessage +- ", line) for line in text)
 
 
 def test_table_on_a_narrow_terminal_still_fits():
     text = [ANSI.sub("", line) for line in on_terminal(TABLE_ARGS, columns=60)]
     assert max(len(line) for line in text) <= 60
+
+
+def column(table_text, name):
+    """The non-empty pieces of one column (PATH or VALUE), line by line, in
+    every section: what a reader sees in it, reasons beneath a row left out."""
+    pieces, span = [], None
+    for line in table_text.splitlines():
+        if line.startswith("PATH "):
+            start = line.index(name)
+            span = (start, line.index(HEADERS[HEADERS.index(name) + 1]))
+        elif not line.strip():
+            span = None
+        elif span and not re.match(rf"^{BENEATH}(  )?\S", line) and line[span[0]:span[1]].strip():
+            pieces.append(line[span[0]:span[1]].strip())
+    return pieces
+
+
+def whole(pieces):
+    return "".join("".join(pieces).split())
+
+
+@pytest.mark.parametrize("example", sorted(p.name for p in EXAMPLES.iterdir() if p.is_dir()))
+@pytest.mark.parametrize("width", [80, 60])
+def test_every_value_and_path_appears_whole_at_a_narrow_width(policy, example, width):
+    """Nothing in the value or path column is cut: read down the column, it holds every value (every path) of the unlimited table."""
+    recovery = cr.recover(policy, [json.loads(p.read_text()) for p in sorted((EXAMPLES / example).glob("*.json"))], NOW, explain=True)
+    unlimited, narrow = table(recovery), table(recovery, width)
+    assert max(map(len, narrow.splitlines())) <= width and ELLIPSIS not in narrow
+    for name in ("PATH", "VALUE"):
+        assert whole(column(narrow, name)) == whole(column(unlimited, name)), name
+    if width == 80:  # a value as long as a time keeps its line
+        short = [value for value in column(unlimited, "VALUE") if len(value) <= len("2026-11-24T09:00:30Z")]
+        assert short and all(value in column(narrow, "VALUE") for value in short)
+
+
+@pytest.mark.parametrize("example", sorted(p.name for p in EXAMPLES.iterdir() if p.is_dir()))
+def test_a_long_path_wraps_at_its_separators_at_80_columns(policy, example):
+    recovery = cr.recover(policy, [json.loads(p.read_text()) for p in sorted((EXAMPLES / example).glob("*.json"))], NOW, explain=True)
+    pieces = iter(column(table(recovery, 80), "PATH"))
+    for path in column(table(recovery), "PATH"):
+        lines = [next(pieces)]
+        while "".join(lines) != path:
+            lines.append(next(pieces))
+        for before, after in zip(lines, lines[1:]):
+            assert before[-1] in "./" or after[0] == "[", (path, lines)
+
+
+def test_values_are_whole_on_a_terminal_of_80_columns():
+    """Where a user sees it: a pseudo-terminal 80 columns wide."""
+    text = "\n".join(ANSI.sub("", line) for line in on_terminal(TABLE_ARGS, columns=80))
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "NO_COLOR")}
+    exe = Path(sys.executable).with_name("chat-recovery")
+    unlimited = subprocess.run([str(exe), *map(str, TABLE_ARGS)], capture_output=True, env=env, timeout=60).stdout.decode()
+    assert max(map(len, text.splitlines())) <= 80 and ELLIPSIS not in text
+    assert whole(column(text, "VALUE")) == whole(column(unlimited, "VALUE"))
+    assert {"chatting", "2026-11-24T09:00:30Z", "dep-billing"} <= set(column(text, "VALUE"))
 
 
 def test_no_color_turns_colour_off_on_a_terminal():

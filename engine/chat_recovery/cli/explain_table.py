@@ -4,12 +4,13 @@ so the same function serves a tty, a pipe and a test."""
 from __future__ import annotations
 
 import json
-import textwrap
+import re
 from typing import Any, Iterable, Optional
 
 HEADERS = ("PATH", "VALUE", "DECIDED BY", "SOURCE", "WHY, AND WHAT LOST")
-MINIMUM = (8, 8, 12, 8, 12)       # no column shrinks below this
-SHARES = (0.16, 0.16, 0.22, 0.1, 0.36)  # of a line too narrow for every column
+MINIMUM = (8, 8, 10, 5, 10)       # no column shrinks below this
+WHY_BESIDE = 24   # a why column narrower than this goes beneath its row, across the line
+BENEATH = "    "  # the indent of reasons beneath their row
 GAP = "  "
 ELLIPSIS = "…"
 
@@ -93,25 +94,45 @@ def _conflict_rows(conflicts: Iterable[dict]) -> list:
     return rows
 
 
+PATH, VALUE, DECIDED, SOURCE, WHY = range(len(HEADERS))
+# A line too narrow for every column: each column starts at its minimum and
+# grows, in this order, up to a share of the line (but to at least the
+# width given): to its widest cell that fits ("whole"), to its widest
+# unbreakable piece ("piece"), or towards its natural width. The values come
+# first, so they stay whole (a time, the commonest value, always does); the
+# reasons, which wrap well, give way.
+TIME = len("2026-11-24T09:00:30Z")
+GROWTH = ((VALUE, "whole", 0.3, TIME), (SOURCE, "whole", 0.15, 0), (WHY, "natural", 0.25, 0), (PATH, "piece", 0.35, 0),
+          (DECIDED, "piece", 0.3, 0), (VALUE, "whole", 0.45, 0), (PATH, "natural", 0.35, 0), (DECIDED, "natural", 0.3, 0),
+          (WHY, "natural", 1.0, 0), (VALUE, "natural", 1.0, 0), (PATH, "natural", 1.0, 0), (DECIDED, "natural", 1.0, 0))
+# Where a cell may wrap: after a space or a separator, or before `[`.
+_BREAKS = re.compile(r"(?<=[\s.,/:;-])|(?=\[)")
+
+
 def _widths(rows: list, width: Optional[int]) -> list[int]:
-    """Natural widths when they fit. Otherwise each column gets up to its
-    share of the line, and what is left goes back to the columns that need
-    it, the last (why) first."""
-    natural = [len(h) for h in HEADERS]
-    for cells, _ in rows:
-        natural = [max(w, len(c)) for w, c in zip(natural, _flat(cells))]
-    room = None if width is None else width - len(GAP) * (len(HEADERS) - 1)
-    if room is None or sum(natural) <= room:
+    """Natural widths when they fit; otherwise grown from the minimums by
+    GROWTH. When that leaves the why column too narrow to read, the widths
+    of the first four columns alone: the reasons then go beneath their row."""
+    cells = [[len(text) for text in column] for column in zip(*(_flat(row) for row, _ in rows))] or [[0]] * len(HEADERS)
+    natural = [max(len(h), *lengths) for h, lengths in zip(HEADERS, cells)]
+    if width is None or sum(natural) + len(GAP) * WHY <= width:
         return natural
-    widths = [max(m, min(n, int(room * share))) for n, m, share in zip(natural, MINIMUM, SHARES)]
-    while sum(widths) > room and any(w > m for w, m in zip(widths, MINIMUM)):
-        widest = max((i for i, w in enumerate(widths) if w > MINIMUM[i]), key=lambda i: widths[i])
-        widths[widest] -= 1
-    for i in reversed(range(len(widths))):
-        spare = room - sum(widths)
-        if spare <= 0:
-            break
-        widths[i] = min(natural[i], widths[i] + spare)
+    # the widest piece a cell breaks into: a path at its separators, any other cell at its spaces
+    piece = [max(len(p) for row, _ in rows for p in (_BREAKS.split(_flat(row)[i]) if i == PATH else _flat(row)[i].split() or [""]))
+             for i in range(len(HEADERS))]
+    widths = _grown(cells, natural, piece, width, len(HEADERS))
+    return widths if widths[WHY] >= min(WHY_BESIDE, natural[WHY]) else _grown(cells, natural, piece, width, WHY)
+
+
+def _grown(cells: list, natural: list, piece: list, width: int, columns: int) -> list[int]:
+    room = width - len(GAP) * (columns - 1)
+    widths = [min(n, m) for n, m in zip(natural[:columns], MINIMUM)]
+    for i, want, share, at_least in GROWTH:
+        if i >= columns:
+            continue
+        cap = max(widths[i], int(room * share), at_least)
+        wanted = {"whole": max([n for n in cells[i] if n <= cap], default=0), "piece": piece[i], "natural": natural[i]}[want]
+        widths[i] = max(widths[i], min(wanted, cap, widths[i] + room - sum(widths)))
     return widths
 
 
@@ -120,11 +141,25 @@ def _flat(cells: tuple) -> list[str]:
     return [*cells[:-1], max(cells[-1], key=len)]
 
 
-def _wrap(text: str, width: int) -> list[str]:
-    """`text` in lines of at most `width`, continuation lines indented."""
-    if len(text) <= width or width < 12:
+def _wrap(text: str, width: int, indent: str = "") -> list[str]:
+    """`text` in lines of at most `width`, broken after spaces and separators
+    (a path after `.` or `/`, before `[`); a piece wider than the column is
+    cut only where it has no such place. Lines after the first start with
+    `indent`. Nothing is lost: the lines hold every character but spaces."""
+    if len(text) <= width:
         return [text]
-    return textwrap.wrap(text, width, subsequent_indent="  ", break_on_hyphens=False) or [text]
+    lines, line = [], ""
+    for token in _BREAKS.split(text):
+        room = max(1, width - (len(indent) if lines else 0))
+        if line and len(line + token.rstrip()) > room:
+            lines.append(line.rstrip())
+            line, room = "", max(1, width - len(indent))
+        while len(token.rstrip()) > room:
+            lines.append(token[:room])
+            token, room = token[room:], max(1, width - len(indent))
+        line += token.lstrip() if not line else token
+    lines.append(line.rstrip())
+    return [lines[0], *(indent + rest for rest in lines[1:])]
 
 
 def _fit(text: str, width: int) -> str:
@@ -144,17 +179,20 @@ KIND_CODES = {"plain": (), "not recovered": (YELLOW,), "unmatched": (RED,), "con
 
 def table(recovery: dict, width: Optional[int] = None, colour: bool = False) -> str:
     """Every section of the recovery's explanation as aligned text; lines no
-    wider than `width` (None: no limit)."""
+    wider than `width` (None: no limit). Cells wrap rather than being cut,
+    the values keep their width first, and the reasons go beneath their row
+    when a column of their own would be too narrow to read."""
     explain = recovery.get("explain") or {}
     sections = [(title, _rows(explain, prefix)) for title, prefix in SECTIONS]
     sections.append(("directives", _directive_rows(recovery.get("directives") or ())))
     sections.append(("conflicts", _conflict_rows(recovery.get("conflicts") or ())))
     widths = _widths([row for _, rows in sections for row in rows], width)
+    beside = len(widths) == len(HEADERS)   # else the reasons go beneath each row
     paint = _Paint(colour)
     limit = (lambda s: _fit(s, width)) if width else (lambda s: s)  # noqa: E731
 
     def line(cells: Iterable[str]) -> str:
-        padded = [_fit(c, w).ljust(w) for c, w in zip(cells, widths)]
+        padded = [_fit(c, w).ljust(w) for c, w in zip(cells, widths)]   # zip: the why column only when beside
         return limit(GAP.join(padded).rstrip())  # a terminal narrower than every column's minimum
 
     status = (recovery.get("visitor") or {}).get("status")
@@ -166,10 +204,20 @@ def table(recovery: dict, width: Optional[int] = None, colour: bool = False) -> 
             out.append(paint("  (none)", DIM))
             continue
         out.append(paint(line(HEADERS), DIM))
+        if not beside:
+            out.append(paint(limit(BENEATH + HEADERS[WHY]), DIM))
         for cells, kind in rows:
-            # One reason a line; a long reason wraps in its column rather
-            # than being cut, since the why is what the table is read for.
-            first, *more = [piece for reason in cells[-1] for piece in _wrap(reason, widths[-1])]
-            out.append(paint(line((*cells[:-1], first)), *KIND_CODES[kind]))
-            out.extend(paint(line(("", "", "", "", reason)), DIM) for reason in more)
+            # Every cell wraps in its column, none is cut: a long reason
+            # most of all, since the why is what the table is read for; one
+            # reason starts a line, its continuations are indented.
+            columns = [_wrap(text, w) for text, w in zip(cells[:-1], widths)]
+            reasons = [piece for reason in cells[-1] for piece in _wrap(reason, widths[-1] if beside else width - len(BENEATH), "  ")]
+            if beside:
+                columns.append(reasons)
+            for n in range(max(map(len, columns))):
+                texts = [column[n] if n < len(column) else "" for column in columns]
+                codes = KIND_CODES[kind] if n == 0 or any(texts[:WHY]) else (DIM,)
+                out.append(paint(line(texts), *codes))
+            if not beside and cells[-1] != ["-"]:
+                out.extend(paint(limit(BENEATH + reason), DIM) for reason in reasons)
     return "\n".join(out) + "\n"

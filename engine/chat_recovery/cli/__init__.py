@@ -56,4 +56,5 @@ def _say_warnings(stderr: IO[str]) -> None:
 
 
 def entry() -> None:
-    sys.exit(main(sys.argv[1:]))
+    from .unix import run   # a closed stdout, Ctrl-C and SIGTERM end the command quietly, with the shell's codes
+    sys.exit(run(lambda: main(sys.argv[1:])))

@@ -4,6 +4,7 @@ it) and SIGTERM, each at a moment the test synchronises on: before, during
 and after the index pass of `recover --batch`, from a file and from stdin.
 Each ends the command with one line at most and the shell's code, with no
 traceback, no process of its group and no temporary file left."""
+import fcntl
 import os
 import re
 import signal
@@ -193,3 +194,30 @@ def test_ctrl_c_typed_at_a_terminal_during_the_index_pass(storm_file, private_tm
     text = seen.decode()
     assert code == 130 and "chat-recovery: interrupted" in text and "Traceback" not in text, text
     assert os.listdir(private_tmp) == []
+
+
+def test_ctrl_c_while_the_command_loads_its_modules(private_tmp, tmp_path):
+    """Ctrl-C in the command's first second, while Python loads the policy
+    machinery, ends it like any other moment. The command lists each module
+    it loads on stderr (PYTHONPROFILEIMPORTTIME) into a pipe of one page; the
+    test stops reading at an early module of the CLI, so the command is held
+    mid-import, writing the rest, when Ctrl-C comes."""
+    fifo = tmp_path / "storm.ndjson"
+    os.mkfifo(fifo)   # never opened for writing: the command cannot finish before the signal
+    reader, writer = os.pipe()
+    fcntl.fcntl(writer, fcntl.F_SETPIPE_SZ, 4096)
+    proc = subprocess.Popen([str(EXE), *BATCH[:2], str(fifo), *BATCH[3:]], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=writer, start_new_session=True, cwd=ROOT,
+                            env={**os.environ, "TMPDIR": str(private_tmp), "PYTHONPROFILEIMPORTTIME": "1"})
+    os.close(writer)
+    seen = b""
+    while not re.search(rb"\| +chat_recovery\.diagnostics\n", seen):
+        chunk = os.read(reader, 512)
+        assert chunk, seen.decode()[-2000:]
+        seen += chunk
+    os.killpg(proc.pid, signal.SIGINT)
+    with os.fdopen(reader, "rb") as stream:
+        rest = stream.read()
+    text = "".join(line for line in (seen + rest).decode().splitlines(keepends=True) if not line.startswith("import time:"))
+    assert (proc.wait(timeout=60), text.strip()) == (130, "chat-recovery: interrupted")
+    assert_left_nothing(proc, private_tmp)

@@ -56,5 +56,5 @@ def _say_warnings(stderr: IO[str]) -> None:
 
 
 def entry() -> None:
-    from .unix import run   # a closed stdout, Ctrl-C and SIGTERM end the command quietly, with the shell's codes
-    sys.exit(run(lambda: main(sys.argv[1:])))
+    from ..tool import entry   # the console script's: a closed stdout, Ctrl-C and SIGTERM end the command quietly
+    entry()

@@ -15,7 +15,7 @@ from typing import IO, Optional
 from .. import batch
 from ..batch_workers import WorkersFailed
 from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK
-from .unix import Terminated, stopped
+from ..tool import Terminated, stopped
 
 
 def run_batch(args, policy, now: str, stdin: IO[bytes] | None, stdout: IO[str], stderr: IO[str]) -> int:

@@ -1,8 +1,10 @@
-"""The command as a Unix tool: a reader that closes the pipe (`| head`),
-Ctrl-C and SIGTERM each end it with one line at most, the shell's code for
-the signal, and every temporary file removed. SIGTERM is turned into an
-exception in this process, so `finally` blocks and context managers (the
-batch's temporary folder) run as they do for Ctrl-C."""
+"""The `chat-recovery` console script, a Unix tool: a reader that closes the
+pipe (`| head`), Ctrl-C and SIGTERM each end it with one line at most, the
+shell's code for the signal, and every temporary file removed. SIGTERM is
+turned into an exception in this process, so `finally` blocks and context
+managers (the batch's temporary folder) run as they do for Ctrl-C. The
+handlers are set before the CLI's modules are imported (a second on a busy
+machine), so a Ctrl-C while they load ends the command like any other."""
 from __future__ import annotations
 
 import os
@@ -26,6 +28,15 @@ def stopped(exc: BaseException, more: str = "") -> tuple[str, int]:
     if isinstance(exc, Terminated):
         return f"chat-recovery: terminated{more}\n", EXIT_TERMINATED
     return f"\nchat-recovery: interrupted{more}\n", EXIT_INTERRUPTED
+
+
+def entry() -> None:
+    sys.exit(run(_main))
+
+
+def _main() -> int:
+    from .cli import main
+    return main(sys.argv[1:])
 
 
 def run(main: Callable[[], int]) -> int:

@@ -10,6 +10,8 @@ can set its signal handlers before the policy machinery loads.
 """
 from __future__ import annotations
 
+import sys
+import types
 from importlib import import_module
 from typing import TYPE_CHECKING
 
@@ -25,6 +27,16 @@ _HOME = {"apply": "api", "check_policy": "api", "load_policy": "api", "recover":
 __all__ = ["apply", "check_policy", "load_policy", "recover", "render", "LivePolicy", "ReloadResult",
            "Diagnostic", "Policy", "PolicyError", "RecoveryError", "ReportError"]
 __version__ = "0.1.0"
+
+
+class _Package(types.ModuleType):
+    def __setattr__(self, name: str, value) -> None:
+        if name in _HOME and isinstance(value, types.ModuleType):
+            return   # importing the submodule `render` must not hide the function `render`
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str):

@@ -40,7 +40,7 @@ def run_on_terminal(args, columns=100, rows=60, env_extra=None, only_stderr=Fals
     return proc.wait(timeout=timeout), b"".join(chunks)
 
 
-def interrupt_on_terminal(args, ready, timeout=60):
+def interrupt_on_terminal(args, ready, timeout=60, env_extra=None):
     """Start the command with a pseudo-terminal as its controlling terminal,
     wait until `ready()` is true, then type Ctrl-C: the terminal sends SIGINT
     to its whole foreground process group, workers included, as a user's
@@ -52,7 +52,7 @@ def interrupt_on_terminal(args, ready, timeout=60):
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
     proc = subprocess.Popen([str(exe), *map(str, args)], stdin=slave, stdout=slave, stderr=slave, close_fds=True,
-                            start_new_session=True, preexec_fn=take_terminal)
+                            start_new_session=True, preexec_fn=take_terminal, env={**os.environ, **(env_extra or {})})
     os.close(slave)
     chunks = []
     deadline = time.monotonic() + timeout

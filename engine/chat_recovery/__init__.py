@@ -4,12 +4,48 @@ reports its clients upload after a restart, under a YAML policy.
     import chat_recovery as cr
     policy = cr.load_policy()                 # the bundled default policy
     recovery = cr.recover(policy, reports, now="2026-11-24T09:00:00Z")
-"""
-from .api import apply, check_policy, load_policy, recover, render
-from .diagnostics import Diagnostic, PolicyError, RecoveryError, ReportError
-from .hot_reload import LivePolicy, ReloadResult
-from .model import Policy
 
+The names below are imported on first use, so the `chat-recovery` command
+can set its signal handlers before the policy machinery loads.
+"""
+from __future__ import annotations
+
+import sys
+import types
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .api import apply, check_policy, load_policy, recover, render
+    from .diagnostics import Diagnostic, PolicyError, RecoveryError, ReportError
+    from .hot_reload import LivePolicy, ReloadResult
+    from .model import Policy
+
+_HOME = {"apply": "api", "check_policy": "api", "load_policy": "api", "recover": "api", "render": "api",
+         "LivePolicy": "hot_reload", "ReloadResult": "hot_reload", "Policy": "model",
+         "Diagnostic": "diagnostics", "PolicyError": "diagnostics", "RecoveryError": "diagnostics", "ReportError": "diagnostics"}
 __all__ = ["apply", "check_policy", "load_policy", "recover", "render", "LivePolicy", "ReloadResult",
            "Diagnostic", "Policy", "PolicyError", "RecoveryError", "ReportError"]
 __version__ = "0.1.0"
+
+
+class _Package(types.ModuleType):
+    def __setattr__(self, name: str, value) -> None:
+        if name in _HOME and isinstance(value, types.ModuleType):
+            return   # importing the submodule `render` must not hide the function `render`
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
+
+def __getattr__(name: str):
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module 'chat_recovery' has no attribute {name!r}")
+    value = globals()[name] = getattr(import_module(f".{home}", __name__), name)
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
+from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 from typing import Callable, Iterable, Iterator, Optional
@@ -26,6 +27,7 @@ ATTEMPTS = 3     # a visitor's tries: in its chunk, alone, alone on the fallback
 # once, and one for each worker (all of them may die together).
 GIVE_UP = 2 * ATTEMPTS
 STOP_WAIT = 5.0  # seconds a worker is given to leave after the last chunk
+_STOPS = (signal.SIGINT, signal.SIGTERM)
 
 
 class WorkersFailed(RecoveryError):
@@ -38,18 +40,33 @@ def pool_start_method() -> str:
 
 
 def _serve(conn, start: Callable, args: tuple) -> None:
-    """A worker's life: make the recoverer once, then answer chunks until told to stop."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the parent's to handle: it ends the workers
+    """A worker's life: make the recoverer once, then answer chunks until
+    told to stop, or until the parent is gone (then quietly: nobody reads)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C is the parent's to handle: it ends the workers
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)   # not the parent's handler: its cleanup is the parent's
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPS)   # held since birth (`_born_deaf`) until now
     recoverer = start(*args)
     while True:
         try:
             message = conn.recv()
-        except EOFError:   # the parent is gone
+            if message is None:
+                return
+            items, engine = message
+            conn.send(recoverer.recover_chunk(items, engine))
+        except (EOFError, OSError):   # the parent is gone
             return
-        if message is None:
-            return
-        items, engine = message
-        conn.send(recoverer.recover_chunk(items, engine))
+
+
+@contextmanager
+def _born_deaf() -> Iterator[None]:
+    """SIGINT and SIGTERM held back while a worker starts: a Ctrl-C at that
+    moment would otherwise reach it before `_serve` ignores it, and print its
+    KeyboardInterrupt. The parent gets any it held when this ends."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 @dataclass
@@ -69,8 +86,15 @@ class _Worker:
         self.conn, child = context.Pipe()
         self.process = context.Process(target=_serve, args=(child, start, args), daemon=True,
                                        name="chat-recovery-batch")
-        self.process.start()
-        child.close()
+        try:
+            with _born_deaf():
+                self.process.start()
+        except BaseException:   # a Ctrl-C or SIGTERM it was deaf to: no one else knows of this worker yet
+            if self.process.pid is not None:
+                self.process.kill()
+            raise
+        finally:
+            child.close()
         self.task: Optional[_Task] = None
 
     def give(self, task: _Task) -> None:
@@ -152,9 +176,10 @@ class _Run:
         self.fruitless = 0               # deaths since the last answer: workers that cannot even start end the run
 
     def outcomes(self) -> Iterator[list]:
-        workers = [_Worker(self.context, self.start, self.args) for _ in range(self.jobs)]
+        workers: list[_Worker] = []
         finished = False
         try:
+            workers.extend(_Worker(self.context, self.start, self.args) for _ in range(self.jobs))
             for worker in workers:
                 self._feed(worker)
             while True:

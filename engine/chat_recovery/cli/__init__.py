@@ -56,4 +56,5 @@ def _say_warnings(stderr: IO[str]) -> None:
 
 
 def entry() -> None:
-    sys.exit(main(sys.argv[1:]))
+    from ..tool import entry   # the console script's: a closed stdout, Ctrl-C and SIGTERM end the command quietly
+    entry()

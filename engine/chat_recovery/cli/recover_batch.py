@@ -8,14 +8,14 @@ import shutil
 import sys
 import tempfile
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import IO, Optional
 
 from .. import batch
 from ..batch_workers import WorkersFailed
 from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK
-
-EXIT_INTERRUPTED = 130   # the shell's code for Ctrl-C
+from ..tool import Terminated, stopped
 
 
 def run_batch(args, policy, now: str, stdin: IO[bytes] | None, stdout: IO[str], stderr: IO[str]) -> int:
@@ -32,12 +32,10 @@ def run_batch(args, policy, now: str, stdin: IO[bytes] | None, stdout: IO[str], 
             return EXIT_BAD_INPUT
         try:
             counts = _write(index, policy, now, args, out, stderr)
-        except BrokenPipeError:   # the reader went away (`| head`): stop quietly
-            _quiet(out)
-            return EXIT_OK
-        except KeyboardInterrupt:
-            stderr.write("\nchat-recovery: interrupted; the output holds the visitors finished so far\n")
-            return EXIT_INTERRUPTED
+        except (KeyboardInterrupt, Terminated) as exc:   # a closed pipe (`| head`) is `entry`'s to end
+            line, code = stopped(exc, "; the output holds the visitors finished so far")
+            stderr.write(line)
+            return code
         except WorkersFailed as exc:
             stderr.write(f"chat-recovery: {exc}; the output holds the visitors finished so far\n")
             return EXIT_BAD_POLICY
@@ -47,14 +45,6 @@ def run_batch(args, policy, now: str, stdin: IO[bytes] | None, stdout: IO[str], 
     unread = len(index.problems)
     stderr.write(_summary(index, *counts) + "\n")
     return EXIT_BAD_INPUT if unread or counts[1] else EXIT_OK
-
-
-def _quiet(out: IO[str]) -> None:
-    """Point a closed pipe at /dev/null, so the interpreter's last flush is silent."""
-    try:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
-    except (OSError, ValueError, AttributeError):
-        pass
 
 
 def _index(name: str, stdin: IO[bytes] | None, work: Path, stderr: IO[str]) -> Optional[batch.Index]:
@@ -81,21 +71,24 @@ def _index(name: str, stdin: IO[bytes] | None, work: Path, stderr: IO[str]) -> O
 
 
 def _write(index: batch.Index, policy, now: str, args, out: IO[str], stderr: IO[str]) -> tuple[int, int]:
-    """Write each recovery as it comes; (recovered, not recovered)."""
+    """Write each recovery as it comes; (recovered, not recovered). However
+    the loop ends (Ctrl-C, SIGTERM, a closed pipe), the workers are stopped
+    here, before the temporary folder they read from is removed."""
     recovered = lost = 0
     bar = Progress(stderr, len(index.groups)) if _is_terminal(stderr) else None
-    for outcome in batch.outcomes(index, policy, args.policy, now, engine=args.engine, explain=args.explain, jobs=args.jobs):
-        if outcome.line is None:
-            lost += 1
+    with closing(batch.outcomes(index, policy, args.policy, now, engine=args.engine, explain=args.explain, jobs=args.jobs)) as results:
+        for outcome in results:
+            if outcome.line is None:
+                lost += 1
+                if bar:
+                    bar.clear()
+                for problem in outcome.problems:
+                    stderr.write(f"{problem} (visitor '{outcome.visitor}' is not recovered)\n")
+            else:
+                recovered += 1
+                out.write(outcome.line + "\n")
             if bar:
-                bar.clear()
-            for problem in outcome.problems:
-                stderr.write(f"{problem} (visitor '{outcome.visitor}' is not recovered)\n")
-        else:
-            recovered += 1
-            out.write(outcome.line + "\n")
-        if bar:
-            bar.step()
+                bar.step()
     if bar:
         bar.clear()
     return recovered, lost

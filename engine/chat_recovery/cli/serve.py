@@ -7,6 +7,8 @@ from typing import IO
 
 from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK, EXIT_USAGE, load_or_report
 
+SERVE_EXTRA = ("starlette", "uvicorn", "redis", "prometheus_client", "anyio")   # what `pip install 'chat-recovery[serve]'` brings
+
 FLAGS = (  # field, flag, parser, help
     ("host", "--host", str, "address to listen on (default 127.0.0.1)"),
     ("port", "--port", int, "port (default 8080)"),
@@ -66,8 +68,10 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
     try:
         from ..service.config import environment
         from ..service.server import build, serve
-    except ImportError as exc:
-        stderr.write(f"chat-recovery serve: the service needs the serve extra (pip install 'chat-recovery[serve]'): {exc}\n")
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] not in SERVE_EXTRA:
+            raise
+        stderr.write(f"chat-recovery serve: the service needs the serve extra ({exc.name} is not installed): pip install 'chat-recovery[serve]'\n")
         return EXIT_USAGE
     config = settings(args, environment(), stderr)
     if config is None:

@@ -26,7 +26,7 @@ def served():
 
 def test_the_banner_says_where_it_listens_and_which_store(served):
     assert served.banner == (f"chat-recovery: serving on http://127.0.0.1:{served.port} (store: embedded (in-process); "
-                             "policy: bundled; 1 replay workers)")
+                             "policy: bundled; 1 replay worker)")
 
 
 def test_reports_one_at_a_time_give_the_recovery_so_far(served, policy):
@@ -177,8 +177,8 @@ def test_settings_come_from_the_environment_and_flags_win():
 
 @pytest.mark.parametrize("args, env, message, code", [
     (["--port", "0"], {}, "--port must be 1-65535", 2),
-    (["--window", "soon"], {}, "--window: 'soon' is not a float", 2),
-    ([], {"CHAT_RECOVERY_PORT": "http"}, "CHAT_RECOVERY_PORT: 'http' is not a int", 2),
+    (["--window", "soon"], {}, "--window: 'soon' is not a number", 2),
+    ([], {"CHAT_RECOVERY_PORT": "http"}, "CHAT_RECOVERY_PORT: 'http' is not a whole number", 2),
     (["--host", "0.0.0.0"], {}, "a token is required to listen on 0.0.0.0", 2),
 ])
 def test_bad_settings_are_said_with_their_source(args, env, message, code):

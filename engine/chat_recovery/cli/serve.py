@@ -9,6 +9,8 @@ from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK, EXIT_USAGE, load_o
 
 SERVE_EXTRA = ("starlette", "uvicorn", "redis", "prometheus_client", "anyio")   # what `pip install 'chat-recovery[serve]'` brings
 
+TYPE_NAMES = {int: "a whole number", float: "a number"}   # for "'http' is not a whole number"
+
 FLAGS = (  # field, flag, parser, help
     ("host", "--host", str, "address to listen on (default 127.0.0.1)"),
     ("port", "--port", int, "port (default 8080)"),
@@ -44,7 +46,7 @@ def settings(args, environ, stderr: IO[str]):
             value = parsers[field](text)
         except ValueError:
             source = "--" + field.replace("_", "-") if getattr(args, field) is not None else env_name(field)
-            stderr.write(f"chat-recovery serve: {source}: {text!r} is not a {parsers[field].__name__ if parsers[field] is not str else 'text'}\n")
+            stderr.write(f"chat-recovery serve: {source}: {text!r} is not {TYPE_NAMES[parsers[field]]}\n")
             return None
         values[field] = value
     config = ServeConfig(**values)
@@ -86,10 +88,14 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
         return EXIT_BAD_INPUT
     store = config.redis_url or "embedded (in-process)"
     stdout.write(f"chat-recovery: serving on http://{config.host}:{config.port} (store: {store}; policy: "
-                 f"{config.policy or 'bundled'}; {config.workers or 'no'} replay workers)\n")
+                 f"{config.policy or 'bundled'}; {_workers(config.workers)})\n")
     stdout.flush()
     try:
         serve(service, config)
     finally:
         close()
     return EXIT_OK
+
+
+def _workers(count: int) -> str:
+    return "no replay workers" if count == 0 else "1 replay worker" if count == 1 else f"{count} replay workers"

@@ -14,6 +14,7 @@ EXIT_OK = 0
 EXIT_BAD_INPUT = 1   # a report (or --now) that cannot be used; a check or test that failed
 EXIT_USAGE = 2       # argparse's own code for bad arguments
 EXIT_BAD_POLICY = 3  # the policy did not load, or could not be applied
+EXIT_CANNOT_LISTEN = 4  # serve: the port is in use, or the address is not this machine's
 
 
 class Parser(argparse.ArgumentParser):

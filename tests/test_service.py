@@ -247,6 +247,8 @@ def test_two_nodes_share_one_redis_and_readiness_follows_it(redis_server):
         down = a.client.post("/v1/reports", json=example("plain-visitor")[0])
         assert down.status_code == 503 and down.json()["error"]["code"] == "storeUnavailable"
         assert "retry" in down.json()["error"]["message"] and down.headers["retry-after"]
+        warned = a.wait_log(lambda l: "storeUnavailable" in l)
+        assert warned.split()[1] == "WARNING" and "cause=" in warned and redis_server.url.split("//")[1].split("/")[0] in warned
         redis_server.start()
         assert httpx.get(a.url + "/readyz").status_code == 200
         assert a.client.post("/v1/reports", json=example("plain-visitor")[0]).status_code == 200

@@ -2,7 +2,7 @@
 import os
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import httpx
@@ -13,6 +13,9 @@ TOKEN = "s3cret-token"
 
 
 class Served:
+    """The banner on stdout is written once the port is bound, so reading it
+    is the wait; stderr (the log) is read by a thread, line by line."""
+
     def __init__(self, *args, env=None, token=TOKEN):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -23,22 +26,33 @@ class Served:
         self.token = token
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                      env={**os.environ, **(env or {})})
-        self.banner = None
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"serve exited {self.proc.returncode}: {self.proc.stderr.read()}")
-            try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        else:
-            self.stop()
-            raise RuntimeError("serve did not answer within a minute")
+        self.log = []
+        self._logged = threading.Condition()
+        self._reader = threading.Thread(target=self._read_log, daemon=True)
+        self._reader.start()
         self.banner = self.proc.stdout.readline().strip()
+        if not self.banner:
+            self.proc.wait(60)
+            self._reader.join(60)
+            raise RuntimeError(f"serve exited {self.proc.returncode}: {''.join(self.log)}")
         self.client = httpx.Client(base_url=self.url, timeout=60,
                                    headers={"Authorization": f"Bearer {token}"} if token else {})
+
+    def _read_log(self):
+        for line in self.proc.stderr:
+            with self._logged:
+                self.log.append(line)
+                self._logged.notify_all()
+        with self._logged:
+            self.log.append(None)        # end of the log: the process closed stderr
+            self._logged.notify_all()
+
+    def wait_log(self, wanted):
+        """The first log line for which `wanted(line)` is true (None if the
+        log ended without one)."""
+        with self._logged:
+            self._logged.wait_for(lambda: any(l is None or wanted(l) for l in self.log), timeout=60)
+            return next((l for l in self.log if l is None or wanted(l)), None)
 
     def stop(self):
         if self.proc.poll() is None:
@@ -48,3 +62,4 @@ class Served:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        self._reader.join(20)

@@ -176,19 +176,19 @@ def test_progress_bar_only_on_a_terminal(tmp_path, reports):
     assert without_fallback_note(piped.stderr.decode()) == f"chat-recovery: 40 of 40 visitors recovered from {len(reports)} reports\n"
 
 
-@pytest.mark.parametrize("args", [
-    ("--out", "x.ndjson", "examples/plain-visitor/1-visitor.json"),
-    ("--batch", "examples", "examples/plain-visitor/1-visitor.json"),
-    ("--batch", "examples", "--format", "table"),
-    (),
+@pytest.mark.parametrize("args, said", [
+    (("--out", "x.ndjson", "examples/plain-visitor/1-visitor.json"), "--out goes with --batch; one visitor's recovery is written to stdout (redirect it with >)"),
+    (("--batch", "examples", "examples/plain-visitor/1-visitor.json"),
+     "give report FILEs (one visitor) or --batch INPUT (many visitors), not both: --batch examples with examples/plain-visitor/1-visitor.json"),
+    (("--batch", "examples", "--format", "table"), "--format table shows one visitor; --batch writes one JSON recovery a line (drop --format, or recover one visitor's FILEs)"),
+    ((), "give report FILEs (one visitor; - reads stdin) or --batch INPUT (many visitors)"),
 ], ids=["out-without-batch", "files-and-batch", "table-with-batch", "nothing"])
-def test_mixed_up_arguments_are_a_usage_error(args):
+def test_mixed_up_arguments_are_a_usage_error(args, said):
     done = cli("recover", "--now", NOW, *args, cwd=ROOT)
     assert done.returncode == 2
     err = done.stderr.decode()
     assert err.startswith("usage: chat-recovery recover ")
-    assert err.endswith("chat-recovery recover: error: give report FILEs (one visitor), "
-                        "or --batch INPUT with --out and --jobs (many visitors, JSON only)\n")
+    assert err.endswith(f"chat-recovery recover: error: {said}\n")
 
 
 def test_jobs_must_be_a_count():

@@ -1,6 +1,8 @@
 """The installed `chat-recovery` command, run as a user runs it."""
 import json
 
+import pytest
+
 from conftest import NOW, ROOT, cli, report, without_fallback_note
 
 EXAMPLES = ROOT / "examples"
@@ -140,3 +142,62 @@ def test_chat_examples_as_the_demo_shows_them():
     ended = run("chat-ended")
     assert ended["chat"]["state"]["translation"] == {"enabled": True, "language": "es"}
     assert {d["do"] for d in ended["directives"]} == {"recoverChat", "keepHeartbeat", "restoreWrapup"}
+
+
+def run_main(*argv):
+    """`main` with its own streams: (exit code, stdout, stderr)."""
+    import io
+    from chat_recovery.cli import main
+    out, err = io.StringIO(), io.StringIO()
+    code = main([str(a) for a in argv], stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_version_comes_from_the_installed_metadata():
+    from importlib.metadata import version
+    assert run_main("--version") == (0, f"chat-recovery {version('chat-recovery')}\n", "")
+    done = cli("--version")
+    assert done.returncode == 0 and done.stdout.decode() == f"chat-recovery {version('chat-recovery')}\n"
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["recovr"], "unknown command 'recovr' (did you mean 'recover'?); the commands are recover, bench, serve, policy"),
+    (["polcy", "check"], "unknown command 'polcy' (did you mean 'policy'?)"),
+    (["policy", "chek"], "chat-recovery policy: error: unknown command 'chek' (did you mean 'check'?); the commands are check, test, docs, diff"),
+    (["policy", "check", "--format", "jsn"], "invalid choice: 'jsn' (did you mean 'json'?)"),
+    ([], "chat-recovery: error: choose a command: recover, bench, serve, policy"),
+    (["policy"], "chat-recovery policy: error: choose a policy command: check, test, docs, diff"),
+])
+def test_a_mistyped_or_missing_command_is_named_with_the_close_match(argv, said):
+    code, out, err = run_main(*argv)
+    assert code == 2 and out == "" and said in err
+    assert err.startswith("usage: ") and said in err.splitlines()[-1] and "_command" not in err
+
+
+def test_a_mistyped_subcommand_through_the_installed_command():
+    done = cli("policy", "tset")
+    assert done.returncode == 2 and b"did you mean 'test'?" in done.stderr and b"Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["bench", "--visitors", "many"], "argument --visitors: 'many' is not a whole number"),
+    (["bench", "--seed", "x"], "argument --seed: 'x' is not a whole number"),
+    (["policy", "test", "--min-coverage", "most"], "argument --min-coverage: 'most' is not a number"),
+])
+def test_a_value_of_the_wrong_type_is_named_in_words(argv, said):
+    code, _, err = run_main(*argv)
+    assert code == 2 and said in err and "invalid" not in err
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["recover"], "error: give report FILEs (one visitor; - reads stdin) or --batch INPUT (many visitors)\n"),
+    (["recover", "--batch", "in.ndjson", "a.json"], "error: give report FILEs (one visitor) or --batch INPUT (many visitors), not both: --batch in.ndjson with a.json\n"),
+    (["recover", "--out", "o.ndjson", "a.json"], "error: --out goes with --batch; one visitor's recovery is written to stdout"),
+    (["recover", "--jobs", "2", "a.json"], "error: --jobs goes with --batch; one visitor is recovered in one process\n"),
+    (["recover", "--batch", "in.ndjson", "--format", "table"], "error: --format table shows one visitor; --batch writes one JSON recovery a line"),
+])
+def test_each_recover_usage_mistake_gets_its_own_message(argv, said):
+    code, out, err = run_main(*argv)
+    assert code == 2 and out == "" and err.startswith("usage: chat-recovery recover") and said in err
+    assert "JSON only" not in err
+

@@ -132,7 +132,7 @@ def test_a_set_aside_message_says_why(tmp_path):
     explain = explained(tmp_path, chat_report(messages, side="visitor"), chat_report(messages[:1], agent="a-7"))
     entry = explain["$.chat.messages['m-002']"]
     assert entry["rule"] is None and entry["strategy"] == "set aside"
-    assert entry["why"].startswith("set aside: a agent message is believed from agent reports only")
+    assert entry["why"].startswith("set aside: this agent message is believed from agent reports only")
 
 
 def test_a_rule_whose_when_did_not_hold_is_named_with_what_it_needed(tmp_path, rules_copy):

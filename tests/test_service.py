@@ -26,7 +26,7 @@ def served():
 
 def test_the_banner_says_where_it_listens_and_which_store(served):
     assert served.banner == (f"chat-recovery: serving on http://127.0.0.1:{served.port} (store: embedded (in-process); "
-                             "policy: bundled; 1 replay workers)")
+                             "policy: bundled; 1 replay worker)")
 
 
 def test_reports_one_at_a_time_give_the_recovery_so_far(served, policy):
@@ -177,9 +177,10 @@ def test_settings_come_from_the_environment_and_flags_win():
 
 @pytest.mark.parametrize("args, env, message, code", [
     (["--port", "0"], {}, "--port must be 1-65535", 2),
-    (["--window", "soon"], {}, "--window: 'soon' is not a float", 2),
-    ([], {"CHAT_RECOVERY_PORT": "http"}, "CHAT_RECOVERY_PORT: 'http' is not a int", 2),
+    (["--window", "soon"], {}, "--window: 'soon' is not a number", 2),
+    ([], {"CHAT_RECOVERY_PORT": "http"}, "CHAT_RECOVERY_PORT: 'http' is not a whole number", 2),
     (["--host", "0.0.0.0"], {}, "a token is required to listen on 0.0.0.0", 2),
+    (["--log-format", "xml"], {}, "--log-format must be text or json, not 'xml'", 2),
 ])
 def test_bad_settings_are_said_with_their_source(args, env, message, code):
     import os
@@ -246,6 +247,8 @@ def test_two_nodes_share_one_redis_and_readiness_follows_it(redis_server):
         down = a.client.post("/v1/reports", json=example("plain-visitor")[0])
         assert down.status_code == 503 and down.json()["error"]["code"] == "storeUnavailable"
         assert "retry" in down.json()["error"]["message"] and down.headers["retry-after"]
+        warned = a.wait_log(lambda l: "storeUnavailable" in l)
+        assert warned.split()[1] == "WARNING" and "cause=" in warned and redis_server.url.split("//")[1].split("/")[0] in warned
         redis_server.start()
         assert httpx.get(a.url + "/readyz").status_code == 200
         assert a.client.post("/v1/reports", json=example("plain-visitor")[0]).status_code == 200
@@ -258,3 +261,96 @@ def test_the_load_script_posts_a_storm_and_counts_every_report(served):
     from chat_recovery.bench.http_load import run
     result = run(served.url, TOKEN, visitors=20, concurrency=4, seed=9)
     assert result["statuses"].get("200") == result["reports"] and result["reportsPerSecond"] > 0
+
+
+def _serve_argv(*args):
+    import sys
+    from pathlib import Path
+    return [str(Path(sys.executable).with_name("chat-recovery")), "serve", *args]
+
+
+def test_a_port_in_use_is_its_own_one_line_error_with_exit_4():
+    import socket
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        done = subprocess.run(_serve_argv("--port", str(port), "--workers", "0"), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 4 and done.stdout == ""
+    assert done.stderr.startswith(f"chat-recovery serve: port {port} on 127.0.0.1 is in use") and done.stderr.count("\n") == 1
+
+
+def test_serving_on_is_said_once_the_port_is_bound():
+    """A connection made the moment the banner is read is accepted: the
+    banner waits for the bind, so nobody has to poll for the port."""
+    import socket
+    from redis_server import free_port
+    port = free_port()
+    proc = subprocess.Popen(_serve_argv("--port", str(port), "--workers", "0"), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert "serving on" in proc.stdout.readline()
+        socket.create_connection(("127.0.0.1", port), timeout=60).close()
+    finally:
+        proc.terminate()
+        proc.wait(60)
+
+
+def _worker_pids(pid):
+    """The replay workers serve spawned (not multiprocessing's resource tracker)."""
+    from pathlib import Path
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(c) for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+
+
+def test_serve_logs_each_request_a_replaced_worker_and_its_shutdown_never_the_token_or_a_body():
+    import os
+    import signal
+    server = Served("--workers", "1")
+    try:
+        report = example("plain-visitor")[0]
+        report["visitor"]["info"]["ticketId"] = "BODY-MARKER-7731"
+        assert server.client.post("/v1/reports", json=report).status_code == 200
+        access = server.wait_log(lambda l: " access " in l and "path=/v1/reports" in l)
+        assert access.split()[1:3] == ["INFO", "access"]
+        assert "method=POST" in access and "status=200" in access and "visitorId=v-1001" in access and "durationMs=" in access
+        assert server.client.get("/v1/visitors/v-nobody/recovery").status_code == 404
+        assert "method=GET" in server.wait_log(lambda l: "status=404" in l and "visitorId=v-nobody" in l)
+        assert httpx.post(server.url + "/v1/reports", json=report, headers={"Authorization": "Bearer wrong-token-55"}).status_code == 401
+        assert server.wait_log(lambda l: "status=401" in l)
+
+        (worker,) = _worker_pids(server.proc.pid)
+        os.kill(worker, signal.SIGKILL)
+        assert server.client.post("/v1/reports", json=example("plain-visitor")[1]).status_code == 200
+        replaced = server.wait_log(lambda l: "replayWorkerReplaced" in l)
+        assert replaced.split()[1] == "WARNING" and f"pid={worker}" in replaced and "cause=\"killed by SIGKILL\"" in replaced
+
+        server.proc.send_signal(signal.SIGTERM)
+        assert server.proc.wait(60) == 0
+        assert "signal=SIGTERM" in server.wait_log(lambda l: " shutdown " in l)
+    finally:
+        server.stop()
+    lines = [l for l in server.log if l is not None]
+    assert lines[0].split()[1:3] == ["INFO", "start"] and lines[-1].split()[1:3] == ["INFO", "stopped"]
+    assert not [l for l in lines if TOKEN in l or "wrong-token-55" in l or "BODY-MARKER" in l or "Bearer" in l]
+
+
+def test_json_logs_are_one_object_a_line_and_the_level_is_a_setting():
+    import signal
+    server = Served("--workers", "0", "--log-format", "json", env={"CHAT_RECOVERY_LOG_LEVEL": "warning"})
+    quiet = Served("--workers", "0", env={"CHAT_RECOVERY_LOG_FORMAT": "json"})
+    try:
+        for s in (server, quiet):
+            assert s.client.post("/v1/reports", json=example("plain-visitor")[0]).status_code == 200
+            s.proc.send_signal(signal.SIGTERM)
+            assert s.proc.wait(60) == 0
+            s.wait_log(lambda l: False)          # the whole log, to its end
+    finally:
+        server.stop()
+        quiet.stop()
+    logged = [json.loads(l) for l in quiet.log if l is not None]
+    assert [e["event"] for e in logged] == ["start", "access", "shutdown", "stopped"]
+    access = logged[1]
+    assert {k: access[k] for k in ("level", "method", "path", "status", "visitorId")} == {
+        "level": "info", "method": "POST", "path": "/v1/reports", "status": 200, "visitorId": "v-1001"}
+    assert isinstance(access["durationMs"], float) and access["time"].endswith("Z")
+    assert [l for l in server.log if l is not None] == []     # warning and up: a quiet run logs nothing

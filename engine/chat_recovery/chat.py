@@ -84,7 +84,7 @@ def rebuild(chat: ChatPolicy, held: dict, engine: Engine) -> ChatResult:
             if not (held_by & sides) and (reporting & sides):
                 result.set_aside.append({
                     "message": message, "heldBy": [source_of(s) for s in holders[message["id"]]],
-                    "reason": f"a {message['sender']['type']} message is believed from {' or '.join(sorted(sides))} reports only, and such reports hold this chat without it"})
+                    "reason": f"this {message['sender']['type']} message is believed from {' or '.join(sorted(sides))} reports only, and such reports hold this chat without it"})
                 continue
             event = match_event(chat, message, result)
             index = session.fire(event)

@@ -98,7 +98,7 @@ def rebuild(chat: Chat) -> Log:
         if not any(side in held_by for side in believed) and any(side in reporting for side in believed):
             log.set_aside.append({
                 "message": message, "heldBy": [_source(s) for s in log.holders[message["id"]]],
-                "reason": f"a {kind} message is believed from {' or '.join(sorted(believed))} reports only, and such reports hold this chat without it"})
+                "reason": f"this {kind} message is believed from {' or '.join(sorted(believed))} reports only, and such reports hold this chat without it"})
             continue
         log.replayed.add(message["id"])
         handler = ACTIONS.get(message["action"])

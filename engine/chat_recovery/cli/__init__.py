@@ -8,7 +8,7 @@ import warnings
 from typing import IO, Optional, Sequence
 
 from . import bench, policy_check, policy_diff, policy_docs, policy_test, recover, serve
-from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK, EXIT_USAGE, Parser
+from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK, EXIT_USAGE, Parser, choose
 
 COMMANDS = (recover, bench, serve)         # chat-recovery <command>
 POLICY_COMMANDS = (policy_check, policy_test, policy_docs, policy_diff)  # chat-recovery policy <command>
@@ -16,21 +16,35 @@ POLICY_COMMANDS = (policy_check, policy_test, policy_docs, policy_diff)  # chat-
 __all__ = ["main", "entry", "EXIT_OK", "EXIT_BAD_INPUT", "EXIT_USAGE", "EXIT_BAD_POLICY"]
 
 
-def _parser(stderr: IO[str]) -> Parser:
-    top = Parser(prog="chat-recovery", description="Recover a live-chat visitor from client reports under a YAML policy.", stderr=stderr)
-    sub = top.add_subparsers(dest="command", required=True, parser_class=Parser)
+def _parser(stdout: IO[str], stderr: IO[str]) -> Parser:
+    streams = {"stdout": stdout, "stderr": stderr}
+    top = Parser(prog="chat-recovery", description="Recover a live-chat visitor from client reports under a YAML policy.", **streams)
+    top.add_argument("--version", action="version", version=f"chat-recovery {_version()}")
+    sub = top.add_subparsers(title="commands", metavar="COMMAND", parser_class=Parser)
     for command in COMMANDS:
-        command.add_parser(sub, stderr=stderr)
-    pol = sub.add_parser("policy", help="check, test, document and compare policy directories", stderr=stderr)
-    pol_sub = pol.add_subparsers(dest="policy_command", required=True, parser_class=Parser)
+        command.add_parser(sub, **streams)
+    pol = sub.add_parser("policy", help="check, test, document and compare policy directories", **streams)
+    pol_sub = pol.add_subparsers(title="policy commands", metavar="POLICY_COMMAND", parser_class=Parser)
     for command in POLICY_COMMANDS:
-        command.add_parser(pol_sub, stderr=stderr)
+        command.add_parser(pol_sub, **streams)
+    top.set_defaults(run=choose(top, "command", list(sub.choices)))
+    pol.set_defaults(run=choose(pol, "policy command", list(pol_sub.choices)))
     return top
+
+
+def _version() -> str:
+    """The installed distribution's version (a source tree run without
+    installing has none to give)."""
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("chat-recovery")
+    except PackageNotFoundError:
+        return "(not installed)"
 
 
 def main(argv: Optional[Sequence[str]] = None, stdin: IO[bytes] | None = None,
          stdout: IO[str] = sys.stdout, stderr: IO[str] = sys.stderr) -> int:
-    parser = _parser(stderr)
+    parser = _parser(stdout, stderr)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:

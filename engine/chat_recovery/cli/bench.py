@@ -12,11 +12,11 @@ from ..bench.measure import ENGINES, STAGES, available
 from ..bench.batch_run import batch_bench
 from ..bench.run import BenchError, bench, machine, sizes
 from ..bench.storm import StormSpec
-from .common import EXIT_BAD_POLICY, EXIT_OK, EXIT_USAGE
+from .common import EXIT_BAD_POLICY, EXIT_OK, EXIT_USAGE, whole_number
 
 
 def _count(text: str) -> int:
-    value = int(text)
+    value = whole_number(text)
     if value < 1:
         raise argparse.ArgumentTypeError("must be 1 or more")
     return value
@@ -25,7 +25,7 @@ def _count(text: str) -> int:
 def add_parser(sub, **kw) -> None:
     cmd = sub.add_parser("bench", help="measure every engine on a seeded recovery storm, against a hand-written reference", **kw)
     cmd.add_argument("--visitors", type=_count, default=10_000, metavar="N", help="visitors in the storm (default 10000; about a third hold a chat)")
-    cmd.add_argument("--seed", type=int, default=1, metavar="S", help="the storm's seed: same seed, same storm (default 1)")
+    cmd.add_argument("--seed", type=whole_number, default=1, metavar="S", help="the storm's seed: same seed, same storm (default 1)")
     cmd.add_argument("--engine", action="append", choices=ENGINES, metavar="ENGINE",
                      help=f"measure only this engine ({', '.join(ENGINES)}); repeatable; default: every engine this Python runs")
     cmd.add_argument("--format", choices=("table", "json"), default="table")

@@ -3,8 +3,9 @@ the given streams, and loading a policy with its problems printed."""
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
-from typing import IO, Optional
+from typing import IO, Optional, Sequence
 
 from ..api import load_policy
 from ..diagnostics import PolicyError
@@ -13,16 +14,56 @@ EXIT_OK = 0
 EXIT_BAD_INPUT = 1   # a report (or --now) that cannot be used; a check or test that failed
 EXIT_USAGE = 2       # argparse's own code for bad arguments
 EXIT_BAD_POLICY = 3  # the policy did not load, or could not be applied
+EXIT_CANNOT_LISTEN = 4  # serve: the port is in use, or the address is not this machine's
 
 
 class Parser(argparse.ArgumentParser):
-    def __init__(self, *args, stderr: IO[str], **kwargs):
+    """argparse writing to the given streams (help and --version to stdout,
+    errors to stderr), with "did you mean" for a mistyped choice or command."""
+
+    def __init__(self, *args, stderr: IO[str], stdout: Optional[IO[str]] = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self._stderr = stderr
+        self._stderr, self._stdout = stderr, stdout
 
     def _print_message(self, message: str, file=None) -> None:  # route to our streams
         if message:
-            (self._stderr if file in (None, sys.stderr) else file).write(message)
+            stream = self._stderr if file in (None, sys.stderr) else self._stdout if file is sys.stdout and self._stdout else file
+            stream.write(message)
+
+    def _check_value(self, action: argparse.Action, value) -> None:
+        """argparse's check, worded as click does: the close match first."""
+        if action.choices is None or value in action.choices:
+            return
+        names = [str(c) for c in action.choices]
+        close = difflib.get_close_matches(str(value), names, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        if isinstance(action, argparse._SubParsersAction):
+            raise argparse.ArgumentError(None, f"unknown command '{value}'{hint}; the commands are {', '.join(names)}")
+        raise argparse.ArgumentError(action, f"invalid choice: '{value}'{hint}; choose from {', '.join(names)}")
+
+
+def whole_number(text: str) -> int:
+    """`type=` for a whole number, so argparse says so (not `invalid int value`)."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+
+
+def number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+
+
+def choose(parser: argparse.ArgumentParser, what: str, names: Sequence[str]):
+    """The `run` of a command group given without its command: a usage error
+    naming the commands, not argparse's `required: <dest>`."""
+    def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
+        stderr.write(parser.format_usage() + f"{parser.prog}: error: choose a {what}: {', '.join(names)}\n")
+        return EXIT_USAGE
+    return run
 
 
 def load_or_report(directory: Optional[str], stderr: IO[str]):

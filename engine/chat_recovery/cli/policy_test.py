@@ -11,7 +11,7 @@ from .. import bundled
 from ..diagnostics import Diagnostic, RecoveryError
 from ..policy_tests import measure, read_suites, run_suites
 from ..replay import ENGINES
-from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK, load_or_report
+from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK, load_or_report, number
 from .formats import FORMATS, write_diagnostics
 
 
@@ -22,7 +22,7 @@ def add_parser(sub, **kw) -> None:
     cmd.add_argument("--engine", choices=ENGINES, help="who matches action rules (as for recover); default: the policy's choice (policy.yaml), else auto")
     cmd.add_argument("--format", choices=FORMATS, default="text")
     cmd.add_argument("--coverage", action="store_true", help="list the rules and table rows no case exercised, with file:line")
-    cmd.add_argument("--min-coverage", type=float, metavar="N", help="fail (exit 1) when under N percent of the rules are exercised; implies --coverage")
+    cmd.add_argument("--min-coverage", type=number, metavar="N", help="fail (exit 1) when under N percent of the rules are exercised; implies --coverage")
     cmd.add_argument("-k", dest="only", metavar="TEXT", help="run only the cases whose name contains TEXT")
     cmd.set_defaults(run=run)
 

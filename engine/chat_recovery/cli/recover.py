@@ -33,6 +33,21 @@ def add_parser(sub, **kw) -> None:
     rec.set_defaults(run=run, usage=rec.format_usage)
 
 
+def _mistake(args) -> str:
+    """The one way the arguments do not fit together, in words, or ''."""
+    if args.batch and args.files:
+        return f"give report FILEs (one visitor) or --batch INPUT (many visitors), not both: --batch {args.batch} with {' '.join(args.files)}"
+    if not args.batch and not args.files:
+        return "give report FILEs (one visitor; - reads stdin) or --batch INPUT (many visitors)"
+    if not args.batch and args.out:
+        return "--out goes with --batch; one visitor's recovery is written to stdout (redirect it with >)"
+    if not args.batch and args.jobs != 1:
+        return "--jobs goes with --batch; one visitor is recovered in one process"
+    if args.batch and args.format == "table":
+        return "--format table shows one visitor; --batch writes one JSON recovery a line (drop --format, or recover one visitor's FILEs)"
+    return ""
+
+
 def _jobs(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number, 1 or more, not '{text}'")
@@ -46,8 +61,9 @@ def run(args, stdin: IO[bytes] | None, stdout: IO[str], stderr: IO[str]) -> int:
     except ValueError as exc:
         stderr.write(f"chat-recovery: --now: {exc}\n")
         return EXIT_BAD_INPUT
-    if bool(args.batch) == bool(args.files) or (not args.batch and (args.out or args.jobs != 1)) or (args.batch and args.format == "table"):
-        stderr.write(args.usage() + "chat-recovery recover: error: give report FILEs (one visitor), or --batch INPUT with --out and --jobs (many visitors, JSON only)\n")
+    mistake = _mistake(args)
+    if mistake:
+        stderr.write(args.usage() + f"chat-recovery recover: error: {mistake}\n")
         return EXIT_USAGE
     policy = load_or_report(args.policy, stderr)
     if policy is None:

@@ -3,9 +3,16 @@ environment variable (CHAT_RECOVERY_<NAME>); a flag wins."""
 from __future__ import annotations
 
 import argparse
+import errno
+import logging
+import signal
 from typing import IO
 
-from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK, EXIT_USAGE, load_or_report
+from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_CANNOT_LISTEN, EXIT_OK, EXIT_USAGE, load_or_report
+
+SERVE_EXTRA = ("starlette", "uvicorn", "redis", "prometheus_client", "anyio")   # what `pip install 'chat-recovery[serve]'` brings
+
+TYPE_NAMES = {int: "a whole number", float: "a number"}   # for "'http' is not a whole number"
 
 FLAGS = (  # field, flag, parser, help
     ("host", "--host", str, "address to listen on (default 127.0.0.1)"),
@@ -19,6 +26,8 @@ FLAGS = (  # field, flag, parser, help
     ("max_body", "--max-body", int, "bytes a request body may hold (default 16 MiB)"),
     ("workers", "--workers", int, "replay worker processes, supervised (default 2); 0 replays in the server's process"),
     ("engine", "--engine", str, "action-rule engine: auto, durable, compiled, python (default: the policy's)"),
+    ("log_level", "--log-level", str, "debug, info (an access line per request; the default), warning or error"),
+    ("log_format", "--log-format", str, "text (the default) or json: one object a line, for log shippers"),
 )
 
 
@@ -34,6 +43,7 @@ def settings(args, environ, stderr: IO[str]):
     """The ServeConfig from defaults, then environment, then flags; None
     (with the reason written) when a value does not parse."""
     from ..service.config import ServeConfig, defaults, env_name, from_env
+    from ..service.logs import FORMATS, LEVELS
     values = defaults()
     given = {**from_env(environ), **{f: getattr(args, f) for f, *_ in FLAGS if getattr(args, f) is not None}}
     parsers = {f: p for f, _, p, _ in FLAGS}
@@ -42,7 +52,7 @@ def settings(args, environ, stderr: IO[str]):
             value = parsers[field](text)
         except ValueError:
             source = "--" + field.replace("_", "-") if getattr(args, field) is not None else env_name(field)
-            stderr.write(f"chat-recovery serve: {source}: {text!r} is not a {parsers[field].__name__ if parsers[field] is not str else 'text'}\n")
+            stderr.write(f"chat-recovery serve: {source}: {text!r} is not {TYPE_NAMES[parsers[field]]}\n")
             return None
         values[field] = value
     config = ServeConfig(**values)
@@ -55,6 +65,10 @@ def settings(args, environ, stderr: IO[str]):
         problems.append("--max-in-flight and --max-body must be 1 or more, --workers 0 or more")
     if config.engine not in (None, "auto", "durable", "compiled", "python"):
         problems.append(f"--engine must be auto, durable, compiled or python, not {config.engine!r}")
+    if config.log_level not in LEVELS:
+        problems.append(f"--log-level must be {', '.join(LEVELS[:-1])} or {LEVELS[-1]}, not {config.log_level!r}")
+    if config.log_format not in FORMATS:
+        problems.append(f"--log-format must be {' or '.join(FORMATS)}, not {config.log_format!r}")
     if not config.token and not config.loopback:
         problems.append(f"a token is required to listen on {config.host}: --token or {env_name('token')}")
     for problem in problems:
@@ -65,9 +79,12 @@ def settings(args, environ, stderr: IO[str]):
 def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
     try:
         from ..service.config import environment
-        from ..service.server import build, serve
-    except ImportError as exc:
-        stderr.write(f"chat-recovery serve: the service needs the serve extra (pip install 'chat-recovery[serve]'): {exc}\n")
+        from ..service.logs import configure, event, log
+        from ..service.server import build, listen, serve
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] not in SERVE_EXTRA:
+            raise
+        stderr.write(f"chat-recovery serve: the service needs the serve extra ({exc.name} is not installed): pip install 'chat-recovery[serve]'\n")
         return EXIT_USAGE
     config = settings(args, environment(), stderr)
     if config is None:
@@ -76,16 +93,33 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
     if policy is None:
         return EXIT_BAD_POLICY
     try:
+        sock = listen(config)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            stderr.write(f"chat-recovery serve: port {config.port} on {config.host} is in use (another server listens there): stop it or choose another --port\n")
+        else:
+            stderr.write(f"chat-recovery serve: cannot listen on {config.host}:{config.port}: {exc.strerror or exc}\n")
+        return EXIT_CANNOT_LISTEN
+    try:
         service, close = build(config, policy)
     except Exception as exc:  # a store that cannot be made (a bad URL): said, not a traceback
+        sock.close()
         stderr.write(f"chat-recovery serve: {exc}\n")
         return EXIT_BAD_INPUT
+    configure(config.log_level, config.log_format, stderr)
     store = config.redis_url or "embedded (in-process)"
     stdout.write(f"chat-recovery: serving on http://{config.host}:{config.port} (store: {store}; policy: "
-                 f"{config.policy or 'bundled'}; {config.workers or 'no'} replay workers)\n")
+                 f"{config.policy or 'bundled'}; {_workers(config.workers)})\n")
     stdout.flush()
+    event(log, logging.INFO, "start", host=config.host, port=config.port, store=store, policy=config.policy or "bundled",
+          workers=config.workers, engine=config.engine)
     try:
-        serve(service, config)
+        stopped_by = serve(service, config, sock)
     finally:
         close()
-    return EXIT_OK
+    event(log, logging.INFO, "stopped", signal=signal.Signals(stopped_by).name if stopped_by else None)
+    return 128 + signal.SIGINT if stopped_by == signal.SIGINT else EXIT_OK   # Ctrl-C as shells count it; SIGTERM: asked to stop, stopped
+
+
+def _workers(count: int) -> str:
+    return "no replay workers" if count == 0 else "1 replay worker" if count == 1 else f"{count} replay workers"

@@ -7,13 +7,18 @@ durable_rules by the differential tests), so the recovery still completes.
 Nothing is written until a step returns, so no report is lost either way."""
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import queue
+import signal
 import threading
 from typing import Any, Optional, Tuple
 
 from ..diagnostics import RecoveryError, ReportError
 from ..replay import FALLBACK_ENGINE
+
+log = logging.getLogger("chat_recovery.live.workers")   # `serve` writes it with its own lines
+
 START_TIMEOUT = 60.0
 
 
@@ -75,9 +80,11 @@ class _Worker:
 
     def call(self, message: tuple, timeout: float) -> Optional[tuple]:
         """The worker's answer, or None when it died or outlived `timeout`."""
+        self.hung = False
         try:
             self.conn.send(message)
             if not self.conn.poll(timeout):
+                self.hung = True
                 return None
             return self.conn.recv()
         except (EOFError, OSError, BrokenPipeError):
@@ -160,6 +167,10 @@ class SupervisedRunner:
 
     def _replace(self, worker: _Worker) -> None:
         worker.kill()
+        code = worker.process.exitcode
+        cause = (f"it did not answer within {self.timeout:g} s" if worker.hung else
+                 f"killed by {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit {code}")
+        log.warning("replayWorkerReplaced", extra={"fields": {"pid": worker.process.pid, "cause": cause, "then": "the step runs again on a new worker"}})
         worker.start()
         self._count("restarts")
 

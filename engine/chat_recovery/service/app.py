@@ -24,6 +24,7 @@ from ..diagnostics import RecoveryError, ReportError
 from ..live import Coordinator, StoreUnavailable
 from .admission import Admission
 from .errors import HttpError, error_response
+from .logs import event
 from .metrics import Metrics
 from .openapi import document
 from .requests import read_json, require_token
@@ -57,9 +58,11 @@ def _submit_one(service: Service, report: Any) -> tuple[int, dict]:
         return 422, HttpError(422, "invalidReport", exc.message, exc.path or None).body()
     except RecoveryError as exc:
         metrics.reports.labels("failed").inc()
+        event(log, logging.ERROR, "cannotRecover", visitorId=_visitor_of(report), cause=str(exc))
         return 422, HttpError(422, "cannotRecover", str(exc)).body()
     except StoreUnavailable as exc:
         metrics.reports.labels("unavailable").inc()
+        event(log, logging.WARNING, "storeUnavailable", visitorId=_visitor_of(report), cause=str(exc))
         return 503, _unavailable(exc).body()
     metrics.latency.observe(time.perf_counter() - started)
     receipt = progress["receipt"]
@@ -70,6 +73,11 @@ def _submit_one(service: Service, report: Any) -> tuple[int, dict]:
             metrics.recoveries.inc()
         metrics.conflicts.inc(len(progress["recovery"].get("conflicts") or ()))
     return 200, progress
+
+
+def _visitor_of(report: Any) -> Optional[str]:
+    visitor = report.get("visitorId") if isinstance(report, dict) else None
+    return visitor if isinstance(visitor, str) else None
 
 
 def create_app(service: Service) -> Starlette:
@@ -86,6 +94,9 @@ def create_app(service: Service) -> Starlette:
             items = [body]
         else:
             raise HttpError(422, "invalidReport", f"a report is an object (or a list of them), not {type(body).__name__}", "$")
+        visitors = {_visitor_of(item) for item in items}
+        if len(visitors) == 1:          # the access log names the visitor when the request is about one
+            request.state.visitorId = visitors.pop()
         if not service.admission.try_admit(len(items)):
             service.metrics.reports.labels("rejected").inc(len(items))
             seconds = service.admission.retry_seconds()
@@ -111,10 +122,11 @@ def create_app(service: Service) -> Starlette:
 
     async def get_recovery(request: Request) -> Response:
         require_token(request, service.token)
-        visitor_id = request.path_params["visitorId"]
+        visitor_id = request.state.visitorId = request.path_params["visitorId"]
         try:
             progress = await anyio.to_thread.run_sync(service.coordinator.get, visitor_id)
         except StoreUnavailable as exc:
+            event(log, logging.WARNING, "storeUnavailable", visitorId=visitor_id, cause=str(exc))
             raise _unavailable(exc) from None
         if progress is None:
             raise HttpError(404, "notFound", f"no report is held for visitor '{visitor_id}' (never sent, or forgotten after its window)")
@@ -160,7 +172,7 @@ def create_app(service: Service) -> Starlette:
         return error_response(exc.status_code, code, str(exc.detail), headers=getattr(exc, "headers", None))
 
     async def unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        event(log, logging.ERROR, "unexpectedError", exc_info=(type(exc), exc, exc.__traceback__), method=request.method, path=request.url.path)
         return error_response(500, "internal", "an unexpected error; nothing was written for this request")
 
     routes = [

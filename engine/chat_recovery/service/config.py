@@ -23,6 +23,8 @@ class ServeConfig:
     max_body: int = 16 * 1024 * 1024      # bytes a request body may hold
     workers: int = 2                      # replay worker processes; 0: in the server's process
     engine: Optional[str] = None
+    log_level: str = "info"               # debug, info, warning, error
+    log_format: str = "text"              # text, or json: one object a line
 
     @property
     def loopback(self) -> bool:

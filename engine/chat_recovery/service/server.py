@@ -1,14 +1,18 @@
 """Putting the service together from its settings, and running it under
-uvicorn. The only place that chooses a store and a runner."""
+uvicorn. The only place that chooses a store and a runner, and binds the port."""
 from __future__ import annotations
 
-from typing import Callable, Tuple
+import logging
+import signal
+import socket
+from typing import Callable, Optional, Tuple
 
 from ..live import Coordinator, InProcessRunner, MemoryStore
 from ..model import Policy
 from .admission import Admission
 from .app import Service, create_app
 from .config import ServeConfig
+from .logs import AccessLog, event, log
 from .metrics import Metrics
 
 
@@ -35,7 +39,42 @@ def build(config: ServeConfig, policy: Policy) -> Tuple[Service, Callable[[], No
     return service, close
 
 
-def serve(service: Service, config: ServeConfig) -> None:
+def listen(config: ServeConfig) -> socket.socket:
+    """The listening socket, bound before anything says "serving on"; an
+    OSError (errno EADDRINUSE: the port is taken) when it cannot be."""
+    family, kind, proto, _, address = socket.getaddrinfo(config.host, config.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # a restart reuses a port in TIME_WAIT, never one in use
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def serve(service: Service, config: ServeConfig, sock: socket.socket) -> Optional[int]:
+    """Run until SIGTERM or SIGINT; the signal that stopped it (None if none)."""
     import uvicorn
-    uvicorn.run(create_app(service), host=config.host, port=config.port, log_level="warning",
-                limit_concurrency=None, timeout_graceful_shutdown=5)
+
+    class Server(uvicorn.Server):
+        stopped_by: Optional[int] = None
+
+        def handle_exit(self, sig: int, frame) -> None:
+            # uvicorn's own handler re-raises the signal after shutdown, which kills the
+            # process before the workers are stopped and the last line is written.
+            if self.should_exit and sig == signal.SIGINT:
+                self.force_exit = True
+            self.should_exit = True
+            self.stopped_by = self.stopped_by or sig
+
+        async def shutdown(self, sockets=None) -> None:
+            name = signal.Signals(self.stopped_by).name if self.stopped_by else None
+            event(log, logging.INFO, "shutdown", signal=name, openConnections=len(self.server_state.connections))
+            await super().shutdown(sockets)
+
+    server = Server(uvicorn.Config(AccessLog(create_app(service)), log_config=None, access_log=False,
+                                   limit_concurrency=None, timeout_graceful_shutdown=5))
+    server.run(sockets=[sock])
+    return server.stopped_by

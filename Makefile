@@ -1,4 +1,6 @@
 # Two commands do all set-up: `make demo` and `make test`.
+# PYTHON: a command (python3.12), a path, or a version (3.12, 3.12.1) that
+# .ci/find-python finds on PATH or among pyenv's installed versions.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -7,7 +9,7 @@ NOW ?= 2026-11-24T09:00:30Z
 .PHONY: demo test clean
 
 $(BIN)/chat-recovery: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+	py=$$(.ci/find-python '$(PYTHON)') && "$$py" -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[serve,test]'
 	touch $@

@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 NOW ?= 2026-11-24T09:00:30Z
+DEMO_OUT ?= demo-out
 
 .PHONY: demo test clean
 
@@ -14,11 +15,16 @@ $(BIN)/chat-recovery: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[serve,test]'
 	touch $@
 
+# One short summary per example; the full recoveries go to $(DEMO_OUT)/<example>.json.
 demo: $(BIN)/chat-recovery
+	@mkdir -p $(DEMO_OUT)
 	@for set in examples/*/; do \
-	  echo "== $$set: $$(cat $$set/README 2>/dev/null | head -n 1)"; \
-	  $(BIN)/chat-recovery recover --now $(NOW) $$set*.json || exit 1; \
+	  name=$$(basename $$set); \
+	  echo "== $$name: $$(head -n 1 $${set}README 2>/dev/null)"; \
+	  $(BIN)/chat-recovery recover --now $(NOW) $$set*.json > $(DEMO_OUT)/$$name.json || exit 1; \
+	  $(BIN)/chat-recovery recover --now $(NOW) --format summary $$set*.json || exit 1; \
 	done
+	@echo "== the full recoveries (JSON): $(DEMO_OUT)/<example>.json"
 
 test: $(BIN)/chat-recovery
 	$(BIN)/python -m pytest -q
@@ -26,4 +32,4 @@ test: $(BIN)/chat-recovery
 	$(BIN)/chat-recovery policy test rules --engine compiled --min-coverage 100
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .hypothesis

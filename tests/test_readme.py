@@ -20,6 +20,8 @@ the evaluators below run them. Conventions, for whoever edits the README:
 The work folder is a temporary copy of the repo's examples/, rules/ and corpus/
 (nothing is written in the repo), with .venv/bin first on PATH. A failure
 prints the README line and a diff of what the block shows against what ran.
+Blocks build on the set-up before them, in README order: run the whole file
+(`pytest tests/test_readme.py`), not one block with -k.
 """
 import difflib
 import doctest

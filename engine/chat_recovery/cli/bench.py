@@ -40,8 +40,9 @@ def add_parser(sub, **kw) -> None:
     # An optional subcommand: plain `bench [flags]` still measures.
     actions = cmd.add_subparsers(dest="bench_command", metavar="{storm}", parser_class=Parser)
     out = actions.add_parser("storm", help="write the seeded storm (the one bench measures) as NDJSON, one report a line, as `recover --batch` reads it", **kw)
-    out.add_argument("--visitors", type=_count, default=10_000, metavar="N", help="visitors in the storm (default 10000)")
-    out.add_argument("--seed", type=int, default=1, metavar="S", help="the storm's seed: same seed, same file, byte for byte (default 1)")
+    # SUPPRESS: no default of its own, so `bench --visitors 50 storm` keeps the 50 (bench's defaults apply).
+    out.add_argument("--visitors", type=_count, default=argparse.SUPPRESS, metavar="N", help="visitors in the storm (default 10000)")
+    out.add_argument("--seed", type=int, default=argparse.SUPPRESS, metavar="S", help="the storm's seed: same seed, same file, byte for byte (default 1)")
     out.add_argument("--out", default="-", metavar="FILE", help="where to write it (default: stdout, also -)")
     out.set_defaults(run=run_storm)
 

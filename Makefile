@@ -1,22 +1,30 @@
 # Two commands do all set-up: `make demo` and `make test`.
+# PYTHON: a command (python3.12), a path, or a version (3.12, 3.12.1) that
+# .ci/find-python finds on PATH or among pyenv's installed versions.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 NOW ?= 2026-11-24T09:00:30Z
+DEMO_OUT ?= demo-out
 
 .PHONY: demo test clean
 
 $(BIN)/chat-recovery: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+	py=$$(.ci/find-python '$(PYTHON)') && "$$py" -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[serve,test]'
 	touch $@
 
+# One short summary per example; the full recoveries go to $(DEMO_OUT)/<example>.json.
 demo: $(BIN)/chat-recovery
+	@mkdir -p $(DEMO_OUT)
 	@for set in examples/*/; do \
-	  echo "== $$set: $$(cat $$set/README 2>/dev/null | head -n 1)"; \
-	  $(BIN)/chat-recovery recover --now $(NOW) $$set*.json || exit 1; \
+	  name=$$(basename $$set); \
+	  echo "== $$name: $$(head -n 1 $${set}README 2>/dev/null)"; \
+	  $(BIN)/chat-recovery recover --now $(NOW) $$set*.json > $(DEMO_OUT)/$$name.json || exit 1; \
+	  $(BIN)/chat-recovery recover --now $(NOW) --format summary $$set*.json || exit 1; \
 	done
+	@echo "== the full recoveries (JSON): $(DEMO_OUT)/<example>.json"
 
 test: $(BIN)/chat-recovery
 	$(BIN)/python -m pytest -q
@@ -24,4 +32,4 @@ test: $(BIN)/chat-recovery
 	$(BIN)/chat-recovery policy test rules --engine compiled --min-coverage 100
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .hypothesis

@@ -233,3 +233,37 @@ def test_a_big_storm_is_written_chunk_by_chunk_with_the_next_seeds(tmp_path):
 def test_bench_batch_refuses_bad_jobs(jobs):
     done = cli("bench", "--batch", "--jobs", jobs)
     assert done.returncode == 2 and "--jobs" in done.stderr.decode()
+
+
+def test_bench_storm_writes_the_seeded_storm_as_ndjson_that_recover_batch_reads(tmp_path):
+    """`bench storm --out FILE`: valid NDJSON, the very storm bench measures, the same bytes for the same seed, and `recover --batch` recovers every visitor in it."""
+    first, again = tmp_path / "storm.ndjson", tmp_path / "again.ndjson"
+    done = cli("bench", "storm", "--visitors", "40", "--seed", "5", "--out", first)
+    assert done.returncode == 0 and done.stdout == b""
+    written = [json.loads(line) for line in first.read_text().splitlines()]
+    assert written == storm(StormSpec(visitors=40, seed=5))
+    assert done.stderr.decode() == f"{first}: {len(written)} reports of 40 visitors, seed 5\n"
+    assert cli("bench", "--visitors", "40", "--seed", "5", "storm", "--out", again).returncode == 0   # flags before the subcommand count too
+    assert again.read_bytes() == first.read_bytes()
+    assert cli("bench", "storm", "--visitors", "40", "--seed", "6").stdout != first.read_bytes()   # stdout by default
+    recovered = cli("recover", "--batch", first, "--now", "2026-11-24T09:00:30Z")
+    assert recovered.returncode == 0
+    assert len({json.loads(line)["visitorId"] for line in recovered.stdout.decode().splitlines()}) == 40
+
+
+def test_bench_storm_to_stdout_with_a_dash_and_a_one_line_error_for_a_bad_path(tmp_path):
+    """`--out -` is stdout; a path that cannot be written is one line and exit 1, never a traceback."""
+    done = cli("bench", "storm", "--visitors", "3", "--out", "-")
+    assert done.returncode == 0 and done.stderr == b""
+    assert [json.loads(line) for line in done.stdout.decode().splitlines()] == storm(StormSpec(visitors=3, seed=1))
+    bad = cli("bench", "storm", "--visitors", "3", "--out", tmp_path / "no" / "such" / "dir.ndjson")
+    assert bad.returncode == 1 and bad.stdout == b""
+    assert bad.stderr.decode().count("\n") == 1 and "cannot write" in bad.stderr.decode()
+
+
+def test_plain_bench_still_measures_beside_the_storm_subcommand():
+    """Adding `bench storm` keeps `bench --visitors N --engine E` as it was."""
+    done = cli("bench", "--visitors", "20", "--engine", "compiled", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    body = json.loads(done.stdout)
+    assert body["storm"]["visitors"] == 20 and [e["engine"] for e in body["engines"]] == ["compiled"]

@@ -4,41 +4,26 @@ rounds, with the peak memory of the whole tree (parent and workers
 together) and the machine's parallel ceiling beside each speed-up."""
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 import threading
 import time
-from dataclasses import replace
 from pathlib import Path
 from statistics import median
 from typing import Callable, Optional
 
 from .parallel_ceiling import ceiling
-from .storm import StormSpec, storm
-
-CHUNK = 10_000  # visitors generated (and shuffled) together, so writing the storm stays small in memory
+from .storm import CHUNK, StormSpec, write_ndjson
 
 RUN_BATCH = ("import sys; from chat_recovery.cli import main; sys.exit(main(sys.argv[1:]))",)
 
 
 def write_big_storm(spec: StormSpec, path: Path, chunk: int = CHUNK) -> dict:
-    """N visitors as NDJSON, CHUNK visitors at a time (seeds seed, seed+1,
-    ...; each chunk's reports shuffled together), so a 100,000-visitor storm
-    is written without holding it."""
-    reports = chats = 0
+    """N visitors as NDJSON in a file (`storm.write_ndjson`), and what it holds."""
     with open(path, "w", encoding="utf-8") as out:
-        left, seed = spec.visitors, spec.seed
-        while left > 0:
-            for report in storm(replace(spec, visitors=min(chunk, left), seed=seed)):
-                reports += 1
-                chats += bool(report.get("chat"))
-                out.write(json.dumps(report, ensure_ascii=False) + "\n")
-            left -= chunk
-            seed += 1
-    return {"visitors": spec.visitors, "seed": spec.seed, "reports": reports, "chatReports": chats,
-            "megabytes": round(path.stat().st_size / 1e6, 1)}
+        facts = write_ndjson(spec, out, chunk)
+    return {**facts, "megabytes": round(path.stat().st_size / 1e6, 1)}
 
 
 def _tree(pid: int) -> list[int]:

@@ -5,10 +5,11 @@ agents' copies of the visitor's info are sometimes stale; the reports of all
 visitors arrive shuffled together. Same spec, same storm."""
 from __future__ import annotations
 
+import json
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Iterator
+from typing import IO, Iterator
 
 from . import storm_values as values
 from .storm_chat import chat_log
@@ -42,6 +43,26 @@ def storm(spec: StormSpec = StormSpec()) -> list[dict]:
         reports.extend(visitor_reports(random.Random(f"{spec.seed}:{n}"), f"v-{spec.seed}-{n:06d}", spec))
     random.Random(spec.seed).shuffle(reports)
     return reports
+
+
+CHUNK = 10_000  # visitors generated (and shuffled) together, so writing a big storm stays small in memory
+
+
+def write_ndjson(spec: StormSpec, out: IO[str], chunk: int = CHUNK) -> dict:
+    """The storm as NDJSON, one report a line (what `recover --batch` reads),
+    CHUNK visitors at a time (seeds seed, seed+1, ...; each chunk's reports
+    shuffled together), so 100,000 visitors are written without holding them.
+    Up to CHUNK visitors it is exactly `storm(spec)`."""
+    reports = chats = 0
+    left, seed = spec.visitors, spec.seed
+    while left > 0:
+        for report in storm(replace(spec, visitors=min(chunk, left), seed=seed)):
+            reports += 1
+            chats += bool(report.get("chat"))
+            out.write(json.dumps(report, ensure_ascii=False) + "\n")
+        left -= chunk
+        seed += 1
+    return {"visitors": spec.visitors, "seed": spec.seed, "reports": reports, "chatReports": chats}
 
 
 def by_visitor(reports: list[dict]) -> dict[str, list[dict]]:

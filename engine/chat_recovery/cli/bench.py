@@ -1,5 +1,6 @@
 """`chat-recovery bench`: a seeded recovery storm, every engine measured on
-it end to end in the same run, as a table or JSON."""
+it end to end in the same run, as a table or JSON; `bench storm` writes that
+storm as NDJSON, for `recover --batch` and for anyone's own measurements."""
 from __future__ import annotations
 
 import argparse
@@ -11,8 +12,8 @@ from typing import IO
 from ..bench.measure import ENGINES, STAGES, available
 from ..bench.batch_run import batch_bench
 from ..bench.run import BenchError, bench, machine, sizes
-from ..bench.storm import StormSpec
-from .common import EXIT_BAD_POLICY, EXIT_OK, EXIT_USAGE, whole_number
+from ..bench.storm import StormSpec, write_ndjson
+from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK, EXIT_USAGE, Parser, whole_number
 
 
 def _count(text: str) -> int:
@@ -36,6 +37,14 @@ def add_parser(sub, **kw) -> None:
     cmd.add_argument("--repeat", type=_count, default=3, metavar="K",
                      help="with --batch: rounds of every --jobs value, interleaved, so one busy minute on a shared machine does not decide the speed-up (default 3)")
     cmd.set_defaults(run=run)
+    # An optional subcommand: plain `bench [flags]` still measures.
+    actions = cmd.add_subparsers(dest="bench_command", metavar="{storm}", parser_class=Parser)
+    out = actions.add_parser("storm", help="write the seeded storm (the one bench measures) as NDJSON, one report a line, as `recover --batch` reads it", **kw)
+    # SUPPRESS: no default of its own, so `bench --visitors 50 storm` keeps the 50 (bench's defaults apply).
+    out.add_argument("--visitors", type=_count, default=argparse.SUPPRESS, metavar="N", help="visitors in the storm (default 10000)")
+    out.add_argument("--seed", type=whole_number, default=argparse.SUPPRESS, metavar="S", help="the storm's seed: same seed, same file, byte for byte (default 1)")
+    out.add_argument("--out", default="-", metavar="FILE", help="where to write it (default: stdout, also -)")
+    out.set_defaults(run=run_storm)
 
 
 def _jobs(text: str) -> tuple:
@@ -46,6 +55,21 @@ def _jobs(text: str) -> tuple:
     if not values or min(values) < 1:
         raise argparse.ArgumentTypeError("each --jobs value must be 1 or more")
     return values
+
+
+def run_storm(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
+    spec = StormSpec(visitors=args.visitors, seed=args.seed)
+    if args.out == "-":
+        write_ndjson(spec, stdout)
+        return EXIT_OK
+    try:
+        with open(args.out, "w", encoding="utf-8") as out:
+            facts = write_ndjson(spec, out)
+    except OSError as exc:
+        stderr.write(f"chat-recovery bench storm: {args.out}: cannot write: {exc.strerror or exc}\n")
+        return EXIT_BAD_INPUT
+    stderr.write(f"{args.out}: {facts['reports']} reports of {facts['visitors']} visitors, seed {facts['seed']}\n")
+    return EXIT_OK
 
 
 def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:

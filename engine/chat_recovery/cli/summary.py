@@ -1,0 +1,51 @@
+"""`recover --format summary`: a recovery in three lines for a person who
+wants the outcome, not the document (visitor, status, chat and its agents,
+what each client must do, where reports disagreed). `make demo` prints it
+and keeps the full JSON in files."""
+from __future__ import annotations
+
+import textwrap
+from typing import Optional
+
+from .explain_table import who
+
+WIDTH = 100
+
+
+def _chat(chat: Optional[dict]) -> str:
+    if not chat:
+        return "no chat"
+    state = chat.get("state") or {}
+    count = len(chat.get("messages") or ())
+    agents = state.get("currentAgents") or ()
+    monitors = ", ".join(state.get("monitorAgents") or ())
+    held = f"agent{'s' if len(agents) > 1 else ''} {', '.join(agents)}" if agents else "no agent"
+    return (f"chat {chat.get('id')} ({count} message{'s' if count != 1 else ''}), {held}"
+            + (f", monitored by {monitors}" if monitors else ""))
+
+
+def _step(directive: dict) -> str:
+    """What one directive asks, with the one figure that matters to it."""
+    extra = {"keepHeartbeat": lambda d: f" {d.get('seconds')} s", "deliverMessage": lambda d: f" {(d.get('message') or {}).get('id')}"}
+    return directive["do"] + extra.get(directive["do"], lambda d: "")(directive)
+
+
+def _directives(directives: list) -> str:
+    by_client: dict[str, list[str]] = {}
+    for directive in directives:
+        by_client.setdefault(who(directive.get("to")), []).append(_step(directive))
+    return "; ".join(f"{client}: {', '.join(steps)}" for client, steps in by_client.items()) or "none"
+
+
+def _conflicts(conflicts: list) -> str:
+    if not conflicts:
+        return "none"
+    return f"{len(conflicts)}: " + ", ".join(c["path"].removeprefix("$.") for c in conflicts)
+
+
+def summary(recovery: dict, width: int = WIDTH) -> str:
+    visitor = recovery.get("visitor") or {}
+    lines = [f"{recovery.get('visitorId')}  {visitor.get('status') or 'no visitor recovered'}  {_chat(recovery.get('chat'))}"]
+    for label, text in (("directives", _directives(recovery.get("directives") or [])), ("conflicts ", _conflicts(recovery.get("conflicts") or []))):
+        lines.append(textwrap.fill(text, width, initial_indent=f"  {label}  ", subsequent_indent=" " * 14, break_on_hyphens=False))
+    return "\n".join(lines) + "\n"

@@ -2,7 +2,9 @@
 user runs it: NDJSON, a directory, stdin, bad lines, --out, --jobs, and the
 progress bar on a real terminal."""
 import json
+import os
 import shutil
+import threading
 
 import pytest
 
@@ -70,6 +72,21 @@ def test_two_jobs_give_the_same_output_as_one(tmp_path, reports):
     assert one.returncode == two.returncode == 0
     assert two.stdout == one.stdout
     assert len(two.stdout.splitlines()) == 40
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_named_pipe_is_read_once_and_recovered_like_its_file(tmp_path, reports, jobs):
+    """`--batch <(zcat storm.ndjson.gz)` or a FIFO: the input cannot be read twice, so it is kept like stdin (it hung before)."""
+    source = ndjson(tmp_path / "storm.ndjson", reports)
+    fifo = tmp_path / "storm.fifo"
+    os.mkfifo(fifo)
+    feeder = threading.Thread(target=lambda: fifo.write_bytes(source.read_bytes()))
+    feeder.start()
+    through_pipe = cli("recover", "--batch", fifo, "--now", NOW, "--jobs", jobs)
+    feeder.join()
+    assert through_pipe.returncode == 0, through_pipe.stderr.decode()
+    assert through_pipe.stdout == cli("recover", "--batch", source, "--now", NOW).stdout
+    assert len(through_pipe.stdout.splitlines()) == 40
 
 
 def test_any_number_of_jobs_writes_what_one_job_writes_over_many_tasks(tmp_path):

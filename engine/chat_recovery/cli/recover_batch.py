@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import sys
 import tempfile
 import time
@@ -48,8 +49,9 @@ def run_batch(args, policy, now: str, stdin: IO[bytes] | None, stdout: IO[str], 
 
 
 def _index(name: str, stdin: IO[bytes] | None, work: Path, stderr: IO[str]) -> Optional[batch.Index]:
-    """The input indexed by visitor; stdin is copied to `work` on the way, so
-    each visitor's reports can be read again."""
+    """The input indexed by visitor; stdin and any other input that is not a
+    regular file (a named pipe, `<(zcat ...)`) is copied to `work` on the
+    way, so each visitor's reports can be read again."""
     index = batch.Index()
     try:
         if name == "-":
@@ -63,7 +65,12 @@ def _index(name: str, stdin: IO[bytes] | None, work: Path, stderr: IO[str]) -> O
                 return None
         else:
             with open(name, "rb") as stream:
-                batch.index_ndjson(index, stream, name, name)
+                if stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+                    batch.index_ndjson(index, stream, name, name)
+                else:   # a named pipe or `<(zcat ...)` cannot be read twice: keep a copy, as for stdin
+                    copy = work / "input.ndjson"
+                    with open(copy, "wb") as sink:
+                        batch.index_ndjson(index, stream, name, str(copy), sink)
     except OSError as exc:
         stderr.write(f"chat-recovery: {name}: cannot read: {exc.strerror or exc}\n")
         return None

@@ -133,8 +133,8 @@ def test_recover_batch_survives_a_worker_killed_mid_run(tmp_path):
     assert one.returncode == 0 and len(one.stdout) > 1 << 20   # a pipe holds 64 KiB
     exe = Path(sys.executable).with_name("chat-recovery")
     proc = subprocess.Popen([str(exe), "recover", "--batch", str(source), "--now", NOW, "--jobs", "2"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    first = proc.stdout.readline()
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
+    first = proc.stdout.readline()   # unbuffered: communicate() below reads the fd, past any buffer
     workers = _children(proc.pid)
     assert len(workers) == 2, workers
     os.kill(workers[0], signal.SIGKILL)

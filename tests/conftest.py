@@ -54,9 +54,9 @@ def ndjson(path: Path, items) -> Path:
 
 
 def cli(*args, input_bytes=None, cwd=None):
-    """Run the installed console script as a user would."""
+    """Run the installed console script as a user would (the timeout only ends a hang)."""
     exe = Path(sys.executable).with_name("chat-recovery")
-    return subprocess.run([str(exe), *map(str, args)], input=input_bytes, capture_output=True, cwd=cwd, timeout=60)
+    return subprocess.run([str(exe), *map(str, args)], input=input_bytes, capture_output=True, cwd=cwd, timeout=300)
 
 
 FALLBACK_NOTE = "chat-recovery: warning: durable_rules does not import on this Python"

@@ -1,9 +1,11 @@
 """Work for the batch worker processes that really kills its process on cue
 (SIGSEGV, as a C extension's crash does), so the pool is tested with real
-deaths. Module-level, so spawned workers can import it."""
+deaths, and a hold for the replay workers that keeps one mid-step until the
+test kills it. Module-level, so spawned workers can import it."""
 import faulthandler
 import os
 import signal
+import threading
 import time
 
 
@@ -34,3 +36,13 @@ def start_and_die():
 
 def lost(visitor, entries, why):
     return (visitor, "lost", entries, why)
+
+
+def hold_when_armed(armed, held):
+    """Before a replay step (SupervisedRunner's before_step): when the test has
+    armed a hold (released `armed`), say so on `held` and wait there until the
+    test's signal ends the process, so the kill lands mid-step whatever the
+    machine's speed."""
+    if armed.acquire(block=False):
+        held.set()
+        threading.Event().wait()

@@ -40,11 +40,12 @@ def run_on_terminal(args, columns=100, rows=60, env_extra=None, only_stderr=Fals
     return proc.wait(timeout=timeout), b"".join(chunks)
 
 
-def interrupt_on_terminal(args, ready, timeout=60, env_extra=None):
+def interrupt_on_terminal(args, ready, timeout=300, env_extra=None):
     """Start the command with a pseudo-terminal as its controlling terminal,
     wait until `ready()` is true, then type Ctrl-C: the terminal sends SIGINT
     to its whole foreground process group, workers included, as a user's
-    Ctrl-C does. (exit code, bytes the terminal received, process group)."""
+    Ctrl-C does. (exit code, bytes the terminal received, process group).
+    The timeout only ends a hang."""
     exe = Path(sys.executable).with_name("chat-recovery")
     master, slave = pty.openpty()
 

@@ -24,11 +24,13 @@ METHODS = ["fork", "spawn"]
 
 @pytest.fixture(autouse=True)
 def no_hang():
-    """A pool that waits forever fails its test in a minute instead of stalling the run."""
+    """A pool that waits forever fails its test in five minutes instead of
+    stalling the run (a bound for hangs only: a busy machine took over a
+    minute to recover 1,500 visitors)."""
     def expire(*_):
-        raise TimeoutError("the worker pool did not finish within a minute")
+        raise TimeoutError("the worker pool did not finish within five minutes")
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(60)
+    signal.alarm(300)
     yield
     signal.alarm(0)
     signal.signal(signal.SIGALRM, previous)
@@ -83,11 +85,10 @@ def test_a_visitor_that_kills_every_engine_is_lost_with_why_and_the_others_are_n
 
 @pytest.mark.parametrize("method", METHODS)
 def test_workers_that_cannot_start_end_the_run_instead_of_hanging(method):
-    started = time.monotonic()
+    """A hang would be ended by the no_hang alarm: no wall clock is asserted."""
     with pytest.raises(WorkersFailed, match=r"keep dying before they answer \(killed by SIGKILL\)"):
         list(ordered(chunks_of(10, 2), 2, method, crashing_work.start_and_die, (), crashing_work.lost))
     assert multiprocessing.active_children() == []
-    assert time.monotonic() - started < 30
 
 
 def test_chunks_and_answers_larger_than_a_pipe_do_not_deadlock():
@@ -111,25 +112,35 @@ def _children(pid):
     return [int(p) for p in found]
 
 
+def _group_ends(pgid):
+    """Whether every process of the group has ended, waiting at most a minute
+    (the workers are not this test's children: their exits cannot be waited on)."""
+    deadline = time.monotonic() + 60
+    while subprocess.run(["pgrep", "-g", str(pgid)], capture_output=True).stdout:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def test_recover_batch_survives_a_worker_killed_mid_run(tmp_path):
-    """SIGKILL one of `--jobs 2`'s workers while it recovers: every visitor is
-    still written, in order, byte for byte what `--jobs 1` writes."""
-    source = ndjson(tmp_path / "storm.ndjson", storm(StormSpec(visitors=1500, seed=11)))
+    """SIGKILL one of `--jobs 2`'s workers mid-run: every visitor is still
+    written, in order, byte for byte what `--jobs 1` writes. The run cannot
+    end before the kill: its output (megabytes) waits on a pipe this test has
+    read one line of."""
+    source = ndjson(tmp_path / "storm.ndjson", storm(StormSpec(visitors=400, seed=11)))
     one = cli("recover", "--batch", source, "--now", NOW, "--jobs", "1")
-    assert one.returncode == 0
-    out = tmp_path / "two.ndjson"
+    assert one.returncode == 0 and len(one.stdout) > 1 << 20   # a pipe holds 64 KiB
     exe = Path(sys.executable).with_name("chat-recovery")
-    proc = subprocess.Popen([str(exe), "recover", "--batch", str(source), "--now", NOW, "--jobs", "2", "--out", str(out)],
-                            stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 30
-    while (not out.exists() or out.stat().st_size == 0) and time.monotonic() < deadline:
-        time.sleep(0.02)
+    proc = subprocess.Popen([str(exe), "recover", "--batch", str(source), "--now", NOW, "--jobs", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
+    first = proc.stdout.readline()   # unbuffered: communicate() below reads the fd, past any buffer
     workers = _children(proc.pid)
-    assert len(workers) == 2, "the run ended before a worker could be killed: make the storm larger"
+    assert len(workers) == 2, workers
     os.kill(workers[0], signal.SIGKILL)
-    _, err = proc.communicate(timeout=60)
+    rest, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err.decode()
-    assert out.read_bytes() == one.stdout
+    assert first + rest == one.stdout
     assert err.decode().splitlines()[-1] == one.stderr.decode().splitlines()[-1]   # the summary: all recovered
 
 
@@ -146,8 +157,7 @@ def test_ctrl_c_on_a_terminal_stops_the_run_and_its_workers(tmp_path):
     assert code == 130, text
     assert "chat-recovery: interrupted; the output holds the visitors finished so far" in text
     assert "Traceback" not in text
-    time.sleep(0.5)
-    assert subprocess.run(["pgrep", "-g", str(pid)], capture_output=True).stdout == b""   # the group is gone
+    assert _group_ends(pid), "a process of the run outlived it"
     written = out.read_bytes()
     assert written.endswith(b"\n") and 0 < len(written.splitlines()) < 1500
     one = cli("recover", "--batch", source, "--now", NOW, "--jobs", "1")

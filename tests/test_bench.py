@@ -103,7 +103,7 @@ def test_bench_json_holds_every_figure():
         assert engine["recoveriesPerSecond"] > 0 and engine["peakRssMB"] > 0
         assert engine["seconds"] == pytest.approx(sum(engine["stageSeconds"].values()), abs=0.01)
     python, ref = body["engines"]
-    assert python["xReference"] == pytest.approx(python["seconds"] / ref["seconds"], rel=0.02)
+    assert python["xReference"] == round(python["seconds"] / ref["seconds"], 2)   # exact: the bench rounds this very quotient (a 2% tolerance is less than rounding error under a ratio of 0.25)
     assert body["machine"]["cores"] >= 1
 
 

@@ -81,8 +81,12 @@ def test_redis_stopped_and_started_mid_run_every_submit_succeeds_or_says_retry(r
     coordinator = Coordinator(policy, RedisStore(redis_server.url, timeout=2), window=600)
     failed, other, applied = [], [], []
     lock = threading.Lock()
+    held, stopped, some_failed = threading.Barrier(3), threading.Event(), threading.Event()
 
-    def submit_all(share):
+    def submit_all(share, hold):
+        """Two threads wait, after their first submit, until Redis is down, so
+        some submits meet it down whatever the machine's speed; the third runs
+        free and may be mid-submit when it stops."""
         for report in share:
             try:
                 coordinator.submit(report, now=NOW)
@@ -92,22 +96,27 @@ def test_redis_stopped_and_started_mid_run_every_submit_succeeds_or_says_retry(r
                 assert "retry" in str(exc)
                 with lock:
                     failed.append(report)
+                some_failed.set()
             except Exception as exc:   # anything else would be a bug: kept to fail the test below
                 with lock:
                     other.append(repr(exc))
+            if hold and not stopped.is_set():
+                held.wait(120)
+                stopped.wait(120)
             time.sleep(0.01)
 
-    threads = [threading.Thread(target=submit_all, args=(reports[n::3],)) for n in range(3)]
+    threads = [threading.Thread(target=submit_all, args=(reports[n::3], n < 2)) for n in range(3)]
     for t in threads:
         t.start()
-    time.sleep(0.3)
+    held.wait(120)
     redis_server.stop()
-    time.sleep(0.5)
+    stopped.set()
+    assert some_failed.wait(120), "no submit failed while Redis was down"
     redis_server.start()
     for t in threads:
         t.join(300)
     assert other == []
-    assert failed, "the stop should have failed some submits (lengthen the stop if the machine is slow)"
+    assert failed
     assert applied
     for report in failed:                     # the caller retries what failed
         coordinator.submit(report, now=NOW)

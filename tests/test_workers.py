@@ -1,15 +1,18 @@
 """Replays in supervised worker processes: a worker that dies mid-recovery
 (as durable_rules can, with a segfault) costs a retry, never the recovery
 and never a report. Real processes, real signals."""
+import functools
 import json
+import multiprocessing
 import os
+import select
 import signal
 import threading
-import time
 
 import pytest
 
 import chat_recovery as cr
+import crashing_work
 from chat_recovery.live import Coordinator, MemoryStore
 from chat_recovery.live.workers import SupervisedRunner
 from chat_recovery.reports import check
@@ -19,7 +22,7 @@ EXAMPLES = sorted(p for p in (ROOT / "examples").iterdir() if p.is_dir())
 
 
 def big_chat(n, visitor_id="v-big"):
-    """A chat long enough that its replay takes a good part of a second."""
+    """A chat of n messages (the worker pipe carries it in many pieces)."""
     msgs = [{"id": "m-000000", "time": "2026-11-24T08:00:00Z", "action": "visitorRequestChat", "sender": {"type": "visitor"}},
             {"id": "m-000001", "time": "2026-11-24T08:00:01Z", "action": "agentAcceptChat", "sender": {"type": "agent", "id": "a-7"}}]
     for i in range(2, n):
@@ -69,29 +72,45 @@ def test_a_bad_report_is_the_callers_error_not_a_crash(runner, policy):
     assert runner.stats()["crashes"] == before["crashes"]
 
 
-def kill_busy_worker(runner, sig, after):
-    """Once a step has run `after` seconds, kill the worker running it."""
-    def go():
-        time.sleep(after)
-        for pid in runner.worker_pids():
-            with open(f"/proc/{pid}/stat") as f:
-                if f.read().rsplit(")", 1)[1].split()[0] == "R":   # running: the busy one
-                    os.kill(pid, sig)
-                    return
-        for pid in runner.worker_pids():   # none caught running: kill them all
+class Hold:
+    """Arms the replay workers' before_step: the next armed step holds its
+    worker (which says so) until the test kills it. No clock involved."""
+
+    def __init__(self):
+        ctx = multiprocessing.get_context("spawn")   # the runner's: its semaphores reach spawned workers
+        self.armed, self.held = ctx.Semaphore(0), ctx.Event()
+        self.before_step = functools.partial(crashing_work.hold_when_armed, self.armed, self.held)
+
+    def kill_when_held(self, runner, sig):
+        """Arm one hold; once its worker is held mid-step, send it `sig`."""
+        self.armed.release()
+
+        def go():
+            assert self.held.wait(120), "no worker began the step"
+            (pid,) = runner.worker_pids()
             os.kill(pid, sig)
-    thread = threading.Thread(target=go)
-    thread.start()
-    return thread
+        killer = threading.Thread(target=go)
+        killer.start()
+        return killer
+
+
+def wait_dead(pid):
+    """Returns once the process has ended (its pidfd turns readable), at most a minute."""
+    fd = os.pidfd_open(pid)
+    try:
+        assert select.select([fd], [], [], 60)[0], f"process {pid} did not end"
+    finally:
+        os.close(fd)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGSEGV], ids=["SIGKILL", "SIGSEGV"])
 def test_a_worker_killed_mid_recovery_costs_a_retry_not_the_recovery(policy, sig):
-    report = check(policy, big_chat(40_000))
+    report = check(policy, big_chat(2_000))
     expected = cr.render(policy, cr.apply(policy, None, report, NOW))
-    with SupervisedRunner(workers=1, timeout=120) as runner:
+    hold = Hold()
+    with SupervisedRunner(workers=1, timeout=120, before_step=hold.before_step) as runner:
         pids = runner.worker_pids()
-        killer = kill_busy_worker(runner, sig, after=0.4)
+        killer = hold.kill_when_held(runner, sig)
         _, recovery = runner.step(None, report, NOW)
         killer.join()
         assert recovery == expected
@@ -101,12 +120,13 @@ def test_a_worker_killed_mid_recovery_costs_a_retry_not_the_recovery(policy, sig
 
 def test_through_the_coordinator_no_report_is_lost_when_a_worker_dies(policy):
     small = json.loads((ROOT / "examples/chat-ended/1-visitor.json").read_text())
-    big = big_chat(40_000, visitor_id=small["visitorId"])
+    big = big_chat(2_000, visitor_id=small["visitorId"])
     big["chat"]["id"] = small["chat"]["id"]
-    with SupervisedRunner(workers=1, timeout=120) as runner:
+    hold = Hold()
+    with SupervisedRunner(workers=1, timeout=120, before_step=hold.before_step) as runner:
         coordinator = Coordinator(policy, MemoryStore(), runner=runner)
         coordinator.submit(small, now=NOW)
-        killer = kill_busy_worker(runner, signal.SIGKILL, after=0.4)
+        killer = hold.kill_when_held(runner, signal.SIGKILL)
         progress = coordinator.submit(big, now=NOW)
         killer.join()
         assert runner.stats()["crashes"] == 1
@@ -119,16 +139,17 @@ def test_a_worker_killed_while_idle_is_replaced_before_the_next_step(policy):
     with SupervisedRunner(workers=1) as runner:
         dead = runner.worker_pids()[0]
         os.kill(dead, signal.SIGKILL)
-        time.sleep(0.2)
+        wait_dead(dead)
         assert steps(runner, policy, [one]) == cr.recover(policy, [one], NOW)
         assert runner.worker_pids()[0] != dead
 
 
 def test_when_retries_are_spent_the_compiled_engine_completes_the_step(policy):
-    report = check(policy, big_chat(40_000))
+    report = check(policy, big_chat(2_000))
     expected = cr.render(policy, cr.apply(policy, None, report, NOW))
-    with SupervisedRunner(workers=1, retries=0, timeout=120) as runner:
-        killer = kill_busy_worker(runner, signal.SIGSEGV, after=0.4)
+    hold = Hold()
+    with SupervisedRunner(workers=1, retries=0, timeout=120, before_step=hold.before_step) as runner:
+        killer = hold.kill_when_held(runner, signal.SIGSEGV)
         _, recovery = runner.step(None, report, NOW)
         killer.join()
         assert recovery == expected
@@ -136,8 +157,12 @@ def test_when_retries_are_spent_the_compiled_engine_completes_the_step(policy):
 
 
 def test_a_step_that_outlives_the_timeout_kills_its_worker_and_is_said(policy):
-    report = check(policy, big_chat(40_000))
-    with SupervisedRunner(workers=1, retries=0, timeout=0.05) as runner:
+    """Both attempts are held (or killed before they begin), so neither can answer within the timeout."""
+    report = check(policy, json.loads((ROOT / "examples/plain-visitor/1-visitor.json").read_text()))
+    hold = Hold()
+    with SupervisedRunner(workers=1, retries=0, timeout=0.05, before_step=hold.before_step) as runner:
+        hold.armed.release()
+        hold.armed.release()
         with pytest.raises(cr.RecoveryError, match="nothing was written, the report can be sent again"):
             runner.step(None, report, NOW)
         assert runner.stats()["crashes"] == 2 and runner.stats()["fallbacks"] == 1

@@ -12,7 +12,7 @@ import multiprocessing
 import queue
 import signal
 import threading
-from typing import Any, Optional, Tuple
+from typing import Any, Callable, Optional, Tuple
 
 from ..diagnostics import RecoveryError, ReportError
 from ..replay import FALLBACK_ENGINE
@@ -26,7 +26,7 @@ class WorkerCrashed(RecoveryError):
     """A step crashed its worker every time, the compiled fallback included."""
 
 
-def _worker_main(conn, policy_dir: Optional[str], engine: Optional[str]) -> None:
+def _worker_main(conn, policy_dir: Optional[str], engine: Optional[str], before_step: Optional[Callable[[], None]] = None) -> None:
     from ..api import load_policy
     from ..merge import fold
     from ..render import render
@@ -45,6 +45,8 @@ def _worker_main(conn, policy_dir: Optional[str], engine: Optional[str]) -> None
         if message is None:
             return
         state, report, now, use = message
+        if before_step is not None:
+            before_step()
         try:
             new = fold(policy, state, report, now)
             conn.send(("ok", (new, render(policy, new, policy.engines.get(use or default), False))))
@@ -55,8 +57,8 @@ def _worker_main(conn, policy_dir: Optional[str], engine: Optional[str]) -> None
 
 
 class _Worker:
-    def __init__(self, ctx, policy_dir: Optional[str], engine: Optional[str]):
-        self._args = (policy_dir, engine)
+    def __init__(self, ctx, policy_dir: Optional[str], engine: Optional[str], before_step: Optional[Callable[[], None]]):
+        self._args = (policy_dir, engine, before_step)
         self._ctx = ctx
         self.start()
 
@@ -107,15 +109,17 @@ class _Worker:
 
 class SupervisedRunner:
     """The Runner of the service: `workers` processes, each with the policy
-    loaded once, started here (so a policy that does not load fails now)."""
+    loaded once, started here (so a policy that does not load fails now).
+    `before_step`, a picklable callable, runs in the worker when a step
+    arrives: the tests use it to hold a worker mid-step and kill it there."""
 
     def __init__(self, policy_dir: Optional[str] = None, *, engine: Optional[str] = None, workers: int = 2,
-                 retries: int = 2, timeout: float = 30.0):
+                 retries: int = 2, timeout: float = 30.0, before_step: Optional[Callable[[], None]] = None):
         if workers < 1 or retries < 0 or timeout <= 0:
             raise ValueError("workers must be 1 or more, retries 0 or more, timeout positive")
         self.retries, self.timeout = retries, timeout
         self._ctx = multiprocessing.get_context("spawn")   # no fork of a process holding durable_rules' threads
-        self._workers = [_Worker(self._ctx, policy_dir, engine) for _ in range(workers)]
+        self._workers = [_Worker(self._ctx, policy_dir, engine, before_step) for _ in range(workers)]
         self._idle: "queue.Queue[_Worker]" = queue.Queue()
         for worker in self._workers:
             self._idle.put(worker)

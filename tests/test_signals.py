@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from chat_recovery.bench.storm import StormSpec, storm
-from conftest import NOW, ROOT, ndjson
+from conftest import NOW, ROOT, ndjson, without_fallback_note
 from terminal import interrupt_on_terminal
 
 EXE = Path(sys.executable).with_name("chat-recovery")
@@ -89,7 +89,7 @@ def closed_stdout(args, private_tmp, read_first_line):
     with os.fdopen(reader, "rb") as stream:
         if read_first_line:
             assert stream.readline().endswith(b"\n")
-    return proc, proc.stderr.read(), proc.wait(timeout=120)
+    return proc, without_fallback_note(proc.stderr.read()), proc.wait(timeout=120)
 
 
 @pytest.mark.parametrize("name", EVERY_COMMAND)
@@ -155,7 +155,7 @@ def stop_batch(feed, moment, how, storm_file, private_tmp, tmp_path):
     proc.stdin = None   # closed above, when it was stdin
     out, err = proc.communicate(timeout=120)
     expected = said + (FINISHED_SO_FAR if moment == "after" else "")
-    assert (proc.returncode, err.decode().strip()) == (code, expected)
+    assert (proc.returncode, without_fallback_note(err.decode()).strip()) == (code, expected)
     assert_left_nothing(proc, private_tmp)
     assert out == b"" or out.endswith(b"\n")   # whole lines only
     return out

@@ -6,6 +6,7 @@ import argparse
 import errno
 import logging
 import signal
+import warnings
 from typing import IO
 
 from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_CANNOT_LISTEN, EXIT_OK, EXIT_USAGE, load_or_report
@@ -100,13 +101,14 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
         else:
             stderr.write(f"chat-recovery serve: cannot listen on {config.host}:{config.port}: {exc.strerror or exc}\n")
         return EXIT_CANNOT_LISTEN
+    configure(config.log_level, config.log_format, stderr)
+    warnings.showwarning = _logged_warning   # e.g. `auto` fell back to the compiled engine: a log line in the log's format
     try:
         service, close = build(config, policy)
     except Exception as exc:  # a store that cannot be made (a bad URL): said, not a traceback
         sock.close()
         stderr.write(f"chat-recovery serve: {exc}\n")
         return EXIT_BAD_INPUT
-    configure(config.log_level, config.log_format, stderr)
     store = config.redis_url or "embedded (in-process)"
     stdout.write(f"chat-recovery: serving on http://{config.host}:{config.port} (store: {store}; policy: "
                  f"{config.policy or 'bundled'}; {_workers(config.workers)})\n")
@@ -123,3 +125,8 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
 
 def _workers(count: int) -> str:
     return "no replay workers" if count == 0 else "1 replay worker" if count == 1 else f"{count} replay workers"
+
+
+def _logged_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    from ..service.logs import event, log
+    event(log, logging.WARNING, "warning", message=str(message), category=category.__name__)

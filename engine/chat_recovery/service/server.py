@@ -9,6 +9,7 @@ from typing import Callable, Optional, Tuple
 
 from ..live import Coordinator, InProcessRunner, MemoryStore
 from ..model import Policy
+from ..replay import resolve
 from .admission import Admission
 from .app import Service, create_app
 from .config import ServeConfig
@@ -22,11 +23,14 @@ def build(config: ServeConfig, policy: Policy) -> Tuple[Service, Callable[[], No
         store = RedisStore(config.redis_url)
     else:
         store = MemoryStore()
+    # `auto` is decided here, once: a fallback is said in this process's log,
+    # not by each worker on its own stderr.
+    engine = resolve(config.engine or policy.engine)
     if config.workers > 0:
         from ..live.workers import SupervisedRunner
-        runner = SupervisedRunner(config.policy, engine=config.engine, workers=config.workers)
+        runner = SupervisedRunner(config.policy, engine=engine, workers=config.workers)
     else:
-        runner = InProcessRunner(policy, config.engine)
+        runner = InProcessRunner(policy, engine)
     coordinator = Coordinator(policy, store, window=config.window, retain=config.retain, runner=runner)
     stats = getattr(runner, "stats", None)
     service = Service(coordinator=coordinator, token=config.token or None, admission=Admission(config.max_in_flight),

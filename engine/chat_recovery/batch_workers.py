@@ -117,7 +117,10 @@ class _Worker:
         return None
 
     def how_it_ended(self) -> str:
-        self.process.join(1)
+        # Its pipe broke because it is dying: the exit status follows at once
+        # on a quiet machine, but a busy one may take more than a second to
+        # reap it, and then the signal that killed it would go unnamed.
+        self.process.join(30)
         code = self.process.exitcode
         if code is None:
             return "its pipe to this process broke"

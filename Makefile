@@ -26,10 +26,14 @@ demo: $(BIN)/chat-recovery
 	done
 	@echo "== the full recoveries (JSON): $(DEMO_OUT)/<example>.json"
 
+# Every step runs even when one before it failed (a red pytest used to hide
+# the shipped policy suites); make fails if any step did.
+TEST_STEPS = "$(BIN)/python -m pytest -q" \
+             "$(BIN)/chat-recovery policy test rules --min-coverage 100" \
+             "$(BIN)/chat-recovery policy test rules --engine compiled --min-coverage 100"
+
 test: $(BIN)/chat-recovery
-	$(BIN)/python -m pytest -q
-	$(BIN)/chat-recovery policy test rules --min-coverage 100
-	$(BIN)/chat-recovery policy test rules --engine compiled --min-coverage 100
+	@failed=0; for step in $(TEST_STEPS); do echo "$$step"; $$step || failed=1; done; exit $$failed
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .hypothesis

@@ -1,6 +1,8 @@
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -77,3 +79,18 @@ def redis_server(tmp_path):
     server = RedisServer(tmp_path).start()
     yield server
     server.stop()
+
+
+@contextlib.contextmanager
+def hang_alarm(seconds: int, what: str):
+    """A test that would wait forever fails after `seconds` instead of
+    stalling the run: a bound for hangs only, long enough for a busy machine."""
+    def expire(*_):
+        raise TimeoutError(f"{what} within {seconds} s")
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

@@ -16,7 +16,7 @@ from chat_recovery.batch_workers import ATTEMPTS, WorkersFailed, ordered
 from chat_recovery.bench.storm import StormSpec, storm
 from chat_recovery.replay import FALLBACK_ENGINE
 
-from conftest import NOW, cli, ndjson
+from conftest import NOW, cli, hang_alarm, ndjson
 from terminal import interrupt_on_terminal
 
 METHODS = ["fork", "spawn"]
@@ -24,16 +24,9 @@ METHODS = ["fork", "spawn"]
 
 @pytest.fixture(autouse=True)
 def no_hang():
-    """A pool that waits forever fails its test in five minutes instead of
-    stalling the run (a bound for hangs only: a busy machine took over a
-    minute to recover 1,500 visitors)."""
-    def expire(*_):
-        raise TimeoutError("the worker pool did not finish within five minutes")
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(300)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
+    """A busy machine took over a minute to recover 1,500 visitors."""
+    with hang_alarm(300, "the worker pool did not finish"):
+        yield
 
 
 def chunks_of(visitors, size):

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from chat_recovery.bench.storm import StormSpec, storm
-from conftest import NOW, ROOT, ndjson, without_fallback_note
+from conftest import NOW, ROOT, hang_alarm, ndjson, without_fallback_note
 from terminal import interrupt_on_terminal
 
 EXE = Path(sys.executable).with_name("chat-recovery")
@@ -29,14 +29,8 @@ PLAIN = ROOT / "examples" / "plain-visitor" / "1-visitor.json"
 
 @pytest.fixture(autouse=True)
 def no_hang():
-    """A command that never opens its input fails its test in two minutes instead of stalling the run."""
-    def expire(*_):
-        raise TimeoutError("the command did not reach the moment this test waits for within two minutes")
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(120)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
+    with hang_alarm(300, "the command did not reach the moment this test waits for"):
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -359,3 +359,22 @@ def test_json_logs_are_one_object_a_line_and_the_level_is_a_setting():
     # warning and up: a quiet run logs nothing, but where durable_rules does not import, `auto`'s fallback, once, as JSON
     fallback = [] if durable_available() else [("warning", "warning", "EngineFallbackWarning")]
     assert [(e["level"], e["event"], e["category"]) for e in map(json.loads, filter(None, server.log))] == fallback
+
+
+def test_the_redis_password_is_in_no_banner_answer_or_log_line():
+    """A Redis URL's password is for the client alone: the banner, the 503
+    of an unreachable Redis, /readyz and every log line name the store as
+    redis://***@host:port/db (the password used to be in all of them)."""
+    from redis_server import free_port
+    secret = "S3cr3t-pw-77"
+    server = Served("--workers", "0", "--redis-url", f"redis://:{secret}@127.0.0.1:{free_port()}/0")   # nothing listens there
+    try:
+        submitted = server.client.post("/v1/reports", json=example("plain-visitor")[0])
+        ready = server.client.get("/readyz")
+        assert submitted.status_code == ready.status_code == 503
+        assert "redis://***@127.0.0.1:" in submitted.text and "redis://***@127.0.0.1:" in server.banner
+        server.wait_log(lambda l: "storeUnavailable" in l)
+    finally:
+        server.stop()
+    shown = [server.banner, submitted.text, ready.text, *filter(None, server.log)]
+    assert not [text for text in shown if secret in text]

@@ -162,3 +162,14 @@ def test_a_url_that_is_not_redis_is_said_plainly():
     from chat_recovery.live import RedisStore
     with pytest.raises(StoreUnavailable, match="not a Redis URL"):
         RedisStore("http://localhost:6379")
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("redis://:S3cr3t@127.0.0.1:6414/0", "redis://***@127.0.0.1:6414/0"),
+    ("redis://user:pw@h:1/2?password=x&db=1", "redis://***@h:1/2?password=***&db=1"),
+    ("unix:///tmp/r.sock?password=p", "unix:///tmp/r.sock?password=***"),
+    ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
+])
+def test_a_store_url_is_shown_without_its_credentials(url, shown):
+    from chat_recovery.live.redis_store import redacted
+    assert redacted(url) == shown

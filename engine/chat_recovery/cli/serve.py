@@ -109,7 +109,8 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
         sock.close()
         stderr.write(f"chat-recovery serve: {exc}\n")
         return EXIT_BAD_INPUT
-    store = config.redis_url or "embedded (in-process)"
+    from ..live.redis_store import redacted
+    store = redacted(config.redis_url) if config.redis_url else "embedded (in-process)"
     stdout.write(f"chat-recovery: serving on http://{config.host}:{config.port} (store: {store}; policy: "
                  f"{config.policy or 'bundled'}; {_workers(config.workers)})\n")
     stdout.flush()

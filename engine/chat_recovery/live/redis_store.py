@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from typing import Optional
+from urllib.parse import urlsplit, urlunsplit
 
 from .store import Change, Expiry, StoreUnavailable, T
 
@@ -25,15 +26,30 @@ except ImportError:  # pragma: no cover - said when a RedisStore is made
 ATTEMPTS = 50
 
 
+def redacted(url: str) -> str:
+    """The URL as it may be shown to anyone (answers, logs, the banner): its
+    user and password as `***`, and a `password=` query value hidden too."""
+    try:
+        parts = urlsplit(url)
+        host = parts.netloc.rpartition("@")[2]
+    except ValueError:
+        return "***"
+    netloc = f"***@{host}" if "@" in parts.netloc else host
+    query = "&".join(f"{k}=***" if k.lower() == "password" else f"{k}{sep}{v}"
+                     for k, sep, v in (pair.partition("=") for pair in parts.query.split("&") if pair))
+    shown = f"{parts.scheme}://{netloc}{parts.path}" if "://" in url else urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    return shown + (f"?{query}" if query else "") + (f"#{parts.fragment}" if parts.fragment else "")
+
+
 class RedisStore:
     def __init__(self, url: str, *, prefix: str = "chat-recovery", timeout: float = 5.0):
         if redis is None:
             raise StoreUnavailable("the Redis store needs the redis package: pip install 'chat-recovery[serve]'")
-        self.url, self.prefix = url, prefix
+        self.url, self.prefix = redacted(url), prefix   # the password never leaves the client
         try:
             self._client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
         except ValueError as exc:
-            raise StoreUnavailable(f"not a Redis URL: {url!r} ({exc})") from None
+            raise StoreUnavailable(f"not a Redis URL: {self.url!r} ({exc})") from None
 
     def key(self, visitor_id: str) -> str:
         return f"{self.prefix}:{{{visitor_id}}}"

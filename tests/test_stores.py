@@ -173,3 +173,41 @@ def test_a_url_that_is_not_redis_is_said_plainly():
 def test_a_store_url_is_shown_without_its_credentials(url, shown):
     from chat_recovery.live.redis_store import redacted
     assert redacted(url) == shown
+
+
+def _held_bytes(work) -> int:
+    """Bytes still allocated after `work()` that were not before it."""
+    import gc
+    import tracemalloc
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        work()
+        gc.collect()
+        return tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+
+
+def test_the_memory_store_keeps_nothing_for_unknown_visitors(clock):
+    """5,000 GETs of ids never written leave nothing behind (each left a lock before)."""
+    store = MemoryStore(clock=clock)
+    store.get("v-warm")   # first-use allocations are not the store's growth
+    assert _held_bytes(lambda: [store.get(f"v-unknown-{i}") for i in range(5000)]) < 20_000
+    assert len(store) == 0
+
+
+def test_the_memory_store_forgets_expired_visitors_without_being_asked(clock):
+    """2,000 visitors expire; after `purge_every` has passed, the next write drops them all:
+    the store's memory follows the visitors held, not every visitor ever seen."""
+    store = MemoryStore(clock=clock, purge_every=60)
+    short = lambda doc: 10.0   # noqa: E731
+
+    def churn():
+        for i in range(2000):
+            store.update(f"v-{i}", put(i), short)
+        clock.let_pass(61)
+        store.update("v-last", put(0), LONG)
+    assert _held_bytes(churn) < 150_000   # the dict's table keeps the size of its peak (about 50 KB here); the 2,000 documents (over 500 KB) go
+    assert len(store) == 1 and store.get("v-last") == {"n": 0} and store.get("v-7") is None

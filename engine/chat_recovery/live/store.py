@@ -34,21 +34,25 @@ class Store(Protocol):
 
 
 class MemoryStore:
-    """One process, no set-up: the embedded default. A lock per visitor keeps
-    the read-change-write atomic; expiry follows `clock` (seconds)."""
+    """One process, no set-up: the embedded default. Striped locks keep each
+    read-change-write atomic: a fixed set, a visitor's chosen by its id, so
+    no visitor ever adds a lock (a GET of an unknown id leaves nothing
+    behind). Expiry follows `clock` (seconds); expired documents are dropped
+    when read, and all of them at most every `purge_every` seconds, by the
+    update that finds that time has passed, so memory follows the visitors
+    held, not the visitors ever seen."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic):
+    STRIPES = 64
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, purge_every: float = 60.0):
         self._clock = clock
         self._docs: dict[str, tuple[dict, float]] = {}
-        self._locks: dict[str, threading.Lock] = {}
-        self._guard = threading.Lock()
+        self._stripes = tuple(threading.Lock() for _ in range(self.STRIPES))
+        self._purge_every = purge_every
+        self._next_purge = clock() + purge_every
 
     def _lock(self, visitor_id: str) -> threading.Lock:
-        with self._guard:
-            lock = self._locks.get(visitor_id)
-            if lock is None:
-                lock = self._locks[visitor_id] = threading.Lock()
-            return lock
+        return self._stripes[hash(visitor_id) % self.STRIPES]
 
     def _live(self, visitor_id: str) -> Optional[dict]:
         held = self._docs.get(visitor_id)
@@ -59,6 +63,10 @@ class MemoryStore:
             return None
         return held[0]
 
+    def __len__(self) -> int:
+        """Documents held, expired ones not yet purged included."""
+        return len(self._docs)
+
     def get(self, visitor_id: str) -> Optional[dict]:
         with self._lock(visitor_id):
             return self._live(visitor_id)
@@ -68,17 +76,23 @@ class MemoryStore:
             new, result = change(self._live(visitor_id))
             if new is not None:
                 self._docs[visitor_id] = (new, self._clock() + ttl(new))
-            return result
+        if self._clock() >= self._next_purge:
+            self.purge()
+        return result
 
     def purge(self) -> int:
         """Forget expired documents (Redis does this itself); returns how many."""
         now = self._clock()
-        with self._guard:
-            gone = [key for key, (_, expires) in self._docs.items() if expires <= now]
-            for key in gone:
-                self._docs.pop(key, None)
-                self._locks.pop(key, None)
-        return len(gone)
+        self._next_purge = now + self._purge_every
+        gone = 0
+        for key, (_, expires) in self._docs.copy().items():   # one C call: a snapshot other threads cannot change mid-loop
+            if expires <= now:
+                with self._lock(key):
+                    held = self._docs.get(key)
+                    if held is not None and held[1] <= now:   # not rewritten since the look above
+                        del self._docs[key]
+                        gone += 1
+        return gone
 
     def close(self) -> None:
         pass

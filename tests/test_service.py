@@ -352,6 +352,7 @@ def test_json_logs_are_one_object_a_line_and_the_level_is_a_setting():
     logged = [json.loads(l) for l in quiet.log if l is not None]
     fallback = [] if durable_available() else ["warning"]   # `auto` took the compiled engine: said once, in the log's format
     assert [e["event"] for e in logged] == [*fallback, "start", "access", "shutdown", "stopped"]
+    assert logged[len(fallback)]["engine"] == ("durable" if durable_available() else "compiled")   # `auto` as it was decided
     access = logged[len(fallback) + 1]
     assert {k: access[k] for k in ("level", "method", "path", "status", "visitorId")} == {
         "level": "info", "method": "POST", "path": "/v1/reports", "status": 200, "visitorId": "v-1001"}

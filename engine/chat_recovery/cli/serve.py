@@ -81,7 +81,7 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
     try:
         from ..service.config import environment
         from ..service.logs import configure, event, log
-        from ..service.server import build, listen, serve
+        from ..service.server import build, engine_in_force, listen, serve
     except ModuleNotFoundError as exc:
         if (exc.name or "").split(".")[0] not in SERVE_EXTRA:
             raise
@@ -115,7 +115,7 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
                  f"{config.policy or 'bundled'}; {_workers(config.workers)})\n")
     stdout.flush()
     event(log, logging.INFO, "start", host=config.host, port=config.port, store=store, policy=config.policy or "bundled",
-          workers=config.workers, engine=config.engine)
+          workers=config.workers, engine=engine_in_force(config, policy))
     try:
         stopped_by = serve(service, config, sock)
     finally:

@@ -24,10 +24,14 @@ def _chat(chat: Optional[dict]) -> str:
             + (f", monitored by {monitors}" if monitors else ""))
 
 
+# The one figure that matters to a directive, by its `do`; others show the verb alone.
+_FIGURE = {"keepHeartbeat": lambda d: f" {d.get('seconds')} s",
+           "deliverMessage": lambda d: f" {(d.get('message') or {}).get('id')}"}
+
+
 def _step(directive: dict) -> str:
-    """What one directive asks, with the one figure that matters to it."""
-    extra = {"keepHeartbeat": lambda d: f" {d.get('seconds')} s", "deliverMessage": lambda d: f" {(d.get('message') or {}).get('id')}"}
-    return directive["do"] + extra.get(directive["do"], lambda d: "")(directive)
+    figure = _FIGURE.get(directive["do"])
+    return directive["do"] + (figure(directive) if figure else "")
 
 
 def _directives(directives: list) -> str:

@@ -24,8 +24,8 @@ def build(config: ServeConfig, policy: Policy) -> Tuple[Service, Callable[[], No
     else:
         store = MemoryStore()
     # `auto` is decided here, once: a fallback is said in this process's log,
-    # not by each worker on its own stderr.
-    engine = resolve(config.engine or policy.engine)
+    # not by each worker on its own stderr; the start line names the result.
+    engine = engine_in_force(config, policy)
     if config.workers > 0:
         from ..live.workers import SupervisedRunner
         runner = SupervisedRunner(config.policy, engine=engine, workers=config.workers)
@@ -41,6 +41,11 @@ def build(config: ServeConfig, policy: Policy) -> Tuple[Service, Callable[[], No
         runner.close()
         store.close()
     return service, close
+
+
+def engine_in_force(config: ServeConfig, policy: Policy) -> str:
+    """The engine the service replays with: the flag, else the policy's, with `auto` resolved."""
+    return resolve(config.engine or policy.engine)
 
 
 def listen(config: ServeConfig) -> socket.socket:

@@ -99,3 +99,15 @@ def _say(text: str) -> None:
         sys.stderr.flush()
     except (OSError, ValueError):
         _quiet()
+
+
+@contextmanager
+def held_stops() -> Iterator[None]:
+    """SIGINT and SIGTERM held back for a moment (one output line), so a stop
+    lands between lines: a buffered write interrupted mid-flush left half a
+    line on the pipe."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

@@ -16,7 +16,7 @@ from typing import IO, Optional
 from .. import batch
 from ..batch_workers import WorkersFailed
 from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK
-from ..tool import Terminated, stopped
+from ..tool import Terminated, held_stops, stopped
 
 
 def run_batch(args, policy, now: str, stdin: IO[bytes] | None, stdout: IO[str], stderr: IO[str]) -> int:
@@ -93,7 +93,8 @@ def _write(index: batch.Index, policy, now: str, args, out: IO[str], stderr: IO[
                     stderr.write(f"{problem} (visitor '{outcome.visitor}' is not recovered)\n")
             else:
                 recovered += 1
-                out.write(outcome.line + "\n")
+                with held_stops():   # whole lines only, whenever Ctrl-C or SIGTERM comes
+                    out.write(outcome.line + "\n")
             if bar:
                 bar.step()
     if bar:

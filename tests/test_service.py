@@ -293,7 +293,39 @@ def test_serving_on_is_said_once_the_port_is_bound():
         socket.create_connection(("127.0.0.1", port), timeout=60).close()
     finally:
         proc.terminate()
-        proc.wait(60)
+        assert proc.wait(300) == 0   # SIGTERM: asked to stop, stopped
+
+
+TRIPWIRE = """
+import os, signal, sys
+from chat_recovery import cli, tool
+
+class Tripwire:
+    # stdout that sends this process SIGTERM as the banner is written
+    def write(self, text):
+        sys.stdout.write(text)
+        if "serving on" in text:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return len(text)
+
+    def flush(self):
+        sys.stdout.flush()
+
+sys.exit(tool.run(lambda: cli.main(["serve", "--port", sys.argv[1], "--workers", "0"], stdout=Tripwire())))
+"""
+
+
+def test_a_sigterm_sent_as_the_banner_is_read_stops_the_server_as_asked():
+    """From the banner on, SIGTERM is the server's to handle: CI once sent it
+    as the banner was read, the console script's handler raised inside the
+    starting event loop, asyncio swallowed the exception and the server ran
+    on. Now the stop lands in the server, which shuts down at once."""
+    import sys
+    from redis_server import free_port
+    done = subprocess.run([sys.executable, "-c", TRIPWIRE, str(free_port())], capture_output=True, text=True, timeout=300)
+    assert done.stdout.startswith("chat-recovery: serving on") and done.returncode == 0, done.stderr
+    events = [line.split()[2] for line in done.stderr.splitlines() if len(line.split()) > 2]
+    assert events[-1] == "stopped" and "signal=SIGTERM" in done.stderr.splitlines()[-1], done.stderr
 
 
 def _worker_pids(pid):

@@ -111,13 +111,15 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
         return EXIT_BAD_INPUT
     from ..live.redis_store import redacted
     store = redacted(config.redis_url) if config.redis_url else "embedded (in-process)"
-    stdout.write(f"chat-recovery: serving on http://{config.host}:{config.port} (store: {store}; policy: "
-                 f"{config.policy or 'bundled'}; {_workers(config.workers)})\n")
-    stdout.flush()
-    event(log, logging.INFO, "start", host=config.host, port=config.port, store=store, policy=config.policy or "bundled",
-          workers=config.workers, engine=engine_in_force(config, policy))
+
+    def announce() -> None:
+        stdout.write(f"chat-recovery: serving on http://{config.host}:{config.port} (store: {store}; policy: "
+                     f"{config.policy or 'bundled'}; {_workers(config.workers)})\n")
+        stdout.flush()
+        event(log, logging.INFO, "start", host=config.host, port=config.port, store=store, policy=config.policy or "bundled",
+              workers=config.workers, engine=engine_in_force(config, policy))
     try:
-        stopped_by = serve(service, config, sock)
+        stopped_by = serve(service, config, sock, announce)
     finally:
         close()
     event(log, logging.INFO, "stopped", signal=signal.Signals(stopped_by).name if stopped_by else None)

@@ -63,8 +63,14 @@ def listen(config: ServeConfig) -> socket.socket:
     return sock
 
 
-def serve(service: Service, config: ServeConfig, sock: socket.socket) -> Optional[int]:
-    """Run until SIGTERM or SIGINT; the signal that stopped it (None if none)."""
+def serve(service: Service, config: ServeConfig, sock: socket.socket, announce: Callable[[], None] = lambda: None) -> Optional[int]:
+    """Run until SIGTERM or SIGINT; the signal that stopped it (None if none).
+
+    The server's own stop handler is in force before `announce` says "serving
+    on": a SIGTERM sent the moment the banner is read must ask the server to
+    stop, not raise the console script's exception inside the event loop,
+    where asyncio swallows it in a callback and the server runs on (a CI run
+    waited 60 s for a server that had been told to stop)."""
     import uvicorn
 
     class Server(uvicorn.Server):
@@ -85,5 +91,11 @@ def serve(service: Service, config: ServeConfig, sock: socket.socket) -> Optiona
 
     server = Server(uvicorn.Config(AccessLog(create_app(service)), log_config=None, access_log=False,
                                    limit_concurrency=None, timeout_graceful_shutdown=5))
-    server.run(sockets=[sock])
+    previous = {sig: signal.signal(sig, server.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        announce()
+        server.run(sockets=[sock])   # a stop that came during `announce` ends it at once
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return server.stopped_by

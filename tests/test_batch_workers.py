@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import crashing_work
-from chat_recovery.batch_workers import ATTEMPTS, WorkersFailed, ordered
+from chat_recovery.batch.workers import ATTEMPTS, WorkersFailed, ordered
 from chat_recovery.bench.storm import StormSpec, storm
 from chat_recovery.replay import FALLBACK_ENGINE
 

@@ -6,7 +6,7 @@ from collections import Counter
 import pytest
 from jsonschema import Draft202012Validator
 
-from chat_recovery.batch_workers import pool_start_method
+from chat_recovery.batch.workers import pool_start_method
 from chat_recovery.bench.storm import StormSpec, by_visitor, storm
 from chat_recovery.bench.measure import available
 from chat_recovery.replay import durable_available

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from chat_recovery.contract import POLICY_KINDS
+from chat_recovery.policy.contract import POLICY_KINDS
 from conftest import ROOT, cli
 
 SCHEMAS = sorted((ROOT / "schemas").glob("policy-*.schema.json"))

@@ -165,8 +165,8 @@ def test_a_window_must_be_positive(policy):
 
 
 def test_every_progress_validates_against_the_live_recovery_schema(coord):
-    from chat_recovery import bundled
-    from chat_recovery.contract import load_contract
+    from chat_recovery.policy import bundled
+    from chat_recovery.policy.contract import load_contract
     schema = load_contract(bundled.schemas_dir()).validator("live-recovery.schema.json")
     for name in ("agents-disagree", "chat-refused"):
         for n, one in enumerate(example(name), 1):

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import chat_recovery as cr
-from chat_recovery.invariants import prove
-from chat_recovery.statespace import MISSING, SENDER_TYPES, Space
+from chat_recovery.authoring.check.invariants import prove
+from chat_recovery.authoring.check.statespace import MISSING, SENDER_TYPES, Space
 from conftest import NOW, ROOT, cli, edit, report
 
 
@@ -384,7 +384,7 @@ def test_a_state_space_too_large_to_search_claims_nothing(rules_copy):
 
 
 def test_the_closed_name_sets_match_the_schemas():
-    from chat_recovery.compile_invariants import KINDS
+    from chat_recovery.policy.compile_invariants import KINDS
     invariant = json.loads((ROOT / "schemas" / "policy-invariants.schema.json").read_text())["$defs"]["invariant"]
     assert set(KINDS) == set(invariant["properties"]) - {"seed", "description"} == {o["required"][0] for o in invariant["oneOf"]}
     report_schema = json.loads((ROOT / "schemas" / "report.schema.json").read_text())

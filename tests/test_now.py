@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 import chat_recovery as cr
-from chat_recovery import bundled
+from chat_recovery.policy import bundled
 from chat_recovery.live.coordinator import Coordinator
 from conftest import report
 

@@ -37,7 +37,7 @@ def test_wheel_carries_rules_and_schemas_and_works_installed(tmp_path, wheel):
     installed = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
                                capture_output=True, text=True, timeout=300)
     assert installed.returncode == 0, installed.stderr
-    probe = ("import chat_recovery as cr, chat_recovery.bundled as b;"
+    probe = ("import chat_recovery as cr, chat_recovery.policy.bundled as b;"
              "assert str(cr.__file__).startswith(%r), cr.__file__;"
              "p = cr.load_policy(); print(b.rules_dir(), len(p.info))") % str(target)
     ran = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path,

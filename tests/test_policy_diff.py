@@ -9,7 +9,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 import chat_recovery as cr
-from chat_recovery.policy_diff import cases_from_suites, diff
+from chat_recovery.authoring.diff.compare import cases_from_suites, diff
 from conftest import NOW, ROOT, cli, edit, without_fallback_note
 
 CORPUS_SETS = sorted(p.name for p in (ROOT / "corpus").iterdir() if p.is_dir())

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from jsonschema import Draft202012Validator
 
-from chat_recovery import fastcheck
+from chat_recovery.policy import fastcheck
 
 KEYS = ["a", "b", "kids"]
 TYPES = ["string", "object", "array", "null", "integer", "number", "boolean"]

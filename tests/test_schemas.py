@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from jsonschema import Draft202012Validator
 
 import chat_recovery as cr
-from chat_recovery.contract import load_contract
+from chat_recovery.policy.contract import load_contract
 from conftest import NOW, ROOT
 from seed_tables import CHAT_PROPS, STATUSES, VISITOR_INFO
 from test_merge_laws import reports as random_reports
@@ -83,7 +83,7 @@ def test_only_the_message_fields_the_merge_treats_as_free_can_hold_other_than_te
     text) unless a copy has one of chat.MESSAGE_FREE_FIELDS. If the contract
     let another message field hold numbers or booleans, two copies differing
     only in 1 vs 1.0 would be taken as the same, and this test says so."""
-    from chat_recovery.chat import MESSAGE_FREE_FIELDS
+    from chat_recovery.recovery.chat import MESSAGE_FREE_FIELDS
     schema = json.loads((ROOT / "schemas" / "report.schema.json").read_text())
     defs = schema["$defs"]
 

@@ -15,7 +15,7 @@ import chat_recovery as cr
 import crashing_work
 from chat_recovery.live import Coordinator, MemoryStore
 from chat_recovery.live.workers import SupervisedRunner
-from chat_recovery.reports import check
+from chat_recovery.recovery.reports import check
 from conftest import NOW, ROOT
 
 EXAMPLES = sorted(p for p in (ROOT / "examples").iterdir() if p.is_dir())

@@ -7,7 +7,7 @@ import pytest
 import yaml
 from hypothesis import given, settings, strategies as st
 
-from chat_recovery.yamlsource import _NOT_FOR_LIBYAML, YamlError, _FastLoader, _Loader, load, read
+from chat_recovery.policy.yamlsource import _NOT_FOR_LIBYAML, YamlError, _FastLoader, _Loader, load, read
 
 from conftest import ROOT
 

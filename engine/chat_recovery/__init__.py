@@ -15,18 +15,20 @@ import types
 from importlib import import_module
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from .api import apply, check_policy, load_policy, recover, render
-    from .diagnostics import Diagnostic, PolicyError, RecoveryError, ReportError
-    from .hot_reload import LivePolicy, ReloadResult
-    from .model import Policy
+from .version import __version__
 
-_HOME = {"apply": "api", "check_policy": "api", "load_policy": "api", "recover": "api", "render": "api",
-         "LivePolicy": "hot_reload", "ReloadResult": "hot_reload", "Policy": "model",
+if TYPE_CHECKING:
+    from .api import apply, load_policy, recover, render
+    from .authoring.check import check_policy
+    from .diagnostics import Diagnostic, PolicyError, RecoveryError, ReportError
+    from .authoring.reload import LivePolicy, ReloadResult
+    from .policy.model import Policy
+
+_HOME = {"apply": "api", "check_policy": "authoring.check", "load_policy": "api", "recover": "api", "render": "api",
+         "LivePolicy": "authoring.reload", "ReloadResult": "authoring.reload", "Policy": "policy.model",
          "Diagnostic": "diagnostics", "PolicyError": "diagnostics", "RecoveryError": "diagnostics", "ReportError": "diagnostics"}
 __all__ = ["apply", "check_policy", "load_policy", "recover", "render", "LivePolicy", "ReloadResult",
            "Diagnostic", "Policy", "PolicyError", "RecoveryError", "ReportError"]
-__version__ = "0.1.0"
 
 
 class _Package(types.ModuleType):

@@ -5,15 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable, Optional, Union
 
-from . import bundled
-from .analysis import analyse
-from .compiler import compile_policy
-from .contract import load_contract
+from .policy import bundled
+from .policy.compile import compile_policy
+from .policy.contract import load_contract
 from .diagnostics import Diagnostic, PolicyError, ReportError
-from .merge import fold
-from .model import Policy
-from .render import render as _render
-from .reports import check
+from .recovery.fold import fold
+from .policy.model import Policy
+from .recovery.render import render as _render
+from .recovery.reports import check
 from .timeutil import Instant, given_now
 
 
@@ -24,17 +23,6 @@ def load_policy(directory: Union[str, Path, None] = None) -> Policy:
     if directory is None:
         return compile_policy(bundled.rules_dir(), "rules", contract)
     return compile_policy(Path(directory), str(directory), contract)
-
-
-def check_policy(directory: Union[str, Path, None] = None) -> tuple[Optional[Policy], tuple[Diagnostic, ...]]:
-    """Everything `policy check` finds: load errors, or the policy with the
-    warnings and errors of the deeper analyses (the policy is None when it
-    did not load)."""
-    try:
-        policy = load_policy(directory)
-    except PolicyError as exc:
-        return None, exc.diagnostics
-    return policy, tuple(analyse(policy, load_contract(bundled.schemas_dir())))
 
 
 def apply(policy: Policy, state: Optional[dict], report: Any, now: Instant, owned: bool = False) -> dict:

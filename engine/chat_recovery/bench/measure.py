@@ -48,9 +48,9 @@ def _engine_steps(name: str, now: str) -> tuple[Callable, Callable, Callable]:
     """validate(report), merge(held, report, seq), render(held) for a
     policy engine: the stages of `api.recover`, called one by one."""
     from ..api import load_policy
-    from ..merge import fold
-    from ..render import render
-    from ..reports import check
+    from ..recovery.fold import fold
+    from ..recovery.render import render
+    from ..recovery.reports import check
     policy = load_policy()
     engine = policy.engines.get(name)
     return ((lambda report: check(policy, report, owned=True)),   # parsed from its line, as `recover --batch` does

@@ -8,7 +8,7 @@ from __future__ import annotations
 import multiprocessing
 import time
 
-from ..batch_workers import pool_start_method
+from ..batch.workers import pool_start_method
 
 UNIT = 600_000   # steps of work a unit: about a quarter of a second of CPU on the 2-core machine
 

@@ -7,6 +7,7 @@ import sys
 import warnings
 from typing import IO, Optional, Sequence
 
+from ..version import __version__
 from . import bench, policy_check, policy_diff, policy_docs, policy_test, recover, serve
 from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK, EXIT_USAGE, Parser, choose
 
@@ -19,7 +20,7 @@ __all__ = ["main", "entry", "EXIT_OK", "EXIT_BAD_INPUT", "EXIT_USAGE", "EXIT_BAD
 def _parser(stdout: IO[str], stderr: IO[str]) -> Parser:
     streams = {"stdout": stdout, "stderr": stderr}
     top = Parser(prog="chat-recovery", description="Recover a live-chat visitor from client reports under a YAML policy.", **streams)
-    top.add_argument("--version", action="version", version=f"chat-recovery {_version()}")
+    top.add_argument("--version", action="version", version=f"chat-recovery {__version__}")
     sub = top.add_subparsers(title="commands", metavar="COMMAND", parser_class=Parser)
     for command in COMMANDS:
         command.add_parser(sub, **streams)
@@ -30,16 +31,6 @@ def _parser(stdout: IO[str], stderr: IO[str]) -> Parser:
     top.set_defaults(run=choose(top, "command", list(sub.choices)))
     pol.set_defaults(run=choose(pol, "policy command", list(pol_sub.choices)))
     return top
-
-
-def _version() -> str:
-    """The installed distribution's version (a source tree run without
-    installing has none to give)."""
-    from importlib.metadata import PackageNotFoundError, version
-    try:
-        return version("chat-recovery")
-    except PackageNotFoundError:
-        return "(not installed)"
 
 
 def main(argv: Optional[Sequence[str]] = None, stdin: IO[bytes] | None = None,
@@ -68,7 +59,3 @@ def _say_warnings(stderr: IO[str]) -> None:
     warnings.showwarning = show
     warnings.simplefilter("always", EngineFallbackWarning)   # the library says it once per process
 
-
-def entry() -> None:
-    from ..tool import entry   # the console script's: a closed stdout, Ctrl-C and SIGTERM end the command quietly
-    entry()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import IO
 
-from ..api import check_policy
+from ..authoring.check import check_policy
 from .common import EXIT_BAD_INPUT, EXIT_OK
 from .formats import FORMATS, write_diagnostics
 

@@ -6,9 +6,9 @@ import json
 from typing import IO
 
 from .. import timeutil
-from ..behaviour_diff import DEFAULT_NOW, show_change
-from ..policy_diff import CorpusError, PolicyDiff, corpus_cases, diff, suite_cases
-from ..structure_diff import BEHAVIOUR, CHECK, COSMETIC
+from ..authoring.diff.behaviour import DEFAULT_NOW, show_change
+from ..authoring.diff.compare import CorpusError, PolicyDiff, corpus_cases, diff, suite_cases
+from ..authoring.diff.structure import BEHAVIOUR, CHECK, COSMETIC
 from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK, load_or_report
 
 HEADINGS = {

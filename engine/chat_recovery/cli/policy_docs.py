@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import IO
 
 from ..diagnostics import PolicyError
-from ..policy_docs import markdown
+from ..authoring.docs import markdown
 from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK, EXIT_USAGE
 
 

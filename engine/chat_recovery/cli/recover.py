@@ -12,7 +12,7 @@ from .. import timeutil
 from ..api import apply, render
 from ..diagnostics import RecoveryError, ReportError
 from ..replay import ENGINES
-from ..reports import parse_bytes
+from ..recovery.reports import parse_bytes
 from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK, EXIT_USAGE, load_or_report
 from .explain_table import table
 from .recover_batch import run_batch

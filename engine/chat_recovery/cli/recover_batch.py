@@ -13,10 +13,10 @@ from contextlib import closing
 from pathlib import Path
 from typing import IO, Optional
 
-from .. import batch
-from ..batch_workers import WorkersFailed
+from ..batch import stream as batch
+from ..batch.workers import WorkersFailed
 from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK
-from ..tool import Terminated, held_stops, stopped
+from ..stops import Terminated, held_stops, stopped
 
 
 def run_batch(args, policy, now: str, stdin: IO[bytes] | None, stdout: IO[str], stderr: IO[str]) -> int:

@@ -13,9 +13,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Optional
 
 from .. import timeutil
-from ..merge import canonical_json, source_key, source_of
-from ..model import Policy
-from ..reports import check
+from ..recovery.fold import canonical_json, source_key, source_of
+from ..policy.model import Policy
+from ..recovery.reports import check
 from .runner import InProcessRunner, Runner
 from .store import MemoryStore, Store
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Optional, Protocol, Tuple
 
-from ..merge import fold
-from ..model import Policy
-from ..render import render
+from ..recovery.fold import fold
+from ..policy.model import Policy
+from ..recovery.render import render
 
 
 class Runner(Protocol):

@@ -28,8 +28,8 @@ class WorkerCrashed(RecoveryError):
 
 def _worker_main(conn, policy_dir: Optional[str], engine: Optional[str], before_step: Optional[Callable[[], None]] = None) -> None:
     from ..api import load_policy
-    from ..merge import fold
-    from ..render import render
+    from ..recovery.fold import fold
+    from ..recovery.render import render
     try:
         policy = load_policy(policy_dir)
     except Exception as exc:  # said to the parent, which refuses to start

@@ -11,7 +11,7 @@ import threading
 import warnings
 from typing import Optional, Protocol
 
-from ..chat_model import ChatPolicy
+from ..policy.chat_model import ChatPolicy
 from ..diagnostics import RecoveryError
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
-from ..chat_model import ChatPolicy
+from ..policy.chat_model import ChatPolicy
 
 
 def generate(chat: ChatPolicy) -> tuple[str, dict]:

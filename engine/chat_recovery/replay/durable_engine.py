@@ -21,7 +21,7 @@ from typing import Optional
 import durable.engine  # noqa: F401  (loads the extension as the package does, and fails the same way where it cannot)
 import durable_rules_engine as rules
 
-from ..chat_model import ChatPolicy
+from ..policy.chat_model import ChatPolicy
 from . import ReplayError
 
 MATCHED, NOT_HANDLED = 0, 1     # assert_event's answer: an action was queued, or no rule matched

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ..chat_model import ChatPolicy
+from ..policy.chat_model import ChatPolicy
 
 
 class PythonEngine:

@@ -18,8 +18,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .. import bundled
-from ..api import check_policy
+from ..policy import bundled
+from ..authoring.check import check_policy
 from ..diagnostics import RecoveryError, ReportError
 from ..live import Coordinator, StoreUnavailable
 from .admission import Admission

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from ..version import __version__
 
 BASE = "https://chat-recovery.example/schemas/"
 SCHEMAS = {"report.schema.json": "Report", "recovery.schema.json": "Recovery",

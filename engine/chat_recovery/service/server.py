@@ -8,7 +8,7 @@ import socket
 from typing import Callable, Optional, Tuple
 
 from ..live import Coordinator, InProcessRunner, MemoryStore
-from ..model import Policy
+from ..policy.model import Policy
 from ..replay import resolve
 from .admission import Admission
 from .app import Service, create_app

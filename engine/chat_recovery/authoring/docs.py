@@ -1,0 +1,202 @@
+"""`policy docs`: the policy as Markdown tables in the shape of the seed's
+(property | strategy | description zh | en), so product owners review the
+policy in the words they wrote it in. Generated from the rule files of a
+policy that loads; deterministic (no dates, no line numbers, no directory
+names), so a stale copy is found by comparing text.
+
+One function per rule-file kind, in the SECTIONS table; a kind the policy
+does not have (say `invariants`) is left out."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable, Optional, Union
+
+from ..policy import bundled
+from ..api import load_policy
+from ..policy.contract import load_contract
+from ..policy.files import Document, read_documents
+
+COMMAND = "chat-recovery policy docs rules --out docs/policy.md"
+
+
+def cell(value: Any) -> str:
+    """One Markdown table cell: one line, pipes escaped."""
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def literal(value: Any) -> str:
+    """A value as the rule file means it: text bare, null and the rest as JSON."""
+    return cell(value) if isinstance(value, str) else cell(json.dumps(value, ensure_ascii=False, separators=(", ", ": ")))
+
+
+def _text(value: Any, lang: str) -> str:
+    """A `{zh, en}` text (or a plain string, taken as English)."""
+    if isinstance(value, dict):
+        return cell(value.get(lang))
+    return cell(value) if lang == "en" else ""
+
+
+def _table(headers: tuple, rows: list) -> list[str]:
+    out = ["| " + " | ".join(headers) + " |", "|" + " - |" * len(headers)]
+    out += ["| " + " | ".join(row) + " |" for row in rows]
+    return out
+
+
+def _intro(doc: Document, title: str) -> list[str]:
+    data = doc.doc.data
+    out = [f"## {title}", "", f"From `{Path(doc.file).name}`."]
+    if data.get("description"):
+        out += ["", f"- zh: {_text(data['description'], 'zh')}", f"- en: {_text(data['description'], 'en')}"]
+    return out + [""]
+
+
+def _manifest(doc: Document) -> list[str]:
+    data = doc.doc.data
+    rows = [(cell(data["name"]), cell(data["version"]), cell(data.get("engine", "auto")))]
+    return _intro(doc, "Policy") + _table(("name", "version", "engine"), rows)
+
+
+def _strategies(doc: Document) -> list[str]:
+    rows = []
+    for name, spec in doc.doc.data["strategies"].items():
+        reads = f"value: {spec['value']}" if "value" in spec else (", ".join(spec.get("from", ())) or "nothing")
+        rows.append((f"`{name}`", cell(spec.get("seed")), cell(reads), cell(spec.get("pick")),
+                     _text(spec.get("description"), "zh"), _text(spec.get("description"), "en")))
+    return _intro(doc, "Strategies") + _table(("strategy", "seed", "reads", "pick", "description zh", "en"), rows)
+
+
+def _properties(doc: Document) -> list[str]:
+    data = doc.doc.data
+    rows = []
+    for name, spec in data["properties"].items():
+        notes = []
+        if spec.get("merge") == "perKey":
+            notes.append("merged key by key")
+        if spec.get("when", {}).get("status"):
+            notes.append("only when the status is " + ", ".join(spec["when"]["status"]))
+        rows.append((f"`{name}`", cell(spec.get("seed")), f"`{spec['strategy']}`", cell("; ".join(notes)),
+                     _text(spec.get("description"), "zh"), _text(spec.get("description"), "en")))
+    title = {"visitor.info": "Visitor info", "chat.props": "Chat props"}.get(data["target"], data["target"])
+    return _intro(doc, f"{title} (`{data['target']}`)") + _table(
+        ("property", "seed", "strategy", "when", "description zh", "en"), rows)
+
+
+def _statuses(doc: Document) -> list[str]:
+    data = doc.doc.data
+    rows = []
+    for name, spec in data["statuses"].items():
+        sets = ", ".join(f"{k} = {v}" for k, v in (spec.get("set") or {}).items())
+        rows.append((f"`{name}`", cell(spec.get("seed")), cell(spec["recoverAs"]) or "(not recovered)", cell(sets),
+                     "yes" if spec.get("chatRelated") else "", _text(spec.get("description"), "zh"), _text(spec.get("description"), "en")))
+    head = _intro(doc, "Visitor statuses") + [f"The uploaded status is picked with strategy `{data['strategy']}`; then:", ""]
+    return head + _table(("uploaded status", "seed", "recovered as", "sets", "chat-related", "description zh", "en"), rows)
+
+
+def _conditions(when: Optional[dict]) -> str:
+    parts = []
+    for field, accepted in (when or {}).items():
+        negated = isinstance(accepted, dict) and set(accepted) == {"not"}
+        if negated:
+            accepted = accepted["not"]
+        values = accepted if isinstance(accepted, list) else [accepted]
+        parts.append(f"{field} {'not in' if negated else 'in'} [{', '.join(literal(v) for v in values)}]")
+    return "; ".join(parts)
+
+
+def _effects(spec: dict) -> str:
+    parts = []
+    for op, sign in (("set", "="), ("remove", "-="), ("add", "+=")):
+        parts += [f"{field} {sign} {literal(value)}" for field, value in (spec.get(op) or {}).items()]
+    parts += [f"{field} upsert by {up['by']}: {literal(up['value'])}" for field, up in (spec.get("upsert") or {}).items()]
+    return "; ".join(parts)
+
+
+def _actions(doc: Document) -> list[str]:
+    data = doc.doc.data
+    rows = []
+    for name, spec in data["rules"].items():
+        when = _conditions(spec.get("when"))
+        if "priority" in spec:
+            when = f"{when} (priority {spec['priority']})".strip()
+        rows.append((f"`{name}`", f"`{spec['on']}`", when, _effects(spec), cell(spec.get("status")),
+                     _text(spec.get("seed"), "zh"), _text(spec.get("seed"), "en")))
+    trust = [(f"`{sender}`", ", ".join(sides)) for sender, sides in data["trust"].items()]
+    state = [(f"`{field}`", literal(value)) for field, value in data["state"].items()]
+    return (_intro(doc, "Action rules (the chat, from the message log)")
+            + _table(("rule", "action", "conditions", "effects", "status", "seed zh", "en"), rows)
+            + ["", "Initial chat state:", ""] + _table(("field", "starts as"), state)
+            + ["", "Which report sides are believed, by sender type:", ""] + _table(("sender", "believed from"), trust))
+
+
+def _client(doc: Document) -> list[str]:
+    rows = []
+    for name, spec in doc.doc.data["rules"].items():
+        when = spec["when"]
+        parts = [f"status in [{', '.join(when['status'])}]"] if "status" in when else []
+        if "action" in when:
+            parts.append(f"a message with action {when['action']}" + (f" that the {when['missingFrom']}'s report lacks" if "missingFrom" in when else ""))
+        if when.get("wrapup"):
+            parts.append("an unfinished wrap-up")
+        directives = "; ".join(f"{d['to']}: {d['do']}" + (f" {d['seconds']}s" if "seconds" in d else "") for d in spec["directives"])
+        rows.append((f"`{name}`", cell("; ".join(parts)), cell(directives), _text(spec.get("seed"), "zh"), _text(spec.get("seed"), "en")))
+    return _intro(doc, "Client rules (directives)") + _table(("rule", "when", "directives", "seed zh", "en"), rows)
+
+
+def _names(value) -> str:
+    values = value if isinstance(value, list) else [value]
+    return ", ".join(f"`{v}`" for v in values)
+
+
+def _invariant_text(spec: dict) -> str:
+    """The invariant as a sentence, in the terms of its form."""
+    if "terminal" in spec:
+        return f"{_names(spec['terminal'])}: once reached, no later message changes the status"
+    if "never" in spec:
+        return f"once {_names(spec['never']['from'])}, never {_names(spec['never']['to'])} after"
+    if "reachable" in spec:
+        return f"some message log reaches each of {_names(spec['reachable'])}"
+    if "enteredOnlyBy" in spec:
+        rule = spec["enteredOnlyBy"]
+        return f"{_names(rule['status'])} is entered only by {_names(rule['actions'])}"
+    return cell({k: v for k, v in spec.items() if k not in ("description", "seed")})
+
+
+def _invariants(doc: Document) -> list[str]:
+    """Each invariant as a sentence, with its description in both languages;
+    `policy check` proves them."""
+    rows = []
+    for name, spec in (doc.doc.data.get("invariants") or {}).items():
+        text = spec.get("description", spec.get("seed"))
+        rows.append((f"`{name}`", _invariant_text(spec), _text(text, "zh"), _text(text, "en")))
+    head = _intro(doc, "Invariants") + ["`chat-recovery policy check` proves each against the action rules.", ""]
+    return head + _table(("invariant", "holds for every message log", "description zh", "en"), rows)
+
+
+SECTIONS: tuple[tuple[str, Callable[[Document], list[str]]], ...] = (
+    ("policy", _manifest),
+    ("strategies", _strategies),
+    ("properties", _properties),
+    ("visitorStatus", _statuses),
+    ("chatActions", _actions),
+    ("clientRules", _client),
+    ("invariants", _invariants),
+)
+
+
+def markdown(directory: Union[str, Path, None] = None) -> str:
+    """The policy's Markdown; raises PolicyError when the policy does not load."""
+    policy = load_policy(directory)
+    path = bundled.rules_dir() if directory is None else Path(directory)
+    docs, _ = read_documents(path, policy.root, load_contract(bundled.schemas_dir()))
+    order = {"visitor.info": 0, "chat.props": 1}
+    out = ["# The recovery policy", "",
+           f"Generated from the rule files by `{COMMAND}`; edit the rule files, not this page.", ""]
+    for kind, section in SECTIONS:
+        found = sorted((d for d in docs if d.kind == kind), key=lambda d: (order.get(d.doc.data.get("target"), 9), d.file))
+        for doc in found:
+            out += section(doc) + [""]
+    return "\n".join(out).rstrip("\n") + "\n"

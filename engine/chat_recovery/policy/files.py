@@ -1,0 +1,71 @@
+"""Stage 1 and 2a of loading a policy: read every rule file of a directory and
+check each against the schema of its `kind`."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .contract import POLICY_KINDS, Contract
+from ..diagnostics import Diagnostic, suggest
+from ..paths import json_path
+from .schema_errors import problems as explain
+from .yamlsource import Located, YamlError, load
+
+
+@dataclass(frozen=True)
+class Document:
+    file: str        # as shown to people, e.g. rules/visitor-info.yaml
+    kind: str
+    doc: Located
+    raw: bytes
+
+    def diag(self, path: tuple, message: str, code: str, at_key: bool = False,
+             severity: str = "error") -> Diagnostic:
+        line, col = self.doc.at(path, key=at_key)
+        return Diagnostic(self.file, line, col, message, code, json_path(path), severity)
+
+
+def rule_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.iterdir()
+                  if p.is_file() and p.suffix in (".yaml", ".yml"))
+
+
+def read_documents(directory: Path, shown_as: str, contract: Contract) -> tuple[list[Document], list[Diagnostic]]:
+    """Every rule file that parses and passes its schema, and every problem."""
+    docs: list[Document] = []
+    problems: list[Diagnostic] = []
+    if not directory.is_dir():
+        return [], [Diagnostic(shown_as, 0, 0, "no such policy directory", "no-policy")]
+    files = rule_files(directory)
+    if not files:
+        problems.append(Diagnostic(shown_as, 0, 0, "no rule files (*.yaml) in the policy directory", "no-policy"))
+    for path in files:
+        file = f"{shown_as.rstrip('/')}/{path.name}"
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            problems.append(Diagnostic(file, 0, 0, f"not UTF-8 text (byte {raw[exc.start]:#04x} at offset {exc.start})", "encoding"))
+            continue
+        try:
+            located = load(text, file)
+        except YamlError as exc:
+            problems.extend(exc.diagnostics)
+            continue
+        data = located.data
+        if not isinstance(data, dict):
+            problems.append(Diagnostic(file, 1, 1, "a rule file is a mapping with a `kind` key", "no-kind"))
+            continue
+        kind = data.get("kind")
+        doc = Document(file, str(kind), located, raw)
+        if kind not in POLICY_KINDS:
+            known = list(POLICY_KINDS)
+            problems.append(doc.diag(("kind",), f"unknown rule file kind {kind!r}{suggest(str(kind), known)}; known kinds: {', '.join(known)}", "unknown-kind"))
+            continue
+        found = list(contract.validator(POLICY_KINDS[kind]).iter_errors(data))
+        bad = [doc.diag(p.path, p.message, p.code, p.at_key) for p in explain(found)]
+        if bad:
+            problems.extend(bad)
+            continue
+        docs.append(doc)
+    return docs, problems

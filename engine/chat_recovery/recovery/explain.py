@@ -1,0 +1,210 @@
+"""Explain entries for `recover --explain`: for each recovered value the rule,
+strategy and report that decided it, the value kept, and every other
+source's value with why it lost, in words a product owner reads. For each
+message, the action rule that fired or why none did.
+
+`render` talks to an `Explainer` when explain is asked for and to `Silent`
+otherwise, chosen once per recovery, so explain costs nothing when off."""
+from __future__ import annotations
+
+import json
+from typing import Any, Optional
+
+from .. import timeutil
+from ..policy.chat_model import ActionRule, ChatPolicy
+from .fold import side_of, source_of
+from ..policy.model import PropertyRule, StatusRule, Strategy
+from ..paths import json_path
+
+
+def who(src: str) -> str:
+    """'visitor' or 'agent a-7': a source key as people say it."""
+    side, _, ident = src.partition(":")
+    return f"{side} {ident}" if ident else side
+
+
+def _sides(strategy: Strategy) -> str:
+    if not strategy.sides:
+        return "no reports"
+    return " or ".join(f"{side}" for side in strategy.sides) + " reports only"
+
+
+def _at(time: str, other: str) -> str:
+    """A time short enough to read beside another: the clock alone when both
+    fall on one day."""
+    if time[:10] == other[:10]:
+        return time[11:].rstrip("Z")
+    return time
+
+
+def why_lost(strategy: Strategy, winner: Optional[str], candidates: dict, src: str) -> str:
+    """Why `src`'s value was not the one kept, as one sentence."""
+    name, mine = strategy.name, candidates[src]
+    if side_of(src) not in strategy.sides:
+        return f"{who(src)}: not read, strategy {name} reads {_sides(strategy)}"
+    if winner is None:
+        return f"{who(src)}: not kept"
+    theirs = candidates[winner]
+    if strategy.pick == "first":
+        return f"first report wins ({name}): {who(src)} reported later"
+    rank_mine, rank_theirs = strategy.rank(side_of(src)), strategy.rank(side_of(winner))
+    older = timeutil.sort_key(mine["sentAt"]) < timeutil.sort_key(theirs["sentAt"])
+    same_time = mine["sentAt"] == theirs["sentAt"]
+    prefers = f"{name} prefers the {side_of(winner)}'s value"
+    if strategy.pick == "priority" and rank_mine != rank_theirs:
+        return f"{who(src)}: {prefers}"
+    if not same_time and older:
+        return f"{who(src)}: older (sent {_at(mine['sentAt'], theirs['sentAt'])}, the winner {_at(theirs['sentAt'], mine['sentAt'])})"
+    if rank_mine != rank_theirs:
+        return f"{who(src)}: sent at the same time as the winner, and {prefers}"
+    return f"{who(src)}: sent at the same time as the winner, whose source id is larger"
+
+
+def _lost(strategy: Strategy, winner: Optional[str], candidates: dict) -> list:
+    return [{"source": source_of(src), "sentAt": c["sentAt"], "value": c["value"],
+             "why": why_lost(strategy, winner, candidates, src)}
+            for src, c in sorted(candidates.items()) if src != winner]
+
+
+def _shown(value: Any) -> str:
+    return "none" if value is None else value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+class Silent:
+    """Explain turned off: every call does nothing."""
+    entries: dict = {}
+
+    def decided(self, *args) -> None: pass
+    def not_recovered(self, *args) -> None: pass
+    def excluded(self, *args) -> None: pass
+    def status(self, *args) -> None: pass
+    def status_from_log(self, *args) -> None: pass
+    def computed(self, *args) -> None: pass
+    def chat(self, *args) -> None: pass
+    def directives(self, *args) -> None: pass
+
+
+class Explainer:
+    """Collects explain entries, JSONPath -> entry, while render decides."""
+
+    def __init__(self) -> None:
+        self.entries: dict = {}
+
+    def decided(self, rule: PropertyRule, path: str, strategy: Strategy, candidates: dict, decision) -> None:
+        self.entries[path] = {
+            "rule": str(rule.origin), "strategy": strategy.name,
+            "source": source_of(decision.src) if decision.src else None, "sentAt": decision.sent_at,
+            "value": decision.value, "lost": _lost(strategy, decision.src, candidates)}
+
+    def not_recovered(self, rule: PropertyRule, path: str, strategy: Strategy, candidates: dict) -> None:
+        """Reports supplied a value the strategy does not read."""
+        self.entries[path] = {
+            "rule": str(rule.origin), "strategy": strategy.name, "source": None, "sentAt": None,
+            "value": None, "recovered": False,
+            "why": f"not recovered: strategy {strategy.name} reads {_sides(strategy)}",
+            "lost": _lost(strategy, None, candidates)}
+
+    def excluded(self, rule: PropertyRule, path: str, status: Optional[str], candidates: dict) -> None:
+        """A property whose `when: status` did not hold."""
+        needs = ", ".join(sorted(rule.when_status or ()))
+        why = f"not recovered: {rule.name} is recovered only when the status is in [{needs}], it is {_shown(status)}"
+        self.entries[path] = {
+            "rule": str(rule.origin), "strategy": rule.strategy.name, "source": None, "sentAt": None,
+            "value": None, "recovered": False, "why": why,
+            "lost": [{"source": source_of(src), "sentAt": c["sentAt"], "value": c["value"], "why": f"{who(src)}: {why}"}
+                     for src, c in sorted(candidates.items())]}
+
+    def status(self, path: str, uploaded: Optional[str], rule: Optional[StatusRule], status: Optional[str]) -> None:
+        """The uploaded status, and what its status rule made of it."""
+        entry = self.entries.get(path)
+        if entry is None or rule is None:
+            return
+        entry["uploaded"] = uploaded
+        entry["value"] = status
+        if status != uploaded:
+            entry["rule"] = str(rule.origin)
+            entry["why"] = (f"uploaded {uploaded} is recovered as {_shown(status)} by status rule {rule.status}"
+                            if status is not None else f"uploaded {uploaded} is not recovered (status rule {rule.status}: recoverAs null)")
+
+    def status_from_log(self, path: str, rebuilt, before: Optional[str], candidates: dict) -> None:
+        """The message log's status beats the uploaded one."""
+        rule: ActionRule = rebuilt.status_rule
+        message = next((m for m in reversed(rebuilt.messages)
+                        if (r := rebuilt.fired.get(m["id"])) is not None and r.status is not None), None)
+        said = f"message {message['id']} ({message['action']})" if message else rule.action
+        why = f"the message log decides: {said}, rule {rule.name} ({rule.origin}) sets {rebuilt.status}"
+        uploaded = (self.entries.get(path) or {}).get("uploaded", before)
+        self.entries[path] = {
+            "rule": str(rule.origin), "strategy": "messageLog", "source": None, "sentAt": None,
+            "value": rebuilt.status, "uploaded": uploaded, "why": why,
+            "lost": [{"source": source_of(src), "sentAt": c["sentAt"], "value": c["value"],
+                      "why": f"{who(src)}: uploaded {_shown(c['value'])}, the message log decides"}
+                     for src, c in sorted(candidates.items())]}
+
+    def computed(self, prop: str, rule: StatusRule, now: str) -> None:
+        self.entries[json_path(["visitor", "info", prop])] = {
+            "rule": str(rule.origin), "strategy": "specify", "source": None, "sentAt": None,
+            "value": now, "lost": [], "why": f"set to now by status rule {rule.status}"}
+
+    def chat(self, chat: ChatPolicy, rebuilt) -> None:
+        """Each message (the rule that fired, or why none did) and each
+        chat state field (the last rule that changed it)."""
+        set_aside = {item["message"]["id"]: item["reason"] for item in rebuilt.set_aside}
+        last: dict = {}
+        for message in rebuilt.messages:
+            path = json_path(["chat", "messages", message["id"]])
+            self.entries[path] = _message(chat, rebuilt, message, set_aside.get(message["id"]))
+            rule = rebuilt.fired.get(message["id"])
+            for effect in rule.effects if rule is not None else ():
+                last[effect.field[0]] = (rule, message)
+        for field, value in rebuilt.state.items():
+            path = json_path(["chat", "state", field])
+            if field in last:
+                rule, message = last[field]
+                self.entries[path] = {
+                    "rule": str(rule.origin), "strategy": "messageLog", "source": None, "sentAt": None,
+                    "value": value, "lost": [],
+                    "why": f"last changed by message {message['id']} ({message['action']}): rule {rule.name}"}
+            else:
+                self.entries[path] = {
+                    "rule": None, "strategy": "initial", "source": None, "sentAt": None, "value": value,
+                    "lost": [], "why": "the initial value (`state:` of the action rules): no message changed it"}
+
+    def directives(self, chat: ChatPolicy, told: list) -> None:
+        """Each directive's client rule (so test coverage sees it fire)."""
+        names = {str(rule.origin): rule.name for rule in chat.client}
+        for i, item in enumerate(told):
+            name = names.get(item.get("rule"), "client rule")
+            self.entries[json_path(["directives", i])] = {
+                "rule": item.get("rule"), "strategy": name, "source": None, "sentAt": None,
+                "value": item["do"], "lost": [], "why": f"client rule {name} asks it"}
+
+
+def _message(chat: ChatPolicy, rebuilt, message: dict, set_aside: Optional[str]) -> dict:
+    """The rule that fired for one message, or why none did."""
+    entry = {"rule": None, "strategy": "set aside", "source": None, "sentAt": None,
+             "value": message["action"], "heldBy": [source_of(s) for s in rebuilt.holders[message["id"]]]}
+    if set_aside is not None:
+        return {**entry, "why": f"set aside: {set_aside}"}
+    rule = rebuilt.fired.get(message["id"])
+    if rule is not None:
+        return {**entry, "rule": str(rule.origin), "strategy": rule.name,
+                "why": f"rule {rule.name} fired" + (f" and set the status to {rule.status}" if rule.status else "")}
+    return {**entry, "strategy": "no rule for this action", "why": _why_none(chat, message, rebuilt.unmatched.get(message["id"]))}
+
+
+def _why_none(chat: ChatPolicy, message: dict, event: Optional[dict]) -> str:
+    """No rule fired: none handles the action, or each one's `when` failed."""
+    indexes = chat.by_action.get(message["action"], ())
+    if not indexes or event is None:
+        return f"no rule handles action {message['action']}"
+    slot = {field: f"c{i}" for i, field in enumerate(chat.condition_fields)}
+    failed = []
+    for index in indexes:
+        rule = chat.rules[index]
+        for condition in rule.conditions:
+            seen = event.get(slot[condition.field])
+            if seen not in condition.values:
+                failed.append(f"rule {rule.name} needs {condition.describe()}, it was {_shown(json.loads(seen))}")
+                break
+    return "no rule's `when` held: " + "; ".join(failed)

@@ -1,0 +1,196 @@
+"""Folding one checked report into the held state. The state records what
+each source said (its latest word per value); it picks nothing, so that the
+pick can stay independent of arrival order. `render` picks."""
+from __future__ import annotations
+
+import json
+from typing import Any, Optional
+
+from .. import timeutil
+from ..diagnostics import ReportError
+from ..policy.model import Policy
+from ..paths import json_path
+
+STATE_FORMAT = 1
+
+
+def source_key(source: dict) -> str:
+    return "visitor" if source["type"] == "visitor" else f"agent:{source['id']}"
+
+
+def source_of(key: str) -> dict:
+    side, _, ident = key.partition(":")
+    return {"type": "visitor"} if side == "visitor" else {"type": side, "id": ident}
+
+
+def side_of(key: str) -> str:
+    return key.partition(":")[0]
+
+
+# json.dumps with options builds a new encoder per call; one encoder, reused
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+
+
+def canonical_json(value: Any) -> str:
+    return _CANONICAL(value)
+
+
+_LEAVES = (str, int, bool, type(None))
+_JSON_TYPES = (*_LEAVES, float, dict, list)
+
+
+def same_json(a: Any, b: Any) -> bool:
+    """canonical_json(a) == canonical_json(b), without writing either out:
+    1, 1.0 and true stay different, key order does not matter."""
+    kind = type(a)
+    if kind is type(b):
+        if kind in _LEAVES:
+            return a == b
+        if kind is float:
+            return repr(a) == repr(b)
+        if kind is dict:
+            return _same_mapping(a, b)
+        if kind is list:
+            return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b))
+    elif kind in _JSON_TYPES and type(b) in _JSON_TYPES:
+        return False  # different JSON types, or 1 and 1.0
+    return canonical_json(a) == canonical_json(b)
+
+
+def _same_mapping(a: dict, b: dict) -> bool:
+    if len(a) != len(b):
+        return False
+    for key, mine in a.items():
+        if type(key) is not str:  # JSON writes such keys as text: let it decide
+            return canonical_json(a) == canonical_json(b)
+        theirs = b.get(key, _ABSENT)
+        if theirs is _ABSENT:  # b may spell the key as 1 where a says "1"
+            return canonical_json(a) == canonical_json(b)
+        if type(mine) is str:  # most values: compared right here
+            if type(theirs) is not str or mine != theirs:
+                return False
+        elif not same_json(mine, theirs):
+            return False
+    return True  # same size, and every (text) key of a is in b: the same keys
+
+
+_ABSENT = object()
+
+
+def all_same_json(values: list) -> bool:
+    """True when every value writes as the same canonical JSON."""
+    first = values[0] if values else None
+    return all(same_json(first, v) for v in values[1:])
+
+
+def empty_state(visitor_id: str) -> dict:
+    return {"format": STATE_FORMAT, "visitorId": visitor_id, "now": None, "seq": 0,
+            "visitorSeen": False, "slots": {}, "maps": {}, "chat": None, "wrapups": {}}
+
+
+def _newer(sent_at: str, value: Any, held: dict) -> bool:
+    """Within one source the later sentAt wins; equal times fall back to the
+    value itself, so the result never depends on arrival order."""
+    mine, theirs = timeutil.sort_key(sent_at), timeutil.sort_key(held["sentAt"])
+    if mine != theirs:
+        return mine > theirs
+    return canonical_json(value) > canonical_json(held["value"])
+
+
+def _offer(slot: dict, src: str, value: Any, sent_at: str, seq: int) -> None:
+    held = slot.get(src)
+    if held is None:
+        slot[src] = {"value": value, "sentAt": sent_at, "firstSeq": seq, "firstValue": value}
+    elif _newer(sent_at, value, held):
+        slot[src] = {**held, "value": value, "sentAt": sent_at}
+
+
+def fold(policy: Policy, state: Optional[dict], report: dict, now: str) -> dict:
+    """A new state with `report` (already checked) folded in. The given state
+    is never changed: each dict on the way to a value this report offers is
+    copied before it is written (copy on write); the rest is shared."""
+    if state is None:
+        state = empty_state(report["visitorId"])
+    elif state.get("visitorId") != report["visitorId"]:
+        raise ReportError(f"report is for visitor '{report['visitorId']}', but these reports are for '{state.get('visitorId')}'", "$.visitorId")
+    chat = report.get("chat")
+    if chat and state["chat"] and state["chat"]["id"] != chat["id"]:
+        raise ReportError(f"chat '{chat['id']}' differs from chat '{state['chat']['id']}' already reported for this visitor", "$.chat.id")
+    seq = state["seq"]
+    state = {**state, "seq": seq + 1, "now": now, "slots": dict(state["slots"])}
+    src = source_key(report["source"])
+    sent_at = report["sentAt"]
+    slots = state["slots"]
+
+    def offer(path: str, value: Any) -> None:
+        slot = slots[path] = dict(slots.get(path, ()))
+        _offer(slot, src, value, sent_at, seq)
+
+    visitor = report.get("visitor")
+    if visitor is not None:
+        state["visitorSeen"] = True
+        if visitor.get("status") is not None:
+            offer(policy.status.path, visitor["status"])
+        for name, value in (visitor.get("info") or {}).items():
+            if value is None:
+                continue
+            if name in policy.per_key_info and isinstance(value, dict):
+                _offer_keys(state, json_path(["visitor", "info", name]), value, src, sent_at, seq)
+            else:
+                offer(_path("visitor", "info", name), value)
+    if chat:
+        _fold_chat(state, chat, src, sent_at, seq, offer)
+    wrapup = report.get("unfinishedWrapup")
+    if wrapup is not None and report["source"]["type"] == "agent":
+        held = state["wrapups"].get(report["source"]["id"])
+        if held is None or _newer(sent_at, wrapup, held):
+            state["wrapups"] = {**state["wrapups"], report["source"]["id"]: {"value": wrapup, "sentAt": sent_at}}
+    return state
+
+
+_PATHS: dict = {}
+
+
+def _path(*parts: str) -> str:
+    """A value's JSON path, built once per name (the names are the policy's)."""
+    path = _PATHS.get(parts)
+    if path is None:
+        path = json_path(list(parts))
+        if len(_PATHS) < 4096:  # bounded, whatever names reports bring
+            _PATHS[parts] = path
+    return path
+
+
+def _offer_keys(state: dict, path: str, value: dict, src: str, sent_at: str, seq: int) -> None:
+    """A per-key map: each key is its own slot (copied before it is written)."""
+    maps = state["maps"] = dict(state["maps"])
+    keyed = maps[path] = dict(maps.get(path, ()))
+    for key, item in value.items():
+        if item is not None:
+            slot = keyed[key] = dict(keyed.get(key, ()))
+            _offer(slot, src, item, sent_at, seq)
+
+
+def _fold_chat(state: dict, chat: dict, src: str, sent_at: str, seq: int, offer) -> None:
+    held = state["chat"]
+    if held is None:
+        held = {"id": chat["id"], "messages": {}, "sources": {}}
+    else:
+        held = {**held, "messages": dict(held["messages"]), "sources": dict(held["sources"])}
+    held["sources"][src] = True
+    state["chat"] = held
+    for name, value in (chat.get("props") or {}).items():
+        if value is not None:
+            offer(_path("chat", "props", name), value)
+    messages = held["messages"]
+    for message in chat.get("messages") or ():
+        slot = messages[message["id"]] = dict(messages.get(message["id"], ()))
+        _offer(slot, src, message, sent_at, seq)
+
+
+def conflict(path: str, candidates: dict, decided: dict) -> dict:
+    """A disagreement between reports: each source's word and the decision."""
+    return {"path": path,
+            "values": [{"source": source_of(s), "sentAt": c["sentAt"], "value": c["value"]}
+                       for s, c in sorted(candidates.items())],
+            "decided": decided}

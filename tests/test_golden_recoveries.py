@@ -175,9 +175,22 @@ def recorded() -> dict[str, bytes]:
 
 
 def first_difference(old: bytes, new: bytes, width: int = 30) -> str:
-    """A unified diff of the two texts, cut to `width` lines."""
-    lines = list(difflib.unified_diff(old.decode(errors="replace").splitlines(), new.decode(errors="replace").splitlines(),
-                                      "recorded", "now", n=2, lineterm=""))
+    """A unified diff of the two texts, cut to `width` lines; one-line JSON
+    (a batch line) is shown indented first, and where only the spelling
+    differs, the first differing character."""
+    old_text, new_text = old.decode(errors="replace"), new.decode(errors="replace")
+    if old_text.count("\n") <= 1 and new_text.count("\n") <= 1:
+        try:
+            old_pretty, new_pretty = (json.dumps(json.loads(t), indent=2, ensure_ascii=False) for t in (old_text, new_text))
+        except ValueError:
+            old_pretty = new_pretty = None
+        if old_pretty is not None and old_pretty != new_pretty:
+            old_text, new_text = old_pretty, new_pretty
+        else:
+            at = next((i for i, (a, b) in enumerate(zip(old_text, new_text)) if a != b), min(len(old_text), len(new_text)))
+            return (f"      the same JSON, spelt otherwise; from character {at}:\n"
+                    f"      recorded: {old_text[max(0, at - 40):at + 40]!r}\n      now:      {new_text[max(0, at - 40):at + 40]!r}")
+    lines = list(difflib.unified_diff(old_text.splitlines(), new_text.splitlines(), "recorded", "now", n=2, lineterm=""))
     more = f"\n      ... {len(lines) - width} more diff lines" if len(lines) > width else ""
     return "\n".join("      " + line for line in lines[:width]) + more
 
@@ -197,7 +210,7 @@ def differences(golden: dict[str, bytes], produced: dict[str, bytes], how: str) 
 def verdict(problems: list[str], limit: int = 5) -> str:
     shown = "\n".join(problems[:limit])
     rest = f"\n... and {len(problems) - limit} more" if len(problems) > limit else ""
-    return f"{len(problems)} recoveries differ from tests/golden/recoveries/:\n{shown}{rest}"
+    return f"{len(problems)} of the recorded outputs differ (tests/golden/recoveries/):\n{shown}{rest}"
 
 
 @pytest.fixture(scope="session")
@@ -230,7 +243,8 @@ def test_every_set_and_suite_case_recovers_as_recorded(engine, policy, golden):
     with and without explain."""
     need(engine)
     problems = differences(golden, recover_all(policy, engine), f"cr.recover(engine={engine!r})")
-    assert not problems, verdict(problems)
+    if problems:
+        pytest.fail(verdict(problems), pytrace=False)
 
 
 @pytest.mark.parametrize("explain", [False, True], ids=["json", "explain"])
@@ -243,7 +257,8 @@ def test_each_example_prints_as_recorded(example, explain, golden):
     assert done.returncode == 0 and without_fallback_note(done.stderr) == b"", done.stderr.decode()
     name = example.name + (".explain" if explain else "") + ".json"
     problems = differences({name: golden.get(name, b"")}, {name: done.stdout}, f"`{' '.join(['chat-recovery recover --now', NOW, *flags])}`")
-    assert not problems, verdict(problems)
+    if problems:
+        pytest.fail(verdict(problems), pytrace=False)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -269,7 +284,8 @@ def test_batch_recovers_every_set_as_recorded(engine, golden, tmp_path):
             produced[name] = line
         problems = differences({name: data for name, data in expected.values()}, produced,
                                f"`{' '.join(['chat-recovery recover --batch --engine', engine, *flags])}`")
-        assert not problems, verdict(problems)
+        if problems:
+            pytest.fail(verdict(problems), pytrace=False)
 
 
 def test_every_engine_the_command_offers_is_pinned_here():
@@ -403,13 +419,18 @@ def test_the_storm_recovers_as_recorded(engine, storm, storm_run, storm_record):
     found = re.match(rb'\{"visitorId": "([^"]+)"', got.first_changed_line)
     who = found.group(1).decode() if found else "?"
     shown = got.first_changed_line.decode(errors="replace").rstrip("\n")
-    where = (f"the first at line {got.first_changed} (visitor {who}):\n  now: {shown[:600]}{' ...' if len(shown) > 600 else ''}"
-             if got.first_changed else f"the output ends at line {len(got.lines)}")
+    if got.first_changed:
+        where = f"the first at line {got.first_changed} (visitor {who}):\n  now: {shown[:400]}{' ...' if len(shown) > 400 else ''}"
+    elif len(got.lines) < len(old):
+        where = f"the output ends at line {len(got.lines)}"
+    else:
+        where = f"every line's digest is the recorded one: a change the 8-hex digests miss, or {STORM_RECORD.name} was edited"
     pytest.fail(
         f"the storm on engine {engine}: sha256 {got.sha256} ({len(got.lines)} lines), recorded "
-        f"{storm_record['output_sha256']} ({storm_record['output_lines']} lines); {changed} of the lines both have "
-        f"differ, {where}\n"
+        f"{storm_record['output_sha256']} ({storm_record['output_lines']} lines); {changed} of the first "
+        f"{min(len(old), len(got.lines))} lines differ, {where}\n"
         f"To see a line whole (the storm is the same bytes for the same seed):\n"
         f"  chat-recovery {' '.join(map(str, storm_command('storm.ndjson')))}\n"
         f"  chat-recovery {' '.join(map(str, batch_command('storm.ndjson', engine, 'out.ndjson')))} && sed -n {got.first_changed or 1}p out.ndjson\n"
-        f"and the same on the commit that recorded it (git log -1 -- tests/golden/recoveries/storm) to compare.")
+        f"and the same on the commit that recorded it (git log -1 -- tests/golden/recoveries/storm) to compare.",
+        pytrace=False)

@@ -20,6 +20,12 @@ for _name in ("NO_PROXY", "no_proxy"):
 NOW = "2026-11-24T09:00:30Z"
 
 
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true",
+                     help="rewrite tests/golden/recoveries/ from what this code recovers, instead of comparing "
+                          "(only for an intended change to recoveries; review the diff: see tests/test_golden_recoveries.py)")
+
+
 @pytest.fixture(scope="session")
 def policy():
     return cr.load_policy()

@@ -76,7 +76,7 @@ class SupervisedRunner:
         self.retries, self.timeout = retries, timeout
         self._ctx = multiprocessing.get_context("spawn")   # no fork of a process holding durable_rules' threads
         self._args = (policy_dir, engine, before_step)
-        self._workers = []   # in the order started; one that dies is replaced in its place
+        self._workers: list[Worker] = []   # in the order started; one that dies is replaced in its place
         try:
             for _ in range(workers):
                 self._workers.append(_started(self._ctx, self._args))

@@ -20,6 +20,11 @@ for _name in ("NO_PROXY", "no_proxy"):
 NOW = "2026-11-24T09:00:30Z"
 
 
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true",
+                     help="rewrite the expected files of golden tests from what the code gives now (review the diff)")
+
+
 @pytest.fixture(scope="session")
 def policy():
     return cr.load_policy()

@@ -9,7 +9,7 @@ from typing import Iterator, NamedTuple
 from jsonschema import ValidationError
 from jsonschema.exceptions import best_match
 
-from ..diagnostics import did_you_mean, suggest
+from ..diagnostics import Code, did_you_mean, suggest
 
 _TYPES = {"string": "text", "integer": "a whole number", "number": "a number",
           "boolean": "true or false", "object": "a mapping", "array": "a list", "null": "null"}
@@ -49,22 +49,22 @@ def _join_slips(found: list) -> list:
     it is one problem, at the misspelt key, naming both."""
     missing = {}
     for problem in found:
-        if problem.code == "missing-key":
+        if problem.code == Code.MISSING_KEY:
             missing.setdefault(problem.path, []).append(problem.key)
     if not missing:
         return found
     slips = {}   # (path of the mapping, missing key) -> the unknown key one slip from it
     for problem in found:
-        wanted = missing.get(problem.path[:-1]) if problem.code == "unknown-key" else None
+        wanted = missing.get(problem.path[:-1]) if problem.code == Code.UNKNOWN_KEY else None
         hit = did_you_mean(str(problem.path[-1]), wanted) if wanted else None
         if hit:
             slips.setdefault((problem.path[:-1], hit), problem.path[-1])
     worded = {at + (typed,): f"unknown key '{typed}'; required key '{key}' is missing (did you mean '{key}'?)" for (at, key), typed in slips.items()}
     out = []
     for problem in found:
-        if problem.code == "missing-key" and (problem.path, problem.key) in slips:
+        if problem.code == Code.MISSING_KEY and (problem.path, problem.key) in slips:
             continue
-        out.append(problem._replace(message=worded[problem.path]) if problem.code == "unknown-key" and problem.path in worded else problem)
+        out.append(problem._replace(message=worded[problem.path]) if problem.code == Code.UNKNOWN_KEY and problem.path in worded else problem)
     return out
 
 
@@ -77,61 +77,61 @@ def _explain(error: ValidationError) -> Iterator[Problem]:
         known = list(schema.get("properties", {}))
         for key in inst:
             if key not in known:
-                yield Problem(path + (key,), f"unknown key '{key}'{suggest(key, known)}", True, "unknown-key")
+                yield Problem(path + (key,), f"unknown key '{key}'{suggest(key, known)}", True, Code.UNKNOWN_KEY)
         return
     if kw == "oneOf" and not error.context and schema.get("description"):  # valid under more than one
-        yield Problem(path, schema["description"], False, "schema")
+        yield Problem(path, schema["description"], False, Code.SCHEMA)
         return
     if kw in ("oneOf", "anyOf") and error.context:
         best = best_match(error.context)
         if schema.get("description") and kw == "oneOf" and not best.relative_path:
-            yield Problem(path, schema["description"], False, "schema")
+            yield Problem(path, schema["description"], False, Code.SCHEMA)
             return
         yield from _explain(best)
         return
     if kw == "required":
         missing = [k for k in error.validator_value if isinstance(inst, dict) and k not in inst]
         for key in missing:
-            yield Problem(path, f"missing required key '{key}'", False, "missing-key", key)
+            yield Problem(path, f"missing required key '{key}'", False, Code.MISSING_KEY, key)
         return
     if kw == "enum":
         options = [o for o in error.validator_value if o is not None]
         listed = ", ".join(map(str, options[:8])) + (", ..." if len(options) > 8 else "")
         hint = suggest(inst, [str(o) for o in options]) if isinstance(inst, str) else ""
-        yield Problem(path, f"{_short(inst)} is not one of: {listed}{hint}", False, "bad-value")
+        yield Problem(path, f"{_short(inst)} is not one of: {listed}{hint}", False, Code.BAD_VALUE)
         return
     if kw == "const":
-        yield Problem(path, f"must be {error.validator_value!r}, not {_short(inst)}", False, "bad-value")
+        yield Problem(path, f"must be {error.validator_value!r}, not {_short(inst)}", False, Code.BAD_VALUE)
         return
     if kw == "type":
         wanted = error.validator_value
         wanted = [wanted] if isinstance(wanted, str) else list(wanted)
         names = " or ".join(_TYPES.get(w, w) for w in wanted)
-        yield Problem(path, f"expected {names}, got {_kind(inst)} {_short(inst)}", False, "wrong-type")
+        yield Problem(path, f"expected {names}, got {_kind(inst)} {_short(inst)}", False, Code.WRONG_TYPE)
         return
     if kw == "pattern" and schema.get("format") == "date-time":
-        yield Problem(path, f"{_short(inst)} is not an RFC 3339 UTC time such as 2026-11-24T09:00:00Z", False, "bad-time")
+        yield Problem(path, f"{_short(inst)} is not an RFC 3339 UTC time such as 2026-11-24T09:00:00Z", False, Code.BAD_TIME)
         return
     if kw == "pattern" and "propertyNames" in error.relative_schema_path:
         # a mapping key of the wrong shape: name it, with the schema's own examples as suggestions
         hint = suggest(inst, [e for e in schema.get("examples", ()) if "<" not in e])
         advice = f"; {schema['description']}" if schema.get("description") else f" (names match {error.validator_value})"
-        yield Problem(path + (inst,), f"{schema.get('title', 'name')} '{inst}' is not allowed{hint}{advice}", True, "bad-name")
+        yield Problem(path + (inst,), f"{schema.get('title', 'name')} '{inst}' is not allowed{hint}{advice}", True, Code.BAD_NAME)
         return
     if kw == "pattern":
-        yield Problem(path, f"{_short(inst)} does not match {error.validator_value}", False, "bad-value")
+        yield Problem(path, f"{_short(inst)} does not match {error.validator_value}", False, Code.BAD_VALUE)
         return
     if kw == "maxLength":
-        yield Problem(path, f"text longer than {error.validator_value} characters", False, "too-long")
+        yield Problem(path, f"text longer than {error.validator_value} characters", False, Code.TOO_LONG)
         return
     if kw == "minLength":
-        yield Problem(path, "must not be empty" if error.validator_value == 1 else f"shorter than {error.validator_value} characters", False, "too-short")
+        yield Problem(path, "must not be empty" if error.validator_value == 1 else f"shorter than {error.validator_value} characters", False, Code.TOO_SHORT)
         return
     if kw == "maxItems":
-        yield Problem(path, f"more than {error.validator_value} items", False, "too-long")
+        yield Problem(path, f"more than {error.validator_value} items", False, Code.TOO_LONG)
         return
     if kw == "propertyNames" and error.context:
         for sub in error.context:
-            yield Problem(path + (sub.instance,), f"name {sub.instance!r} is not allowed: {sub.message}", True, "bad-name")
+            yield Problem(path + (sub.instance,), f"name {sub.instance!r} is not allowed: {sub.message}", True, Code.BAD_NAME)
         return
-    yield Problem(path, error.message, False, "schema")
+    yield Problem(path, error.message, False, Code.SCHEMA)

@@ -92,15 +92,15 @@ def check(policy: Policy, report: Any, owned: bool = False) -> dict:
     info = (out.get("visitor") or {}).get("info") or {}
     for key in policy.time_fields:
         if info.get(key) is not None:
-            info[key] = _time(info[key], f"$.visitor.info.{key}")
+            info[key] = _time(info[key], json_path(("visitor", "info", key)))
     chat = out.get("chat")
     if chat:
         seen = {}
         for i, message in enumerate(chat.get("messages") or ()):
-            message["time"] = _time(message["time"], f"$.chat.messages[{i}].time")
+            message["time"] = _time(message["time"], json_path(("chat", "messages", i, "time")))
             first = seen.setdefault(message["id"], (i, message))
             if first[1] is not message and first[1] != message:
-                raise ReportError(f"message id '{message['id']}' appears twice with different content (first at [{first[0]}])", f"$.chat.messages[{i}].id")
+                raise ReportError(f"message id '{message['id']}' appears twice with different content (first at [{first[0]}])", json_path(("chat", "messages", i, "id")))
     return out
 
 

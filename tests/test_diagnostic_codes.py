@@ -106,3 +106,22 @@ def test_docs_list_every_code(request):
     if request.config.getoption("--update-golden"):
         page.write_text(codes_markdown(), encoding="utf-8")
     assert page.read_text(encoding="utf-8") == codes_markdown()
+
+
+def _keywords(node) -> set:
+    if isinstance(node, dict):
+        return set(node) | {k for v in node.values() for k in _keywords(v)}
+    if isinstance(node, list):
+        return {k for v in node for k in _keywords(v)}
+    return set()
+
+
+def test_each_schema_keyword_explainer_is_for_a_keyword_the_schemas_use():
+    """EXPLAIN is keyword -> sentence; an entry for a keyword no schema uses is dead code
+    (a keyword EXPLAIN lacks is told in jsonschema's own words, code `schema`)."""
+    import json
+    from chat_recovery.policy.schema_errors import EXPLAIN
+    used = set()
+    for path in (PACKAGE.parent.parent / "schemas").glob("*.json"):
+        used |= _keywords(json.loads(path.read_text(encoding="utf-8")))
+    assert sorted(set(EXPLAIN) - used) == []

@@ -9,6 +9,7 @@ from .. import timeutil
 from ..policy.contract import MAX_DEPTH
 from ..diagnostics import ReportError
 from ..policy.model import Policy
+from ..policy.schema_errors import headline
 from ..paths import json_path
 from ..policy.yamlsource import YamlError, load
 
@@ -82,7 +83,7 @@ def check(policy: Policy, report: Any, owned: bool = False) -> dict:
         report = _plain(report)  # a private, plain copy
         found = policy.validate_report(report)
         if found:
-            first = sorted(found, key=lambda p: (len(p.path), str(p.path)))[0]
+            first = headline(found)
             raise ReportError(first.message, json_path(first.path))
     source = report["source"]
     if source["type"] == "visitor" and source.get("id") not in (None, report["visitorId"]):

@@ -22,8 +22,8 @@ NOW = "2026-11-24T09:00:30Z"
 
 def pytest_addoption(parser):
     parser.addoption("--update-golden", action="store_true",
-                     help="rewrite tests/golden/recoveries/ from what this code recovers, instead of comparing "
-                          "(only for an intended change to recoveries; review the diff: see tests/test_golden_recoveries.py)")
+                     help="rewrite the expected files of golden tests (tests/golden/) from what the code gives now, "
+                          "instead of comparing: only for an intended change; review the diff")
 
 
 @pytest.fixture(scope="session")

@@ -67,8 +67,7 @@ def test_no_json_path_is_written_by_hand_from_names():
             if isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.Constant) \
                     and str(node.values[0].value).startswith("$"):
                 found.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
-    # service/app.py's two are left to the routes rework (see the branch's report)
-    assert [f for f in found if not f.startswith("service/app.py")] == []
+    assert found == []
 
 
 @pytest.mark.parametrize("code", list(Code), ids=str)

@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from ..authoring.check import check_policy
 from ..diagnostics import RecoveryError, ReportError
 from ..live import StoreUnavailable
+from ..paths import json_path
 from .endpoint import Answer, Endpoint, Service, ref
 from .errors import HttpError, error_response
 from .logs import event
@@ -119,9 +120,9 @@ async def post_policy_check(service: Service, request: Request, body: Any) -> Re
         raise HttpError(422, "invalidPolicy", 'send {"files": {"<name>.yaml": "<text>", ...}}', "$.files")
     for name, text in files.items():
         if not POLICY_FILE.match(name):
-            raise HttpError(422, "invalidPolicy", f"'{name}' is not a rule file name (name.yaml, no folders)", f"$.files['{name}']")
+            raise HttpError(422, "invalidPolicy", f"'{name}' is not a rule file name (name.yaml, no folders)", json_path(("files", name)))
         if not isinstance(text, str):
-            raise HttpError(422, "invalidPolicy", f"the text of '{name}' must be a string", f"$.files['{name}']")
+            raise HttpError(422, "invalidPolicy", f"the text of '{name}' must be a string", json_path(("files", name)))
     if len(files) > 64:
         raise HttpError(422, "invalidPolicy", "at most 64 files", "$.files")
     return JSONResponse(await anyio.to_thread.run_sync(_check_files, files))

@@ -3,9 +3,6 @@ that name their schema, pre-commit hooks other repositories can run."""
 import json
 import re
 import shlex
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
 
 def printable(text: str) -> str:
@@ -57,7 +57,7 @@ class ReportError(ValueError):
         self.where = where
         super().__init__(str(self))
 
-    def located(self, where: str) -> "ReportError":
+    def located(self, where: str) -> ReportError:
         return ReportError(self.message, self.path, where)
 
     def __str__(self) -> str:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator
 
 from .stops import EXIT_CLOSED_PIPE, STOPS, Terminated, stopped
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import wait
-from typing import Callable, Iterable, Iterator, Optional
 
 from ..diagnostics import RecoveryError
 from ..replay import FALLBACK_ENGINE
@@ -72,12 +72,12 @@ def _born_deaf() -> Iterator[None]:
 @dataclass
 class _Task:
     number: int            # the chunk's place in the output
-    part: Optional[int]    # None: the whole chunk; i: its i-th visitor alone, after a crash
+    part: int | None    # None: the whole chunk; i: its i-th visitor alone, after a crash
     items: list            # (visitor, entries) pairs
     attempt: int = 0
 
     @property
-    def engine(self) -> Optional[str]:
+    def engine(self) -> str | None:
         return FALLBACK_ENGINE if self.attempt == ATTEMPTS - 1 else None   # None: the run's own engine
 
 
@@ -95,7 +95,7 @@ class _Worker:
             raise
         finally:
             child.close()
-        self.task: Optional[_Task] = None
+        self.task: _Task | None = None
 
     def give(self, task: _Task) -> None:
         """Only an idle worker is given a task, so it is reading when the
@@ -107,7 +107,7 @@ class _Worker:
         except OSError:   # it died already: its sentinel says so next
             pass
 
-    def answer(self) -> Optional[list]:
+    def answer(self) -> list | None:
         """The outcomes of its task, or None when it died instead."""
         try:
             if self.conn.poll():
@@ -158,7 +158,7 @@ class _Slot:
 
 
 def ordered(chunks: Iterable[list], jobs: int, method: str, start: Callable, args: tuple,
-            lost: Callable[[str, list, str], object], window: Optional[int] = None) -> Iterator[list]:
+            lost: Callable[[str, list, str], object], window: int | None = None) -> Iterator[list]:
     """Each chunk's outcomes, in chunk order, recovered by `jobs` processes
     that each run `start(*args)` once (a module-level function, so spawned
     workers can find it). At most `window` chunks are out or waiting to be

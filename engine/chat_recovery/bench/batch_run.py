@@ -9,9 +9,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from statistics import median
-from typing import Callable, Optional
 
 from .parallel_ceiling import ceiling
 from .storm import CHUNK, StormSpec, write_ndjson
@@ -72,7 +72,7 @@ class TreeMemory:
             self.peak_kb = max(self.peak_kb, sum(_pss_kb(p) for p in _tree(self.pid)))
             self._stop.wait(self.every)
 
-    def __enter__(self) -> "TreeMemory":
+    def __enter__(self) -> TreeMemory:
         if self.supported:
             self._thread.start()
         return self
@@ -83,7 +83,7 @@ class TreeMemory:
             self._thread.join()
 
     @property
-    def peak_mb(self) -> Optional[float]:
+    def peak_mb(self) -> float | None:
         return round(self.peak_kb / 1024, 1) if self.supported else None
 
 

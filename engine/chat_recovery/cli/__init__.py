@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import sys
 import warnings
-from typing import IO, Optional, Sequence
+from collections.abc import Sequence
+from typing import IO
 
 from ..version import __version__
 from . import bench, policy_check, policy_diff, policy_docs, policy_test, recover, serve
@@ -33,7 +34,7 @@ def _parser(stdout: IO[str], stderr: IO[str]) -> Parser:
     return top
 
 
-def main(argv: Optional[Sequence[str]] = None, stdin: IO[bytes] | None = None,
+def main(argv: Sequence[str] | None = None, stdin: IO[bytes] | None = None,
          stdout: IO[str] = sys.stdout, stderr: IO[str] = sys.stderr) -> int:
     parser = _parser(stdout, stderr)
     try:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable, Optional, Protocol, Tuple, TypeVar
+from collections.abc import Callable
+from typing import Protocol, TypeVar
 
 T = TypeVar("T")
-Change = Callable[[Optional[dict]], Tuple[Optional[dict], T]]
+Change = Callable[[dict | None], tuple[dict | None, T]]
 Expiry = Callable[[dict], float]  # seconds the written document lives, from the document
 
 
@@ -18,7 +19,7 @@ class StoreUnavailable(Exception):
 
 
 class Store(Protocol):
-    def get(self, visitor_id: str) -> Optional[dict]:
+    def get(self, visitor_id: str) -> dict | None:
         """The visitor's document, or None (never held, or expired)."""
 
     def update(self, visitor_id: str, change: Change, ttl: Expiry) -> T:
@@ -54,7 +55,7 @@ class MemoryStore:
     def _lock(self, visitor_id: str) -> threading.Lock:
         return self._stripes[hash(visitor_id) % self.STRIPES]
 
-    def _live(self, visitor_id: str) -> Optional[dict]:
+    def _live(self, visitor_id: str) -> dict | None:
         held = self._docs.get(visitor_id)
         if held is None:
             return None
@@ -67,7 +68,7 @@ class MemoryStore:
         """Documents held, expired ones not yet purged included."""
         return len(self._docs)
 
-    def get(self, visitor_id: str) -> Optional[dict]:
+    def get(self, visitor_id: str) -> dict | None:
         with self._lock(visitor_id):
             return self._live(visitor_id)
 

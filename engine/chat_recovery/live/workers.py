@@ -12,7 +12,8 @@ import multiprocessing
 import queue
 import signal
 import threading
-from typing import Any, Callable, Optional, Tuple
+from collections.abc import Callable
+from typing import Any
 
 from ..diagnostics import RecoveryError, ReportError
 from ..replay import FALLBACK_ENGINE
@@ -26,13 +27,13 @@ class WorkerCrashed(RecoveryError):
     """A step crashed its worker every time, the compiled fallback included."""
 
 
-def _worker_main(conn, policy_dir: Optional[str], engine: Optional[str], before_step: Optional[Callable[[], None]] = None) -> None:
+def _worker_main(conn, policy_dir: str | None, engine: str | None, before_step: Callable[[], None] | None = None) -> None:
     from ..api import load_policy
     from ..recovery.fold import fold
     from ..recovery.render import render
     try:
         policy = load_policy(policy_dir)
-    except Exception as exc:  # said to the parent, which refuses to start
+    except Exception as exc:  # noqa: BLE001 - said to the parent, which refuses to start
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))
         return
     conn.send(("ready", None))
@@ -57,7 +58,7 @@ def _worker_main(conn, policy_dir: Optional[str], engine: Optional[str], before_
 
 
 class _Worker:
-    def __init__(self, ctx, policy_dir: Optional[str], engine: Optional[str], before_step: Optional[Callable[[], None]]):
+    def __init__(self, ctx, policy_dir: str | None, engine: str | None, before_step: Callable[[], None] | None):
         self._args = (policy_dir, engine, before_step)
         self._ctx = ctx
         self.start()
@@ -80,7 +81,7 @@ class _Worker:
         if kind != "ready":
             raise RuntimeError(f"a replay worker could not load the policy: {detail}")
 
-    def call(self, message: tuple, timeout: float) -> Optional[tuple]:
+    def call(self, message: tuple, timeout: float) -> tuple | None:
         """The worker's answer, or None when it died or outlived `timeout`."""
         self.hung = False
         try:
@@ -113,14 +114,14 @@ class SupervisedRunner:
     `before_step`, a picklable callable, runs in the worker when a step
     arrives: the tests use it to hold a worker mid-step and kill it there."""
 
-    def __init__(self, policy_dir: Optional[str] = None, *, engine: Optional[str] = None, workers: int = 2,
-                 retries: int = 2, timeout: float = 30.0, before_step: Optional[Callable[[], None]] = None):
+    def __init__(self, policy_dir: str | None = None, *, engine: str | None = None, workers: int = 2,
+                 retries: int = 2, timeout: float = 30.0, before_step: Callable[[], None] | None = None):
         if workers < 1 or retries < 0 or timeout <= 0:
             raise ValueError("workers must be 1 or more, retries 0 or more, timeout positive")
         self.retries, self.timeout = retries, timeout
         self._ctx = multiprocessing.get_context("spawn")   # no fork of a process holding durable_rules' threads
         self._workers = [_Worker(self._ctx, policy_dir, engine, before_step) for _ in range(workers)]
-        self._idle: "queue.Queue[_Worker]" = queue.Queue()
+        self._idle: queue.Queue[_Worker] = queue.Queue()
         for worker in self._workers:
             self._idle.put(worker)
         self._lock = threading.Lock()
@@ -138,7 +139,7 @@ class SupervisedRunner:
     def worker_pids(self) -> list:
         return [w.process.pid for w in self._workers]
 
-    def step(self, state: Optional[dict], report: dict, now: str) -> Tuple[dict, dict]:
+    def step(self, state: dict | None, report: dict, now: str) -> tuple[dict, dict]:
         if self._closed:
             raise RuntimeError("the runner is closed")
         self._count("steps")
@@ -158,7 +159,7 @@ class SupervisedRunner:
         raise WorkerCrashed(f"the replay crashed its worker {self.retries + 2} times, the {FALLBACK_ENGINE} engine "
                             f"included; nothing was written, the report can be sent again")
 
-    def _on_a_worker(self, message: tuple) -> Optional[tuple]:
+    def _on_a_worker(self, message: tuple) -> tuple | None:
         worker = self._idle.get()
         try:
             answer = worker.call(message, self.timeout)
@@ -183,7 +184,7 @@ class SupervisedRunner:
         for worker in self._workers:
             worker.stop()
 
-    def __enter__(self) -> "SupervisedRunner":
+    def __enter__(self) -> SupervisedRunner:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -3,8 +3,9 @@ client rules (directives). Frozen, indexed by action."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional
+from typing import Any
 
 from .model import Origin
 
@@ -18,7 +19,7 @@ SENDER_TYPES = ("visitor", "agent", "bot", "system")   # the report schema's sen
 class Condition:
     field: str                     # e.g. "sender.type", "data.kind", "status", "state.chatType"
     values: frozenset              # canonical JSON of each accepted value
-    excluded: Optional[tuple] = None  # as written with `not:` (the values it leaves out), for people
+    excluded: tuple | None = None  # as written with `not:` (the values it leaves out), for people
 
     def written(self) -> dict:
         """The condition as the rule file says it, for docs, diffs and explain."""
@@ -40,7 +41,7 @@ class Effect:
     op: str                        # set | remove | add | upsert
     field: tuple                   # path into the state, e.g. ("audioVideo", "state")
     value: Callable[[dict], Any]   # message -> value (expressions.MISSING when absent)
-    key: Optional[str] = None      # upsert: the item key
+    key: str | None = None      # upsert: the item key
     source: str = ""               # the value as written (canonical JSON), so two policies compare
 
 
@@ -51,17 +52,17 @@ class ActionRule:
     conditions: tuple[Condition, ...]
     priority: int
     effects: tuple[Effect, ...]
-    status: Optional[str]
-    trust: Optional[frozenset]     # report sides that may introduce it; None: by sender type
+    status: str | None
+    trust: frozenset | None     # report sides that may introduce it; None: by sender type
     origin: Origin
 
 
 @dataclass(frozen=True)
 class ClientRule:
     name: str
-    statuses: Optional[frozenset]
-    action: Optional[str]
-    missing_from: Optional[str]
+    statuses: frozenset | None
+    action: str | None
+    missing_from: str | None
     wrapup: bool
     directives: tuple[Mapping, ...]   # {to, do, seconds?, message?, wrapup?} as written
     origin: Origin

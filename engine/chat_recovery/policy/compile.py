@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Optional
 
+from ..diagnostics import Diagnostic, PolicyError, suggest
+from ..paths import json_path
+from ..replay import EngineCache
 from .compile_chat import compile_chat
 from .compile_invariants import compile_invariants
 from .contract import Contract
-from ..replay import EngineCache
-from ..diagnostics import Diagnostic, PolicyError, suggest
-from .model import Origin, Policy, PropertyRule, StatusRule, Strategy, frozen_map
-from ..paths import json_path
 from .files import Document, read_documents
+from .model import Origin, Policy, PropertyRule, StatusRule, Strategy, frozen_map
 
 TARGETS = ("visitor.info", "chat.props")
 
@@ -36,7 +35,7 @@ class _Build:
         line, col = doc.doc.at(path, key=key)
         return Origin(doc.file, line, col)
 
-    def one(self, docs: list[Document], kind: str, shown_as: str, what: str) -> Optional[Document]:
+    def one(self, docs: list[Document], kind: str, shown_as: str, what: str) -> Document | None:
         found = [d for d in docs if d.kind == kind]
         if not found:
             if not self.problems:  # a file that failed its schema is already reported
@@ -46,7 +45,7 @@ class _Build:
             self.problems.append(extra.diag(("kind",), f"a second {what}; the first is {found[0].file}", "duplicate-file"))
         return found[0]
 
-    def run(self, docs: list[Document], shown_as: str) -> Optional[Policy]:
+    def run(self, docs: list[Document], shown_as: str) -> Policy | None:
         strategies = self.strategies(self.one(docs, "strategies", shown_as, "strategy table"))
         status_doc = self.one(docs, "visitorStatus", shown_as, "visitor status table")
         tables = {}
@@ -104,7 +103,7 @@ class _Build:
             self.problems.append(extra.diag(("kind",), f"a second policy manifest; the first is {found[0].file}", "duplicate-file"))
         return found[0].doc.data if found else {}
 
-    def strategies(self, doc: Optional[Document]) -> Optional[dict]:
+    def strategies(self, doc: Document | None) -> dict | None:
         if doc is None:
             return None
         out = {}
@@ -117,7 +116,7 @@ class _Build:
                                  self.origin(doc, ("strategies", name)))
         return out
 
-    def strategy_ref(self, doc: Document, path: tuple, strategies: dict) -> Optional[Strategy]:
+    def strategy_ref(self, doc: Document, path: tuple, strategies: dict) -> Strategy | None:
         name = doc.doc.data
         for part in path:
             name = name[part]
@@ -153,7 +152,7 @@ class _Build:
         order = {k: i for i, k in enumerate(contract_keys)}
         return sorted(rules, key=lambda r: order[r.name])
 
-    def statuses(self, doc: Document, strategies: dict) -> tuple[dict, Optional[PropertyRule]]:
+    def statuses(self, doc: Document, strategies: dict) -> tuple[dict, PropertyRule | None]:
         data = doc.doc.data
         strategy = self.strategy_ref(doc, ("strategy",), strategies)
         if strategy is not None and strategy.value is not None:

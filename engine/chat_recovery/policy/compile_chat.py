@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import copy
-from typing import Optional
 
-from .chat_model import SENDER_TYPES, ActionRule, ChatPolicy, ClientRule, Condition, Effect
 from ..diagnostics import Diagnostic, suggest
-from .expressions import ExpressionError, compile_value
 from ..recovery.fold import canonical_json
-from .model import Origin, frozen_map
+from .chat_model import SENDER_TYPES, ActionRule, ChatPolicy, ClientRule, Condition, Effect
+from .expressions import ExpressionError, compile_value
 from .files import Document
+from .model import Origin, frozen_map
 
 LIST_OPS = ("remove", "add", "upsert")
 EFFECT_ORDER = ("set", "remove", "add", "upsert")  # remove before add: a transfer accepted by its own agent keeps it
@@ -20,7 +19,7 @@ def _origin(doc: Document, path: tuple) -> Origin:
     return Origin(doc.file, line, col)
 
 
-def compile_chat(actions: Document, client: Document, statuses: tuple, problems: list[Diagnostic]) -> Optional[ChatPolicy]:
+def compile_chat(actions: Document, client: Document, statuses: tuple, problems: list[Diagnostic]) -> ChatPolicy | None:
     data = actions.doc.data
     initial = data["state"]
     rules: list[ActionRule] = []
@@ -54,7 +53,7 @@ def compile_chat(actions: Document, client: Document, statuses: tuple, problems:
     )
 
 
-def _rule(doc: Document, name: str, spec: dict, initial: dict, statuses: tuple, problems: list) -> Optional[ActionRule]:
+def _rule(doc: Document, name: str, spec: dict, initial: dict, statuses: tuple, problems: list) -> ActionRule | None:
     at = ("rules", name)
     bad = len(problems)
     conditions = []
@@ -144,7 +143,7 @@ def _overlaps(doc: Document, rules: list[ActionRule], problems: list) -> None:
                     "overlapping-rules", f"$.rules.{second.name}"))
 
 
-def _client_rule(doc: Document, name: str, spec: dict, statuses: tuple, problems: list) -> Optional[ClientRule]:
+def _client_rule(doc: Document, name: str, spec: dict, statuses: tuple, problems: list) -> ClientRule | None:
     when = spec["when"]
     for i, status in enumerate(when.get("status") or ()):
         if status not in statuses:

@@ -4,12 +4,11 @@ error. What each invariant means is proved later, by `invariants.py`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
-from .chat_model import ChatPolicy
 from ..diagnostics import Diagnostic, suggest
-from .model import Origin
+from .chat_model import ChatPolicy
 from .files import Document
+from .model import Origin
 
 KINDS = ("terminal", "never", "reachable", "enteredOnlyBy")
 
@@ -45,7 +44,7 @@ def compile_invariants(docs: list[Document], statuses: tuple, chat: ChatPolicy, 
     return tuple(out)
 
 
-def _one(doc: Document, name: str, spec: dict, statuses: tuple, actions: list, problems: list) -> Optional[Invariant]:
+def _one(doc: Document, name: str, spec: dict, statuses: tuple, actions: list, problems: list) -> Invariant | None:
     at = ("invariants", name)
     bad = len(problems)
     kind = next(k for k in KINDS if k in spec)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional
+from typing import Any
 
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
@@ -45,7 +46,7 @@ class Contract:
             schema, registry=self.registry,
             format_checker=Draft202012Validator.FORMAT_CHECKER)
 
-    def report_validator(self, extra_statuses: Iterable[str] = ()) -> "ReportValidator":
+    def report_validator(self, extra_statuses: Iterable[str] = ()) -> ReportValidator:
         """A validator for reports that also admits statuses the policy adds."""
         schema = copy.deepcopy(self.schemas[REPORT])
         status = _status_schema(schema)
@@ -59,7 +60,7 @@ class ReportValidator:
     (jsonschema's words); `passes` is the compiled quick yes that lets a
     report be checked in place."""
 
-    def __init__(self, schema_check: Draft202012Validator, fast: Optional[Callable[[Any], bool]]):
+    def __init__(self, schema_check: Draft202012Validator, fast: Callable[[Any], bool] | None):
         self._slow, self._fast = schema_check, fast
 
     def passes(self, report: Any) -> bool:

@@ -5,7 +5,8 @@ once at load time into plain functions of the message."""
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..diagnostics import suggest
 

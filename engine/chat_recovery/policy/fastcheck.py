@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import numbers
 import re
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 Check = Callable[[Any], bool]
 
@@ -42,7 +43,7 @@ class Unsupported(Exception):
     """The schema uses something the compiler does not translate."""
 
 
-def compile_schema(root: dict, format_checker: Any = None, max_depth: Optional[int] = None) -> Optional[Check]:
+def compile_schema(root: dict, format_checker: Any = None, max_depth: int | None = None) -> Check | None:
     """`check(instance) -> bool` exactly as the schema decides it (or
     Unsure), or None when the schema is beyond this compiler."""
     try:
@@ -51,7 +52,7 @@ def compile_schema(root: dict, format_checker: Any = None, max_depth: Optional[i
         return None
 
 
-def source_of(root: dict, format_checker: Any = None, max_depth: Optional[int] = None) -> str:
+def source_of(root: dict, format_checker: Any = None, max_depth: int | None = None) -> str:
     """The generated module, for a reader who wants to see what runs."""
     compiler = _Compiler(root, format_checker, max_depth)
     compiler.build()
@@ -112,7 +113,7 @@ class _At:
     def depth(self) -> str:
         return f"d + {self.level}" if self.level else "d"
 
-    def inner(self, var: Optional[str] = None, deeper: int = 0) -> "_At":
+    def inner(self, var: str | None = None, deeper: int = 0) -> _At:
         """The same value (or a child, `deeper` = 1) one block further in."""
         return _At(var or self.var, self.level + deeper, self.indent + 1)
 
@@ -121,7 +122,7 @@ class _At:
 
 
 class _Compiler:
-    def __init__(self, root: dict, format_checker: Any, max_depth: Optional[int]):
+    def __init__(self, root: dict, format_checker: Any, max_depth: int | None):
         self.root = root
         self.formats = format_checker
         self.max_depth = max_depth
@@ -145,7 +146,7 @@ class _Compiler:
             code = compile(self.source, "<compiled report schema>", "exec")
         except (SyntaxError, RecursionError, MemoryError) as exc:   # e.g. more nested blocks than Python allows
             raise Unsupported(f"generated code does not compile: {exc}") from None
-        exec(code, namespace)
+        exec(code, namespace)  # noqa: S102 - our own generated source
         return namespace["check"]
 
     # -- names -------------------------------------------------------------
@@ -271,7 +272,7 @@ class _Compiler:
                 return f"({self.type_test(kinds, at.var)})"
         return self.call(schema, at)
 
-    def by_kind(self, schema: dict, kinds: Optional[list], at: _At, walk: bool) -> list:
+    def by_kind(self, schema: dict, kinds: list | None, at: _At, walk: bool) -> list:
         """The keywords of each kind of value, applied to values of that kind
         (a keyword says nothing about a value of another kind). `walk`: this
         node answers for the depth of what its keywords leave open."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .contract import POLICY_KINDS, Contract
 from ..diagnostics import Diagnostic, suggest
 from ..paths import json_path
+from .contract import POLICY_KINDS, Contract
 from .schema_errors import problems as explain
 from .yamlsource import Located, YamlError, load
 

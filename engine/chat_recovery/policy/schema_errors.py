@@ -4,7 +4,8 @@ Like python-jsonschema's own design: each keyword gets a function that says
 what went wrong; the caller supplies where (file, position)."""
 from __future__ import annotations
 
-from typing import Iterator, NamedTuple
+from collections.abc import Iterator
+from typing import NamedTuple
 
 from jsonschema import ValidationError
 from jsonschema.exceptions import best_match

@@ -7,8 +7,8 @@ its nodes, is read again by the pure-Python loader, so every error is worded
 and placed as it always was; tests hold both to the same data and positions."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import yaml

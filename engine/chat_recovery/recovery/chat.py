@@ -4,23 +4,22 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Optional
 
 from .. import timeutil
-from ..policy.chat_model import ActionRule, ChatPolicy, Effect
 from ..diagnostics import RecoveryError
-from ..policy.expressions import MISSING
-from .fold import all_same_json, canonical_json, conflict, side_of, source_of
 from ..paths import json_path
+from ..policy.chat_model import ActionRule, ChatPolicy, Effect
+from ..policy.expressions import MISSING
 from ..replay import Engine
+from .fold import all_same_json, canonical_json, conflict, side_of, source_of
 
 
 @dataclass
 class ChatResult:
     messages: list                      # merged, trusted and set-aside alike, by time then id
     state: dict
-    status: Optional[str]               # chat-related visitor status, None when the log yields none
-    status_rule: Optional[ActionRule]
+    status: str | None               # chat-related visitor status, None when the log yields none
+    status_rule: ActionRule | None
     holders: dict                       # message id -> sorted source keys holding it
     set_aside: list = field(default_factory=list)
     conflicts: list = field(default_factory=list)

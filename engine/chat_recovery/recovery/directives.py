@@ -1,14 +1,12 @@
 """What each client must do next: the client rules applied to a recovery."""
 from __future__ import annotations
 
-from typing import Optional
-
-from .chat import ChatResult
 from ..policy.chat_model import ChatPolicy
+from .chat import ChatResult
 from .fold import canonical_json, side_of
 
 
-def directives(chat: ChatPolicy, status: Optional[str], result: Optional[ChatResult], wrapups: dict) -> list:
+def directives(chat: ChatPolicy, status: str | None, result: ChatResult | None, wrapups: dict) -> list:
     out: list = []
     agents = sorted(s.partition(":")[2] for s in (result.reporters if result else ()) if side_of(s) == "agent")
     for rule in chat.client:

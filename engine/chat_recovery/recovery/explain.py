@@ -8,13 +8,13 @@ otherwise, chosen once per recovery, so explain costs nothing when off."""
 from __future__ import annotations
 
 import json
-from typing import Any, Optional
+from typing import Any
 
 from .. import timeutil
-from ..policy.chat_model import ActionRule, ChatPolicy
-from .fold import side_of, source_of
-from ..policy.model import PropertyRule, StatusRule, Strategy
 from ..paths import json_path
+from ..policy.chat_model import ActionRule, ChatPolicy
+from ..policy.model import PropertyRule, StatusRule, Strategy
+from .fold import side_of, source_of
 
 
 def who(src: str) -> str:
@@ -37,7 +37,7 @@ def _at(time: str, other: str) -> str:
     return time
 
 
-def why_lost(strategy: Strategy, winner: Optional[str], candidates: dict, src: str) -> str:
+def why_lost(strategy: Strategy, winner: str | None, candidates: dict, src: str) -> str:
     """Why `src`'s value was not the one kept, as one sentence."""
     name, mine = strategy.name, candidates[src]
     if side_of(src) not in strategy.sides:
@@ -60,7 +60,7 @@ def why_lost(strategy: Strategy, winner: Optional[str], candidates: dict, src: s
     return f"{who(src)}: sent at the same time as the winner, whose source id is larger"
 
 
-def _lost(strategy: Strategy, winner: Optional[str], candidates: dict) -> list:
+def _lost(strategy: Strategy, winner: str | None, candidates: dict) -> list:
     return [{"source": source_of(src), "sentAt": c["sentAt"], "value": c["value"],
              "why": why_lost(strategy, winner, candidates, src)}
             for src, c in sorted(candidates.items()) if src != winner]
@@ -104,7 +104,7 @@ class Explainer:
             "why": f"not recovered: strategy {strategy.name} reads {_sides(strategy)}",
             "lost": _lost(strategy, None, candidates)}
 
-    def excluded(self, rule: PropertyRule, path: str, status: Optional[str], candidates: dict) -> None:
+    def excluded(self, rule: PropertyRule, path: str, status: str | None, candidates: dict) -> None:
         """A property whose `when: status` did not hold."""
         needs = ", ".join(sorted(rule.when_status or ()))
         why = f"not recovered: {rule.name} is recovered only when the status is in [{needs}], it is {_shown(status)}"
@@ -114,7 +114,7 @@ class Explainer:
             "lost": [{"source": source_of(src), "sentAt": c["sentAt"], "value": c["value"], "why": f"{who(src)}: {why}"}
                      for src, c in sorted(candidates.items())]}
 
-    def status(self, path: str, uploaded: Optional[str], rule: Optional[StatusRule], status: Optional[str]) -> None:
+    def status(self, path: str, uploaded: str | None, rule: StatusRule | None, status: str | None) -> None:
         """The uploaded status, and what its status rule made of it."""
         entry = self.entries.get(path)
         if entry is None or rule is None:
@@ -126,7 +126,7 @@ class Explainer:
             entry["why"] = (f"uploaded {uploaded} is recovered as {_shown(status)} by status rule {rule.status}"
                             if status is not None else f"uploaded {uploaded} is not recovered (status rule {rule.status}: recoverAs null)")
 
-    def status_from_log(self, path: str, rebuilt, before: Optional[str], candidates: dict) -> None:
+    def status_from_log(self, path: str, rebuilt, before: str | None, candidates: dict) -> None:
         """The message log's status beats the uploaded one."""
         rule: ActionRule = rebuilt.status_rule
         message = next((m for m in reversed(rebuilt.messages)
@@ -180,7 +180,7 @@ class Explainer:
                 "value": item["do"], "lost": [], "why": f"client rule {name} asks it"}
 
 
-def _message(chat: ChatPolicy, rebuilt, message: dict, set_aside: Optional[str]) -> dict:
+def _message(chat: ChatPolicy, rebuilt, message: dict, set_aside: str | None) -> dict:
     """The rule that fired for one message, or why none did."""
     entry = {"rule": None, "strategy": "set aside", "source": None, "sentAt": None,
              "value": message["action"], "heldBy": [source_of(s) for s in rebuilt.holders[message["id"]]]}
@@ -193,7 +193,7 @@ def _message(chat: ChatPolicy, rebuilt, message: dict, set_aside: Optional[str])
     return {**entry, "strategy": "no rule for this action", "why": _why_none(chat, message, rebuilt.unmatched.get(message["id"]))}
 
 
-def _why_none(chat: ChatPolicy, message: dict, event: Optional[dict]) -> str:
+def _why_none(chat: ChatPolicy, message: dict, event: dict | None) -> str:
     """No rule fired: none handles the action, or each one's `when` failed."""
     indexes = chat.by_action.get(message["action"], ())
     if not indexes or event is None:

@@ -4,12 +4,12 @@ pick can stay independent of arrival order. `render` picks."""
 from __future__ import annotations
 
 import json
-from typing import Any, Optional
+from typing import Any
 
 from .. import timeutil
 from ..diagnostics import ReportError
-from ..policy.model import Policy
 from ..paths import json_path
+from ..policy.model import Policy
 
 STATE_FORMAT = 1
 
@@ -105,7 +105,7 @@ def _offer(slot: dict, src: str, value: Any, sent_at: str, seq: int) -> None:
         slot[src] = {**held, "value": value, "sentAt": sent_at}
 
 
-def fold(policy: Policy, state: Optional[dict], report: dict, now: str) -> dict:
+def fold(policy: Policy, state: dict | None, report: dict, now: str) -> dict:
     """A new state with `report` (already checked) folded in. The given state
     is never changed: each dict on the way to a value this report offers is
     copied before it is written (copy on write); the rest is shared."""

@@ -2,26 +2,26 @@
 disagreement listed, every decision explainable."""
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
-from ..timeutil import sort_key
-from .fold import all_same_json, conflict, side_of, source_of
+from ..paths import json_path
 from ..policy.model import Policy, PropertyRule, Strategy
+from ..replay import Engine
+from ..timeutil import sort_key
 from .chat import rebuild
 from .directives import directives
 from .explain import Explainer, Silent
-from ..paths import json_path
-from ..replay import Engine
+from .fold import all_same_json, conflict, side_of, source_of
 
 
 class _Decision:
     __slots__ = ("value", "src", "sent_at")
 
-    def __init__(self, value: Any, src: Optional[str], sent_at: Optional[str]):
+    def __init__(self, value: Any, src: str | None, sent_at: str | None):
         self.value, self.src, self.sent_at = value, src, sent_at
 
 
-def pick(strategy: Strategy, candidates: dict, now: str) -> Optional[_Decision]:
+def pick(strategy: Strategy, candidates: dict, now: str) -> _Decision | None:
     """The strategy's choice among what each source said, or None."""
     if strategy.value == "now":
         return _Decision(now, None, None)
@@ -65,7 +65,7 @@ class _Out:
         self.explain = Explainer() if explain else Silent()
         self.conflicts: list = []
 
-    def decide(self, rule: PropertyRule, path: str, candidates: dict, strategy: Optional[Strategy] = None) -> Optional[_Decision]:
+    def decide(self, rule: PropertyRule, path: str, candidates: dict, strategy: Strategy | None = None) -> _Decision | None:
         strategy = strategy or rule.strategy
         decision = pick(strategy, candidates, self.now)
         if self.explaining:

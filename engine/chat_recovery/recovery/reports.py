@@ -6,10 +6,10 @@ import json
 from typing import Any
 
 from .. import timeutil
-from ..policy.contract import MAX_DEPTH
 from ..diagnostics import ReportError
-from ..policy.model import Policy
 from ..paths import json_path
+from ..policy.contract import MAX_DEPTH
+from ..policy.model import Policy
 from ..policy.yamlsource import YamlError, load
 
 MAX_BYTES = 16 * 1024 * 1024

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import threading
 import warnings
-from typing import Optional, Protocol
+from typing import Protocol
 
-from ..policy.chat_model import ChatPolicy
 from ..diagnostics import RecoveryError
+from ..policy.chat_model import ChatPolicy
 
 
 class Session(Protocol):
-    def fire(self, event: dict) -> Optional[int]:
+    def fire(self, event: dict) -> int | None:
         """Index into ChatPolicy.rules of the rule that fired, or None."""
 
     def close(self) -> None:
@@ -37,7 +37,7 @@ class ReplayError(RecoveryError):
 def durable_available() -> bool:
     try:
         import durable.engine  # noqa: F401
-    except Exception:  # ImportError, or the undefined-symbol error on 3.13
+    except Exception:  # noqa: BLE001 - ImportError, or the undefined-symbol error on 3.13
         return False
     return True
 

@@ -10,7 +10,7 @@ re-spelled in the source), so the compiled engine compares exactly what the
 plain-Python matcher compares."""
 from __future__ import annotations
 
-from typing import Callable, Optional
+from collections.abc import Callable
 
 from ..policy.chat_model import ChatPolicy
 
@@ -62,9 +62,9 @@ class CompiledEngine:
         self.source, names = generate(chat)
         namespace = dict(names)
         exec(compile(self.source, "<compiled action rules>", "exec"), namespace)  # noqa: S102 - our own generated source
-        self.fire: Callable[[dict], Optional[int]] = namespace["fire"]
+        self.fire: Callable[[dict], int | None] = namespace["fire"]
 
-    def open(self) -> "CompiledEngine":
+    def open(self) -> CompiledEngine:
         return self
 
     def close(self) -> None:

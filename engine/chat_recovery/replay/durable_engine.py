@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import itertools
 import json
-from typing import Optional
 
 import durable.engine  # noqa: F401  (loads the extension as the package does, and fails the same way where it cannot)
 import durable_rules_engine as rules
@@ -52,15 +51,15 @@ class DurableEngine:
         self._handle = rules.create_ruleset(f"chat{next(_rulesets)}", json.dumps(ruleset_for(chat)))
         self._sessions = itertools.count()
         self._events = itertools.count()
-        self._live: Optional[str] = None
+        self._live: str | None = None
 
-    def open(self) -> "DurableEngine":
+    def open(self) -> DurableEngine:
         if self._live is not None:
             raise ReplayError("a durable_rules session is still open: replays run one at a time")
         self._live = f"s{next(self._sessions)}"
         return self
 
-    def fire(self, event: dict) -> Optional[int]:
+    def fire(self, event: dict) -> int | None:
         if event["action"] not in self._handled:
             return None  # no rule names this action: durable_rules could only say "not handled"
         fired = self._post({**event, "sid": self._live, "id": f"e{next(self._events)}"})

@@ -2,8 +2,6 @@
 priority, then definition) whose conditions all hold."""
 from __future__ import annotations
 
-from typing import Optional
-
 from ..policy.chat_model import ChatPolicy
 
 
@@ -15,10 +13,10 @@ class PythonEngine:
         self._by_action = chat.by_action
         self._fields = {f: f"c{i}" for i, f in enumerate(chat.condition_fields)}
 
-    def open(self) -> "PythonEngine":
+    def open(self) -> PythonEngine:
         return self
 
-    def fire(self, event: dict) -> Optional[int]:
+    def fire(self, event: dict) -> int | None:
         for index in self._by_action.get(event["action"], ()):
             rule = self._rules[index]
             if all(event.get(self._fields[c.field]) in c.values for c in rule.conditions):

@@ -7,9 +7,10 @@ import logging
 import re
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 import anyio
 from starlette.applications import Starlette
@@ -18,10 +19,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..policy import bundled
 from ..authoring.check import check_policy
 from ..diagnostics import RecoveryError, ReportError
 from ..live import Coordinator, StoreUnavailable
+from ..policy import bundled
 from .admission import Admission
 from .errors import HttpError, error_response
 from .logs import event
@@ -36,7 +37,7 @@ POLICY_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\.ya?ml$")
 @dataclass
 class Service:
     coordinator: Coordinator
-    token: Optional[str]
+    token: str | None
     admission: Admission
     metrics: Metrics
     max_body: int
@@ -75,7 +76,7 @@ def _submit_one(service: Service, report: Any) -> tuple[int, dict]:
     return 200, progress
 
 
-def _visitor_of(report: Any) -> Optional[str]:
+def _visitor_of(report: Any) -> str | None:
     visitor = report.get("visitorId") if isinstance(report, dict) else None
     return visitor if isinstance(visitor, str) else None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import socket
-from typing import Callable, Optional, Tuple
+from collections.abc import Callable
 
 from ..live import Coordinator, InProcessRunner, MemoryStore
 from ..policy.model import Policy
@@ -17,7 +17,7 @@ from .logs import AccessLog, event, log
 from .metrics import Metrics
 
 
-def build(config: ServeConfig, policy: Policy) -> Tuple[Service, Callable[[], None]]:
+def build(config: ServeConfig, policy: Policy) -> tuple[Service, Callable[[], None]]:
     if config.redis_url:
         from ..live.redis_store import RedisStore
         store = RedisStore(config.redis_url)
@@ -63,7 +63,7 @@ def listen(config: ServeConfig) -> socket.socket:
     return sock
 
 
-def serve(service: Service, config: ServeConfig, sock: socket.socket, announce: Callable[[], None] = lambda: None) -> Optional[int]:
+def serve(service: Service, config: ServeConfig, sock: socket.socket, announce: Callable[[], None] = lambda: None) -> int | None:
     """Run until SIGTERM or SIGINT; the signal that stopped it (None if none).
 
     The server's own stop handler is in force before `announce` says "serving
@@ -74,7 +74,7 @@ def serve(service: Service, config: ServeConfig, sock: socket.socket, announce: 
     import uvicorn
 
     class Server(uvicorn.Server):
-        stopped_by: Optional[int] = None
+        stopped_by: int | None = None
 
         def handle_exit(self, sig: int, frame) -> None:
             # uvicorn's own handler re-raises the signal after shutdown, which kills the

@@ -4,11 +4,11 @@ each one. A broken invariant is an error, shown as that log."""
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Optional
 
-from ...policy.compile_invariants import Invariant
 from ...diagnostics import Diagnostic
+from ...policy.compile_invariants import Invariant
 from .statespace import Edge, Space
 
 
@@ -21,7 +21,7 @@ class Verdict:
     statuses: tuple = field(default=())  # the status after each step of `path`
 
 
-def _search(space: Space, arm: Callable, bad: Callable) -> Optional[list[Edge]]:
+def _search(space: Space, arm: Callable, bad: Callable) -> list[Edge] | None:
     """Breadth first over (state, memory): the shortest path to a step where
     `bad(memory, status before, status after)`, the memory being what `arm`
     keeps of the statuses passed through before the step."""
@@ -46,7 +46,7 @@ def _search(space: Space, arm: Callable, bad: Callable) -> Optional[list[Edge]]:
     return None
 
 
-def _entered_by_other(space: Space, invariant: Invariant) -> Optional[list[Edge]]:
+def _entered_by_other(space: Space, invariant: Invariant) -> list[Edge] | None:
     (status,) = invariant.statuses
     for key, edges in space.edges.items():   # breadth-first order: the first hit is the shortest
         for edge in edges:

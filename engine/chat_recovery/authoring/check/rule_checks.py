@@ -4,12 +4,10 @@ names one letter away from the contract's. Each points at the rule."""
 from __future__ import annotations
 
 import json
-from typing import Optional
 
-from ...policy.chat_model import ActionRule
 from ...diagnostics import Diagnostic, did_you_mean, suggest
+from ...policy.chat_model import SENDER_TYPES, ActionRule
 from ...policy.model import Origin
-from ...policy.chat_model import SENDER_TYPES
 from .statespace import MAX_STATES, MAX_STEPS
 
 
@@ -119,7 +117,7 @@ def action_names(subject) -> list[Diagnostic]:
     contract = subject.contract.actions
     out = []
     for rule in subject.policy.chat.rules:
-        hit: Optional[str] = did_you_mean(rule.action, contract) if rule.action not in contract else None
+        hit: str | None = did_you_mean(rule.action, contract) if rule.action not in contract else None
         if hit:
             out.append(warn(rule.origin, f"'{rule.action}' is not an action of the contract (did you mean '{hit}'?)", "unknown-action", f"$.rules.{rule.name}.on"))
     return out

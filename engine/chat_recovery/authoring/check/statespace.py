@@ -17,11 +17,10 @@ import json
 from collections import deque
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Optional
 
-from ...recovery.chat import apply_effect, match_event
 from ...policy.chat_model import SENDER_TYPES, ActionRule, ChatPolicy
 from ...policy.expressions import MISSING
+from ...recovery.chat import apply_effect, match_event
 from ...recovery.fold import canonical_json
 from ...replay.python_engine import PythonEngine
 
@@ -127,8 +126,8 @@ def events(chat: ChatPolicy, tracked: tuple) -> list[Event]:
 @dataclass
 class Edge:
     event: int                 # index into Space.events
-    rule: Optional[int]        # index into ChatPolicy.rules; None: no rule fired
-    target: Optional[tuple]    # the next state's key; None: the rule's effects fail (the recovery errs)
+    rule: int | None        # index into ChatPolicy.rules; None: no rule fired
+    target: tuple | None    # the next state's key; None: the rule's effects fail (the recovery errs)
 
 
 class Space:
@@ -168,7 +167,7 @@ class Space:
                     self.parent[edge.target] = (key, edge)
                     queue.append(edge.target)
 
-    def _step(self, index: int, event: Event, status: Optional[str], state: dict) -> tuple:
+    def _step(self, index: int, event: Event, status: str | None, state: dict) -> tuple:
         """The edge an event takes from a state, and the state it leads to."""
         message = event.message()
         fired = self._matcher.fire(match_event(self.chat, message, SimpleNamespace(status=status, state=state)))
@@ -186,10 +185,10 @@ class Space:
         return Edge(index, fired, self.key(*nxt)), nxt
 
     @staticmethod
-    def key(status: Optional[str], state: dict) -> tuple:
+    def key(status: str | None, state: dict) -> tuple:
         return (status, canonical_json(state))
 
-    def status(self, key: tuple) -> Optional[str]:
+    def status(self, key: tuple) -> str | None:
         return key[0]
 
     def path(self, key: tuple) -> list[Edge]:

@@ -49,9 +49,7 @@ def lookup(document: Any, parts: tuple) -> Any:
     """The value at `parts`, or ABSENT when some step does not exist."""
     here = document
     for part in parts:
-        if isinstance(part, int) and isinstance(here, list) and -len(here) <= part < len(here):
-            here = here[part]
-        elif isinstance(part, str) and isinstance(here, dict) and part in here:
+        if isinstance(part, int) and isinstance(here, list) and -len(here) <= part < len(here) or isinstance(part, str) and isinstance(here, dict) and part in here:
             here = here[part]
         else:
             return ABSENT

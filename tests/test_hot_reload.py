@@ -16,7 +16,7 @@ AGENT = report("agent", sent="2026-11-24T09:00:02Z", visitor={"info": {"name": "
                chat={"id": "c-1", "props": {"ifEnterQueue": True}, "messages": []})
 
 
-def _version(directory, version, agent_first=False, queue_from_visitor=False):
+def _version(directory, version, agent_first=False):
     shutil.copytree(ROOT / "rules", directory)
     edit(directory / "policy.yaml", 'version: "2026.11.24"', f'version: "{version}"')
     if agent_first:  # two files change together: a mix of old and new would show

@@ -9,9 +9,6 @@ from typing import Any
 
 from .model import Origin
 
-# Condition fields a rule may test, and how to read them.
-MESSAGE_FIELDS = ("sender.type", "sender.id")   # plus data.<field>
-STATE_FIELDS = ("status",)                      # plus state.<field>
 SENDER_TYPES = ("visitor", "agent", "bot", "system")   # the report schema's sender types
 
 

@@ -8,8 +8,6 @@ from types import MappingProxyType
 from typing import Any
 
 SIDES = ("visitor", "agent")
-PICKS = ("first", "priority", "latest")
-COMPUTED = ("now",)
 
 
 @dataclass(frozen=True)
@@ -27,8 +25,8 @@ class Origin:
 class Strategy:
     name: str
     sides: tuple[str, ...]          # highest priority first; empty: not recovered
-    pick: str | None             # one of PICKS, None for computed values
-    value: str | None            # one of COMPUTED, None when read from reports
+    pick: str | None             # a pick strategy ("first", ...), None for computed values
+    value: str | None            # a computed value ("now"), None when read from reports
     origin: Origin
     ranks: Mapping[str, int] = field(init=False, compare=False, repr=False)  # side -> rank, 0 first
 

@@ -188,9 +188,6 @@ class Space:
     def key(status: str | None, state: dict) -> tuple:
         return (status, canonical_json(state))
 
-    def status(self, key: tuple) -> str | None:
-        return key[0]
-
     def path(self, key: tuple) -> list[Edge]:
         """The shortest event sequence from the initial state to `key`."""
         out = []

@@ -12,7 +12,6 @@ from ...policy.chat_model import ActionRule, ChatPolicy, ClientRule
 from ...policy.model import Origin, Policy, PropertyRule, StatusRule, Strategy
 
 BEHAVIOUR, CHECK, COSMETIC = "behaviour", "check", "cosmetic"
-KINDS = (BEHAVIOUR, CHECK, COSMETIC)
 
 
 @dataclass(frozen=True, order=True)

@@ -40,8 +40,9 @@ def apply(policy: Policy, state: dict | None, report: Any, now: Instant, owned: 
 
 def render(policy: Policy, state: dict, explain: bool = False, engine: str | None = None) -> dict:
     """The recovery for a held state. `engine` picks who matches action rules:
-    durable (durable_rules), python, or auto (durable where it imports);
-    None takes the policy's own choice (its manifest, else auto)."""
+    durable (durable_rules), compiled (the rules as plain Python), python
+    (the reference matcher), or auto (durable where it imports, else
+    compiled); None takes the policy's own choice (its manifest, else auto)."""
     return _render(policy, state, policy.engines.get(engine or policy.engine), explain)
 
 

@@ -1,7 +1,9 @@
 """jsonschema errors turned into one sentence each, with the place they belong.
 
-Like python-jsonschema's own design: each keyword gets a function that says
-what went wrong; the caller supplies where (file, position)."""
+`_explain` words an error by its keyword (unknown and missing keys, enum,
+type, pattern, lengths, ...), following oneOf/anyOf into the branch
+jsonschema's best_match picks; a keyword it does not know keeps jsonschema's
+own message. The caller supplies where (file, position)."""
 from __future__ import annotations
 
 from collections.abc import Iterator

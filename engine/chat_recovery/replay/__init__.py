@@ -1,10 +1,13 @@
-"""Which action rule fires for each message: a small interface with two
-implementations. durable_rules (the design card's engine) where it imports;
-the rules compiled to plain Python (compiled_engine) elsewhere (Python
-3.13+) and on request; a plain-Python matcher as the reference of both.
+"""Which action rule fires for each message: a small interface (Engine,
+Session) with three implementations. durable_rules (durable_engine, the
+design card's engine) where it imports; the rules compiled to plain Python
+(compiled_engine) where it does not (Python 3.13+) and on request; a
+plain-Python matcher (python_engine) as the reference of both. `auto`
+resolves to the first of durable and compiled that runs here.
 
-An engine only *chooses* the rule; the effects are applied by `chat.py` in
-plain Python, so an error in an effect is never swallowed by the engine."""
+An engine only *chooses* the rule; the effects are applied by
+`recovery/chat.py` in plain Python, so an error in an effect is never
+swallowed by the engine."""
 from __future__ import annotations
 
 import threading

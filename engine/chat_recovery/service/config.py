@@ -1,5 +1,8 @@
-"""The service's settings: one table of flag, environment variable, default
-and parser, so the two ways of configuring can never drift apart."""
+"""The service's settings: ServeConfig's fields with their defaults, and each
+field's environment variable, named from the field (CHAT_RECOVERY_<FIELD>).
+The flags, their parsers and help are a second table keyed by the same field
+names (FLAGS in cli/serve.py, whose `settings` merges defaults, environment
+and flags, a flag winning)."""
 from __future__ import annotations
 
 import ipaddress

@@ -14,7 +14,7 @@ def parse(text: str) -> datetime:
     """A timezone-aware UTC datetime; ValueError for anything else."""
     if not isinstance(text, str) or not _RFC3339.match(text):
         raise ValueError(f"'{text}' is not an RFC 3339 time such as 2026-11-24T09:00:00Z")
-    head, frac, zone = re.match(r"^(.{19})(\.\d+)?(.*)$", text).groups()
+    head, frac, zone = re.match(r"^(.{19})(\.\d+)?(.*)$", text).groups()  # type: ignore[union-attr]  # _RFC3339 matched
     frac = (frac or "")[:7]  # Python keeps microseconds
     stamp = datetime.fromisoformat(head + frac + ("+00:00" if zone == "Z" else zone))
     if stamp.utcoffset() != UTC.utcoffset(None):

@@ -47,7 +47,8 @@ def _stop_signals() -> Iterator[None]:
     """The first SIGINT or SIGTERM raises in this process; later ones are
     ignored, so the cleanup the first one started is not cut short (it is
     bounded: workers are killed, not waited for)."""
-    owner, stopping = os.getpid(), []
+    owner = os.getpid()
+    stopping: list[int] = []
 
     def stop(signum, frame):
         if os.getpid() != owner:   # a forked child before it set its own handlers: die as if we had none

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -158,7 +158,8 @@ class Recoverer:
     def recover(self, visitor: str, entries: list[tuple[int, int, int]], engine: str | None = None) -> Outcome:
         """The visitor's recovery, or none and every bad report named: a
         visitor is never recovered without one of its reports."""
-        state, problems = None, []
+        state: dict | None = None
+        problems: list[Problem] = []
         for source, offset, line in entries:
             at = where(self.sources[source][1], line)
             try:
@@ -175,6 +176,7 @@ class Recoverer:
                 problems.append(Problem(at, f"cannot read: {exc.strerror or exc}", visitor))
         if problems:
             return Outcome(visitor, None, len(entries), tuple(problems))
+        assert state is not None   # a visitor has at least one entry
         try:
             recovery = render(self.policy, state, explain=self.explain, engine=engine or self.engine)
         except (RecoveryError, ReportError) as exc:
@@ -200,8 +202,8 @@ class Recoverer:
     def _load(self, source: int, offset: int):
         path = self.sources[source][0]
         if offset == WHOLE_FILE:
-            with open(path, "rb") as handle:
-                return parse_bytes(handle.read(), path)
+            with open(path, "rb") as whole:
+                return parse_bytes(whole.read(), path)
         handle = self._open.get(source)
         if handle is None:
             handle = self._open[source] = open(path, "rb")  # noqa: SIM115 - kept open across reads, closed with the index
@@ -245,7 +247,7 @@ def chunks(groups: dict, size: int = CHUNK) -> Iterator[list]:
 
 
 def outcomes(index: Index, policy, policy_dir: str | None, now: str, engine: str | None = None,
-             explain: bool = False, jobs: int = 1, start_method: str | None = None) -> Iterator[Outcome]:
+             explain: bool = False, jobs: int = 1, start_method: str | None = None) -> Generator[Outcome, None, None]:
     """Every visitor's outcome, in index order (each visitor's first report),
     whatever the number of processes. Workers are forked where the system
     can (`start_method` chooses otherwise, for tests)."""

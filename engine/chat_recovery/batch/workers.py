@@ -212,6 +212,7 @@ class _Run:
         is written, so it does not wait for the parent; or, when it died, its
         task put back and a new worker in its place."""
         task, worker.task = worker.task, None
+        assert task is not None   # only busy workers are collected
         outcomes = worker.answer()
         if outcomes is not None:
             self.fruitless = 0

@@ -151,7 +151,8 @@ def pick(strategy: str, slot: dict, now: str) -> tuple | None:
 
 class Out:
     def __init__(self, now: str):
-        self.now, self.conflicts = now, []
+        self.now = now
+        self.conflicts: list[dict] = []
 
     def decide(self, path: str, strategy: str, slot: dict) -> tuple | None:
         decision = pick(strategy, slot, self.now)
@@ -195,6 +196,7 @@ def render(held: Visitor, now: str) -> dict:
         visitor = {"status": status, "info": _info(out, held, status, sets)}
     chat = None
     if log is not None:
+        assert held.chat is not None   # a log is kept only for a held chat
         props = {}
         for name, strategy in CHAT_PROPS:
             decision = out.decide(f"$.chat.props.{name}", strategy, held.props.get(name, {}))

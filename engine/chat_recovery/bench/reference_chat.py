@@ -10,7 +10,7 @@ from typing import Any
 from .. import timeutil
 
 IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-INITIAL = {"requestTime": None, "startTime": None, "transferBeginTime": None, "timeBeginWaiting": None,
+INITIAL: dict[str, Any] = {"requestTime": None, "startTime": None, "transferBeginTime": None, "timeBeginWaiting": None,
            "chatType": None, "currentAgents": [], "assignee": None, "translation": {"enabled": False},
            "audioVideo": None, "cobrowse": None, "files": []}
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 import warnings
 from collections.abc import Sequence
-from typing import IO
+from typing import IO, Any
 
 from ..version import __version__
 from . import bench, policy_check, policy_diff, policy_docs, policy_test, recover, serve
@@ -19,7 +19,7 @@ __all__ = ["main", "entry", "EXIT_OK", "EXIT_BAD_INPUT", "EXIT_USAGE", "EXIT_BAD
 
 
 def _parser(stdout: IO[str], stderr: IO[str]) -> Parser:
-    streams = {"stdout": stdout, "stderr": stderr}
+    streams: dict[str, Any] = {"stdout": stdout, "stderr": stderr}
     top = Parser(prog="chat-recovery", description="Recover a live-chat visitor from client reports under a YAML policy.", **streams)
     top.add_argument("--version", action="version", version=f"chat-recovery {__version__}")
     sub = top.add_subparsers(title="commands", metavar="COMMAND", parser_class=Parser)

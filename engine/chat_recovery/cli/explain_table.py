@@ -149,7 +149,8 @@ def _wrap(text: str, width: int, indent: str = "") -> list[str]:
     `indent`. Nothing is lost: the lines hold every character but spaces."""
     if len(text) <= width:
         return [text]
-    lines, line = [], ""
+    lines: list[str] = []
+    line = ""
     for token in _BREAKS.split(text):
         room = max(1, width - (len(indent) if lines else 0))
         if line and len(line + token.rstrip()) > room:
@@ -212,7 +213,7 @@ def table(recovery: dict, width: int | None = None, colour: bool = False) -> str
             # most of all, since the why is what the table is read for; one
             # reason starts a line, its continuations are indented.
             columns = [_wrap(text, w) for text, w in zip(cells[:-1], widths)]
-            reasons = [piece for reason in cells[-1] for piece in _wrap(reason, widths[-1] if beside else width - len(BENEATH), "  ")]
+            reasons = [piece for reason in cells[-1] for piece in _wrap(reason, widths[-1] if beside else (width or 0) - len(BENEATH), "  ")]
             if beside:
                 columns.append(reasons)
             for n in range(max(map(len, columns))):

@@ -95,6 +95,7 @@ def run(args, stdin: IO[bytes] | None, stdout: IO[str], stderr: IO[str]) -> int:
             failed = True
     if failed:
         return EXIT_BAD_INPUT
+    assert state is not None   # at least one report (argparse)
     try:
         recovery = render(policy, state, explain=args.explain or args.format == "table", engine=args.engine)
     except RecoveryError as exc:

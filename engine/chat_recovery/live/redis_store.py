@@ -22,7 +22,7 @@ try:  # the `serve` extra
     from redis.exceptions import TimeoutError as _TimeoutError
     from redis.exceptions import WatchError
 except ImportError:  # pragma: no cover - said when a RedisStore is made
-    redis = None
+    redis = None  # type: ignore[assignment]
 
 ATTEMPTS = 50
 
@@ -71,7 +71,7 @@ class RedisStore:
             raise self._unavailable(exc) from None
         return None if raw is None else json.loads(raw)
 
-    def update(self, visitor_id: str, change: Change, ttl: Expiry) -> T:
+    def update(self, visitor_id: str, change: Change[T], ttl: Expiry) -> T:
         key = self.key(visitor_id)
         try:
             with self._client.pipeline() as pipe:

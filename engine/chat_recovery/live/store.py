@@ -22,7 +22,7 @@ class Store(Protocol):
     def get(self, visitor_id: str) -> dict | None:
         """The visitor's document, or None (never held, or expired)."""
 
-    def update(self, visitor_id: str, change: Change, ttl: Expiry) -> T:
+    def update(self, visitor_id: str, change: Change[T], ttl: Expiry) -> T:
         """Atomically read the visitor's document (None when there is none),
         call `change(doc) -> (new_doc, result)`, and write new_doc to expire
         `ttl(new_doc)` seconds from now; a None new_doc writes nothing. When another
@@ -72,7 +72,7 @@ class MemoryStore:
         with self._lock(visitor_id):
             return self._live(visitor_id)
 
-    def update(self, visitor_id: str, change: Change, ttl: Expiry) -> T:
+    def update(self, visitor_id: str, change: Change[T], ttl: Expiry) -> T:
         with self._lock(visitor_id):
             new, result = change(self._live(visitor_id))
             if new is not None:

@@ -185,8 +185,8 @@ def create_app(service: Service) -> Starlette:
         Route("/metrics", metrics, methods=["GET"]),
         Route("/openapi.json", openapi_json, methods=["GET"]),
     ]
-    return Starlette(routes=routes, exception_handlers={HttpError: http_error, HTTPException: starlette_error,
-                                                        Exception: unexpected})
+    return Starlette(routes=routes, exception_handlers={HttpError: http_error, HTTPException: starlette_error,  # type: ignore[dict-item]
+                                                        Exception: unexpected})  # (starlette types a handler's exception as Exception)
 
 
 def _check_files(files: dict) -> dict:

@@ -29,7 +29,7 @@ class _Formatter(logging.Formatter):
         if not record.name.startswith("chat_recovery"):
             out["logger"] = record.name          # uvicorn's own warnings and errors, in our shape
         out.update(getattr(record, "fields", {}))
-        if record.exc_info:
+        if record.exc_info and record.exc_info[0]:
             out["error"] = f"{record.exc_info[0].__name__}: {record.exc_info[1]}"
             out["traceback"] = self.formatException(record.exc_info)
         return out

@@ -84,7 +84,7 @@ def _json(ref: str, description: str) -> dict:
 
 
 def document(schemas_dir: Path) -> dict:
-    secured = [{"bearer": []}]
+    secured: list[dict[str, list[str]]] = [{"bearer": []}]
     common = {"401": _error("No token, or the wrong one"), "413": _error("The body is larger than the limit"),
               "415": _error("The body is not JSON"), "400": _error("The body is not valid JSON")}
     return {

@@ -7,7 +7,7 @@ import signal
 import socket
 from collections.abc import Callable
 
-from ..live import Coordinator, InProcessRunner, MemoryStore
+from ..live import Coordinator, InProcessRunner, MemoryStore, Runner, Store
 from ..policy.model import Policy
 from ..replay import resolve
 from .admission import Admission
@@ -20,7 +20,7 @@ from .metrics import Metrics
 def build(config: ServeConfig, policy: Policy) -> tuple[Service, Callable[[], None]]:
     if config.redis_url:
         from ..live.redis_store import RedisStore
-        store = RedisStore(config.redis_url)
+        store: Store = RedisStore(config.redis_url)
     else:
         store = MemoryStore()
     # `auto` is decided here, once: a fallback is said in this process's log,
@@ -28,7 +28,7 @@ def build(config: ServeConfig, policy: Policy) -> tuple[Service, Callable[[], No
     engine = engine_in_force(config, policy)
     if config.workers > 0:
         from ..live.workers import SupervisedRunner
-        runner = SupervisedRunner(config.policy, engine=engine, workers=config.workers)
+        runner: Runner = SupervisedRunner(config.policy, engine=engine, workers=config.workers)
     else:
         runner = InProcessRunner(policy, engine)
     coordinator = Coordinator(policy, store, window=config.window, retain=config.retain, runner=runner)

@@ -72,7 +72,7 @@ def prove(invariant: Invariant, space: Space) -> Verdict:
                        lambda armed, before, after: armed and after in targets and after != before)
     if path is None:
         return Verdict(invariant, True)
-    return Verdict(invariant, False, tuple(path), statuses=tuple(e.target[0] for e in path))
+    return Verdict(invariant, False, tuple(path), statuses=tuple(e.target[0] for e in path if e.target is not None))
 
 
 def describe(verdict: Verdict, space: Space) -> str:

@@ -104,7 +104,7 @@ def _values(chat: ChatPolicy, field: str, copied: bool) -> list:
 
 
 def events(chat: ChatPolicy, tracked: tuple) -> list[Event]:
-    out = []
+    out: list[Event] = []
     for action, indexes in sorted(chat.by_action.items()):
         rules = [chat.rules[i] for i in indexes]
         tested = {c.field for r in rules for c in r.conditions if not c.field.startswith(("state.", "status"))}

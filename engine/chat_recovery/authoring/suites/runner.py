@@ -66,6 +66,7 @@ def run_case(policy: Policy, case: Case, engine: str | None = None) -> CaseResul
             except ReportError as exc:
                 raise exc.located(name) from None
         result.state = state
+        assert state is not None   # a case has at least one report (the suite schema)
         result.recovery = render(policy, state, explain=True, engine=engine)
     except (ReportError, RecoveryError) as exc:
         error = str(exc)
@@ -79,6 +80,7 @@ def run_case(policy: Policy, case: Case, engine: str | None = None) -> CaseResul
     if error is not None:
         result.failures.append(Failure(case.line, case.col, "", "a recovery", f"error {show(error)}"))
         return result
+    assert result.recovery is not None   # no error: rendered above
     for expectation in case.expectations:
         failure = _check(policy, expectation, result.recovery)
         if failure is not None:

@@ -111,7 +111,8 @@ def _read(file: Path, shown: str, contract: Contract) -> tuple[Suite | None, lis
         return None, problems
     data = doc.data
     defaults = data.get("defaults", {})
-    cases, seen = [], {}
+    cases: list[Case] = []
+    seen: dict[str, tuple[int, int]] = {}
     for i, spec in enumerate(data["tests"]):
         at = ("tests", i)
         first = seen.setdefault(spec["name"], doc.at(at + ("name",)))
@@ -155,12 +156,13 @@ def _case(doc: Located, shown: str, folder: Path, at: tuple, spec: dict, default
         report, name = _report(doc, shown, folder, at + ("reports", j), item, defaults, problems)
         reports.append(report)
         names.append(name)
-    if len(problems) > bad:
+    if len(problems) > bad or now is None:
         return None
+    kept = [e for e in expectations if e is not None]   # a None was a problem, counted above
     seed = spec.get("seed", ())
     line, col = doc.at(at)
     return Case(spec["name"], shown, line, col, now, reports, tuple(names),
-                {e.path: e.value for e in expectations if not e.absent}, tuple(expectations),
+                {e.path: e.value for e in kept if not e.absent}, tuple(kept),
                 spec.get("expectError"), doc.at(at + ("expectError",), key=True),
                 (seed,) if isinstance(seed, str) else tuple(seed))
 

@@ -15,10 +15,10 @@ SENDER_TYPES = ("visitor", "agent", "bot", "system")   # the report schema's sen
 @dataclass(frozen=True)
 class Condition:
     field: str                     # e.g. "sender.type", "data.kind", "status", "state.chatType"
-    values: frozenset              # canonical JSON of each accepted value
-    excluded: tuple | None = None  # as written with `not:` (the values it leaves out), for people
+    values: frozenset[str]              # canonical JSON of each accepted value
+    excluded: tuple[Any, ...] | None = None  # as written with `not:` (the values it leaves out), for people
 
-    def written(self) -> dict:
+    def written(self) -> dict[str, Any]:
         """The condition as the rule file says it, for docs, diffs and explain."""
         if self.excluded is not None:
             return {"not": sorted(json.loads(v) for v in self.excluded)}
@@ -26,7 +26,7 @@ class Condition:
 
     def describe(self) -> str:
         """`status not in [chatEnded]` or `sender.type in [agent]`."""
-        shown = lambda vs: ", ".join("null" if v is None else str(v) for v in vs)  # noqa: E731
+        shown: Callable[[Any], str] = lambda vs: ", ".join("null" if v is None else str(v) for v in vs)  # noqa: E731
         form = self.written()
         if "not" in form:
             return f"{self.field} not in [{shown(form['not'])}]"
@@ -36,8 +36,8 @@ class Condition:
 @dataclass(frozen=True)
 class Effect:
     op: str                        # set | remove | add | upsert
-    field: tuple                   # path into the state, e.g. ("audioVideo", "state")
-    value: Callable[[dict], Any]   # message -> value (expressions.MISSING when absent)
+    field: tuple[Any, ...]                   # path into the state, e.g. ("audioVideo", "state")
+    value: Callable[[dict[str, Any]], Any]   # message -> value (expressions.MISSING when absent)
     key: str | None = None      # upsert: the item key
     source: str = ""               # the value as written (canonical JSON), so two policies compare
 
@@ -50,29 +50,29 @@ class ActionRule:
     priority: int
     effects: tuple[Effect, ...]
     status: str | None
-    trust: frozenset | None     # report sides that may introduce it; None: by sender type
+    trust: frozenset[str] | None     # report sides that may introduce it; None: by sender type
     origin: Origin
 
 
 @dataclass(frozen=True)
 class ClientRule:
     name: str
-    statuses: frozenset | None
+    statuses: frozenset[str] | None
     action: str | None
     missing_from: str | None
     wrapup: bool
-    directives: tuple[Mapping, ...]   # {to, do, seconds?, message?, wrapup?} as written
+    directives: tuple[Mapping[str, Any], ...]   # {to, do, seconds?, message?, wrapup?} as written
     origin: Origin
 
 
 @dataclass(frozen=True)
 class ChatPolicy:
-    initial_state: Mapping         # deep-copied before use
-    trust: Mapping[str, frozenset]  # sender type -> sides
-    trust_by_action: Mapping[str, frozenset]  # a rule's own `trust`, which overrides the above
+    initial_state: Mapping[str, Any]         # deep-copied before use
+    trust: Mapping[str, frozenset[str]]  # sender type -> sides
+    trust_by_action: Mapping[str, frozenset[str]]  # a rule's own `trust`, which overrides the above
     rules: tuple[ActionRule, ...]  # in matching order: by action, then priority, then definition
     by_action: Mapping[str, tuple[int, ...]]  # action -> indexes into rules
     condition_fields: tuple[str, ...]  # every field some rule tests (event keys c0, c1, ...)
-    reads_by_action: Mapping[str, tuple]  # action -> (i, kind, read) per field its rules test; kind: status | state | message
+    reads_by_action: Mapping[str, tuple[Any, ...]]  # action -> (i, kind, read) per field its rules test; kind: status | state | message
     client: tuple[ClientRule, ...]
     origins: Mapping[str, Origin] = field(default_factory=dict, compare=False)  # "state.<field>", "trust.<sender>" -> where written

@@ -31,16 +31,16 @@ POLICY_KINDS = {
 
 @dataclass(frozen=True)
 class Contract:
-    schemas: dict            # file name -> schema (treat as read-only)
+    schemas: dict[str, Any]            # file name -> schema (treat as read-only)
     registry: Registry
     info_keys: tuple[str, ...]
-    time_fields: frozenset
+    time_fields: frozenset[str]
     statuses: tuple[str, ...]
     chat_prop_keys: tuple[str, ...]
     actions: tuple[str, ...] = ()   # the contract's message actions (a policy may add more)
     directives: tuple[str, ...] = ()  # the contract's directive names (a policy may add more)
 
-    def validator(self, name: str, schema: dict | None = None) -> Draft202012Validator:
+    def validator(self, name: str, schema: dict[str, Any] | None = None) -> Draft202012Validator:
         schema = schema if schema is not None else self.schemas[name]
         return Draft202012Validator(
             schema, registry=self.registry,
@@ -73,32 +73,32 @@ class ReportValidator:
         except fastcheck.Unsure:
             return False
 
-    def __call__(self, report: Any) -> list:
+    def __call__(self, report: Any) -> list[Any]:
         """The schema's problems; a report the compiled check passes has none."""
         if self.passes(report):
             return []
         return list(schema_errors.problems(self._slow.iter_errors(report)))
 
 
-def _deref(report_schema: dict, node: dict) -> dict:
+def _deref(report_schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
     """Follow a local `#/$defs/name` reference."""
     return report_schema["$defs"][node["$ref"].rsplit("/", 1)[-1]] if "$ref" in node else node
 
 
-def _status_schema(report_schema: dict) -> dict:
+def _status_schema(report_schema: dict[str, Any]) -> dict[str, Any]:
     return _deref(report_schema, report_schema["properties"]["visitor"]["properties"]["status"])
 
 
-def _info_schema(report_schema: dict) -> dict:
+def _info_schema(report_schema: dict[str, Any]) -> dict[str, Any]:
     return _deref(report_schema, report_schema["properties"]["visitor"]["properties"]["info"])
 
 
-def _props_schema(report_schema: dict) -> dict:
+def _props_schema(report_schema: dict[str, Any]) -> dict[str, Any]:
     chat = _deref(report_schema, report_schema["properties"]["chat"])
     return _deref(report_schema, chat["properties"]["props"])
 
 
-def _actions(report_schema: dict) -> tuple:
+def _actions(report_schema: dict[str, Any]) -> tuple[Any, ...]:
     """The contract's actions: the `examples` of the message action."""
     return tuple(report_schema["$defs"]["message"]["properties"]["action"].get("examples", ()))
 

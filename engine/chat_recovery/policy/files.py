@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..diagnostics import Diagnostic, suggest
 from ..paths import json_path
@@ -19,7 +20,7 @@ class Document:
     doc: Located
     raw: bytes
 
-    def diag(self, path: tuple, message: str, code: str, at_key: bool = False,
+    def diag(self, path: tuple[Any, ...], message: str, code: str, at_key: bool = False,
              severity: str = "error") -> Diagnostic:
         line, col = self.doc.at(path, key=at_key)
         return Diagnostic(self.file, line, col, message, code, json_path(path), severity)

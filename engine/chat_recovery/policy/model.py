@@ -44,7 +44,7 @@ class PropertyRule:
     path: str                       # JSONPath of the recovered value
     strategy: Strategy
     per_key: bool
-    when_status: frozenset | None
+    when_status: frozenset[str] | None
     origin: Origin
 
 
@@ -67,16 +67,16 @@ class Policy:
     chat_props: tuple[PropertyRule, ...]
     status: PropertyRule            # picks one uploaded status
     statuses: Mapping[str, StatusRule]
-    per_key_info: frozenset         # info properties merged key by key
+    per_key_info: frozenset[str]         # info properties merged key by key
     validate_report: Any            # contract.ReportValidator: problems of a report, and a quick yes
-    time_fields: frozenset          # visitor.info keys holding times
+    time_fields: frozenset[str]          # visitor.info keys holding times
     chat: Any = None                # chat_model.ChatPolicy: action and client rules
     name: str | None = None      # from the optional manifest (policy.yaml)
     version: str | None = None
     engine: str = "auto"            # the manifest's choice; callers may override
     engines: Any = field(default=None, compare=False, repr=False)  # replay.EngineCache
-    invariants: tuple = ()          # compile_invariants.Invariant: what `policy check` proves
+    invariants: tuple[Any, ...] = ()          # compile_invariants.Invariant: what `policy check` proves
 
 
-def frozen_map(d: dict) -> Mapping:
+def frozen_map(d: dict[str, Any]) -> Mapping[str, Any]:
     return MappingProxyType(dict(d))

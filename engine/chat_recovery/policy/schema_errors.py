@@ -6,8 +6,8 @@ jsonschema's best_match picks; a keyword it does not know keeps jsonschema's
 own message. The caller supplies where (file, position)."""
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import NamedTuple
+from collections.abc import Iterable, Iterator
+from typing import Any, NamedTuple
 
 from jsonschema import ValidationError
 from jsonschema.exceptions import best_match
@@ -19,14 +19,14 @@ _TYPES = {"string": "text", "integer": "a whole number", "number": "a number",
 
 
 class Problem(NamedTuple):
-    path: tuple
+    path: tuple[Any, ...]
     message: str
     at_key: bool   # point at the key rather than the value
     code: str
     key: str = ""  # for missing-key: the key that is missing
 
 
-def _kind(value) -> str:
+def _kind(value: Any) -> str:
     if value is None:
         return "null"
     for kind, name in ((bool, "true/false"), ((int, float), "a number"), (str, "text"), (list, "a list"), (dict, "a mapping")):
@@ -35,28 +35,28 @@ def _kind(value) -> str:
     return type(value).__name__
 
 
-def _short(value) -> str:
+def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def problems(errors) -> Iterator[Problem]:
+def problems(errors: Iterable[ValidationError]) -> Iterator[Problem]:
     """One sentence per problem the schema finds; a misspelt required key is one, not two."""
     found = [problem for error in errors for problem in _explain(error)]
     return iter(_join_slips(found))
 
 
-def _join_slips(found: list) -> list:
+def _join_slips(found: list[Any]) -> list[Any]:
     """A required key typed with a slip (`sentat`) is two errors to the
     schema, a missing key and an unknown one; a person made one mistake, so
     it is one problem, at the misspelt key, naming both."""
-    missing = {}
+    missing: dict[tuple[Any, ...], list[str]] = {}
     for problem in found:
         if problem.code == "missing-key":
             missing.setdefault(problem.path, []).append(problem.key)
     if not missing:
         return found
-    slips = {}   # (path of the mapping, missing key) -> the unknown key one slip from it
+    slips: dict[tuple[tuple[Any, ...], str], Any] = {}   # (path of the mapping, missing key) -> the unknown key one slip from it
     for problem in found:
         wanted = missing.get(problem.path[:-1]) if problem.code == "unknown-key" else None
         hit = did_you_mean(str(problem.path[-1]), wanted) if wanted else None
@@ -75,7 +75,7 @@ def _explain(error: ValidationError) -> Iterator[Problem]:
     path = tuple(error.absolute_path)
     kw = error.validator
     schema = error.schema if isinstance(error.schema, dict) else {}
-    inst = error.instance
+    inst: Any = error.instance
     if kw == "additionalProperties" and isinstance(inst, dict):
         known = list(schema.get("properties", {}))
         for key in inst:
@@ -93,12 +93,12 @@ def _explain(error: ValidationError) -> Iterator[Problem]:
         yield from _explain(best)
         return
     if kw == "required":
-        missing = [k for k in error.validator_value if isinstance(inst, dict) and k not in inst]
+        missing = [k for k in error.validator_value if isinstance(inst, dict) and k not in inst]  # type: ignore[union-attr]  # Any | Unset
         for key in missing:
             yield Problem(path, f"missing required key '{key}'", False, "missing-key", key)
         return
     if kw == "enum":
-        options = [o for o in error.validator_value if o is not None]
+        options = [o for o in error.validator_value if o is not None]  # type: ignore[union-attr]
         listed = ", ".join(map(str, options[:8])) + (", ..." if len(options) > 8 else "")
         hint = suggest(inst, [str(o) for o in options]) if isinstance(inst, str) else ""
         yield Problem(path, f"{_short(inst)} is not one of: {listed}{hint}", False, "bad-value")
@@ -108,7 +108,7 @@ def _explain(error: ValidationError) -> Iterator[Problem]:
         return
     if kw == "type":
         wanted = error.validator_value
-        wanted = [wanted] if isinstance(wanted, str) else list(wanted)
+        wanted = [wanted] if isinstance(wanted, str) else list(wanted)  # type: ignore[arg-type]
         names = " or ".join(_TYPES.get(w, w) for w in wanted)
         yield Problem(path, f"expected {names}, got {_kind(inst)} {_short(inst)}", False, "wrong-type")
         return

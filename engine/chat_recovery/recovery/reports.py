@@ -69,7 +69,7 @@ def _plain(value: Any, depth: int = 1) -> Any:
     return value
 
 
-def check(policy: Policy, report: Any, owned: bool = False) -> dict:
+def check(policy: Policy, report: Any, owned: bool = False) -> dict[str, Any]:
     """Validate against the contract (as the policy extends it) and return a
     normalized copy: times in one UTC spelling, each message id once checked.
 
@@ -87,7 +87,7 @@ def check(policy: Policy, report: Any, owned: bool = False) -> dict:
     source = report["source"]
     if source["type"] == "visitor" and source.get("id") not in (None, report["visitorId"]):
         raise ReportError(f"a visitor report's source.id must equal visitorId ('{report['visitorId']}')", "$.source.id")
-    out = report
+    out: dict[str, Any] = report
     out["sentAt"] = _time(out["sentAt"], "$.sentAt")
     info = (out.get("visitor") or {}).get("info") or {}
     for key in policy.time_fields:
@@ -95,7 +95,7 @@ def check(policy: Policy, report: Any, owned: bool = False) -> dict:
             info[key] = _time(info[key], f"$.visitor.info.{key}")
     chat = out.get("chat")
     if chat:
-        seen = {}
+        seen: dict[str, tuple[int, dict[str, Any]]] = {}
         for i, message in enumerate(chat.get("messages") or ()):
             message["time"] = _time(message["time"], f"$.chat.messages[{i}].time")
             first = seen.setdefault(message["id"], (i, message))

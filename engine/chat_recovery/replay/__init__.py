@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import threading
 import warnings
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..diagnostics import RecoveryError
 from ..policy.chat_model import ChatPolicy
 
 
 class Session(Protocol):
-    def fire(self, event: dict) -> int | None:
+    def fire(self, event: dict[str, Any]) -> int | None:
         """Index into ChatPolicy.rules of the rule that fired, or None."""
 
     def close(self) -> None:
@@ -101,4 +101,5 @@ class EngineCache:
         engines = self._local.__dict__.setdefault("engines", {})
         if name not in engines:
             engines[name] = make_engine(self._chat, name)
-        return engines[name]
+        engine: Engine = engines[name]
+        return engine

@@ -2,6 +2,8 @@
 priority, then definition) whose conditions all hold."""
 from __future__ import annotations
 
+from typing import Any
+
 from ..policy.chat_model import ChatPolicy
 
 
@@ -16,7 +18,7 @@ class PythonEngine:
     def open(self) -> PythonEngine:
         return self
 
-    def fire(self, event: dict) -> int | None:
+    def fire(self, event: dict[str, Any]) -> int | None:
         for index in self._by_action.get(event["action"], ()):
             rule = self._rules[index]
             if all(event.get(self._fields[c.field]) in c.values for c in rule.conditions):

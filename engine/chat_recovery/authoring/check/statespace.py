@@ -16,7 +16,7 @@ import copy
 import json
 from collections import deque
 from dataclasses import dataclass
-from types import SimpleNamespace
+from typing import Any, NamedTuple
 
 from ...policy.chat_model import SENDER_TYPES, ActionRule, ChatPolicy
 from ...policy.expressions import MISSING
@@ -28,6 +28,12 @@ MAX_STATES = 20000       # beyond these the search stops (about 50 us a step): n
 MAX_STEPS = 250_000
 OTHER = "other"          # "something else": a value no condition accepts
 TIME, ID = "2026-01-01T00:00:00Z", "m-0"
+
+
+class _Held(NamedTuple):
+    """The (status, state) a state-space node stands for, as match_event reads it."""
+    status: str | None
+    state: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -170,7 +176,7 @@ class Space:
     def _step(self, index: int, event: Event, status: str | None, state: dict) -> tuple:
         """The edge an event takes from a state, and the state it leads to."""
         message = event.message()
-        fired = self._matcher.fire(match_event(self.chat, message, SimpleNamespace(status=status, state=state)))
+        fired = self._matcher.fire(match_event(self.chat, message, _Held(status, state)))
         if fired is None:
             return Edge(index, None, self.key(status, state)), (status, state)
         rule = self.chat.rules[fired]
@@ -200,7 +206,7 @@ class Space:
         """Whether a rule's own conditions hold for an event in a state,
         whichever rule the engine picks."""
         status, state = self.states[key]
-        posted = match_event(self.chat, event.message(), SimpleNamespace(status=status, state=state))
+        posted = match_event(self.chat, event.message(), _Held(status, state))
         slots = {f: f"c{i}" for i, f in enumerate(self.chat.condition_fields)}
         return event.action == rule.action and all(posted.get(slots[c.field]) in c.values for c in rule.conditions)
 

@@ -210,7 +210,7 @@ def _translation(s, m):
 
 
 def _audio_video(s, m):
-    side, verb, kind = re.match(r"(agent|visitor)(Request|Accept|Refuse|Cancel)(Audio|Video)Chat", m["action"]).groups()
+    side, verb, kind = re.match(r"(agent|visitor)(Request|Accept|Refuse|Cancel)(Audio|Video)Chat", m["action"]).groups()  # type: ignore[union-attr]  # dispatched on this action
     if verb == "Request":
         s["audioVideo"] = {"kind": kind.lower(), "requestedBy": side, "state": "requested", "time": m["time"]}
         return

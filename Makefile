@@ -29,7 +29,7 @@ demo: $(BIN)/chat-recovery
 # The linters (settings in pyproject.toml): ruff's rules, the formatter's
 # layout, mypy (strict on policy/, recovery/, replay/), no dead code.
 LINT_STEPS = "$(BIN)/python -m ruff check engine tests" \
-             "$(BIN)/python -m ruff format --check engine tests" \
+             "$(BIN)/python -m ruff format --check --output-format concise engine tests" \
              "$(BIN)/python -m mypy" \
              "$(BIN)/python -m vulture"
 

@@ -22,7 +22,7 @@ def test_a_failing_pytest_does_not_hide_the_policy_suites(tmp_path):
     done = subprocess.run(["make", "--no-print-directory", "test", f"VENV={tmp_path / 'venv'}"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
     assert log.read_text().splitlines() == ["python -m ruff check engine tests",
-                                            "python -m ruff format --check engine tests",
+                                            "python -m ruff format --check --output-format concise engine tests",
                                             "python -m mypy",
                                             "python -m vulture",
                                             "python -m pytest -q",

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 NOW ?= 2026-11-24T09:00:30Z
 DEMO_OUT ?= demo-out
 
-.PHONY: demo test clean
+.PHONY: demo lint test clean
 
 $(BIN)/chat-recovery: pyproject.toml
 	py=$$(.ci/find-python '$(PYTHON)') && "$$py" -m venv $(VENV)
@@ -26,14 +26,27 @@ demo: $(BIN)/chat-recovery
 	done
 	@echo "== the full recoveries (JSON): $(DEMO_OUT)/<example>.json"
 
+# The linters (settings in pyproject.toml): ruff's rules, the formatter's
+# layout, mypy (strict on policy/, recovery/, replay/), no dead code.
+LINT_STEPS = "$(BIN)/python -m ruff check engine tests" \
+             "$(BIN)/python -m ruff format --check --output-format concise engine tests" \
+             "$(BIN)/python -m mypy" \
+             "$(BIN)/python -m vulture"
+
 # Every step runs even when one before it failed (a red pytest used to hide
 # the shipped policy suites); make fails if any step did.
-TEST_STEPS = "$(BIN)/python -m pytest -q" \
+TEST_STEPS = $(LINT_STEPS) \
+             "$(BIN)/python -m pytest -q" \
              "$(BIN)/chat-recovery policy test rules --min-coverage 100" \
              "$(BIN)/chat-recovery policy test rules --engine compiled --min-coverage 100"
 
+RUN_STEPS = failed=0; for step in $(1); do echo "$$step"; $$step || failed=1; done; exit $$failed
+
+lint: $(BIN)/chat-recovery
+	@$(call RUN_STEPS,$(LINT_STEPS))
+
 test: $(BIN)/chat-recovery
-	@failed=0; for step in $(TEST_STEPS); do echo "$$step"; $$step || failed=1; done; exit $$failed
+	@$(call RUN_STEPS,$(TEST_STEPS))
 
 clean:
-	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .hypothesis .mypy_cache

@@ -11,7 +11,6 @@ import pytest
 import chat_recovery as cr
 from chat_recovery.batch import stream as batch
 from chat_recovery.bench.storm import StormSpec, by_visitor, storm
-
 from conftest import NOW, ROOT, cli, edit, ndjson, report, without_fallback_note
 from terminal import run_on_terminal
 

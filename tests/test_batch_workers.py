@@ -15,7 +15,6 @@ import crashing_work
 from chat_recovery.batch.workers import ATTEMPTS, WorkersFailed, ordered
 from chat_recovery.bench.storm import StormSpec, storm
 from chat_recovery.replay import FALLBACK_ENGINE
-
 from conftest import NOW, cli, hang_alarm, ndjson
 from terminal import interrupt_on_terminal
 

@@ -7,8 +7,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from chat_recovery.batch.workers import pool_start_method
-from chat_recovery.bench.storm import StormSpec, by_visitor, storm
 from chat_recovery.bench.measure import available
+from chat_recovery.bench.storm import StormSpec, by_visitor, storm
 from chat_recovery.replay import durable_available
 from conftest import cli
 
@@ -208,6 +208,7 @@ def test_the_parallel_ceiling_runs_one_process_per_entry_and_waits_for_all(monke
     """Each process is given its units, and the time is taken when the slowest has finished."""
     import os
     import time
+
     from chat_recovery.bench import parallel_ceiling
 
     def stand_in(units):

@@ -2,7 +2,8 @@
 across reports or duplicating reports changes nothing, and both rule engines
 agree on every recovery."""
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import chat_recovery as cr
 from chat_recovery.replay import durable_available

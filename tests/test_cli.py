@@ -147,6 +147,7 @@ def test_chat_examples_as_the_demo_shows_them():
 def run_main(*argv):
     """`main` with its own streams: (exit code, stdout, stderr)."""
     import io
+
     from chat_recovery.cli import main
     out, err = io.StringIO(), io.StringIO()
     code = main([str(a) for a in argv], stdout=out, stderr=err)

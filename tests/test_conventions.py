@@ -3,9 +3,6 @@ that name their schema, pre-commit hooks other repositories can run."""
 import json
 import re
 import shlex
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
@@ -85,22 +82,47 @@ def hooks():
     return yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
 
 
+def assert_pre_commit_hook(hook):
+    for key, kind in HOOK_REQUIRED.items():
+        assert isinstance(hook.get(key), kind), f"{hook.get('id')}: {key} must be a {kind.__name__}"
+    unknown = set(hook) - set(HOOK_REQUIRED) - set(HOOK_OPTIONAL)
+    assert not unknown, f"{hook['id']}: keys pre-commit does not know: {sorted(unknown)}"
+    for key, kind in HOOK_OPTIONAL.items():
+        if key in hook:
+            assert isinstance(hook[key], kind), f"{hook['id']}: {key} must be a {kind.__name__}"
+    assert hook["language"] in LANGUAGES
+    for key in ("files", "exclude"):
+        if key in hook:
+            re.compile(hook[key])
+
+
 def test_pre_commit_hooks_have_pre_commits_fields():
     listed = hooks()
     assert isinstance(listed, list) and listed
     for hook in listed:
-        for key, kind in HOOK_REQUIRED.items():
-            assert isinstance(hook.get(key), kind), f"{hook.get('id')}: {key} must be a {kind.__name__}"
-        unknown = set(hook) - set(HOOK_REQUIRED) - set(HOOK_OPTIONAL)
-        assert not unknown, f"{hook['id']}: keys pre-commit does not know: {sorted(unknown)}"
-        for key, kind in HOOK_OPTIONAL.items():
-            if key in hook:
-                assert isinstance(hook[key], kind), f"{hook['id']}: {key} must be a {kind.__name__}"
-        assert hook["language"] in LANGUAGES
-        for key in ("files", "exclude"):
-            if key in hook:
-                re.compile(hook[key])
+        assert_pre_commit_hook(hook)
     assert {h["id"] for h in listed} == {"chat-recovery-policy-check", "chat-recovery-policy-docs"}
+
+
+def test_this_repositorys_pre_commit_runs_the_linters_make_test_runs_and_its_own_policy_hooks():
+    """.pre-commit-config.yaml (this repository's own hooks) and the Makefile's
+    LINT_STEPS name the same tools, so a commit is checked as `make test` checks it."""
+    config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text(encoding="utf-8"))
+    local = [hook for repo in config["repos"] if repo["repo"] == "local" for hook in repo["hooks"]]
+    for hook in local:
+        assert_pre_commit_hook(hook)
+        assert hook["entry"].startswith(".venv/bin/"), f"{hook['id']}: runs the venv's tools (`make .venv/bin/chat-recovery`)"
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    steps = re.search(r"^LINT_STEPS = (.*?)\n\n", makefile, re.S | re.M).group(1)
+    linted = {m.group(1) for m in re.finditer(r'-m (\w+)', steps)}
+    assert linted == {"ruff", "mypy", "vulture"}
+    assert linted == {shlex.split(h["entry"])[0].removeprefix(".venv/bin/") for h in local} - {"chat-recovery"}
+    assert {"ruff check", "ruff format"} <= {" ".join(shlex.split(h["entry"])[:2]).removeprefix(".venv/bin/") for h in local}
+    shipped = {h["id"]: h for h in hooks()}
+    for hook in local:
+        if hook["id"] in shipped:
+            assert hook["entry"] == ".venv/bin/" + shipped[hook["id"]]["entry"]
+            assert hook["args"] == shipped[hook["id"]]["args"]
 
 
 @pytest.mark.parametrize("hook", hooks(), ids=lambda h: h["id"])

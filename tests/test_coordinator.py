@@ -1,7 +1,6 @@
 """The coordinator as a server uses it: reports one at a time, the recovery so
 far, who is still awaited, the window, late and repeated reports."""
 import json
-from pathlib import Path
 
 import pytest
 

@@ -119,6 +119,7 @@ def test_each_schema_keyword_explainer_is_for_a_keyword_the_schemas_use():
     """EXPLAIN is keyword -> sentence; an entry for a keyword no schema uses is dead code
     (a keyword EXPLAIN lacks is told in jsonschema's own words, code `schema`)."""
     import json
+
     from chat_recovery.policy.schema_errors import EXPLAIN
     used = set()
     for path in (PACKAGE.parent.parent / "schemas").glob("*.json"):

@@ -138,6 +138,7 @@ def test_the_document_is_the_endpoint_table():
 
 def test_a_handler_takes_the_body_exactly_when_its_row_declares_one():
     import inspect
+
     from chat_recovery.service.handlers import ENDPOINTS
     for endpoint in ENDPOINTS:
         takes = list(inspect.signature(endpoint.handler).parameters)

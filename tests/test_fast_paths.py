@@ -5,15 +5,16 @@ import copy
 import json
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 import chat_recovery as cr
 from chat_recovery import timeutil
-from chat_recovery.policy import fastcheck
-from chat_recovery.recovery import fold as merge
 from chat_recovery.bench.storm import StormSpec, storm
+from chat_recovery.policy import fastcheck
 from chat_recovery.policy.contract import load_contract
+from chat_recovery.recovery import fold as merge
 from conftest import ROOT
 
 SCHEMA = json.loads((ROOT / "schemas" / "report.schema.json").read_text())

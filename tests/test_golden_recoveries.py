@@ -59,7 +59,7 @@ def engine_missing(engine: str) -> str:
         return ""
     try:
         import durable.engine  # noqa: F401  (the third-party package, not ours)
-    except Exception as exc:   # ImportError, or the undefined symbol of its C extension on 3.13
+    except Exception as exc:  # noqa: BLE001  (ImportError, or the undefined symbol of its C extension on 3.13)
         return (f"durable_rules does not import on Python {sys.version_info.major}.{sys.version_info.minor} "
                 f"({type(exc).__name__}: {exc}); the compiled and python engines still run")
     return ""

@@ -3,7 +3,8 @@ CLI and the API: never a traceback, never a half-applied state."""
 import io
 import json
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import chat_recovery as cr
 from chat_recovery.cli import main

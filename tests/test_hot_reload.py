@@ -16,7 +16,7 @@ AGENT = report("agent", sent="2026-11-24T09:00:02Z", visitor={"info": {"name": "
                chat={"id": "c-1", "props": {"ifEnterQueue": True}, "messages": []})
 
 
-def _version(directory, version, agent_first=False, queue_from_visitor=False):
+def _version(directory, version, agent_first=False):
     shutil.copytree(ROOT / "rules", directory)
     edit(directory / "policy.yaml", 'version: "2026.11.24"', f'version: "{version}"')
     if agent_first:  # two files change together: a mix of old and new would show
@@ -143,7 +143,7 @@ def test_no_recovery_sees_a_half_loaded_policy_under_concurrent_reloads(tmp_path
             while not stop.is_set():
                 recovery = live.recover([VISITOR, AGENT], NOW, engine=engine)
                 seen.append((recovery["policy"]["digest"], recovery["policy"]["version"], _observed(recovery)))
-        except Exception as exc:  # surfaced below; a thread's exception is otherwise lost
+        except Exception as exc:  # noqa: BLE001 - surfaced below; a thread's exception is otherwise lost
             errors.append(exc)
 
     threads = [threading.Thread(target=recover_forever) for _ in range(4)]
@@ -156,7 +156,7 @@ def test_no_recovery_sees_a_half_loaded_policy_under_concurrent_reloads(tmp_path
             _flip(link, versions[key])
             results.append((key, live.reload()))
             done = len(seen)   # of 5 recoveries that end after the reload at most 4 (one a thread) began before it: one ran under it
-            _wait(lambda: len(seen) >= done + 5 or errors, "the recovering threads stalled")
+            _wait(lambda: len(seen) >= done + 5 or errors, "the recovering threads stalled")  # noqa: B023 - called in this iteration
     finally:
         stop.set()
         for thread in threads:

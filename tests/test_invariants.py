@@ -5,11 +5,12 @@ printed, and every counterexample the prover finds replayed through
 import json
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import chat_recovery as cr
 from chat_recovery.authoring.check.invariants import prove
-from chat_recovery.authoring.check.statespace import MISSING, SENDER_TYPES, Space
+from chat_recovery.authoring.check.statespace import SENDER_TYPES, Space
 from conftest import NOW, ROOT, cli, edit, report
 
 

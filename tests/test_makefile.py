@@ -12,7 +12,7 @@ exit {code}
 
 
 def test_a_failing_pytest_does_not_hide_the_policy_suites(tmp_path):
-    """pytest fails; the shipped suites still run on both engines, and make fails."""
+    """The linters and pytest fail; the shipped suites still run on both engines, and make fails."""
     log = tmp_path / "ran.log"
     bin_dir = tmp_path / "venv" / "bin"
     bin_dir.mkdir(parents=True)
@@ -21,6 +21,10 @@ def test_a_failing_pytest_does_not_hide_the_policy_suites(tmp_path):
         (bin_dir / name).chmod(0o755)
     done = subprocess.run(["make", "--no-print-directory", "test", f"VENV={tmp_path / 'venv'}"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
-    assert log.read_text().splitlines() == ["python -m pytest -q",
+    assert log.read_text().splitlines() == ["python -m ruff check engine tests",
+                                            "python -m ruff format --check --output-format concise engine tests",
+                                            "python -m mypy",
+                                            "python -m vulture",
+                                            "python -m pytest -q",
                                             "chat-recovery policy test rules --min-coverage 100",
                                             "chat-recovery policy test rules --engine compiled --min-coverage 100"]

@@ -1,7 +1,8 @@
 """Laws of the merge, checked on random report sets: arrival order does not
 matter (but for 'first writer wins' properties that reports disagree on), and
 a report applied twice changes nothing."""
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import chat_recovery as cr
 from conftest import NOW

@@ -6,7 +6,7 @@ import json
 import pytest
 
 import chat_recovery as cr
-from conftest import NOW, cli, edit, report
+from conftest import NOW, cli, report
 
 
 def one_line(done) -> str:

@@ -1,17 +1,17 @@
 """`now` is RFC 3339 text or a timezone-aware datetime wherever the API takes
 it, and a bad `now` is blamed on `now`, never on a report."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 import chat_recovery as cr
-from chat_recovery.policy import bundled
 from chat_recovery.live.coordinator import Coordinator
+from chat_recovery.policy import bundled
 from conftest import report
 
 PRECHAT = report(visitor={"status": "preChat"})   # latestPrechatTime is the recovery's now
 TEXT = "2026-11-24T09:00:30.25Z"
-AWARE = [datetime(2026, 11, 24, 9, 0, 30, 250000, tzinfo=timezone.utc),
+AWARE = [datetime(2026, 11, 24, 9, 0, 30, 250000, tzinfo=UTC),
          datetime(2026, 11, 24, 10, 0, 30, 250000, tzinfo=timezone(timedelta(hours=1))),
          datetime(2026, 11, 24, 3, 30, 30, 250000, tzinfo=timezone(timedelta(hours=-5, minutes=-30)))]
 BAD = [(datetime(2026, 11, 24, 9, 0, 30), ValueError, "now: 2026-11-24T09:00:30 has no timezone; give an aware datetime, e.g. datetime(..., tzinfo=timezone.utc)"),

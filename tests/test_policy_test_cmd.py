@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from chat_recovery.authoring.suites import load_suites, measure, run_suites, SuiteError
+from chat_recovery.authoring.suites import SuiteError, load_suites, measure, run_suites
 from conftest import ROOT, cli, edit
 from seed_tables import ACTION_STATE, ACTION_STATUS, CHAT_PROPS, CLIENT, STATUSES, VISITOR_INFO
 

@@ -8,6 +8,8 @@ import inspect
 import subprocess
 import sys
 
+import pytest
+
 import chat_recovery as cr
 
 NAMES = ["Diagnostic", "LivePolicy", "Policy", "PolicyError", "RecoveryError", "ReloadResult", "ReportError",
@@ -48,9 +50,5 @@ def test_importing_the_package_loads_no_policy_machinery():
 
 
 def test_an_unknown_name_is_an_attribute_error_naming_it():
-    try:
-        cr.recovr
-    except AttributeError as exc:
-        assert "recovr" in str(exc)
-    else:
-        raise AssertionError("cr.recovr did not raise")
+    with pytest.raises(AttributeError, match="recovr"):
+        _ = cr.recovr

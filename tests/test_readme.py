@@ -35,9 +35,9 @@ import pytest
 
 sybil = pytest.importorskip("sybil", reason="the README's examples are run by sybil (the test extra)")
 from sybil import Document  # noqa: E402
+from sybil.parsers.markdown import CodeBlockParser, PythonCodeBlockParser, SkipParser  # noqa: E402
 
 from conftest import without_fallback_note  # noqa: E402
-from sybil.parsers.markdown import CodeBlockParser, PythonCodeBlockParser, SkipParser  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"

@@ -99,7 +99,7 @@ def test_redis_stopped_and_started_mid_run_every_submit_succeeds_or_says_retry(r
                 with lock:
                     failed.append(report)
                 some_failed.set()
-            except Exception as exc:   # anything else would be a bug: kept to fail the test below
+            except Exception as exc:   # noqa: BLE001 - anything else would be a bug: kept to fail the test below
                 with lock:
                     other.append(repr(exc))
             if hold and not stopped.is_set():

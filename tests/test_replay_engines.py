@@ -1,7 +1,6 @@
 """The guards around durable_rules: what it would swallow, we refuse."""
 import pytest
 
-import chat_recovery as cr
 from chat_recovery.replay import ReplayError, durable_available, make_engine
 
 pytestmark = pytest.mark.skipif(not durable_available(), reason="durable_rules does not import on this Python")
@@ -63,6 +62,7 @@ def test_engines_are_per_thread(policy):
     import threading
     seen = []
     thread = threading.Thread(target=lambda: seen.append(policy.engines.get("durable")))
-    thread.start(); thread.join()
+    thread.start()
+    thread.join()
     assert seen[0] is not policy.engines.get("durable")
     assert policy.engines.get("durable") is policy.engines.get("durable")

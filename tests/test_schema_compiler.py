@@ -5,7 +5,8 @@ random values, so a policy that extends the contract, or a contract that
 grows, cannot slip a wrong yes past the fast path. With a depth limit, yes
 also means nothing nests deeper than the limit."""
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from chat_recovery.policy import fastcheck

@@ -5,6 +5,7 @@ import re
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 import chat_recovery as cr
@@ -12,7 +13,6 @@ from chat_recovery.policy.contract import load_contract
 from conftest import NOW, ROOT
 from seed_tables import CHAT_PROPS, STATUSES, VISITOR_INFO
 from test_merge_laws import reports as random_reports
-from hypothesis import strategies as st
 
 CONTRACT = load_contract(ROOT / "schemas")
 

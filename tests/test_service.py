@@ -196,6 +196,7 @@ def test_bad_settings_are_said_with_their_source(args, env, message, code):
 def test_a_policy_that_does_not_load_stops_serve_with_exit_3(tmp_path, rules_copy):
     import sys
     from pathlib import Path
+
     from conftest import edit
     edit(rules_copy / "visitor-info.yaml", "strategy: visitorOnly", "strategy: vistiorOnly")
     exe = Path(sys.executable).with_name("chat-recovery")
@@ -285,6 +286,7 @@ def test_serving_on_is_said_once_the_port_is_bound():
     """A connection made the moment the banner is read is accepted: the
     banner waits for the bind, so nobody has to poll for the port."""
     import socket
+
     from redis_server import free_port
     port = free_port()
     proc = subprocess.Popen(_serve_argv("--port", str(port), "--workers", "0"), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -321,6 +323,7 @@ def test_a_sigterm_sent_as_the_banner_is_read_stops_the_server_as_asked():
     starting event loop, asyncio swallowed the exception and the server ran
     on. Now the stop lands in the server, which shuts down at once."""
     import sys
+
     from redis_server import free_port
     done = subprocess.run([sys.executable, "-c", TRIPWIRE, str(free_port())], capture_output=True, text=True, timeout=300)
     assert done.stdout.startswith("chat-recovery: serving on") and done.returncode == 0, done.stderr

@@ -127,7 +127,7 @@ def stop_batch(feed, moment, how, storm_file, private_tmp, tmp_path):
         fifo = tmp_path / "storm.ndjson"
         os.mkfifo(fifo)
         proc = start([*BATCH[:2], fifo, *BATCH[3:], "--jobs", "2"], private_tmp)
-        sink = open(fifo, "wb")   # returns once the command opened it: started, its temporary folder made, nothing read
+        sink = open(fifo, "wb")   # noqa: SIM115 - returns once the command opened it: started, its temporary folder made, nothing read
     else:
         proc = start([*BATCH[:2], "-", *BATCH[3:], "--jobs", "2"], private_tmp, stdin=subprocess.PIPE)
         sink = proc.stdin

@@ -139,6 +139,7 @@ def test_processes_changing_one_visitor_in_redis_lose_nothing(redis_server):
 
 def test_redis_keys_carry_the_visitor_as_a_hash_tag(redis_server):
     import redis
+
     from chat_recovery.live import RedisStore
     store = RedisStore(redis_server.url)
     store.update("v-1001", put(1), LONG)
@@ -148,8 +149,8 @@ def test_redis_keys_carry_the_visitor_as_a_hash_tag(redis_server):
 
 
 def test_an_unreachable_redis_is_store_unavailable_naming_it(tmp_path):
-    from redis_server import free_port
     from chat_recovery.live import RedisStore
+    from redis_server import free_port
     url = f"redis://127.0.0.1:{free_port()}/0"
     store = RedisStore(url, timeout=1)
     for call in (lambda: store.get("v-1"), lambda: store.update("v-1", put(1), LONG)):

@@ -1,12 +1,13 @@
 """Times: one UTC spelling out, and an ordering that never disagrees with the
 clock (a later sentAt must win even when one time has fractional seconds)."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from chat_recovery import timeutil
 
-STAMPS = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1)).map(lambda d: d.replace(tzinfo=timezone.utc))
+STAMPS = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1)).map(lambda d: d.replace(tzinfo=UTC))
 
 
 @given(STAMPS, STAMPS)
@@ -19,7 +20,7 @@ def test_canonical_spelling():
     assert timeutil.canonical("2026-11-24T09:00:05.500+00:00") == "2026-11-24T09:00:05.5Z"
     assert timeutil.canonical("2026-11-24T09:00:05.000Z") == "2026-11-24T09:00:05Z"
     assert timeutil.sort_key("2026-11-24T09:00:05Z") < timeutil.sort_key("2026-11-24T09:00:05.000001Z")
-    later = datetime(2026, 11, 24, 9, 0, 5, tzinfo=timezone.utc) + timedelta(microseconds=1)
+    later = datetime(2026, 11, 24, 9, 0, 5, tzinfo=UTC) + timedelta(microseconds=1)
     assert timeutil.format_time(later) == "2026-11-24T09:00:05.000001Z"
 
 

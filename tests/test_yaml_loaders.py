@@ -5,10 +5,10 @@ import string
 
 import pytest
 import yaml
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chat_recovery.policy.yamlsource import _NOT_FOR_LIBYAML, YamlError, _FastLoader, _Loader, load, read
-
 from conftest import ROOT
 
 pytestmark = pytest.mark.skipif(_FastLoader is None, reason="PyYAML was built without libyaml here")

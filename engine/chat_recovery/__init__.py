@@ -15,13 +15,13 @@ import types
 from importlib import import_module
 from typing import TYPE_CHECKING
 
-from .version import __version__
+from .version import __version__ as __version__  # re-exported
 
 if TYPE_CHECKING:
     from .api import apply, load_policy, recover, render
     from .authoring.check import check_policy
-    from .diagnostics import Diagnostic, PolicyError, RecoveryError, ReportError
     from .authoring.reload import LivePolicy, ReloadResult
+    from .diagnostics import Diagnostic, PolicyError, RecoveryError, ReportError
     from .policy.model import Policy
 
 _HOME = {"apply": "api", "check_policy": "authoring.check", "load_policy": "api", "recover": "api", "render": "api",

@@ -2,21 +2,22 @@
 apply reports one at a time. Results and states are plain JSON-ready dicts."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable, Optional, Union
+from typing import Any
 
+from .diagnostics import ReportError
 from .policy import bundled
 from .policy.compile import compile_policy
 from .policy.contract import load_contract
-from .diagnostics import Diagnostic, PolicyError, ReportError
-from .recovery.fold import fold
 from .policy.model import Policy
+from .recovery.fold import fold
 from .recovery.render import render as _render
 from .recovery.reports import check
 from .timeutil import Instant, given_now
 
 
-def load_policy(directory: Union[str, Path, None] = None) -> Policy:
+def load_policy(directory: str | Path | None = None) -> Policy:
     """Load, validate and compile a policy directory (the bundled default
     when None). Raises PolicyError listing every problem with file:line:col."""
     contract = load_contract(bundled.schemas_dir())
@@ -25,7 +26,7 @@ def load_policy(directory: Union[str, Path, None] = None) -> Policy:
     return compile_policy(Path(directory), str(directory), contract)
 
 
-def apply(policy: Policy, state: Optional[dict], report: Any, now: Instant, owned: bool = False) -> dict:
+def apply(policy: Policy, state: dict | None, report: Any, now: Instant, owned: bool = False) -> dict:
     """Fold one report into a held state (None to start) and return the new
     state; the given state is not changed. A bad report raises ReportError
     and leaves nothing half-applied. `now` is RFC 3339 text or an aware
@@ -37,14 +38,15 @@ def apply(policy: Policy, state: Optional[dict], report: Any, now: Instant, owne
     return fold(policy, state, check(policy, report, owned), now)
 
 
-def render(policy: Policy, state: dict, explain: bool = False, engine: Optional[str] = None) -> dict:
+def render(policy: Policy, state: dict, explain: bool = False, engine: str | None = None) -> dict:
     """The recovery for a held state. `engine` picks who matches action rules:
-    durable (durable_rules), python, or auto (durable where it imports);
-    None takes the policy's own choice (its manifest, else auto)."""
+    durable (durable_rules), compiled (the rules as plain Python), python
+    (the reference matcher), or auto (durable where it imports, else
+    compiled); None takes the policy's own choice (its manifest, else auto)."""
     return _render(policy, state, policy.engines.get(engine or policy.engine), explain)
 
 
-def recover(policy: Policy, reports: Iterable[Any], now: Instant, explain: bool = False, engine: Optional[str] = None) -> dict:
+def recover(policy: Policy, reports: Iterable[Any], now: Instant, explain: bool = False, engine: str | None = None) -> dict:
     """The recovery of one visitor from its reports, applied in the order given
     (`now` as for `apply`)."""
     now = given_now(now)
@@ -53,7 +55,7 @@ def recover(policy: Policy, reports: Iterable[Any], now: Instant, explain: bool 
         try:
             state = apply(policy, state, report, now)
         except ReportError as exc:
-            raise exc.located(f"report {index}") if not exc.where else exc
+            raise (exc.located(f"report {index}") if not exc.where else exc) from None
     if state is None:
         raise ReportError("no reports to recover from")
     return _render(policy, state, policy.engines.get(engine or policy.engine), explain)

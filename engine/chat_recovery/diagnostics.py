@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Iterable, Sequence
 
 
 class Code(StrEnum):
@@ -19,7 +19,7 @@ class Code(StrEnum):
     severity: str
     meaning: str
 
-    def __new__(cls, name: str, severity: str, meaning: str) -> "Code":
+    def __new__(cls, name: str, severity: str, meaning: str) -> Code:
         member = str.__new__(cls, name)
         member._value_ = name
         member.severity = severity
@@ -151,7 +151,7 @@ class ReportError(ValueError):
         self.where = where
         super().__init__(str(self))
 
-    def located(self, where: str) -> "ReportError":
+    def located(self, where: str) -> ReportError:
         return ReportError(self.message, self.path, where)
 
     def __str__(self) -> str:

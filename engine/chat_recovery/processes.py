@@ -13,7 +13,8 @@ new `Worker` takes the place of one that died."""
 from __future__ import annotations
 
 import signal
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 from .stops import STOPS, held_stops
 
@@ -25,7 +26,7 @@ class NotStarted(RuntimeError):
     """A worker that did not say it was ready; `failed` is the error its
     setup raised ("TypeName: text") when that was why."""
 
-    def __init__(self, why: str, failed: Optional[str] = None):
+    def __init__(self, why: str, failed: str | None = None):
         super().__init__(why)
         self.failed = failed
 
@@ -90,7 +91,7 @@ class Worker:
             child.close()
 
     @property
-    def pid(self) -> Optional[int]:
+    def pid(self) -> int | None:
         return self.process.pid
 
     @property
@@ -122,7 +123,7 @@ class Worker:
         except OSError:
             pass
 
-    def receive(self, timeout: float = 0.0) -> Optional[Any]:
+    def receive(self, timeout: float = 0.0) -> Any | None:
         """Its answer, or None when it died instead or sent nothing within
         `timeout` seconds (then `hung` is true: it may still be running)."""
         self.hung = False

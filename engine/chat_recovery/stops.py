@@ -4,8 +4,8 @@ mid-line (`recover --batch`): the exception, the exit codes, the last line."""
 from __future__ import annotations
 
 import signal
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 EXIT_INTERRUPTED = 128 + signal.SIGINT   # 130: Ctrl-C
 EXIT_CLOSED_PIPE = 128 + signal.SIGPIPE  # 141: the reader of stdout went away

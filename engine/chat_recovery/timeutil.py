@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
-from typing import Union
+from datetime import UTC, datetime
 
-Instant = Union[str, datetime]   # RFC 3339 text, or a timezone-aware datetime
+Instant = str | datetime   # RFC 3339 text, or a timezone-aware datetime
 
 _RFC3339 = re.compile(
     r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$")
@@ -15,12 +14,12 @@ def parse(text: str) -> datetime:
     """A timezone-aware UTC datetime; ValueError for anything else."""
     if not isinstance(text, str) or not _RFC3339.match(text):
         raise ValueError(f"'{text}' is not an RFC 3339 time such as 2026-11-24T09:00:00Z")
-    head, frac, zone = re.match(r"^(.{19})(\.\d+)?(.*)$", text).groups()
+    head, frac, zone = re.match(r"^(.{19})(\.\d+)?(.*)$", text).groups()  # type: ignore[union-attr]  # _RFC3339 matched
     frac = (frac or "")[:7]  # Python keeps microseconds
     stamp = datetime.fromisoformat(head + frac + ("+00:00" if zone == "Z" else zone))
-    if stamp.utcoffset() != timezone.utc.utcoffset(None):
+    if stamp.utcoffset() != UTC.utcoffset(None):
         raise ValueError(f"'{text}' is not in UTC (use Z)")
-    return stamp.astimezone(timezone.utc)
+    return stamp.astimezone(UTC)
 
 
 # Already the one spelling: Z, and a fraction of 1-6 digits without a trailing zero.
@@ -56,7 +55,7 @@ def given_now(now: Instant) -> str:
 
 
 def format_time(stamp: datetime) -> str:
-    stamp = stamp.astimezone(timezone.utc)
+    stamp = stamp.astimezone(UTC)
     # not strftime: glibc writes year 19 as "19", which no RFC 3339 reader takes
     body = (f"{stamp.year:04d}-{stamp.month:02d}-{stamp.day:02d}"
             f"T{stamp.hour:02d}:{stamp.minute:02d}:{stamp.second:02d}")

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator
 
 from .stops import EXIT_CLOSED_PIPE, STOPS, Terminated, stopped
 
@@ -47,7 +47,8 @@ def _stop_signals() -> Iterator[None]:
     """The first SIGINT or SIGTERM raises in this process; later ones are
     ignored, so the cleanup the first one started is not cut short (it is
     bounded: workers are killed, not waited for)."""
-    owner, stopping = os.getpid(), []
+    owner = os.getpid()
+    stopping: list[int] = []
 
     def stop(signum, frame):
         if os.getpid() != owner:   # a forked child before it set its own handlers: die as if we had none

@@ -9,11 +9,12 @@ does not have (say `invariants`) is left out."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Optional, Union
+from typing import Any
 
-from ..policy import bundled
 from ..api import load_policy
+from ..policy import bundled
 from ..policy.contract import load_contract
 from ..policy.files import Document, read_documents
 
@@ -96,7 +97,7 @@ def _statuses(doc: Document) -> list[str]:
     return head + _table(("uploaded status", "seed", "recovered as", "sets", "chat-related", "description zh", "en"), rows)
 
 
-def _conditions(when: Optional[dict]) -> str:
+def _conditions(when: dict | None) -> str:
     parts = []
     for field, accepted in (when or {}).items():
         negated = isinstance(accepted, dict) and set(accepted) == {"not"}
@@ -187,7 +188,7 @@ SECTIONS: tuple[tuple[str, Callable[[Document], list[str]]], ...] = (
 )
 
 
-def markdown(directory: Union[str, Path, None] = None) -> str:
+def markdown(directory: str | Path | None = None) -> str:
     """The policy's Markdown; raises PolicyError when the policy does not load."""
     policy = load_policy(directory)
     path = bundled.rules_dir() if directory is None else Path(directory)

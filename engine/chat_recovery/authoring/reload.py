@@ -9,16 +9,17 @@ files and may start a thread; the core it calls does neither."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional, Union
+from typing import Any
 
 from ..api import apply, load_policy, recover, render
-from .check import check_policy
 from ..diagnostics import Code, Diagnostic, PolicyError
-from ..policy.model import Policy
 from ..policy.files import rule_files
+from ..policy.model import Policy
 from ..timeutil import Instant
+from .check import check_policy
 
 
 @dataclass(frozen=True)
@@ -59,14 +60,14 @@ class LivePolicy:
     included) before a new version may replace the old; warnings do not
     block. Safe to use from several threads."""
 
-    def __init__(self, directory: Union[str, Path], check: bool = True,
-                 on_reload: Optional[Callable[[ReloadResult], None]] = None):
+    def __init__(self, directory: str | Path, check: bool = True,
+                 on_reload: Callable[[ReloadResult], None] | None = None):
         self.directory = Path(directory)
         self._check = check
         self._on_reload = on_reload
         self._lock = threading.Lock()
-        self._watcher: Optional[_Watcher] = None
-        self.last_result: Optional[ReloadResult] = None
+        self._watcher: _Watcher | None = None
+        self.last_result: ReloadResult | None = None
         policy, problems = self._load()
         if policy is None:
             raise PolicyError(problems)
@@ -78,7 +79,7 @@ class LivePolicy:
         """The policy in force now; hold on to it for a multi-step job."""
         return self._policy
 
-    def _load(self) -> tuple[Optional[Policy], tuple[Diagnostic, ...]]:
+    def _load(self) -> tuple[Policy | None, tuple[Diagnostic, ...]]:
         try:
             if self._check:
                 policy, problems = check_policy(self.directory)
@@ -112,7 +113,7 @@ class LivePolicy:
             self._on_reload(result)
         return result
 
-    def reload_if_changed(self) -> Optional[ReloadResult]:
+    def reload_if_changed(self) -> ReloadResult | None:
         """Reload when a rule file was added, removed or written since the last
         load; None when nothing changed."""
         if fingerprint(self.directory) == self._seen:
@@ -121,18 +122,18 @@ class LivePolicy:
 
     # Recoveries, each under one policy from start to end.
 
-    def recover(self, reports: Iterable[Any], now: Instant, explain: bool = False, engine: Optional[str] = None) -> dict:
+    def recover(self, reports: Iterable[Any], now: Instant, explain: bool = False, engine: str | None = None) -> dict:
         return recover(self._policy, reports, now, explain=explain, engine=engine)
 
-    def apply(self, state: Optional[dict], report: Any, now: Instant) -> dict:
+    def apply(self, state: dict | None, report: Any, now: Instant) -> dict:
         return apply(self._policy, state, report, now)
 
-    def render(self, state: dict, explain: bool = False, engine: Optional[str] = None) -> dict:
+    def render(self, state: dict, explain: bool = False, engine: str | None = None) -> dict:
         return render(self._policy, state, explain=explain, engine=engine)
 
     # Watching the files.
 
-    def watch(self, interval: float = 1.0) -> "LivePolicy":
+    def watch(self, interval: float = 1.0) -> LivePolicy:
         """Poll the directory every `interval` seconds in a daemon thread and
         reload on change. A change must hold still for one more interval
         first, so an editor saving several files is loaded once, complete."""
@@ -146,7 +147,7 @@ class LivePolicy:
             self._watcher.stop()
             self._watcher = None
 
-    def __enter__(self) -> "LivePolicy":
+    def __enter__(self) -> LivePolicy:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -172,7 +173,7 @@ class _Watcher(threading.Thread):
                 pending = None
                 try:
                     self._live.reload()
-                except Exception as exc:  # a watcher that dies would silently stop reloading
+                except Exception as exc:  # noqa: BLE001 - a watcher that dies would silently stop reloading
                     self._live.last_result = ReloadResult(False, False, self._live.policy, (
                         Diagnostic(str(self._live.directory), 0, 0, f"reload failed: {exc!r}", Code.RELOAD_FAILED),))
 

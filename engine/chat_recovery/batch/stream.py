@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import IO, Iterator, Optional
+from typing import IO
 
-from . import workers as batch_workers
 from ..api import apply, load_policy, render
 from ..diagnostics import RecoveryError, ReportError
-from ..replay import resolve
 from ..recovery.reports import check, parse_bytes
+from ..replay import resolve
+from . import workers as batch_workers
 
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
 REPORT_SUFFIXES = (".json", ".yaml", ".yml")
@@ -36,7 +37,7 @@ class Problem:
     """One report that could not be used, and where it is."""
     where: str                     # file:line, or the file of a one-report file
     message: str
-    visitor: Optional[str] = None  # None when the report's visitor cannot be read
+    visitor: str | None = None  # None when the report's visitor cannot be read
 
     def __str__(self) -> str:
         return f"{self.where}: {self.message}"
@@ -46,7 +47,7 @@ class Problem:
 class Outcome:
     """One visitor: its recovery as a JSON line, or None when a report was bad."""
     visitor: str
-    line: Optional[str]
+    line: str | None
     reports: int
     problems: tuple[Problem, ...] = ()
 
@@ -72,7 +73,7 @@ def where(shown: str, line: int) -> str:
     return f"{shown}:{line}" if line else shown
 
 
-def index_ndjson(index: Index, stream: IO[bytes], shown: str, path: str, copy: Optional[IO[bytes]] = None) -> None:
+def index_ndjson(index: Index, stream: IO[bytes], shown: str, path: str, copy: IO[bytes] | None = None) -> None:
     """Index one NDJSON stream; `copy` keeps the bytes (stdin) so they can be read again."""
     source = len(index.sources)
     index.sources.append((path, shown))
@@ -144,8 +145,8 @@ class Recoverer:
     """Recovers visitors from an index's entries: one per process, with the
     policy compiled once and each source opened once."""
 
-    def __init__(self, policy, sources: list[tuple[str, str]], now: str, engine: Optional[str], explain: bool,
-                 unusable: Optional[str] = None):
+    def __init__(self, policy, sources: list[tuple[str, str]], now: str, engine: str | None, explain: bool,
+                 unusable: str | None = None):
         self.policy, self.sources, self.now, self.engine, self.explain = policy, sources, now, engine, explain
         self.unusable = unusable   # why this process cannot recover anyone (its policy did not load)
         self._open: dict[int, IO[bytes]] = {}
@@ -154,10 +155,11 @@ class Recoverer:
         for handle in self._open.values():
             handle.close()
 
-    def recover(self, visitor: str, entries: list[tuple[int, int, int]], engine: Optional[str] = None) -> Outcome:
+    def recover(self, visitor: str, entries: list[tuple[int, int, int]], engine: str | None = None) -> Outcome:
         """The visitor's recovery, or none and every bad report named: a
         visitor is never recovered without one of its reports."""
-        state, problems = None, []
+        state: dict | None = None
+        problems: list[Problem] = []
         for source, offset, line in entries:
             at = where(self.sources[source][1], line)
             try:
@@ -174,19 +176,20 @@ class Recoverer:
                 problems.append(Problem(at, f"cannot read: {exc.strerror or exc}", visitor))
         if problems:
             return Outcome(visitor, None, len(entries), tuple(problems))
+        assert state is not None   # a visitor has at least one entry
         try:
             recovery = render(self.policy, state, explain=self.explain, engine=engine or self.engine)
         except (RecoveryError, ReportError) as exc:
             return self.lost(visitor, entries, str(exc))
         return Outcome(visitor, json.dumps(recovery, ensure_ascii=False), len(entries))
 
-    def recover_chunk(self, chunk: list[tuple[str, list]], engine: Optional[str] = None) -> list[Outcome]:
+    def recover_chunk(self, chunk: list[tuple[str, list]], engine: str | None = None) -> list[Outcome]:
         """`engine` overrides the run's own (a worker's fallback after a crash)."""
         if self.unusable:
             return [self.lost(visitor, entries, self.unusable) for visitor, entries in chunk]
         return [self._guarded(visitor, entries, engine) for visitor, entries in chunk]
 
-    def _guarded(self, visitor: str, entries: list, engine: Optional[str]) -> Outcome:
+    def _guarded(self, visitor: str, entries: list, engine: str | None) -> Outcome:
         """A fault of ours in one visitor is that visitor's problem, not the batch's end."""
         try:
             return self.recover(visitor, entries, engine)
@@ -199,11 +202,11 @@ class Recoverer:
     def _load(self, source: int, offset: int):
         path = self.sources[source][0]
         if offset == WHOLE_FILE:
-            with open(path, "rb") as handle:
-                return parse_bytes(handle.read(), path)
+            with open(path, "rb") as whole:
+                return parse_bytes(whole.read(), path)
         handle = self._open.get(source)
         if handle is None:
-            handle = self._open[source] = open(path, "rb")
+            handle = self._open[source] = open(path, "rb")  # noqa: SIM115 - kept open across reads, closed with the index
         handle.seek(offset)
         return _parse_line(handle.readline())
 
@@ -214,7 +217,7 @@ def unrecovered(sources: list[tuple[str, str]], visitor: str, entries: list, mes
     return Outcome(visitor, None, len(entries), (Problem(where(sources[source][1], line), message, visitor),))
 
 
-def start_recoverer(policy, policy_dir: Optional[str], sources: list, now: str, engine: Optional[str],
+def start_recoverer(policy, policy_dir: str | None, sources: list, now: str, engine: str | None,
                     explain: bool) -> Recoverer:
     """A worker's Recoverer. `policy` is the parent's own when the worker is
     forked (it is in the worker's memory already; loading it again cost each
@@ -243,8 +246,8 @@ def chunks(groups: dict, size: int = CHUNK) -> Iterator[list]:
         yield batch
 
 
-def outcomes(index: Index, policy, policy_dir: Optional[str], now: str, engine: Optional[str] = None,
-             explain: bool = False, jobs: int = 1, start_method: Optional[str] = None) -> Iterator[Outcome]:
+def outcomes(index: Index, policy, policy_dir: str | None, now: str, engine: str | None = None,
+             explain: bool = False, jobs: int = 1, start_method: str | None = None) -> Generator[Outcome, None, None]:
     """Every visitor's outcome, in index order (each visitor's first report),
     whatever the number of processes. Workers are forked where the system
     can (`start_method` chooses otherwise, for tests)."""

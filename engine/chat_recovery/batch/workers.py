@@ -12,9 +12,9 @@ the compiled engine; a visitor that kills that too is said as not recovered."""
 from __future__ import annotations
 
 import multiprocessing
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import wait
-from typing import Callable, Iterable, Iterator, Optional
 
 from ..diagnostics import RecoveryError
 from ..processes import Worker
@@ -46,12 +46,12 @@ def _chunk_step(start: Callable, args: tuple) -> Callable:
 @dataclass
 class _Task:
     number: int            # the chunk's place in the output
-    part: Optional[int]    # None: the whole chunk; i: its i-th visitor alone, after a crash
+    part: int | None    # None: the whole chunk; i: its i-th visitor alone, after a crash
     items: list            # (visitor, entries) pairs
     attempt: int = 0
 
     @property
-    def engine(self) -> Optional[str]:
+    def engine(self) -> str | None:
         return FALLBACK_ENGINE if self.attempt == ATTEMPTS - 1 else None   # None: the run's own engine
 
 
@@ -61,7 +61,7 @@ class _Worker(Worker):
 
     def __init__(self, context, start: Callable, args: tuple):
         super().__init__(context, _chunk_step, (start, args), name="chat-recovery-batch", parent_stops=True)
-        self.task: Optional[_Task] = None
+        self.task: _Task | None = None
 
     def give(self, task: _Task) -> None:
         """Only an idle worker is given a task, so it is reading when the
@@ -86,7 +86,7 @@ class _Slot:
 
 
 def ordered(chunks: Iterable[list], jobs: int, method: str, start: Callable, args: tuple,
-            lost: Callable[[str, list, str], object], window: Optional[int] = None) -> Iterator[list]:
+            lost: Callable[[str, list, str], object], window: int | None = None) -> Iterator[list]:
     """Each chunk's outcomes, in chunk order, recovered by `jobs` processes
     that each run `start(*args)` once (a module-level function, so spawned
     workers can find it). At most `window` chunks are out or waiting to be

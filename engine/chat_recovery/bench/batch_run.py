@@ -9,9 +9,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from statistics import median
-from typing import Callable, Optional
 
 from .parallel_ceiling import ceiling
 from .storm import CHUNK, StormSpec, write_ndjson
@@ -72,7 +72,7 @@ class TreeMemory:
             self.peak_kb = max(self.peak_kb, sum(_pss_kb(p) for p in _tree(self.pid)))
             self._stop.wait(self.every)
 
-    def __enter__(self) -> "TreeMemory":
+    def __enter__(self) -> TreeMemory:
         if self.supported:
             self._thread.start()
         return self
@@ -83,7 +83,7 @@ class TreeMemory:
             self._thread.join()
 
     @property
-    def peak_mb(self) -> Optional[float]:
+    def peak_mb(self) -> float | None:
         return round(self.peak_kb / 1024, 1) if self.supported else None
 
 
@@ -101,7 +101,7 @@ def run_batch(storm_path: Path, out_path: Path, jobs: int, now: str) -> dict:
 
 
 def batch_bench(spec: StormSpec, jobs: tuple[int, ...], workdir: Path, repeat: int = 3,
-                progress: Callable[[str], None] = lambda text: None) -> dict:
+                progress: Callable[[str], object] = lambda text: None) -> dict:
     """Each --jobs value on one storm, `repeat` rounds with the values
     interleaved (a neighbour that slows one round slows every value in it),
     and this machine's parallel ceiling measured in each round. Speed-ups are
@@ -115,7 +115,7 @@ def batch_bench(spec: StormSpec, jobs: tuple[int, ...], workdir: Path, repeat: i
     first_out, same = workdir / "batch-out-first.ndjson", True
     try:
         for number in range(1, repeat + 1):
-            runs = {}
+            runs: dict[int, dict] = {}
             for n in jobs:
                 progress(f"round {number} of {repeat}: recover --batch --jobs {n} ...")
                 first = not rounds and not runs   # its output is the one every other run must equal

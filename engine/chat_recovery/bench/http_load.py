@@ -22,7 +22,9 @@ def run(url: str, token: str, visitors: int, concurrency: int, seed: int) -> dic
     reports = storm(StormSpec(visitors=visitors, seed=seed))
     bodies = [json.dumps(r).encode() for r in reports]
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    latencies, statuses, lock = [], {}, threading.Lock()
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
     local = threading.local()
 
     def post(body: bytes) -> None:

@@ -12,7 +12,7 @@ import json
 import resource
 import sys
 import time
-from typing import Callable
+from collections.abc import Callable
 
 STAGES = ("read", "validate", "merge", "replay", "write")
 ENGINES = ("durable", "compiled", "python", "reference")

@@ -27,7 +27,7 @@ def _wall(units_each: list[int]) -> float:
     units) until the last has finished."""
     context = multiprocessing.get_context(pool_start_method())   # processes started as --jobs starts them
     started = time.perf_counter()
-    workers = [context.Process(target=_spin, args=(units,)) for units in units_each]
+    workers = [context.Process(target=_spin, args=(units,)) for units in units_each]  # type: ignore[attr-defined]  # typeshed: BaseContext
     for worker in workers:
         worker.start()
     for worker in workers:

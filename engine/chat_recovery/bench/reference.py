@@ -12,10 +12,10 @@ server that must be fast would check them; a bad report raises ValueError."""
 from __future__ import annotations
 
 import json
-from typing import Any, Optional
+from typing import Any
 
-from .reference_check import check
 from .reference_chat import Chat, canonical_time, directives, rebuild, time_key
+from .reference_check import check
 
 NOW_ALWAYS, NOW_WAITING = "now", "nowWhenWaiting"
 FIRST, VISITOR, AGENT, AGENT_ONLY, VISITOR_ONLY, NONE = "any", "visitorOverrideAgent", "agentOverrideVisitor", "agentOnly", "visitorOnly", "none"
@@ -99,7 +99,7 @@ class Visitor:
         self.info: dict = {}
         self.variables: dict = {}
         self.props: dict = {}
-        self.chat: Optional[Chat] = None
+        self.chat: Chat | None = None
         self.wrapups: dict = {}
 
     def add(self, report: dict, seq: int) -> None:
@@ -134,7 +134,7 @@ class Visitor:
             offer(self.wrapups, src[6:], src, wrapup, sent, seq)
 
 
-def pick(strategy: str, slot: dict, now: str) -> Optional[tuple]:
+def pick(strategy: str, slot: dict, now: str) -> tuple | None:
     """(value, source key or None), or None when nothing may be recovered."""
     if strategy in (NOW_ALWAYS, NOW_WAITING):
         return now, None
@@ -151,9 +151,10 @@ def pick(strategy: str, slot: dict, now: str) -> Optional[tuple]:
 
 class Out:
     def __init__(self, now: str):
-        self.now, self.conflicts = now, []
+        self.now = now
+        self.conflicts: list[dict] = []
 
-    def decide(self, path: str, strategy: str, slot: dict) -> Optional[tuple]:
+    def decide(self, path: str, strategy: str, slot: dict) -> tuple | None:
         decision = pick(strategy, slot, self.now)
         said = list(slot.values())
         if any(not same(s.value, said[0].value) for s in said[1:]):
@@ -195,6 +196,7 @@ def render(held: Visitor, now: str) -> dict:
         visitor = {"status": status, "info": _info(out, held, status, sets)}
     chat = None
     if log is not None:
+        assert held.chat is not None   # a log is kept only for a held chat
         props = {}
         for name, strategy in CHAT_PROPS:
             decision = out.decide(f"$.chat.props.{name}", strategy, held.props.get(name, {}))
@@ -209,7 +211,7 @@ def render(held: Visitor, now: str) -> dict:
             "conflicts": out.conflicts, "explain": {}}
 
 
-def _info(out: Out, held: Visitor, status: Optional[str], sets: Optional[str]) -> dict:
+def _info(out: Out, held: Visitor, status: str | None, sets: str | None) -> dict:
     info: dict = {}
     for name, strategy in INFO:
         if strategy == NOW_WAITING and status != "waitingForChat":

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Optional
+from typing import Any
 
 from .. import timeutil
 
 IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-INITIAL = {"requestTime": None, "startTime": None, "transferBeginTime": None, "timeBeginWaiting": None,
+INITIAL: dict[str, Any] = {"requestTime": None, "startTime": None, "transferBeginTime": None, "timeBeginWaiting": None,
            "chatType": None, "currentAgents": [], "assignee": None, "translation": {"enabled": False},
            "audioVideo": None, "cobrowse": None, "files": []}
 
@@ -62,7 +62,7 @@ class Log:
     def __init__(self, messages: list, holders: dict, reporters: list):
         self.messages, self.holders, self.reporters = messages, holders, reporters
         self.state = {k: (list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v) for k, v in INITIAL.items()}
-        self.status: Optional[str] = None
+        self.status: str | None = None
         self.replayed: set = set()
         self.set_aside: list = []
         self.conflicts: list = []
@@ -116,7 +116,7 @@ STATUS_ACTIONS = frozenset({
     "agentTransferDepartment", "agentRefuseTransfer", "agentAcceptTransfer", "agentAddInvitationText"})
 
 
-def _closed(status: Optional[str], action: str) -> bool:
+def _closed(status: str | None, action: str) -> bool:
     if status == "chatEnded":
         return action in STATUS_ACTIONS or action == "agentRefuseChat"
     return status == "refusedByAgent" and action in STATUS_ACTIONS
@@ -131,7 +131,7 @@ def _get(message: dict, *path: str) -> Any:
     return value
 
 
-def _sender(message: dict) -> Optional[str]:
+def _sender(message: dict) -> str | None:
     return message["sender"].get("id")
 
 
@@ -210,7 +210,7 @@ def _translation(s, m):
 
 
 def _audio_video(s, m):
-    side, verb, kind = re.match(r"(agent|visitor)(Request|Accept|Refuse|Cancel)(Audio|Video)Chat", m["action"]).groups()
+    side, verb, kind = re.match(r"(agent|visitor)(Request|Accept|Refuse|Cancel)(Audio|Video)Chat", m["action"]).groups()  # type: ignore[union-attr]  # dispatched on this action
     if verb == "Request":
         s["audioVideo"] = {"kind": kind.lower(), "requestedBy": side, "state": "requested", "time": m["time"]}
         return
@@ -268,7 +268,7 @@ ACTIONS = {
 }
 
 
-def directives(status: Optional[str], log: Optional[Log], wrapups: dict) -> list:
+def directives(status: str | None, log: Log | None, wrapups: dict) -> list:
     """The seed's "Client" section."""
     out: list = []
     if status in ("chatEnded", "refusedByAgent"):

@@ -6,6 +6,7 @@ the messages are terser. Raises ValueError naming the JSON path."""
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import Any
 
 TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]00:00)$")
@@ -52,7 +53,7 @@ def _time(value: Any, path: str) -> None:
         raise Bad(f"{path}: not an RFC 3339 UTC time")
 
 
-def _only(value: Any, keys: frozenset, path: str) -> None:
+def _only(value: Any, keys: Collection[str], path: str) -> None:
     if type(value) is not dict:
         raise Bad(f"{path}: an object is expected")
     for key in value:

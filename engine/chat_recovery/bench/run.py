@@ -11,7 +11,6 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Optional
 
 from .storm import StormSpec, storm
 
@@ -25,10 +24,10 @@ def machine() -> dict:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     info = {"cores": os.cpu_count(), "load1": round(load, 2) if load is not None else None,
             "python": platform.python_version(), "platform": platform.platform(terse=True)}
+    from importlib.metadata import PackageNotFoundError, version
     try:
-        from importlib.metadata import version
         info["durableRules"] = version("durable-rules")
-    except Exception:  # not installed on this Python
+    except PackageNotFoundError:  # not installed on this Python
         info["durableRules"] = None
     return info
 
@@ -79,7 +78,7 @@ def bench(spec: StormSpec, engines: tuple[str, ...], workdir: Path, progress=Non
                 out_path.unlink(missing_ok=True)
     finally:
         storm_path.unlink(missing_ok=True)
-    reference: Optional[dict] = next((r for r in results if r["engine"] == "reference"), None)
+    reference: dict | None = next((r for r in results if r["engine"] == "reference"), None)
     for result in results:
         ratio = result["seconds"] / reference["seconds"] if reference and reference["seconds"] else None
         result["xReference"] = round(ratio, 2) if ratio is not None else None

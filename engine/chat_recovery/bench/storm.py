@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import IO, Iterator
+from typing import IO
 
 from . import storm_values as values
 from .storm_chat import chat_log

@@ -30,7 +30,8 @@ class _Log:
     """Appends messages with rising times and the server's ids."""
 
     def __init__(self, rng: random.Random, visitor_id: str, size: int):
-        self.rng, self.size, self.messages = rng, size, []
+        self.rng, self.size = rng, size
+        self.messages: list[dict] = []
         self.prefix = f"m-{visitor_id[2:]}-"
         self.clock = RESTART - timedelta(seconds=size * 21 + rng.randint(60, 1800))
         self.status = "waitingForChat"

@@ -3,11 +3,11 @@ custom variables, chat props and wrap-ups."""
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from .. import timeutil
 
-RESTART = datetime(2026, 11, 24, 9, 0, 0, tzinfo=timezone.utc)   # uploads arrive within 30 s of it
+RESTART = datetime(2026, 11, 24, 9, 0, 0, tzinfo=UTC)   # uploads arrive within 30 s of it
 
 AGENTS = tuple(f"a-{n:03d}" for n in range(1, 241))
 SITE_STATUSES = ("inSite", "preChat", "offlineMessage", "manualInvitation", "autoInvitation",

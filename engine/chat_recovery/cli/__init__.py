@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import sys
 import warnings
-from typing import IO, Optional, Sequence
+from collections.abc import Sequence
+from typing import IO, Any
 
 from ..version import __version__
 from . import bench, policy_check, policy_diff, policy_docs, policy_test, recover, serve
@@ -18,7 +19,7 @@ __all__ = ["main", "entry", "EXIT_OK", "EXIT_BAD_INPUT", "EXIT_USAGE", "EXIT_BAD
 
 
 def _parser(stdout: IO[str], stderr: IO[str]) -> Parser:
-    streams = {"stdout": stdout, "stderr": stderr}
+    streams: dict[str, Any] = {"stdout": stdout, "stderr": stderr}
     top = Parser(prog="chat-recovery", description="Recover a live-chat visitor from client reports under a YAML policy.", **streams)
     top.add_argument("--version", action="version", version=f"chat-recovery {__version__}")
     sub = top.add_subparsers(title="commands", metavar="COMMAND", parser_class=Parser)
@@ -33,7 +34,7 @@ def _parser(stdout: IO[str], stderr: IO[str]) -> Parser:
     return top
 
 
-def main(argv: Optional[Sequence[str]] = None, stdin: IO[bytes] | None = None,
+def main(argv: Sequence[str] | None = None, stdin: IO[bytes] | None = None,
          stdout: IO[str] = sys.stdout, stderr: IO[str] = sys.stderr) -> int:
     parser = _parser(stdout, stderr)
     try:

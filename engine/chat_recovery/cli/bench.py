@@ -9,8 +9,8 @@ import tempfile
 from pathlib import Path
 from typing import IO
 
-from ..bench.measure import ENGINES, STAGES, available
 from ..bench.batch_run import batch_bench
+from ..bench.measure import ENGINES, STAGES, available
 from ..bench.run import BenchError, bench, machine, sizes
 from ..bench.storm import StormSpec, write_ndjson
 from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK, EXIT_USAGE, Parser, whole_number

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import difflib
 import sys
-from typing import IO, Optional, Sequence
+from collections.abc import Sequence
+from typing import IO
 
 from ..api import load_policy
 from ..diagnostics import PolicyError
@@ -21,7 +22,7 @@ class Parser(argparse.ArgumentParser):
     """argparse writing to the given streams (help and --version to stdout,
     errors to stderr), with "did you mean" for a mistyped choice or command."""
 
-    def __init__(self, *args, stderr: IO[str], stdout: Optional[IO[str]] = None, **kwargs):
+    def __init__(self, *args, stderr: IO[str], stdout: IO[str] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self._stderr, self._stdout = stderr, stdout
 
@@ -66,7 +67,7 @@ def choose(parser: argparse.ArgumentParser, what: str, names: Sequence[str]):
     return run
 
 
-def load_or_report(directory: Optional[str], stderr: IO[str]):
+def load_or_report(directory: str | None, stderr: IO[str]):
     """The compiled policy, or None with every problem written to stderr."""
     try:
         return load_policy(directory)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Iterable, Optional
+from collections.abc import Iterable
+from typing import Any
 
 HEADERS = ("PATH", "VALUE", "DECIDED BY", "SOURCE", "WHY, AND WHAT LOST")
 MINIMUM = (8, 8, 10, 5, 10)       # no column shrinks below this
@@ -31,13 +32,13 @@ def shown(value: Any) -> str:
     return " ".join(text.split())
 
 
-def who(source: Optional[dict]) -> str:
+def who(source: dict | None) -> str:
     if not source:
         return "-"
     return source["type"] if source["type"] == "visitor" else f"agent {source['id']}"
 
 
-def _decided_by(rule: Optional[str], strategy: str) -> str:
+def _decided_by(rule: str | None, strategy: str) -> str:
     """file:line and strategy; the policy's directory is left out (it is the
     same for every row)."""
     if rule is None:
@@ -109,7 +110,7 @@ GROWTH = ((VALUE, "whole", 0.3, TIME), (SOURCE, "whole", 0.15, 0), (WHY, "natura
 _BREAKS = re.compile(r"(?<=[\s.,/:;-])|(?=\[)")
 
 
-def _widths(rows: list, width: Optional[int]) -> list[int]:
+def _widths(rows: list, width: int | None) -> list[int]:
     """Natural widths when they fit; otherwise grown from the minimums by
     GROWTH. When that leaves the why column too narrow to read, the widths
     of the first four columns alone: the reasons then go beneath their row."""
@@ -148,7 +149,8 @@ def _wrap(text: str, width: int, indent: str = "") -> list[str]:
     `indent`. Nothing is lost: the lines hold every character but spaces."""
     if len(text) <= width:
         return [text]
-    lines, line = [], ""
+    lines: list[str] = []
+    line = ""
     for token in _BREAKS.split(text):
         room = max(1, width - (len(indent) if lines else 0))
         if line and len(line + token.rstrip()) > room:
@@ -177,7 +179,7 @@ class _Paint:
 KIND_CODES = {"plain": (), "not recovered": (YELLOW,), "unmatched": (RED,), "conflict": ()}
 
 
-def table(recovery: dict, width: Optional[int] = None, colour: bool = False) -> str:
+def table(recovery: dict, width: int | None = None, colour: bool = False) -> str:
     """Every section of the recovery's explanation as aligned text; lines no
     wider than `width` (None: no limit). Cells wrap rather than being cut,
     the values keep their width first, and the reasons go beneath their row
@@ -189,7 +191,7 @@ def table(recovery: dict, width: Optional[int] = None, colour: bool = False) -> 
     widths = _widths([row for _, rows in sections for row in rows], width)
     beside = len(widths) == len(HEADERS)   # else the reasons go beneath each row
     paint = _Paint(colour)
-    limit = (lambda s: _fit(s, width)) if width else (lambda s: s)  # noqa: E731
+    limit = (lambda s: _fit(s, width)) if width else (lambda s: s)
 
     def line(cells: Iterable[str]) -> str:
         padded = [_fit(c, w).ljust(w) for c, w in zip(cells, widths)]   # zip: the why column only when beside
@@ -211,7 +213,7 @@ def table(recovery: dict, width: Optional[int] = None, colour: bool = False) -> 
             # most of all, since the why is what the table is read for; one
             # reason starts a line, its continuations are indented.
             columns = [_wrap(text, w) for text, w in zip(cells[:-1], widths)]
-            reasons = [piece for reason in cells[-1] for piece in _wrap(reason, widths[-1] if beside else width - len(BENEATH), "  ")]
+            reasons = [piece for reason in cells[-1] for piece in _wrap(reason, widths[-1] if beside else (width or 0) - len(BENEATH), "  ")]
             if beside:
                 columns.append(reasons)
             for n in range(max(map(len, columns))):

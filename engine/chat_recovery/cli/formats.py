@@ -3,19 +3,20 @@ workflow annotations. Each format is a small function over plain data."""
 from __future__ import annotations
 
 import json
-from typing import IO, Optional, Sequence
+from collections.abc import Sequence
+from typing import IO
 
 from ..diagnostics import Diagnostic
 
 
-def _text(problems: Sequence[Diagnostic], out: IO[str], summary: Optional[str], ok: bool) -> None:
+def _text(problems: Sequence[Diagnostic], out: IO[str], summary: str | None, ok: bool) -> None:
     for problem in problems:
         out.write(f"{problem}\n")
     if summary and ok:
         out.write(summary + "\n")
 
 
-def _json(problems: Sequence[Diagnostic], out: IO[str], summary: Optional[str], ok: bool) -> None:
+def _json(problems: Sequence[Diagnostic], out: IO[str], summary: str | None, ok: bool) -> None:
     out.write(json.dumps({"ok": ok, "problems": [p.to_dict() for p in problems]}, indent=2, ensure_ascii=False) + "\n")
 
 
@@ -24,7 +25,7 @@ def _escape(text: str, prop: bool = False) -> str:
     return text.replace(":", "%3A").replace(",", "%2C") if prop else text
 
 
-def _github(problems: Sequence[Diagnostic], out: IO[str], summary: Optional[str], ok: bool) -> None:
+def _github(problems: Sequence[Diagnostic], out: IO[str], summary: str | None, ok: bool) -> None:
     """::error file=F,line=L,col=C,title=CODE::message (GitHub's workflow commands)."""
     for p in problems:
         level = {"error": "error", "warning": "warning"}.get(p.severity, "notice")
@@ -41,8 +42,8 @@ WRITERS = {"text": _text, "json": _json, "github": _github}
 FORMATS = tuple(WRITERS)
 
 
-def write_diagnostics(fmt: str, problems: Sequence[Diagnostic], out: IO[str], summary: Optional[str] = None,
-                      ok: Optional[bool] = None) -> None:
+def write_diagnostics(fmt: str, problems: Sequence[Diagnostic], out: IO[str], summary: str | None = None,
+                      ok: bool | None = None) -> None:
     """`ok` is the caller's verdict (say, warnings fail under --strict);
     by default, no errors."""
     if ok is None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import IO
 
-from ..diagnostics import PolicyError
 from ..authoring.docs import markdown
+from ..diagnostics import PolicyError
 from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK, EXIT_USAGE
 
 

@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 from typing import IO
 
-from ..policy import bundled
-from ..diagnostics import Code, Diagnostic, RecoveryError
 from ..authoring.suites import measure, read_suites, run_suites
+from ..diagnostics import Code, Diagnostic, RecoveryError
+from ..policy import bundled
 from ..replay import ENGINES
 from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK, load_or_report, number
 from .formats import FORMATS, write_diagnostics

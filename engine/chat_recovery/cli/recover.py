@@ -5,14 +5,14 @@ import argparse
 import json
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import IO
 
 from .. import timeutil
 from ..api import apply, render
 from ..diagnostics import RecoveryError, ReportError
-from ..replay import ENGINES
 from ..recovery.reports import parse_bytes
+from ..replay import ENGINES
 from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK, EXIT_USAGE, load_or_report
 from .explain_table import table
 from .recover_batch import run_batch
@@ -56,7 +56,7 @@ def _jobs(text: str) -> int:
 
 
 def run(args, stdin: IO[bytes] | None, stdout: IO[str], stderr: IO[str]) -> int:
-    now = args.now or timeutil.format_time(datetime.now(timezone.utc))
+    now = args.now or timeutil.format_time(datetime.now(UTC))
     try:
         timeutil.parse(now)
     except ValueError as exc:
@@ -95,6 +95,7 @@ def run(args, stdin: IO[bytes] | None, stdout: IO[str], stderr: IO[str]) -> int:
             failed = True
     if failed:
         return EXIT_BAD_INPUT
+    assert state is not None   # at least one report (argparse)
     try:
         recovery = render(policy, state, explain=args.explain or args.format == "table", engine=args.engine)
     except RecoveryError as exc:

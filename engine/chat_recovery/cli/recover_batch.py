@@ -11,12 +11,12 @@ import tempfile
 import time
 from contextlib import closing
 from pathlib import Path
-from typing import IO, Optional
+from typing import IO
 
 from ..batch import stream as batch
 from ..batch.workers import WorkersFailed
-from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK
 from ..stops import Terminated, held_stops, stopped
+from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK
 
 
 def run_batch(args, policy, now: str, stdin: IO[bytes] | None, stdout: IO[str], stderr: IO[str]) -> int:
@@ -27,7 +27,7 @@ def run_batch(args, policy, now: str, stdin: IO[bytes] | None, stdout: IO[str], 
         for problem in index.problems:
             stderr.write(f"{problem}\n")
         try:
-            out = open(args.out, "w", encoding="utf-8") if args.out else stdout
+            out = open(args.out, "w", encoding="utf-8") if args.out else stdout  # noqa: SIM115 - or stdout, which is not ours to close
         except OSError as exc:
             stderr.write(f"chat-recovery: --out {args.out}: cannot write: {exc.strerror or exc}\n")
             return EXIT_BAD_INPUT
@@ -48,7 +48,7 @@ def run_batch(args, policy, now: str, stdin: IO[bytes] | None, stdout: IO[str], 
     return EXIT_BAD_INPUT if unread or counts[1] else EXIT_OK
 
 
-def _index(name: str, stdin: IO[bytes] | None, work: Path, stderr: IO[str]) -> Optional[batch.Index]:
+def _index(name: str, stdin: IO[bytes] | None, work: Path, stderr: IO[str]) -> batch.Index | None:
     """The input indexed by visitor; stdin and any other input that is not a
     regular file (a named pipe, `<(zcat ...)`) is copied to `work` on the
     way, so each visitor's reports can be read again."""

@@ -2,7 +2,6 @@
 environment variable (CHAT_RECOVERY_<NAME>); a flag wins."""
 from __future__ import annotations
 
-import argparse
 import errno
 import logging
 import signal
@@ -105,7 +104,7 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
     warnings.showwarning = _logged_warning   # e.g. `auto` fell back to the compiled engine: a log line in the log's format
     try:
         service, close = build(config, policy)
-    except Exception as exc:  # a store that cannot be made (a bad URL): said, not a traceback
+    except Exception as exc:  # noqa: BLE001 - a store that cannot be made (a bad URL): said, not a traceback
         sock.close()
         stderr.write(f"chat-recovery serve: {exc}\n")
         return EXIT_BAD_INPUT

@@ -5,14 +5,13 @@ and keeps the full JSON in files."""
 from __future__ import annotations
 
 import textwrap
-from typing import Optional
 
 from .explain_table import who
 
 WIDTH = 100
 
 
-def _chat(chat: Optional[dict]) -> str:
+def _chat(chat: dict | None) -> str:
     if not chat:
         return "no chat"
     state = chat.get("state") or {}

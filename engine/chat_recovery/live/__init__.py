@@ -7,10 +7,9 @@
 The coordinator is the only place that knows about windows and who is still
 awaited; stores only hold documents atomically, runners only fold and render.
 """
-from .coordinator import Coordinator, LIVE_FORMAT
+from .coordinator import LIVE_FORMAT, Coordinator
 from .runner import InProcessRunner, Runner
 from .store import MemoryStore, Store, StoreUnavailable
-
 
 
 def __getattr__(name: str):

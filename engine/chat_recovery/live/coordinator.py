@@ -9,12 +9,13 @@ The document is forgotten `retain` seconds after the window closes."""
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from .. import timeutil
-from ..recovery.fold import canonical_json, source_key, source_of
 from ..policy.model import Policy
+from ..recovery.fold import canonical_json, source_key, source_of
 from ..recovery.reports import check
 from .runner import InProcessRunner, Runner
 from .store import MemoryStore, Store
@@ -23,7 +24,7 @@ LIVE_FORMAT = 1
 
 
 def utc_now() -> str:
-    return timeutil.format_time(datetime.now(timezone.utc))
+    return timeutil.format_time(datetime.now(UTC))
 
 
 def _later(now: str, seconds: float) -> str:
@@ -44,8 +45,8 @@ class Coordinator:
     """`submit(report)` and `get(visitorId)` over a store. Thread-safe as far
     as the store is: every change is one atomic store update."""
 
-    def __init__(self, policy: Policy, store: Optional[Store] = None, *, window: float = 120.0,
-                 retain: float = 3600.0, runner: Optional[Runner] = None,
+    def __init__(self, policy: Policy, store: Store | None = None, *, window: float = 120.0,
+                 retain: float = 3600.0, runner: Runner | None = None,
                  clock: Callable[[], timeutil.Instant] = utc_now):
         if window <= 0 or retain < 0:
             raise ValueError("window must be positive and retain not negative")
@@ -56,10 +57,10 @@ class Coordinator:
         self.runner = runner if runner is not None else InProcessRunner(policy)
         self._clock = clock
 
-    def _now(self, now: Optional[timeutil.Instant]) -> str:
+    def _now(self, now: timeutil.Instant | None) -> str:
         return timeutil.given_now(now if now is not None else self._clock())
 
-    def submit(self, report: Any, now: Optional[timeutil.Instant] = None) -> dict:
+    def submit(self, report: Any, now: timeutil.Instant | None = None) -> dict:
         """Apply one report and return the visitor's progress (see `progress`)
         with `receipt: {late, duplicate}` for this report. A bad report raises
         ReportError and changes nothing; StoreUnavailable means retry."""
@@ -68,7 +69,7 @@ class Coordinator:
         digest = report_digest(checked)
         visitor_id = checked["visitorId"]
 
-        def change(doc: Optional[dict]):
+        def change(doc: dict | None):
             if doc is not None and digest in doc["digests"]:
                 return None, (doc, {"late": False, "duplicate": True})
             late = doc is not None and now >= doc["closesAt"]
@@ -79,7 +80,7 @@ class Coordinator:
         doc, receipt = self.store.update(visitor_id, change, lambda new: self._lifetime(new, now))
         return {**progress(doc, now), "receipt": receipt}
 
-    def get(self, visitor_id: str, now: Optional[timeutil.Instant] = None) -> Optional[dict]:
+    def get(self, visitor_id: str, now: timeutil.Instant | None = None) -> dict | None:
         """The visitor's progress, or None when no report is held (never sent,
         or forgotten after the window and `retain`)."""
         doc = self.store.get(visitor_id)
@@ -91,7 +92,7 @@ class Coordinator:
         so a late report is still readable right after it is applied)."""
         return max(1.0, _seconds(now, doc["closesAt"]) + self.retain)
 
-    def _record(self, doc: Optional[dict], visitor_id: str, state: dict, recovery: dict,
+    def _record(self, doc: dict | None, visitor_id: str, state: dict, recovery: dict,
                 report: dict, digest: str, now: str, late: bool) -> dict:
         if doc is None:
             doc = {"format": LIVE_FORMAT, "visitorId": visitor_id, "openedAt": now,

@@ -12,16 +12,17 @@ nothing, so the caller can simply retry."""
 from __future__ import annotations
 
 import json
-from typing import Optional
 from urllib.parse import urlsplit, urlunsplit
 
 from .store import Change, Expiry, StoreUnavailable, T
 
 try:  # the `serve` extra
     import redis
-    from redis.exceptions import ConnectionError as _ConnectionError, TimeoutError as _TimeoutError, WatchError
+    from redis.exceptions import ConnectionError as _ConnectionError
+    from redis.exceptions import TimeoutError as _TimeoutError
+    from redis.exceptions import WatchError
 except ImportError:  # pragma: no cover - said when a RedisStore is made
-    redis = None
+    redis = None  # type: ignore[assignment]
 
 ATTEMPTS = 50
 
@@ -63,14 +64,14 @@ class RedisStore:
         except (_ConnectionError, _TimeoutError, OSError) as exc:
             raise self._unavailable(exc) from None
 
-    def get(self, visitor_id: str) -> Optional[dict]:
+    def get(self, visitor_id: str) -> dict | None:
         try:
             raw = self._client.get(self.key(visitor_id))
         except (_ConnectionError, _TimeoutError, OSError) as exc:
             raise self._unavailable(exc) from None
         return None if raw is None else json.loads(raw)
 
-    def update(self, visitor_id: str, change: Change, ttl: Expiry) -> T:
+    def update(self, visitor_id: str, change: Change[T], ttl: Expiry) -> T:
         key = self.key(visitor_id)
         try:
             with self._client.pipeline() as pipe:

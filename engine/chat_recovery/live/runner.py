@@ -3,15 +3,15 @@ default; the service uses supervised worker processes instead, so that a
 crash in durable_rules (a C extension) costs a retry, not the node."""
 from __future__ import annotations
 
-from typing import Optional, Protocol, Tuple
+from typing import Protocol
 
-from ..recovery.fold import fold
 from ..policy.model import Policy
+from ..recovery.fold import fold
 from ..recovery.render import render
 
 
 class Runner(Protocol):
-    def step(self, state: Optional[dict], report: dict, now: str) -> Tuple[dict, dict]:
+    def step(self, state: dict | None, report: dict, now: str) -> tuple[dict, dict]:
         """Fold a checked report into `state` (None to start) at `now` and
         return (new state, recovery). Raises ReportError or RecoveryError."""
 
@@ -20,11 +20,11 @@ class Runner(Protocol):
 
 
 class InProcessRunner:
-    def __init__(self, policy: Policy, engine: Optional[str] = None):
+    def __init__(self, policy: Policy, engine: str | None = None):
         self.policy = policy
         self.engine = engine or policy.engine
 
-    def step(self, state: Optional[dict], report: dict, now: str) -> Tuple[dict, dict]:
+    def step(self, state: dict | None, report: dict, now: str) -> tuple[dict, dict]:
         state = fold(self.policy, state, report, now)
         return state, render(self.policy, state, self.policy.engines.get(self.engine), False)
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable, Optional, Protocol, Tuple, TypeVar
+from collections.abc import Callable
+from typing import Protocol, TypeVar
 
 T = TypeVar("T")
-Change = Callable[[Optional[dict]], Tuple[Optional[dict], T]]
+Change = Callable[[dict | None], tuple[dict | None, T]]
 Expiry = Callable[[dict], float]  # seconds the written document lives, from the document
 
 
@@ -18,10 +19,10 @@ class StoreUnavailable(Exception):
 
 
 class Store(Protocol):
-    def get(self, visitor_id: str) -> Optional[dict]:
+    def get(self, visitor_id: str) -> dict | None:
         """The visitor's document, or None (never held, or expired)."""
 
-    def update(self, visitor_id: str, change: Change, ttl: Expiry) -> T:
+    def update(self, visitor_id: str, change: Change[T], ttl: Expiry) -> T:
         """Atomically read the visitor's document (None when there is none),
         call `change(doc) -> (new_doc, result)`, and write new_doc to expire
         `ttl(new_doc)` seconds from now; a None new_doc writes nothing. When another
@@ -54,7 +55,7 @@ class MemoryStore:
     def _lock(self, visitor_id: str) -> threading.Lock:
         return self._stripes[hash(visitor_id) % self.STRIPES]
 
-    def _live(self, visitor_id: str) -> Optional[dict]:
+    def _live(self, visitor_id: str) -> dict | None:
         held = self._docs.get(visitor_id)
         if held is None:
             return None
@@ -67,11 +68,11 @@ class MemoryStore:
         """Documents held, expired ones not yet purged included."""
         return len(self._docs)
 
-    def get(self, visitor_id: str) -> Optional[dict]:
+    def get(self, visitor_id: str) -> dict | None:
         with self._lock(visitor_id):
             return self._live(visitor_id)
 
-    def update(self, visitor_id: str, change: Change, ttl: Expiry) -> T:
+    def update(self, visitor_id: str, change: Change[T], ttl: Expiry) -> T:
         with self._lock(visitor_id):
             new, result = change(self._live(visitor_id))
             if new is not None:

@@ -11,7 +11,8 @@ import logging
 import multiprocessing
 import queue
 import threading
-from typing import Any, Callable, Optional, Tuple
+from collections.abc import Callable
+from typing import Any
 
 from ..diagnostics import RecoveryError, ReportError
 from ..processes import NotStarted, Worker
@@ -27,7 +28,7 @@ class WorkerCrashed(RecoveryError):
     """A step crashed its worker every time, the compiled fallback included."""
 
 
-def _replay_step(policy_dir: Optional[str], engine: Optional[str], before_step: Optional[Callable[[], None]] = None) -> Callable:
+def _replay_step(policy_dir: str | None, engine: str | None, before_step: Callable[[], None] | None = None) -> Callable:
     """In the worker: load the policy once (an error is said to the parent,
     which refuses to start); each message is then one step, answered as
     ("ok" | "report" | "recovery", detail)."""
@@ -69,8 +70,8 @@ class SupervisedRunner:
     `before_step`, a picklable callable, runs in the worker when a step
     arrives: the tests use it to hold a worker mid-step and kill it there."""
 
-    def __init__(self, policy_dir: Optional[str] = None, *, engine: Optional[str] = None, workers: int = 2,
-                 retries: int = 2, timeout: float = 30.0, before_step: Optional[Callable[[], None]] = None):
+    def __init__(self, policy_dir: str | None = None, *, engine: str | None = None, workers: int = 2,
+                 retries: int = 2, timeout: float = 30.0, before_step: Callable[[], None] | None = None):
         if workers < 1 or retries < 0 or timeout <= 0:
             raise ValueError("workers must be 1 or more, retries 0 or more, timeout positive")
         self.retries, self.timeout = retries, timeout
@@ -83,7 +84,7 @@ class SupervisedRunner:
         except BaseException:
             self.close()
             raise
-        self._idle: "queue.Queue[Worker]" = queue.Queue()
+        self._idle: queue.Queue[Worker] = queue.Queue()
         for worker in self._workers:
             self._idle.put(worker)
         self._lock = threading.Lock()
@@ -101,7 +102,7 @@ class SupervisedRunner:
     def worker_pids(self) -> list:
         return [w.pid for w in self._workers]
 
-    def step(self, state: Optional[dict], report: dict, now: str) -> Tuple[dict, dict]:
+    def step(self, state: dict | None, report: dict, now: str) -> tuple[dict, dict]:
         if self._closed:
             raise RuntimeError("the runner is closed")
         self._count("steps")
@@ -121,7 +122,7 @@ class SupervisedRunner:
         raise WorkerCrashed(f"the replay crashed its worker {self.retries + 2} times, the {FALLBACK_ENGINE} engine "
                             f"included; nothing was written, the report can be sent again")
 
-    def _on_a_worker(self, message: tuple) -> Optional[tuple]:
+    def _on_a_worker(self, message: tuple) -> tuple | None:
         worker = self._idle.get()
         try:
             worker.send(message)
@@ -149,7 +150,7 @@ class SupervisedRunner:
         for worker in self._workers:
             worker.stop(STOP_WAIT)
 
-    def __enter__(self) -> "SupervisedRunner":
+    def __enter__(self) -> SupervisedRunner:
         return self
 
     def __exit__(self, *exc: Any) -> None:

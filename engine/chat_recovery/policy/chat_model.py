@@ -3,24 +3,22 @@ client rules (directives). Frozen, indexed by action."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional
+from typing import Any
 
 from .model import Origin
 
-# Condition fields a rule may test, and how to read them.
-MESSAGE_FIELDS = ("sender.type", "sender.id")   # plus data.<field>
-STATE_FIELDS = ("status",)                      # plus state.<field>
 SENDER_TYPES = ("visitor", "agent", "bot", "system")   # the report schema's sender types
 
 
 @dataclass(frozen=True)
 class Condition:
     field: str                     # e.g. "sender.type", "data.kind", "status", "state.chatType"
-    values: frozenset              # canonical JSON of each accepted value
-    excluded: Optional[tuple] = None  # as written with `not:` (the values it leaves out), for people
+    values: frozenset[str]              # canonical JSON of each accepted value
+    excluded: tuple[Any, ...] | None = None  # as written with `not:` (the values it leaves out), for people
 
-    def written(self) -> dict:
+    def written(self) -> dict[str, Any]:
         """The condition as the rule file says it, for docs, diffs and explain."""
         if self.excluded is not None:
             return {"not": sorted(json.loads(v) for v in self.excluded)}
@@ -28,7 +26,7 @@ class Condition:
 
     def describe(self) -> str:
         """`status not in [chatEnded]` or `sender.type in [agent]`."""
-        shown = lambda vs: ", ".join("null" if v is None else str(v) for v in vs)  # noqa: E731
+        shown: Callable[[Any], str] = lambda vs: ", ".join("null" if v is None else str(v) for v in vs)  # noqa: E731
         form = self.written()
         if "not" in form:
             return f"{self.field} not in [{shown(form['not'])}]"
@@ -38,9 +36,9 @@ class Condition:
 @dataclass(frozen=True)
 class Effect:
     op: str                        # set | remove | add | upsert
-    field: tuple                   # path into the state, e.g. ("audioVideo", "state")
-    value: Callable[[dict], Any]   # message -> value (expressions.MISSING when absent)
-    key: Optional[str] = None      # upsert: the item key
+    field: tuple[Any, ...]                   # path into the state, e.g. ("audioVideo", "state")
+    value: Callable[[dict[str, Any]], Any]   # message -> value (expressions.MISSING when absent)
+    key: str | None = None      # upsert: the item key
     source: str = ""               # the value as written (canonical JSON), so two policies compare
 
 
@@ -51,30 +49,30 @@ class ActionRule:
     conditions: tuple[Condition, ...]
     priority: int
     effects: tuple[Effect, ...]
-    status: Optional[str]
-    trust: Optional[frozenset]     # report sides that may introduce it; None: by sender type
+    status: str | None
+    trust: frozenset[str] | None     # report sides that may introduce it; None: by sender type
     origin: Origin
 
 
 @dataclass(frozen=True)
 class ClientRule:
     name: str
-    statuses: Optional[frozenset]
-    action: Optional[str]
-    missing_from: Optional[str]
+    statuses: frozenset[str] | None
+    action: str | None
+    missing_from: str | None
     wrapup: bool
-    directives: tuple[Mapping, ...]   # {to, do, seconds?, message?, wrapup?} as written
+    directives: tuple[Mapping[str, Any], ...]   # {to, do, seconds?, message?, wrapup?} as written
     origin: Origin
 
 
 @dataclass(frozen=True)
 class ChatPolicy:
-    initial_state: Mapping         # deep-copied before use
-    trust: Mapping[str, frozenset]  # sender type -> sides
-    trust_by_action: Mapping[str, frozenset]  # a rule's own `trust`, which overrides the above
+    initial_state: Mapping[str, Any]         # deep-copied before use
+    trust: Mapping[str, frozenset[str]]  # sender type -> sides
+    trust_by_action: Mapping[str, frozenset[str]]  # a rule's own `trust`, which overrides the above
     rules: tuple[ActionRule, ...]  # in matching order: by action, then priority, then definition
     by_action: Mapping[str, tuple[int, ...]]  # action -> indexes into rules
     condition_fields: tuple[str, ...]  # every field some rule tests (event keys c0, c1, ...)
-    reads_by_action: Mapping[str, tuple]  # action -> (i, kind, read) per field its rules test; kind: status | state | message
+    reads_by_action: Mapping[str, tuple[Any, ...]]  # action -> (i, kind, read) per field its rules test; kind: status | state | message
     client: tuple[ClientRule, ...]
     origins: Mapping[str, Origin] = field(default_factory=dict, compare=False)  # "state.<field>", "trust.<sender>" -> where written

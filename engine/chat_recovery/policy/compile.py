@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Optional
+from typing import Any
 
+from ..diagnostics import Code, Diagnostic, PolicyError, suggest
+from ..paths import json_path
+from ..replay import EngineCache
 from .compile_chat import compile_chat
 from .compile_invariants import compile_invariants
 from .contract import Contract
-from ..replay import EngineCache
-from ..diagnostics import Code, Diagnostic, PolicyError, suggest
-from .model import Origin, Policy, PropertyRule, StatusRule, Strategy, frozen_map
-from ..paths import json_path
 from .files import Document, read_documents
+from .model import Origin, Policy, PropertyRule, StatusRule, Strategy, frozen_map
 
 TARGETS = ("visitor.info", "chat.props")
 
@@ -22,7 +22,7 @@ def compile_policy(directory: Path, shown_as: str, contract: Contract) -> Policy
     docs, problems = read_documents(directory, shown_as, contract)
     build = _Build(contract, problems)
     policy = build.run(docs, shown_as)
-    if build.problems:
+    if build.problems or policy is None:
         raise PolicyError(build.problems)
     return policy
 
@@ -32,11 +32,11 @@ class _Build:
         self.contract = contract
         self.problems = problems
 
-    def origin(self, doc: Document, path: tuple, key: bool = True) -> Origin:
+    def origin(self, doc: Document, path: tuple[Any, ...], key: bool = True) -> Origin:
         line, col = doc.doc.at(path, key=key)
         return Origin(doc.file, line, col)
 
-    def one(self, docs: list[Document], kind: str, shown_as: str, what: str) -> Optional[Document]:
+    def one(self, docs: list[Document], kind: str, shown_as: str, what: str) -> Document | None:
         found = [d for d in docs if d.kind == kind]
         if not found:
             if not self.problems:  # a file that failed its schema is already reported
@@ -46,10 +46,10 @@ class _Build:
             self.problems.append(extra.diag(("kind",), f"a second {what}; the first is {found[0].file}", Code.DUPLICATE_FILE))
         return found[0]
 
-    def run(self, docs: list[Document], shown_as: str) -> Optional[Policy]:
+    def run(self, docs: list[Document], shown_as: str) -> Policy | None:
         strategies = self.strategies(self.one(docs, "strategies", shown_as, "strategy table"))
         status_doc = self.one(docs, "visitorStatus", shown_as, "visitor status table")
-        tables = {}
+        tables: dict[str, Document] = {}
         for doc in (d for d in docs if d.kind == "properties"):
             target = doc.doc.data["target"]
             if target in tables:
@@ -97,14 +97,14 @@ class _Build:
             engine=manifest.get("engine", "auto"),
         )
 
-    def manifest(self, docs: list[Document]) -> dict:
+    def manifest(self, docs: list[Document]) -> dict[str, Any]:
         """The optional `kind: policy` file: name, version, engine."""
         found = [d for d in docs if d.kind == "policy"]
         for extra in found[1:]:
             self.problems.append(extra.diag(("kind",), f"a second policy manifest; the first is {found[0].file}", Code.DUPLICATE_FILE))
         return found[0].doc.data if found else {}
 
-    def strategies(self, doc: Optional[Document]) -> Optional[dict]:
+    def strategies(self, doc: Document | None) -> dict[str, Any] | None:
         if doc is None:
             return None
         out = {}
@@ -117,16 +117,17 @@ class _Build:
                                  self.origin(doc, ("strategies", name)))
         return out
 
-    def strategy_ref(self, doc: Document, path: tuple, strategies: dict) -> Optional[Strategy]:
+    def strategy_ref(self, doc: Document, path: tuple[Any, ...], strategies: dict[str, Any]) -> Strategy | None:
         name = doc.doc.data
         for part in path:
             name = name[part]
         if name not in strategies:
             self.problems.append(doc.diag(path, f"unknown strategy '{name}'{suggest(name, list(strategies))}", Code.UNKNOWN_STRATEGY))
             return None
-        return strategies[name]
+        strategy: Strategy = strategies[name]
+        return strategy
 
-    def properties(self, doc: Document, strategies: dict, contract_keys: tuple, statuses: tuple) -> list[PropertyRule]:
+    def properties(self, doc: Document, strategies: dict[str, Any], contract_keys: tuple[Any, ...], statuses: tuple[Any, ...]) -> list[PropertyRule]:
         target = doc.doc.data["target"]
         table = doc.doc.data["properties"]
         rules = []
@@ -153,7 +154,7 @@ class _Build:
         order = {k: i for i, k in enumerate(contract_keys)}
         return sorted(rules, key=lambda r: order[r.name])
 
-    def statuses(self, doc: Document, strategies: dict) -> tuple[dict, Optional[PropertyRule]]:
+    def statuses(self, doc: Document, strategies: dict[str, Any]) -> tuple[dict[str, Any], PropertyRule | None]:
         data = doc.doc.data
         strategy = self.strategy_ref(doc, ("strategy",), strategies)
         if strategy is not None and strategy.value is not None:
@@ -175,7 +176,7 @@ class _Build:
                 self.problems.append(doc.diag(("statuses", name, "recoverAs"), f"'{name}' recovers as '{target}', which is not a status of this table{suggest(target, list(statuses))}", Code.UNKNOWN_STATUS))
         return statuses, rule
 
-    def status_effects(self, doc: Document, statuses: dict) -> None:
+    def status_effects(self, doc: Document, statuses: dict[str, Any]) -> None:
         for name, rule in statuses.items():
             for prop, _ in rule.sets:
                 if prop not in self.contract.info_keys:

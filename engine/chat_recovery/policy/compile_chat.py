@@ -2,26 +2,27 @@
 from __future__ import annotations
 
 import copy
-from typing import Optional
+from collections.abc import Iterable
+from typing import Any
 
-from .chat_model import SENDER_TYPES, ActionRule, ChatPolicy, ClientRule, Condition, Effect
 from ..diagnostics import Code, Diagnostic, suggest
-from .expressions import ExpressionError, compile_value
-from ..recovery.fold import canonical_json
-from .model import Origin, frozen_map
 from ..paths import json_path
+from ..recovery.fold import canonical_json
+from .chat_model import SENDER_TYPES, ActionRule, ChatPolicy, ClientRule, Condition, Effect
+from .expressions import ExpressionError, compile_value
 from .files import Document
+from .model import Origin, frozen_map
 
 LIST_OPS = ("remove", "add", "upsert")
 EFFECT_ORDER = ("set", "remove", "add", "upsert")  # remove before add: a transfer accepted by its own agent keeps it
 
 
-def _origin(doc: Document, path: tuple) -> Origin:
+def _origin(doc: Document, path: tuple[Any, ...]) -> Origin:
     line, col = doc.doc.at(path, key=True)
     return Origin(doc.file, line, col)
 
 
-def compile_chat(actions: Document, client: Document, statuses: tuple, problems: list[Diagnostic]) -> Optional[ChatPolicy]:
+def compile_chat(actions: Document, client: Document, statuses: tuple[Any, ...], problems: list[Diagnostic]) -> ChatPolicy | None:
     data = actions.doc.data
     initial = data["state"]
     rules: list[ActionRule] = []
@@ -33,13 +34,13 @@ def compile_chat(actions: Document, client: Document, statuses: tuple, problems:
     client_rules = [_client_rule(client, name, spec, statuses, problems) for name, spec in client.doc.data["rules"].items()]
     order = {rule.name: i for i, rule in enumerate(rules)}
     rules.sort(key=lambda r: (r.action, r.priority, order[r.name]))
-    by_action: dict = {}
+    by_action: dict[str, Any] = {}
     for i, rule in enumerate(rules):
         by_action.setdefault(rule.action, []).append(i)
     fields = sorted({c.field for r in rules for c in r.conditions})
     reads = [_reader(f) for f in fields]
     position = {f: i for i, f in enumerate(fields)}
-    tested: dict = {}   # action -> positions (in fields) of the fields its rules test
+    tested: dict[str, Any] = {}   # action -> positions (in fields) of the fields its rules test
     for rule in rules:
         tested.setdefault(rule.action, set()).update(position[c.field] for c in rule.conditions)
     return ChatPolicy(
@@ -55,7 +56,7 @@ def compile_chat(actions: Document, client: Document, statuses: tuple, problems:
     )
 
 
-def _rule(doc: Document, name: str, spec: dict, initial: dict, statuses: tuple, problems: list) -> Optional[ActionRule]:
+def _rule(doc: Document, name: str, spec: dict[str, Any], initial: dict[str, Any], statuses: tuple[Any, ...], problems: list[Any]) -> ActionRule | None:
     at = ("rules", name)
     bad = len(problems)
     conditions = []
@@ -104,7 +105,7 @@ def _rule(doc: Document, name: str, spec: dict, initial: dict, statuses: tuple, 
 CLOSED_FIELDS = {"sender.type": SENDER_TYPES}  # plus status: the policy's statuses
 
 
-def _negated(doc: Document, where: tuple, field: str, excluded, statuses: tuple, problems: list) -> list:
+def _negated(doc: Document, where: tuple[Any, ...], field: str, excluded: Iterable[Any], statuses: tuple[Any, ...], problems: list[Any]) -> list[Any]:
     """`{not: [a, b]}` on a field whose values are a closed set becomes the
     list of every other value (null included), so the engines and checks
     see one kind of condition."""
@@ -118,7 +119,7 @@ def _negated(doc: Document, where: tuple, field: str, excluded, statuses: tuple,
     return [value for value in universe if value not in excluded]
 
 
-def _reader(field: str) -> tuple:
+def _reader(field: str) -> tuple[Any, ...]:
     """How the replay reads a condition field, decided once here."""
     if field == "status":
         return ("status", None)
@@ -127,7 +128,7 @@ def _reader(field: str) -> tuple:
     return ("message", compile_value("$" + field))
 
 
-def _overlaps(doc: Document, rules: list[ActionRule], problems: list) -> None:
+def _overlaps(doc: Document, rules: list[ActionRule], problems: list[Any]) -> None:
     """Two rules for one action at one priority that some message could
     satisfy both: which fires would be up to the engine, so it is refused."""
     for i, first in enumerate(rules):
@@ -145,7 +146,7 @@ def _overlaps(doc: Document, rules: list[ActionRule], problems: list) -> None:
                     Code.OVERLAPPING_RULES, json_path(("rules", second.name))))
 
 
-def _client_rule(doc: Document, name: str, spec: dict, statuses: tuple, problems: list) -> Optional[ClientRule]:
+def _client_rule(doc: Document, name: str, spec: dict[str, Any], statuses: tuple[Any, ...], problems: list[Any]) -> ClientRule | None:
     when = spec["when"]
     for i, status in enumerate(when.get("status") or ()):
         if status not in statuses:
@@ -166,7 +167,7 @@ _NEEDS = (("wrapup", "$wrapup", "wrapup", "`wrapup: $wrapup` needs `when: {wrapu
           ("message", "$message", "action", "`message: $message` needs `when: {action: ..., missingFrom: ...}`"))
 
 
-def _directive_needs(doc: Document, at: tuple, directive: dict, when: dict, problems: list) -> None:
+def _directive_needs(doc: Document, at: tuple[Any, ...], directive: dict[str, Any], when: dict[str, Any], problems: list[Any]) -> None:
     for key, value, needed, message in _NEEDS:
         if directive.get(key) == value and not when.get(needed):
             problems.append(doc.diag(at + (key,), message, Code.MISSING_CONDITION))

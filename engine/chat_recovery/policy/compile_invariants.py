@@ -4,12 +4,12 @@ error. What each invariant means is proved later, by `invariants.py`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any
 
-from .chat_model import ChatPolicy
 from ..diagnostics import Code, Diagnostic, suggest
-from .model import Origin
+from .chat_model import ChatPolicy
 from .files import Document
+from .model import Origin
 
 KINDS = ("terminal", "never", "reachable", "enteredOnlyBy")
 
@@ -18,18 +18,18 @@ KINDS = ("terminal", "never", "reachable", "enteredOnlyBy")
 class Invariant:
     name: str
     kind: str                  # one of KINDS
-    statuses: tuple            # terminal / reachable: the statuses; never: `from`; enteredOnlyBy: (status,)
-    targets: tuple = ()        # never: `to`
-    actions: frozenset = frozenset()  # enteredOnlyBy: the actions allowed to enter the status
+    statuses: tuple[Any, ...]            # terminal / reachable: the statuses; never: `from`; enteredOnlyBy: (status,)
+    targets: tuple[Any, ...] = ()        # never: `to`
+    actions: frozenset[str] = frozenset()  # enteredOnlyBy: the actions allowed to enter the status
     origin: Origin = Origin("", 0, 0)
 
 
-def _listed(value) -> tuple:
+def _listed(value: Any) -> tuple[Any, ...]:
     return tuple(value) if isinstance(value, list) else (value,)
 
 
-def compile_invariants(docs: list[Document], statuses: tuple, chat: ChatPolicy, contract_actions: tuple,
-                       problems: list[Diagnostic]) -> tuple:
+def compile_invariants(docs: list[Document], statuses: tuple[Any, ...], chat: ChatPolicy, contract_actions: tuple[Any, ...],
+                       problems: list[Diagnostic]) -> tuple[Any, ...]:
     found = [d for d in docs if d.kind == "invariants"]
     for extra in found[1:]:
         problems.append(extra.diag(("kind",), f"a second invariant file; the first is {found[0].file}", Code.DUPLICATE_FILE))
@@ -45,11 +45,12 @@ def compile_invariants(docs: list[Document], statuses: tuple, chat: ChatPolicy, 
     return tuple(out)
 
 
-def _one(doc: Document, name: str, spec: dict, statuses: tuple, actions: list, problems: list) -> Optional[Invariant]:
+def _one(doc: Document, name: str, spec: dict[str, Any], statuses: tuple[Any, ...], actions: list[Any], problems: list[Any]) -> Invariant | None:
     at = ("invariants", name)
     bad = len(problems)
     kind = next(k for k in KINDS if k in spec)
     body = spec[kind]
+    named: dict[str | None, tuple[Any, ...]]   # the key under the kind (None: the kind's own list) -> statuses
     if kind == "never":
         named = {"from": _listed(body["from"]), "to": _listed(body["to"])}
     elif kind == "enteredOnlyBy":
@@ -68,9 +69,9 @@ def _one(doc: Document, name: str, spec: dict, statuses: tuple, actions: list, p
     if len(problems) > bad:
         return None
     line, col = doc.doc.at(at, key=True)
-    first = named.get("from") or named.get("status") or named.get(None)
+    first = named.get("from") or named.get("status") or named.get(None) or ()
     return Invariant(name, kind, tuple(first), tuple(named.get("to", ())), frozenset(allowed), Origin(doc.file, line, col))
 
 
-def _raw(body, key):
+def _raw(body: Any, key: str | None) -> Any:
     return body if key is None else body[key]

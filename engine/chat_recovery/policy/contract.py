@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional
+from typing import Any
 
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
@@ -30,22 +31,22 @@ POLICY_KINDS = {
 
 @dataclass(frozen=True)
 class Contract:
-    schemas: dict            # file name -> schema (treat as read-only)
+    schemas: dict[str, Any]            # file name -> schema (treat as read-only)
     registry: Registry
     info_keys: tuple[str, ...]
-    time_fields: frozenset
+    time_fields: frozenset[str]
     statuses: tuple[str, ...]
     chat_prop_keys: tuple[str, ...]
     actions: tuple[str, ...] = ()   # the contract's message actions (a policy may add more)
     directives: tuple[str, ...] = ()  # the contract's directive names (a policy may add more)
 
-    def validator(self, name: str, schema: dict | None = None) -> Draft202012Validator:
+    def validator(self, name: str, schema: dict[str, Any] | None = None) -> Draft202012Validator:
         schema = schema if schema is not None else self.schemas[name]
         return Draft202012Validator(
             schema, registry=self.registry,
             format_checker=Draft202012Validator.FORMAT_CHECKER)
 
-    def report_validator(self, extra_statuses: Iterable[str] = ()) -> "ReportValidator":
+    def report_validator(self, extra_statuses: Iterable[str] = ()) -> ReportValidator:
         """A validator for reports that also admits statuses the policy adds."""
         schema = copy.deepcopy(self.schemas[REPORT])
         status = _status_schema(schema)
@@ -59,7 +60,7 @@ class ReportValidator:
     (jsonschema's words); `passes` is the compiled quick yes that lets a
     report be checked in place."""
 
-    def __init__(self, schema_check: Draft202012Validator, fast: Optional[Callable[[Any], bool]]):
+    def __init__(self, schema_check: Draft202012Validator, fast: Callable[[Any], bool] | None):
         self._slow, self._fast = schema_check, fast
 
     def passes(self, report: Any) -> bool:
@@ -72,32 +73,32 @@ class ReportValidator:
         except fastcheck.Unsure:
             return False
 
-    def __call__(self, report: Any) -> list:
+    def __call__(self, report: Any) -> list[Any]:
         """The schema's problems; a report the compiled check passes has none."""
         if self.passes(report):
             return []
         return list(schema_errors.problems(self._slow.iter_errors(report)))
 
 
-def _deref(report_schema: dict, node: dict) -> dict:
+def _deref(report_schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
     """Follow a local `#/$defs/name` reference."""
     return report_schema["$defs"][node["$ref"].rsplit("/", 1)[-1]] if "$ref" in node else node
 
 
-def _status_schema(report_schema: dict) -> dict:
+def _status_schema(report_schema: dict[str, Any]) -> dict[str, Any]:
     return _deref(report_schema, report_schema["properties"]["visitor"]["properties"]["status"])
 
 
-def _info_schema(report_schema: dict) -> dict:
+def _info_schema(report_schema: dict[str, Any]) -> dict[str, Any]:
     return _deref(report_schema, report_schema["properties"]["visitor"]["properties"]["info"])
 
 
-def _props_schema(report_schema: dict) -> dict:
+def _props_schema(report_schema: dict[str, Any]) -> dict[str, Any]:
     chat = _deref(report_schema, report_schema["properties"]["chat"])
     return _deref(report_schema, chat["properties"]["props"])
 
 
-def _actions(report_schema: dict) -> tuple:
+def _actions(report_schema: dict[str, Any]) -> tuple[Any, ...]:
     """The contract's actions: the `examples` of the message action."""
     return tuple(report_schema["$defs"]["message"]["properties"]["action"].get("examples", ()))
 

@@ -5,13 +5,14 @@ once at load time into plain functions of the message."""
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..diagnostics import suggest
 
 MISSING = object()   # a reference to a field the message lacks
 REFERENCE = re.compile(r"^\$(time|id|action|text|sender\.(?:type|id)|data\.[A-Za-z0-9_]+)$")
-Getter = Callable[[dict], Any]
+Getter = Callable[[dict[str, Any]], Any]
 
 
 class ExpressionError(ValueError):
@@ -24,7 +25,7 @@ def _reference(text: str) -> Getter:
         raise ExpressionError(f"unknown reference '{text}'{suggest(text, known)}: use $time, $id, $action, $text, $sender.type, $sender.id or $data.<field>")
     parts = text[1:].split(".")
 
-    def get(message: dict) -> Any:
+    def get(message: dict[str, Any]) -> Any:
         value: Any = message
         for part in parts:
             if not isinstance(value, dict) or value.get(part) is None:
@@ -45,7 +46,7 @@ def compile_value(template: Any) -> Getter:
         options = [_reference(part.strip()) if part.strip().startswith("$") else _literal(part.strip())
                    for part in template.split("|")]
 
-        def first(message: dict) -> Any:
+        def first(message: dict[str, Any]) -> Any:
             for option in options:
                 value = option(message)
                 if value is not MISSING:
@@ -55,7 +56,7 @@ def compile_value(template: Any) -> Getter:
     if isinstance(template, dict):
         fields = [(key, compile_value(value)) for key, value in template.items()]
 
-        def build(message: dict) -> Any:
+        def build(message: dict[str, Any]) -> Any:
             out = {}
             for key, get in fields:
                 value = get(message)

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import numbers
 import re
-from typing import Any, Callable, Optional
+from collections.abc import Callable, Iterable
+from typing import Any
 
 Check = Callable[[Any], bool]
 
@@ -42,7 +43,7 @@ class Unsupported(Exception):
     """The schema uses something the compiler does not translate."""
 
 
-def compile_schema(root: dict, format_checker: Any = None, max_depth: Optional[int] = None) -> Optional[Check]:
+def compile_schema(root: dict[str, Any], format_checker: Any = None, max_depth: int | None = None) -> Check | None:
     """`check(instance) -> bool` exactly as the schema decides it (or
     Unsure), or None when the schema is beyond this compiler."""
     try:
@@ -51,7 +52,7 @@ def compile_schema(root: dict, format_checker: Any = None, max_depth: Optional[i
         return None
 
 
-def source_of(root: dict, format_checker: Any = None, max_depth: Optional[int] = None) -> str:
+def source_of(root: dict[str, Any], format_checker: Any = None, max_depth: int | None = None) -> str:
     """The generated module, for a reader who wants to see what runs."""
     compiler = _Compiler(root, format_checker, max_depth)
     compiler.build()
@@ -72,7 +73,7 @@ def _is_boolean(x: Any) -> bool:
     return isinstance(x, bool)
 
 
-def _kinds(schema: dict) -> list:
+def _kinds(schema: dict[str, Any]) -> list[Any]:
     """`type` as a list, whether it was written as one name or several."""
     return [schema["type"]] if isinstance(schema["type"], str) else list(schema["type"])
 
@@ -81,6 +82,7 @@ def _within(limit: int) -> Callable[[Any, int], bool]:
     """`within(value, level)`: no non-empty container of the value sits at
     `limit` or deeper (its items would be deeper than the limit)."""
     def within(value: Any, level: int) -> bool:
+        items: Iterable[Any]
         if isinstance(value, dict):
             items = value.values()
         elif isinstance(value, list):
@@ -112,7 +114,7 @@ class _At:
     def depth(self) -> str:
         return f"d + {self.level}" if self.level else "d"
 
-    def inner(self, var: Optional[str] = None, deeper: int = 0) -> "_At":
+    def inner(self, var: str | None = None, deeper: int = 0) -> _At:
         """The same value (or a child, `deeper` = 1) one block further in."""
         return _At(var or self.var, self.level + deeper, self.indent + 1)
 
@@ -121,18 +123,18 @@ class _At:
 
 
 class _Compiler:
-    def __init__(self, root: dict, format_checker: Any, max_depth: Optional[int]):
+    def __init__(self, root: dict[str, Any], format_checker: Any, max_depth: int | None):
         self.root = root
         self.formats = format_checker
         self.max_depth = max_depth
-        self.names: dict = {}       # (stem, repr of a constant) -> its name in the module
-        self.values: dict = {"Unsure": Unsure, "_is_integer": _is_integer, "_is_number": _is_number,
+        self.names: dict[tuple[str, str], str] = {}       # (stem, repr of a constant) -> its name in the module
+        self.values: dict[str, Any] = {"Unsure": Unsure, "_is_integer": _is_integer, "_is_number": _is_number,
                              "_is_boolean": _is_boolean, "_NoneType": type(None), "_MISSING": object(),
                              "_within": _within(max_depth) if max_depth is not None else None,
                              "LIMIT": max_depth}
-        self.functions: list = []
-        self.refs: dict = {}        # "#/$defs/x" -> function name
-        self.inlining: list = []    # the references being written inline, innermost last
+        self.functions: list[str] = []
+        self.refs: dict[str, str] = {}        # "#/$defs/x" -> function name
+        self.inlining: list[str] = []    # the references being written inline, innermost last
         self.counter = 0
         self.source = ""
 
@@ -145,8 +147,9 @@ class _Compiler:
             code = compile(self.source, "<compiled report schema>", "exec")
         except (SyntaxError, RecursionError, MemoryError) as exc:   # e.g. more nested blocks than Python allows
             raise Unsupported(f"generated code does not compile: {exc}") from None
-        exec(code, namespace)
-        return namespace["check"]
+        exec(code, namespace)  # noqa: S102 - our own generated source
+        check: Check = namespace["check"]
+        return check
 
     # -- names -------------------------------------------------------------
     def fresh(self, stem: str) -> str:
@@ -194,7 +197,7 @@ class _Compiler:
             raise Unsupported(f"no definition for {target}")
         return name
 
-    def reference(self, target: str, at: _At) -> list:
+    def reference(self, target: str, at: _At) -> list[Any]:
         """A `$ref` written inline where it does not lead back to itself; a
         call otherwise."""
         if target not in self.inlining:
@@ -208,7 +211,7 @@ class _Compiler:
         return [at.fail_unless(f"{self.ref(target)}({at.var}, {at.depth})")]
 
     # -- statements --------------------------------------------------------
-    def statements(self, schema: Any, at: _At) -> list:
+    def statements(self, schema: Any, at: _At) -> list[Any]:
         """Lines that return False unless the value at `at` is valid."""
         if schema is True:
             return self.open_value(at)
@@ -240,13 +243,13 @@ class _Compiler:
         lines += self.combined(schema, at)
         return lines
 
-    def open_value(self, at: _At) -> list:
+    def open_value(self, at: _At) -> list[Any]:
         """A value the schema says nothing more about: only its depth counts."""
         if self.max_depth is None:
             return []
         return [at.fail_unless(f"_within({at.var}, {at.depth})")]
 
-    def one_of(self, options: list, at: _At) -> list:
+    def one_of(self, options: list[Any], at: _At) -> list[Any]:
         """enum/const: text and null decided here; any other value is Unsure
         (jsonschema's equality treats 1, 1.0 and true with care)."""
         texts = self.const(frozenset(o for o in options if isinstance(o, str)), "TEXTS")
@@ -255,7 +258,7 @@ class _Compiler:
                 f"{pad}elif {var} is None:\n{pad}    {'pass' if None in options else 'return False'}\n"
                 f"{pad}else:\n{pad}    raise Unsure\n"]
 
-    def type_test(self, kinds: list, var: str) -> str:
+    def type_test(self, kinds: list[Any], var: str) -> str:
         simple = [_SIMPLE[k] for k in kinds if k in _SIMPLE]
         tests = [f"isinstance({var}, {simple[0]})" if len(simple) == 1 else f"isinstance({var}, ({', '.join(simple)}))"] if simple else []
         tests += [f"{_NUMERIC[k]}({var})" for k in kinds if k in _NUMERIC]
@@ -271,11 +274,11 @@ class _Compiler:
                 return f"({self.type_test(kinds, at.var)})"
         return self.call(schema, at)
 
-    def by_kind(self, schema: dict, kinds: Optional[list], at: _At, walk: bool) -> list:
+    def by_kind(self, schema: dict[str, Any], kinds: list[Any] | None, at: _At, walk: bool) -> list[Any]:
         """The keywords of each kind of value, applied to values of that kind
         (a keyword says nothing about a value of another kind). `walk`: this
         node answers for the depth of what its keywords leave open."""
-        makers = {"str": self.text, "number": self.number,
+        makers: dict[str, Callable[[dict[str, Any], _At], list[Any]]] = {"str": self.text, "number": self.number,
                   "dict": lambda schema, at: self.mapping(schema, at, walk),
                   "list": lambda schema, at: self.array(schema, at, walk)}
         if kinds is not None:   # the type test above has run: a kind not listed cannot arrive
@@ -292,7 +295,7 @@ class _Compiler:
                 lines += body
         return lines
 
-    def text(self, schema: dict, at: _At) -> list:
+    def text(self, schema: dict[str, Any], at: _At) -> list[Any]:
         lines = []
         low, high = schema.get("minLength"), schema.get("maxLength")
         bounds = [f"{low} <= len({at.var})" if low is not None else "", f"len({at.var}) <= {high}" if high is not None else ""]
@@ -305,7 +308,7 @@ class _Compiler:
             lines.append(at.fail_unless(f"{self.const(self.formats.conforms, 'CONFORMS')}({at.var}, {fmt!r})"))
         return lines
 
-    def number(self, schema: dict, at: _At) -> list:
+    def number(self, schema: dict[str, Any], at: _At) -> list[Any]:
         lines = []
         if schema.get("minimum") is not None:
             lines.append(at.fail_unless(f"{at.var} >= {self.const(schema['minimum'], 'LOW')}"))
@@ -313,13 +316,13 @@ class _Compiler:
             lines.append(at.fail_unless(f"{at.var} <= {self.const(schema['maximum'], 'HIGH')}"))
         return lines
 
-    def container_depth(self, at: _At) -> list:
+    def container_depth(self, at: _At) -> list[Any]:
         """A non-empty container at the limit holds items deeper than it."""
         if self.max_depth is None:
             return []
         return [f"{at.pad}if {at.var} and {at.depth} >= LIMIT:\n{at.pad}    return False\n"]
 
-    def mapping(self, schema: dict, at: _At, walk: bool) -> list:
+    def mapping(self, schema: dict[str, Any], at: _At, walk: bool) -> list[Any]:
         pad, var = at.pad, at.var
         lines = self.container_depth(at) if walk else []
         required = schema.get("required", ())
@@ -348,7 +351,7 @@ class _Compiler:
             lines += body
         return lines
 
-    def array(self, schema: dict, at: _At, walk: bool) -> list:
+    def array(self, schema: dict[str, Any], at: _At, walk: bool) -> list[Any]:
         pad, var = at.pad, at.var
         lines = self.container_depth(at) if walk else []
         low, high = schema.get("minItems"), schema.get("maxItems")
@@ -366,7 +369,7 @@ class _Compiler:
             lines += body
         return lines
 
-    def combined(self, schema: dict, at: _At) -> list:
+    def combined(self, schema: dict[str, Any], at: _At) -> list[Any]:
         """Branches that must answer yes or no without failing the whole value
         are functions of their own; `then`/`else` and `allOf` fail it, so they
         are written inline."""

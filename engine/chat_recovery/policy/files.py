@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from .contract import POLICY_KINDS, Contract
 from ..diagnostics import Code, Diagnostic, suggest
 from ..paths import json_path
+from .contract import POLICY_KINDS, Contract
 from .schema_errors import problems as explain
 from .yamlsource import Located, YamlError, load
 
@@ -19,7 +20,7 @@ class Document:
     doc: Located
     raw: bytes
 
-    def diag(self, path: tuple, message: str, code: str, at_key: bool = False,
+    def diag(self, path: tuple[Any, ...], message: str, code: str, at_key: bool = False,
              severity: str = "error") -> Diagnostic:
         line, col = self.doc.at(path, key=at_key)
         return Diagnostic(self.file, line, col, message, code, json_path(path), severity)

@@ -2,13 +2,12 @@
 reads only these types."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Callable, Mapping, Optional
+from typing import Any
 
 SIDES = ("visitor", "agent")
-PICKS = ("first", "priority", "latest")
-COMPUTED = ("now",)
 
 
 @dataclass(frozen=True)
@@ -26,8 +25,8 @@ class Origin:
 class Strategy:
     name: str
     sides: tuple[str, ...]          # highest priority first; empty: not recovered
-    pick: Optional[str]             # one of PICKS, None for computed values
-    value: Optional[str]            # one of COMPUTED, None when read from reports
+    pick: str | None             # a pick strategy ("first", ...), None for computed values
+    value: str | None            # a computed value ("now"), None when read from reports
     origin: Origin
     ranks: Mapping[str, int] = field(init=False, compare=False, repr=False)  # side -> rank, 0 first
 
@@ -45,14 +44,14 @@ class PropertyRule:
     path: str                       # JSONPath of the recovered value
     strategy: Strategy
     per_key: bool
-    when_status: Optional[frozenset]
+    when_status: frozenset[str] | None
     origin: Origin
 
 
 @dataclass(frozen=True)
 class StatusRule:
     status: str
-    recover_as: Optional[str]       # None: not recovered
+    recover_as: str | None       # None: not recovered
     sets: tuple[tuple[str, str], ...]  # (info property, computed value)
     chat_related: bool
     origin: Origin
@@ -68,16 +67,16 @@ class Policy:
     chat_props: tuple[PropertyRule, ...]
     status: PropertyRule            # picks one uploaded status
     statuses: Mapping[str, StatusRule]
-    per_key_info: frozenset         # info properties merged key by key
+    per_key_info: frozenset[str]         # info properties merged key by key
     validate_report: Any            # contract.ReportValidator: problems of a report, and a quick yes
-    time_fields: frozenset          # visitor.info keys holding times
+    time_fields: frozenset[str]          # visitor.info keys holding times
     chat: Any = None                # chat_model.ChatPolicy: action and client rules
-    name: Optional[str] = None      # from the optional manifest (policy.yaml)
-    version: Optional[str] = None
+    name: str | None = None      # from the optional manifest (policy.yaml)
+    version: str | None = None
     engine: str = "auto"            # the manifest's choice; callers may override
     engines: Any = field(default=None, compare=False, repr=False)  # replay.EngineCache
-    invariants: tuple = ()          # compile_invariants.Invariant: what `policy check` proves
+    invariants: tuple[Any, ...] = ()          # compile_invariants.Invariant: what `policy check` proves
 
 
-def frozen_map(d: dict) -> Mapping:
+def frozen_map(d: dict[str, Any]) -> Mapping[str, Any]:
     return MappingProxyType(dict(d))

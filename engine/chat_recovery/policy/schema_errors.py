@@ -6,7 +6,8 @@ ranking, `headline`, picks the error a person sees first, both among the
 branches of a `oneOf`/`anyOf` and among the problems of a whole report."""
 from __future__ import annotations
 
-from typing import Callable, Iterable, Iterator, NamedTuple, Optional
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, NamedTuple
 
 from jsonschema import ValidationError
 from jsonschema.exceptions import best_match
@@ -18,14 +19,14 @@ _TYPES = {"string": "text", "integer": "a whole number", "number": "a number",
 
 
 class Problem(NamedTuple):
-    path: tuple
+    path: tuple[Any, ...]
     message: str
     at_key: bool   # point at the key rather than the value
     code: str
     key: str = ""  # for missing-key: the key that is missing
 
 
-def _kind(value) -> str:
+def _kind(value: Any) -> str:
     if value is None:
         return "null"
     for kind, name in ((bool, "true/false"), ((int, float), "a number"), (str, "text"), (list, "a list"), (dict, "a mapping")):
@@ -34,12 +35,12 @@ def _kind(value) -> str:
     return type(value).__name__
 
 
-def _short(value) -> str:
+def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def problems(errors) -> Iterator[Problem]:
+def problems(errors: Iterable[ValidationError]) -> Iterator[Problem]:
     """One sentence per problem the schema finds; a misspelt required key is one, not two."""
     found = [problem for error in errors for problem in _explain(error)]
     return iter(_join_slips(found))
@@ -55,13 +56,13 @@ def _join_slips(found: list) -> list:
     """A required key typed with a slip (`sentat`) is two errors to the
     schema, a missing key and an unknown one; a person made one mistake, so
     it is one problem, at the misspelt key, naming both."""
-    missing = {}
+    missing: dict[tuple[Any, ...], list[str]] = {}
     for problem in found:
         if problem.code == Code.MISSING_KEY:
             missing.setdefault(problem.path, []).append(problem.key)
     if not missing:
         return found
-    slips = {}   # (path of the mapping, missing key) -> the unknown key one slip from it
+    slips: dict[tuple[tuple[Any, ...], str], Any] = {}   # (path of the mapping, missing key) -> the unknown key one slip from it
     for problem in found:
         wanted = missing.get(problem.path[:-1]) if problem.code == Code.UNKNOWN_KEY else None
         hit = did_you_mean(str(problem.path[-1]), wanted) if wanted else None
@@ -78,7 +79,7 @@ def _join_slips(found: list) -> list:
 
 # Each explainer gets the error, its path and its (sub)schema, and returns the
 # problems it finds, or None to leave the error to the schema's own sentence.
-Explainer = Callable[[ValidationError, tuple, dict], Optional[list[Problem]]]
+Explainer = Callable[[ValidationError, tuple, dict], list[Problem] | None]
 
 
 def _explain(error: ValidationError) -> list[Problem]:
@@ -89,7 +90,7 @@ def _explain(error: ValidationError) -> list[Problem]:
     return found if found is not None else [Problem(path, error.message, False, Code.SCHEMA)]
 
 
-def _unknown_keys(error: ValidationError, path: tuple, schema: dict) -> Optional[list[Problem]]:
+def _unknown_keys(error: ValidationError, path: tuple, schema: dict) -> list[Problem] | None:
     if not isinstance(error.instance, dict):
         return None
     known = list(schema.get("properties", {}))
@@ -97,7 +98,7 @@ def _unknown_keys(error: ValidationError, path: tuple, schema: dict) -> Optional
             for key in error.instance if key not in known]
 
 
-def _branches(error: ValidationError, path: tuple, schema: dict) -> Optional[list[Problem]]:
+def _branches(error: ValidationError, path: tuple, schema: dict) -> list[Problem] | None:
     """oneOf/anyOf: the schema's description when it says it better (valid
     under several branches of a oneOf, or no branch that gets past its top);
     otherwise the headline error of the branches."""
@@ -160,7 +161,7 @@ def _max_items(error: ValidationError, path: tuple, schema: dict) -> list[Proble
     return [Problem(path, f"more than {error.validator_value} items", False, Code.TOO_LONG)]
 
 
-def _property_names(error: ValidationError, path: tuple, schema: dict) -> Optional[list[Problem]]:
+def _property_names(error: ValidationError, path: tuple, schema: dict) -> list[Problem] | None:
     if not error.context:
         return None
     return [Problem(path + (sub.instance,), f"name {sub.instance!r} is not allowed: {sub.message}", True, Code.BAD_NAME)

@@ -7,8 +7,8 @@ its nodes, is read again by the pure-Python loader, so every error is worded
 and placed as it always was; tests hold both to the same data and positions."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -30,7 +30,7 @@ _Loader.yaml_implicit_resolvers = {
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
-_FastLoader = None
+_FastLoader: Any = None   # libyaml's loader, where PyYAML was built with it
 if getattr(yaml, "__with_libyaml__", False):
     class _FastLoader(yaml.CSafeLoader):  # type: ignore[no-redef]
         """The same resolvers over libyaml's parser."""
@@ -41,10 +41,10 @@ if getattr(yaml, "__with_libyaml__", False):
 class Located:
     """A parsed document with the position of every value and mapping key."""
     data: Any
-    values: dict  # path tuple -> (line, col)
-    keys: dict    # path tuple -> (line, col) of the key naming it
+    values: dict[tuple[Any, ...], tuple[int, int]]  # path tuple -> (line, col)
+    keys: dict[tuple[Any, ...], tuple[int, int]]    # path tuple -> (line, col) of the key naming it
 
-    def at(self, path: tuple, key: bool = False) -> tuple[int, int]:
+    def at(self, path: tuple[Any, ...], key: bool = False) -> tuple[int, int]:
         table = self.keys if key else self.values
         while path and path not in table:
             path = path[:-1]
@@ -57,7 +57,7 @@ class YamlError(Exception):
         super().__init__("\n".join(map(str, diagnostics)))
 
 
-def _mark(node) -> tuple[int, int]:
+def _mark(node: yaml.Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
@@ -93,19 +93,19 @@ def load(text: str, file: str) -> Located:
     return read(text, file, _Loader)
 
 
-def read(text: str, file: str, loader_class) -> Located:
+def read(text: str, file: str, loader_class: Any) -> Located:
     try:
         loader = loader_class(text)
         root = loader.get_single_node()
     except (yaml.YAMLError, RecursionError) as exc:
         raise YamlError([_problem(exc, file)]) from None
-    values: dict = {}
-    keys: dict = {}
+    values: dict[tuple[Any, ...], tuple[int, int]] = {}
+    keys: dict[tuple[Any, ...], tuple[int, int]] = {}
     problems: list[Diagnostic] = []
 
-    visited: set = set()
+    visited: set[int] = set()   # id() of each collection node
 
-    def walk(node, path: tuple, depth: int) -> Any:
+    def walk(node: yaml.Node, path: tuple[Any, ...], depth: int) -> Any:
         values[path] = _mark(node)
         if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
             if id(node) in visited:  # an alias: refused, so no 'billion laughs'
@@ -118,8 +118,8 @@ def read(text: str, file: str, loader_class) -> Located:
             problems.append(Diagnostic(file, line, col, "nested deeper than 64 levels", Code.TOO_DEEP, json_path(path)))
             return None
         if isinstance(node, yaml.MappingNode):
-            out: dict = {}
-            seen: dict = {}
+            out: dict[str, Any] = {}
+            seen: dict[str, tuple[int, int]] = {}
             for key_node, value_node in node.value:
                 key = loader.construct_object(key_node, deep=True)
                 if not isinstance(key, (str, int, float, bool)) or key is None:

@@ -4,32 +4,32 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Protocol
 
 from .. import timeutil
-from ..policy.chat_model import ActionRule, ChatPolicy, Effect
 from ..diagnostics import RecoveryError
-from ..policy.expressions import MISSING
-from .fold import all_same_json, canonical_json, conflict, side_of, source_of
 from ..paths import json_path
+from ..policy.chat_model import ActionRule, ChatPolicy, Effect
+from ..policy.expressions import MISSING
 from ..replay import Engine
+from .fold import all_same_json, canonical_json, conflict, side_of, source_of
 
 
 @dataclass
 class ChatResult:
-    messages: list                      # merged, trusted and set-aside alike, by time then id
-    state: dict
-    status: Optional[str]               # chat-related visitor status, None when the log yields none
-    status_rule: Optional[ActionRule]
-    holders: dict                       # message id -> sorted source keys holding it
-    set_aside: list = field(default_factory=list)
-    conflicts: list = field(default_factory=list)
-    fired: dict = field(default_factory=dict)   # message id -> rule (or None)
-    reporters: list = field(default_factory=list)  # source keys whose reports hold the chat
-    unmatched: dict = field(default_factory=dict)  # message id -> the event no rule matched (for explain)
+    messages: list[Any]                      # merged, trusted and set-aside alike, by time then id
+    state: dict[str, Any]
+    status: str | None               # chat-related visitor status, None when the log yields none
+    status_rule: ActionRule | None
+    holders: dict[str, Any]                       # message id -> sorted source keys holding it
+    set_aside: list[Any] = field(default_factory=list)
+    conflicts: list[Any] = field(default_factory=list)
+    fired: dict[str, Any] = field(default_factory=dict)   # message id -> rule (or None)
+    reporters: list[Any] = field(default_factory=list)  # source keys whose reports hold the chat
+    unmatched: dict[str, Any] = field(default_factory=dict)  # message id -> the event no rule matched (for explain)
 
 
-def merged_log(held: dict, conflicts: list) -> tuple[list, dict]:
+def merged_log(held: dict[str, Any], conflicts: list[Any]) -> tuple[list[Any], dict[str, Any]]:
     """Each message once. Copies of one id that differ: the copy from the
     latest report wins (then the larger source), and the difference is a
     conflict."""
@@ -53,7 +53,7 @@ def merged_log(held: dict, conflicts: list) -> tuple[list, dict]:
 MESSAGE_FREE_FIELDS = frozenset({"data"})
 
 
-def _same_copies(copies: list) -> bool:
+def _same_copies(copies: list[Any]) -> bool:
     """Every copy writes as the same JSON. Where no copy has a free field,
     every value is text, so Python's == is exactly that (it differs from
     JSON only on numbers, true/false and NaN), at C speed."""
@@ -63,15 +63,15 @@ def _same_copies(copies: list) -> bool:
     return all_same_json(copies)
 
 
-def _trusted_sides(chat: ChatPolicy, message: dict) -> frozenset:
+def _trusted_sides(chat: ChatPolicy, message: dict[str, Any]) -> frozenset[str]:
     sides = chat.trust_by_action.get(message["action"])
     if sides is None:
         sides = chat.trust.get(message["sender"]["type"], frozenset({"visitor", "agent"}))
     return sides
 
 
-def rebuild(chat: ChatPolicy, held: dict, engine: Engine) -> ChatResult:
-    conflicts: list = []
+def rebuild(chat: ChatPolicy, held: dict[str, Any], engine: Engine) -> ChatResult:
+    conflicts: list[Any] = []
     messages, holders = merged_log(held["messages"], conflicts)
     reporting = {side_of(s) for s in held["sources"]}
     result = ChatResult(messages, copy.deepcopy(dict(chat.initial_state)), None, None, holders,
@@ -102,7 +102,16 @@ def rebuild(chat: ChatPolicy, held: dict, engine: Engine) -> ChatResult:
     return result
 
 
-def match_event(chat: ChatPolicy, message: dict, result: ChatResult) -> dict:
+class Held(Protocol):
+    """What match_event reads of a replay so far (a ChatResult, or the state
+    space's (status, state) pair)."""
+    @property
+    def status(self) -> str | None: ...
+    @property
+    def state(self) -> dict[str, Any]: ...
+
+
+def match_event(chat: ChatPolicy, message: dict[str, Any], result: Held) -> dict[str, Any]:
     """What the engine matches on: the action, and each field the action's
     rules test as canonical JSON (so null, numbers and text compare
     exactly). Fields only other actions' rules test are left out: no rule
@@ -120,14 +129,14 @@ def match_event(chat: ChatPolicy, message: dict, result: ChatResult) -> dict:
     return event
 
 
-def _apply(rule: ActionRule, message: dict, result: ChatResult) -> None:
+def _apply(rule: ActionRule, message: dict[str, Any], result: ChatResult) -> None:
     for effect in rule.effects:
         apply_effect(effect, message, result.state)
     if rule.status is not None:
         result.status, result.status_rule = rule.status, rule
 
 
-def apply_effect(effect: Effect, message: dict, state: dict) -> None:
+def apply_effect(effect: Effect, message: dict[str, Any], state: dict[str, Any]) -> None:
     value = effect.value(message)
     *parents, last = effect.field
     target = state

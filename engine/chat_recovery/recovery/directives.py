@@ -1,27 +1,27 @@
 """What each client must do next: the client rules applied to a recovery."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any
 
-from .chat import ChatResult
 from ..policy.chat_model import ChatPolicy
+from .chat import ChatResult
 from .fold import canonical_json, side_of
 
 
-def directives(chat: ChatPolicy, status: Optional[str], result: Optional[ChatResult], wrapups: dict) -> list:
-    out: list = []
+def directives(chat: ChatPolicy, status: str | None, result: ChatResult | None, wrapups: dict[str, Any]) -> list[Any]:
+    out: list[Any] = []
     agents = sorted(s.partition(":")[2] for s in (result.reporters if result else ()) if side_of(s) == "agent")
     for rule in chat.client:
         if rule.statuses is not None and status not in rule.statuses:
             continue
-        matches: list = [None]
+        matches: list[Any] = [None]
         if rule.action is not None:
             if result is None:
                 continue
             matches = [m for m in result.messages if m["action"] == rule.action
                        and m["id"] in result.fired
                        and rule.missing_from not in {side_of(s) for s in result.holders[m["id"]]}]
-        wrapped: list = [None]
+        wrapped: list[Any] = [None]
         if rule.wrapup:
             wrapped = sorted(wrapups.items())
         for message in matches:
@@ -37,13 +37,13 @@ def directives(chat: ChatPolicy, status: Optional[str], result: Optional[ChatRes
                             item["wrapup"] = wrapup[1]
                         item["rule"] = str(rule.origin)
                         out.append(item)
-    unique = {}
+    unique: dict[str, dict[str, Any]] = {}
     for item in out:
         unique.setdefault(canonical_json({k: v for k, v in item.items() if k != "rule"}), item)
     return list(unique.values())
 
 
-def _recipients(to: str, agents: list, wrapup) -> list:
+def _recipients(to: str, agents: list[Any], wrapup: tuple[str, Any] | None) -> list[Any]:
     if to == "visitor":
         return [{"type": "visitor"}]
     if to == "agents":

@@ -8,13 +8,14 @@ otherwise, chosen once per recovery, so explain costs nothing when off."""
 from __future__ import annotations
 
 import json
-from typing import Any, Optional
+from typing import Any, Protocol
 
 from .. import timeutil
-from ..policy.chat_model import ActionRule, ChatPolicy
-from .fold import side_of, source_of
-from ..policy.model import PropertyRule, StatusRule, Strategy
 from ..paths import json_path
+from ..policy.chat_model import ChatPolicy
+from ..policy.model import PropertyRule, StatusRule, Strategy
+from .chat import ChatResult
+from .fold import side_of, source_of
 
 
 def who(src: str) -> str:
@@ -37,7 +38,7 @@ def _at(time: str, other: str) -> str:
     return time
 
 
-def why_lost(strategy: Strategy, winner: Optional[str], candidates: dict, src: str) -> str:
+def why_lost(strategy: Strategy, winner: str | None, candidates: dict[str, Any], src: str) -> str:
     """Why `src`'s value was not the one kept, as one sentence."""
     name, mine = strategy.name, candidates[src]
     if side_of(src) not in strategy.sides:
@@ -60,7 +61,7 @@ def why_lost(strategy: Strategy, winner: Optional[str], candidates: dict, src: s
     return f"{who(src)}: sent at the same time as the winner, whose source id is larger"
 
 
-def _lost(strategy: Strategy, winner: Optional[str], candidates: dict) -> list:
+def _lost(strategy: Strategy, winner: str | None, candidates: dict[str, Any]) -> list[Any]:
     return [{"source": source_of(src), "sentAt": c["sentAt"], "value": c["value"],
              "why": why_lost(strategy, winner, candidates, src)}
             for src, c in sorted(candidates.items()) if src != winner]
@@ -70,33 +71,40 @@ def _shown(value: Any) -> str:
     return "none" if value is None else value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
+class Decided(Protocol):
+    """A strategy's choice, as render's pick makes it."""
+    value: Any
+    src: str | None
+    sent_at: str | None
+
+
 class Silent:
     """Explain turned off: every call does nothing."""
-    entries: dict = {}
+    entries: dict[str, Any] = {}
 
-    def decided(self, *args) -> None: pass
-    def not_recovered(self, *args) -> None: pass
-    def excluded(self, *args) -> None: pass
-    def status(self, *args) -> None: pass
-    def status_from_log(self, *args) -> None: pass
-    def computed(self, *args) -> None: pass
-    def chat(self, *args) -> None: pass
-    def directives(self, *args) -> None: pass
+    def decided(self, *args: Any) -> None: pass
+    def not_recovered(self, *args: Any) -> None: pass
+    def excluded(self, *args: Any) -> None: pass
+    def status(self, *args: Any) -> None: pass
+    def status_from_log(self, *args: Any) -> None: pass
+    def computed(self, *args: Any) -> None: pass
+    def chat(self, *args: Any) -> None: pass
+    def directives(self, *args: Any) -> None: pass
 
 
 class Explainer:
     """Collects explain entries, JSONPath -> entry, while render decides."""
 
     def __init__(self) -> None:
-        self.entries: dict = {}
+        self.entries: dict[str, Any] = {}
 
-    def decided(self, rule: PropertyRule, path: str, strategy: Strategy, candidates: dict, decision) -> None:
+    def decided(self, rule: PropertyRule, path: str, strategy: Strategy, candidates: dict[str, Any], decision: Decided) -> None:
         self.entries[path] = {
             "rule": str(rule.origin), "strategy": strategy.name,
             "source": source_of(decision.src) if decision.src else None, "sentAt": decision.sent_at,
             "value": decision.value, "lost": _lost(strategy, decision.src, candidates)}
 
-    def not_recovered(self, rule: PropertyRule, path: str, strategy: Strategy, candidates: dict) -> None:
+    def not_recovered(self, rule: PropertyRule, path: str, strategy: Strategy, candidates: dict[str, Any]) -> None:
         """Reports supplied a value the strategy does not read."""
         self.entries[path] = {
             "rule": str(rule.origin), "strategy": strategy.name, "source": None, "sentAt": None,
@@ -104,7 +112,7 @@ class Explainer:
             "why": f"not recovered: strategy {strategy.name} reads {_sides(strategy)}",
             "lost": _lost(strategy, None, candidates)}
 
-    def excluded(self, rule: PropertyRule, path: str, status: Optional[str], candidates: dict) -> None:
+    def excluded(self, rule: PropertyRule, path: str, status: str | None, candidates: dict[str, Any]) -> None:
         """A property whose `when: status` did not hold."""
         needs = ", ".join(sorted(rule.when_status or ()))
         why = f"not recovered: {rule.name} is recovered only when the status is in [{needs}], it is {_shown(status)}"
@@ -114,7 +122,7 @@ class Explainer:
             "lost": [{"source": source_of(src), "sentAt": c["sentAt"], "value": c["value"], "why": f"{who(src)}: {why}"}
                      for src, c in sorted(candidates.items())]}
 
-    def status(self, path: str, uploaded: Optional[str], rule: Optional[StatusRule], status: Optional[str]) -> None:
+    def status(self, path: str, uploaded: str | None, rule: StatusRule | None, status: str | None) -> None:
         """The uploaded status, and what its status rule made of it."""
         entry = self.entries.get(path)
         if entry is None or rule is None:
@@ -126,9 +134,10 @@ class Explainer:
             entry["why"] = (f"uploaded {uploaded} is recovered as {_shown(status)} by status rule {rule.status}"
                             if status is not None else f"uploaded {uploaded} is not recovered (status rule {rule.status}: recoverAs null)")
 
-    def status_from_log(self, path: str, rebuilt, before: Optional[str], candidates: dict) -> None:
+    def status_from_log(self, path: str, rebuilt: ChatResult, before: str | None, candidates: dict[str, Any]) -> None:
         """The message log's status beats the uploaded one."""
-        rule: ActionRule = rebuilt.status_rule
+        rule = rebuilt.status_rule
+        assert rule is not None   # the log gave a status: a rule set it
         message = next((m for m in reversed(rebuilt.messages)
                         if (r := rebuilt.fired.get(m["id"])) is not None and r.status is not None), None)
         said = f"message {message['id']} ({message['action']})" if message else rule.action
@@ -146,11 +155,11 @@ class Explainer:
             "rule": str(rule.origin), "strategy": "specify", "source": None, "sentAt": None,
             "value": now, "lost": [], "why": f"set to now by status rule {rule.status}"}
 
-    def chat(self, chat: ChatPolicy, rebuilt) -> None:
+    def chat(self, chat: ChatPolicy, rebuilt: ChatResult) -> None:
         """Each message (the rule that fired, or why none did) and each
         chat state field (the last rule that changed it)."""
         set_aside = {item["message"]["id"]: item["reason"] for item in rebuilt.set_aside}
-        last: dict = {}
+        last: dict[str, Any] = {}
         for message in rebuilt.messages:
             path = json_path(["chat", "messages", message["id"]])
             self.entries[path] = _message(chat, rebuilt, message, set_aside.get(message["id"]))
@@ -170,7 +179,7 @@ class Explainer:
                     "rule": None, "strategy": "initial", "source": None, "sentAt": None, "value": value,
                     "lost": [], "why": "the initial value (`state:` of the action rules): no message changed it"}
 
-    def directives(self, chat: ChatPolicy, told: list) -> None:
+    def directives(self, chat: ChatPolicy, told: list[Any]) -> None:
         """Each directive's client rule (so test coverage sees it fire)."""
         names = {str(rule.origin): rule.name for rule in chat.client}
         for i, item in enumerate(told):
@@ -180,7 +189,7 @@ class Explainer:
                 "value": item["do"], "lost": [], "why": f"client rule {name} asks it"}
 
 
-def _message(chat: ChatPolicy, rebuilt, message: dict, set_aside: Optional[str]) -> dict:
+def _message(chat: ChatPolicy, rebuilt: ChatResult, message: dict[str, Any], set_aside: str | None) -> dict[str, Any]:
     """The rule that fired for one message, or why none did."""
     entry = {"rule": None, "strategy": "set aside", "source": None, "sentAt": None,
              "value": message["action"], "heldBy": [source_of(s) for s in rebuilt.holders[message["id"]]]}
@@ -193,7 +202,7 @@ def _message(chat: ChatPolicy, rebuilt, message: dict, set_aside: Optional[str])
     return {**entry, "strategy": "no rule for this action", "why": _why_none(chat, message, rebuilt.unmatched.get(message["id"]))}
 
 
-def _why_none(chat: ChatPolicy, message: dict, event: Optional[dict]) -> str:
+def _why_none(chat: ChatPolicy, message: dict[str, Any], event: dict[str, Any] | None) -> str:
     """No rule fired: none handles the action, or each one's `when` failed."""
     indexes = chat.by_action.get(message["action"], ())
     if not indexes or event is None:
@@ -203,7 +212,7 @@ def _why_none(chat: ChatPolicy, message: dict, event: Optional[dict]) -> str:
     for index in indexes:
         rule = chat.rules[index]
         for condition in rule.conditions:
-            seen = event.get(slot[condition.field])
+            seen: Any = event.get(slot[condition.field])   # canonical JSON text
             if seen not in condition.values:
                 failed.append(f"rule {rule.name} needs {condition.describe()}, it was {_shown(json.loads(seen))}")
                 break

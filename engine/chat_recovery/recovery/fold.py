@@ -4,21 +4,22 @@ pick can stay independent of arrival order. `render` picks."""
 from __future__ import annotations
 
 import json
-from typing import Any, Optional
+from collections.abc import Callable
+from typing import Any
 
 from .. import timeutil
 from ..diagnostics import ReportError
-from ..policy.model import Policy
 from ..paths import json_path
+from ..policy.model import Policy
 
 STATE_FORMAT = 1
 
 
-def source_key(source: dict) -> str:
+def source_key(source: dict[str, Any]) -> str:
     return "visitor" if source["type"] == "visitor" else f"agent:{source['id']}"
 
 
-def source_of(key: str) -> dict:
+def source_of(key: str) -> dict[str, Any]:
     side, _, ident = key.partition(":")
     return {"type": "visitor"} if side == "visitor" else {"type": side, "id": ident}
 
@@ -45,7 +46,8 @@ def same_json(a: Any, b: Any) -> bool:
     kind = type(a)
     if kind is type(b):
         if kind in _LEAVES:
-            return a == b
+            equal: bool = a == b
+            return equal
         if kind is float:
             return repr(a) == repr(b)
         if kind is dict:
@@ -57,7 +59,7 @@ def same_json(a: Any, b: Any) -> bool:
     return canonical_json(a) == canonical_json(b)
 
 
-def _same_mapping(a: dict, b: dict) -> bool:
+def _same_mapping(a: dict[str, Any], b: dict[str, Any]) -> bool:
     if len(a) != len(b):
         return False
     for key, mine in a.items():
@@ -77,18 +79,18 @@ def _same_mapping(a: dict, b: dict) -> bool:
 _ABSENT = object()
 
 
-def all_same_json(values: list) -> bool:
+def all_same_json(values: list[Any]) -> bool:
     """True when every value writes as the same canonical JSON."""
     first = values[0] if values else None
     return all(same_json(first, v) for v in values[1:])
 
 
-def empty_state(visitor_id: str) -> dict:
+def empty_state(visitor_id: str) -> dict[str, Any]:
     return {"format": STATE_FORMAT, "visitorId": visitor_id, "now": None, "seq": 0,
             "visitorSeen": False, "slots": {}, "maps": {}, "chat": None, "wrapups": {}}
 
 
-def _newer(sent_at: str, value: Any, held: dict) -> bool:
+def _newer(sent_at: str, value: Any, held: dict[str, Any]) -> bool:
     """Within one source the later sentAt wins; equal times fall back to the
     value itself, so the result never depends on arrival order."""
     mine, theirs = timeutil.sort_key(sent_at), timeutil.sort_key(held["sentAt"])
@@ -97,7 +99,7 @@ def _newer(sent_at: str, value: Any, held: dict) -> bool:
     return canonical_json(value) > canonical_json(held["value"])
 
 
-def _offer(slot: dict, src: str, value: Any, sent_at: str, seq: int) -> None:
+def _offer(slot: dict[str, Any], src: str, value: Any, sent_at: str, seq: int) -> None:
     held = slot.get(src)
     if held is None:
         slot[src] = {"value": value, "sentAt": sent_at, "firstSeq": seq, "firstValue": value}
@@ -105,7 +107,7 @@ def _offer(slot: dict, src: str, value: Any, sent_at: str, seq: int) -> None:
         slot[src] = {**held, "value": value, "sentAt": sent_at}
 
 
-def fold(policy: Policy, state: Optional[dict], report: dict, now: str) -> dict:
+def fold(policy: Policy, state: dict[str, Any] | None, report: dict[str, Any], now: str) -> dict[str, Any]:
     """A new state with `report` (already checked) folded in. The given state
     is never changed: each dict on the way to a value this report offers is
     copied before it is written (copy on write); the rest is shared."""
@@ -148,7 +150,7 @@ def fold(policy: Policy, state: Optional[dict], report: dict, now: str) -> dict:
     return state
 
 
-_PATHS: dict = {}
+_PATHS: dict[tuple[str, ...], str] = {}
 
 
 def _path(*parts: str) -> str:
@@ -161,7 +163,7 @@ def _path(*parts: str) -> str:
     return path
 
 
-def _offer_keys(state: dict, path: str, value: dict, src: str, sent_at: str, seq: int) -> None:
+def _offer_keys(state: dict[str, Any], path: str, value: dict[str, Any], src: str, sent_at: str, seq: int) -> None:
     """A per-key map: each key is its own slot (copied before it is written)."""
     maps = state["maps"] = dict(state["maps"])
     keyed = maps[path] = dict(maps.get(path, ()))
@@ -171,7 +173,8 @@ def _offer_keys(state: dict, path: str, value: dict, src: str, sent_at: str, seq
             _offer(slot, src, item, sent_at, seq)
 
 
-def _fold_chat(state: dict, chat: dict, src: str, sent_at: str, seq: int, offer) -> None:
+def _fold_chat(state: dict[str, Any], chat: dict[str, Any], src: str, sent_at: str, seq: int,
+               offer: Callable[[str, Any], None]) -> None:
     held = state["chat"]
     if held is None:
         held = {"id": chat["id"], "messages": {}, "sources": {}}
@@ -188,7 +191,7 @@ def _fold_chat(state: dict, chat: dict, src: str, sent_at: str, seq: int, offer)
         _offer(slot, src, message, sent_at, seq)
 
 
-def conflict(path: str, candidates: dict, decided: dict) -> dict:
+def conflict(path: str, candidates: dict[str, Any], decided: dict[str, Any]) -> dict[str, Any]:
     """A disagreement between reports: each source's word and the decision."""
     return {"path": path,
             "values": [{"source": source_of(s), "sentAt": c["sentAt"], "value": c["value"]}

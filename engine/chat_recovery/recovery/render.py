@@ -2,26 +2,26 @@
 disagreement listed, every decision explainable."""
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
-from ..timeutil import sort_key
-from .fold import all_same_json, conflict, side_of, source_of
+from ..paths import json_path
 from ..policy.model import Policy, PropertyRule, Strategy
-from .chat import rebuild
+from ..replay import Engine
+from ..timeutil import sort_key
+from .chat import ChatResult, rebuild
 from .directives import directives
 from .explain import Explainer, Silent
-from ..paths import json_path
-from ..replay import Engine
+from .fold import all_same_json, conflict, side_of, source_of
 
 
 class _Decision:
     __slots__ = ("value", "src", "sent_at")
 
-    def __init__(self, value: Any, src: Optional[str], sent_at: Optional[str]):
+    def __init__(self, value: Any, src: str | None, sent_at: str | None):
         self.value, self.src, self.sent_at = value, src, sent_at
 
 
-def pick(strategy: Strategy, candidates: dict, now: str) -> Optional[_Decision]:
+def pick(strategy: Strategy, candidates: dict[str, Any], now: str) -> _Decision | None:
     """The strategy's choice among what each source said, or None."""
     if strategy.value == "now":
         return _Decision(now, None, None)
@@ -38,6 +38,7 @@ def pick(strategy: Strategy, candidates: dict, now: str) -> Optional[_Decision]:
         rank = ranks.get(side_of(src))
         if rank is None:
             continue
+        key: tuple[Any, ...]
         if how == "first":      # the earliest report, then the smaller source
             key = (held["firstSeq"], src)
             better = best_key is None or key < best_key
@@ -63,9 +64,9 @@ class _Out:
         self.now = now
         self.explaining = explain
         self.explain = Explainer() if explain else Silent()
-        self.conflicts: list = []
+        self.conflicts: list[Any] = []
 
-    def decide(self, rule: PropertyRule, path: str, candidates: dict, strategy: Optional[Strategy] = None) -> Optional[_Decision]:
+    def decide(self, rule: PropertyRule, path: str, candidates: dict[str, Any], strategy: Strategy | None = None) -> _Decision | None:
         strategy = strategy or rule.strategy
         decision = pick(strategy, candidates, self.now)
         if self.explaining:
@@ -81,7 +82,7 @@ class _Out:
         return decision
 
 
-def render(policy: Policy, state: dict, engine: Engine, explain: bool = False) -> dict:
+def render(policy: Policy, state: dict[str, Any], engine: Engine, explain: bool = False) -> dict[str, Any]:
     now = state["now"]
     out = _Out(now, explain)
     slots, maps = state["slots"], state["maps"]
@@ -100,7 +101,7 @@ def render(policy: Policy, state: dict, engine: Engine, explain: bool = False) -
     recovers_visitor = state["visitorSeen"] and not (status_rule is not None and status is None)
     visitor = None
     if recovers_visitor or chat_state is not None:
-        info: dict = {}
+        info: dict[str, Any] = {}
         for rule in policy.info:
             if rule.when_status is not None and status not in rule.when_status:
                 out.explain.excluded(rule, rule.path, status, slots.get(rule.path, {}))
@@ -125,6 +126,7 @@ def render(policy: Policy, state: dict, engine: Engine, explain: bool = False) -
 
     chat = None
     if chat_state is not None:
+        assert rebuilt is not None   # rebuilt whenever there is a chat
         props = {}
         for rule in policy.chat_props:
             decision = out.decide(rule, rule.path, slots.get(rule.path, {}))
@@ -150,10 +152,11 @@ def render(policy: Policy, state: dict, engine: Engine, explain: bool = False) -
     }
 
 
-def _log_status(out: _Out, policy: Policy, rebuilt) -> str:
+def _log_status(out: _Out, policy: Policy, rebuilt: ChatResult) -> str | None:
     """The message log's status beats the uploaded one; a disagreement with
     the uploads stays listed, decided by the action rule."""
     rule = rebuilt.status_rule
+    assert rule is not None   # the log gave a status: a rule set it
     decided = {"rule": str(rule.origin), "strategy": "messageLog", "value": rebuilt.status, "source": None}
     for entry in out.conflicts:
         if entry["path"] == policy.status.path:
@@ -161,9 +164,9 @@ def _log_status(out: _Out, policy: Policy, rebuilt) -> str:
     return rebuilt.status
 
 
-def _stamp(policy: Policy) -> dict:
+def _stamp(policy: Policy) -> dict[str, Any]:
     """Which policy decided: name and version when the manifest gives them."""
-    stamp = {"digest": policy.digest}
+    stamp: dict[str, Any] = {"digest": policy.digest}
     if policy.name is not None:
         stamp = {"name": policy.name, "version": policy.version, **stamp}
     return stamp

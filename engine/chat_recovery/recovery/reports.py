@@ -6,11 +6,11 @@ import json
 from typing import Any
 
 from .. import timeutil
-from ..policy.contract import MAX_DEPTH
 from ..diagnostics import ReportError
+from ..paths import json_path
+from ..policy.contract import MAX_DEPTH
 from ..policy.model import Policy
 from ..policy.schema_errors import headline
-from ..paths import json_path
 from ..policy.yamlsource import YamlError, load
 
 MAX_BYTES = 16 * 1024 * 1024
@@ -70,7 +70,7 @@ def _plain(value: Any, depth: int = 1) -> Any:
     return value
 
 
-def check(policy: Policy, report: Any, owned: bool = False) -> dict:
+def check(policy: Policy, report: Any, owned: bool = False) -> dict[str, Any]:
     """Validate against the contract (as the policy extends it) and return a
     normalized copy: times in one UTC spelling, each message id once checked.
 
@@ -88,7 +88,7 @@ def check(policy: Policy, report: Any, owned: bool = False) -> dict:
     source = report["source"]
     if source["type"] == "visitor" and source.get("id") not in (None, report["visitorId"]):
         raise ReportError(f"a visitor report's source.id must equal visitorId ('{report['visitorId']}')", "$.source.id")
-    out = report
+    out: dict[str, Any] = report
     out["sentAt"] = _time(out["sentAt"], "$.sentAt")
     info = (out.get("visitor") or {}).get("info") or {}
     for key in policy.time_fields:
@@ -96,7 +96,7 @@ def check(policy: Policy, report: Any, owned: bool = False) -> dict:
             info[key] = _time(info[key], json_path(("visitor", "info", key)))
     chat = out.get("chat")
     if chat:
-        seen = {}
+        seen: dict[str, tuple[int, dict[str, Any]]] = {}
         for i, message in enumerate(chat.get("messages") or ()):
             message["time"] = _time(message["time"], json_path(("chat", "messages", i, "time")))
             first = seen.setdefault(message["id"], (i, message))

@@ -1,22 +1,25 @@
-"""Which action rule fires for each message: a small interface with two
-implementations. durable_rules (the design card's engine) where it imports;
-the rules compiled to plain Python (compiled_engine) elsewhere (Python
-3.13+) and on request; a plain-Python matcher as the reference of both.
+"""Which action rule fires for each message: a small interface (Engine,
+Session) with three implementations. durable_rules (durable_engine, the
+design card's engine) where it imports; the rules compiled to plain Python
+(compiled_engine) where it does not (Python 3.13+) and on request; a
+plain-Python matcher (python_engine) as the reference of both. `auto`
+resolves to the first of durable and compiled that runs here.
 
-An engine only *chooses* the rule; the effects are applied by `chat.py` in
-plain Python, so an error in an effect is never swallowed by the engine."""
+An engine only *chooses* the rule; the effects are applied by
+`recovery/chat.py` in plain Python, so an error in an effect is never
+swallowed by the engine."""
 from __future__ import annotations
 
 import threading
 import warnings
-from typing import Optional, Protocol
+from typing import Any, Protocol
 
-from ..policy.chat_model import ChatPolicy
 from ..diagnostics import RecoveryError
+from ..policy.chat_model import ChatPolicy
 
 
 class Session(Protocol):
-    def fire(self, event: dict) -> Optional[int]:
+    def fire(self, event: dict[str, Any]) -> int | None:
         """Index into ChatPolicy.rules of the rule that fired, or None."""
 
     def close(self) -> None:
@@ -37,7 +40,7 @@ class ReplayError(RecoveryError):
 def durable_available() -> bool:
     try:
         import durable.engine  # noqa: F401
-    except Exception:  # ImportError, or the undefined-symbol error on 3.13
+    except Exception:  # noqa: BLE001 - ImportError, or the undefined-symbol error on 3.13
         return False
     return True
 
@@ -98,4 +101,5 @@ class EngineCache:
         engines = self._local.__dict__.setdefault("engines", {})
         if name not in engines:
             engines[name] = make_engine(self._chat, name)
-        return engines[name]
+        engine: Engine = engines[name]
+        return engine

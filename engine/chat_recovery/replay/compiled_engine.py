@@ -10,15 +10,16 @@ re-spelled in the source), so the compiled engine compares exactly what the
 plain-Python matcher compares."""
 from __future__ import annotations
 
-from typing import Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 from ..policy.chat_model import ChatPolicy
 
 
-def generate(chat: ChatPolicy) -> tuple[str, dict]:
+def generate(chat: ChatPolicy) -> tuple[str, dict[str, Any]]:
     """Python source defining `fire(event)`, and the names it refers to."""
     keys = {f: f"c{i}" for i, f in enumerate(chat.condition_fields)}
-    names: dict = {}
+    names: dict[str, Any] = {}
     lines: list[str] = []
     dispatch: list[str] = []
     for number, (action, indexes) in enumerate(sorted(chat.by_action.items())):
@@ -62,9 +63,9 @@ class CompiledEngine:
         self.source, names = generate(chat)
         namespace = dict(names)
         exec(compile(self.source, "<compiled action rules>", "exec"), namespace)  # noqa: S102 - our own generated source
-        self.fire: Callable[[dict], Optional[int]] = namespace["fire"]
+        self.fire: Callable[[dict[str, Any]], int | None] = namespace["fire"]
 
-    def open(self) -> "CompiledEngine":
+    def open(self) -> CompiledEngine:
         return self
 
     def close(self) -> None:

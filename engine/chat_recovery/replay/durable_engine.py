@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from typing import Optional
+from typing import Any
 
 import durable.engine  # noqa: F401  (loads the extension as the package does, and fails the same way where it cannot)
 import durable_rules_engine as rules
@@ -29,13 +29,13 @@ FINALIZE = "finalize"
 _rulesets = itertools.count()   # each engine its own ruleset name (a name is a key in the extension)
 
 
-def ruleset_for(chat: ChatPolicy) -> dict:
+def ruleset_for(chat: ChatPolicy) -> dict[str, Any]:
     """The action rules as a durable_rules ruleset: rule `r{index}` matches
     the action and each condition's accepted values (canonical JSON text)."""
     fields = {f: f"c{i}" for i, f in enumerate(chat.condition_fields)}
-    ruleset = {FINALIZE: {"all": [{"m": {FINALIZE: 1}}]}}
+    ruleset: dict[str, Any] = {FINALIZE: {"all": [{"m": {FINALIZE: 1}}]}}
     for index, rule in enumerate(chat.rules):
-        terms = [{"action": rule.action}]
+        terms: list[dict[str, Any]] = [{"action": rule.action}]
         for condition in rule.conditions:
             options = [{fields[condition.field]: value} for value in sorted(condition.values)]
             terms.append(options[0] if len(options) == 1 else {"$or": options})
@@ -52,15 +52,15 @@ class DurableEngine:
         self._handle = rules.create_ruleset(f"chat{next(_rulesets)}", json.dumps(ruleset_for(chat)))
         self._sessions = itertools.count()
         self._events = itertools.count()
-        self._live: Optional[str] = None
+        self._live: str | None = None
 
-    def open(self) -> "DurableEngine":
+    def open(self) -> DurableEngine:
         if self._live is not None:
             raise ReplayError("a durable_rules session is still open: replays run one at a time")
         self._live = f"s{next(self._sessions)}"
         return self
 
-    def fire(self, event: dict) -> Optional[int]:
+    def fire(self, event: dict[str, Any]) -> int | None:
         if event["action"] not in self._handled:
             return None  # no rule names this action: durable_rules could only say "not handled"
         fired = self._post({**event, "sid": self._live, "id": f"e{next(self._events)}"})
@@ -79,7 +79,7 @@ class DurableEngine:
             raise ReplayError(f"durable_rules answered the finalize event with {fired}")
         rules.delete_state(self._handle, sid)
 
-    def _post(self, event: dict) -> list:
+    def _post(self, event: dict[str, Any]) -> list[Any]:
         """The names of the rules the event fired (each action started and
         completed in turn; one, or none when no rule matched)."""
         code, state = rules.assert_event(self._handle, json.dumps(event))

@@ -2,7 +2,7 @@
 priority, then definition) whose conditions all hold."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any
 
 from ..policy.chat_model import ChatPolicy
 
@@ -15,10 +15,10 @@ class PythonEngine:
         self._by_action = chat.by_action
         self._fields = {f: f"c{i}" for i, f in enumerate(chat.condition_fields)}
 
-    def open(self) -> "PythonEngine":
+    def open(self) -> PythonEngine:
         return self
 
-    def fire(self, event: dict) -> Optional[int]:
+    def fire(self, event: dict[str, Any]) -> int | None:
         for index in self._by_action.get(event["action"], ()):
             rule = self._rules[index]
             if all(event.get(self._fields[c.field]) in c.values for c in rule.conditions):

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import random
 import threading
-from typing import Optional
 
 
 class Admission:
-    def __init__(self, limit: int, retry_after: tuple[int, int] = (1, 10), rng: Optional[random.Random] = None):
+    def __init__(self, limit: int, retry_after: tuple[int, int] = (1, 10), rng: random.Random | None = None):
         if limit < 1:
             raise ValueError("max in flight must be 1 or more")
         self.limit = limit

@@ -4,7 +4,7 @@ app in one process) gets its own store, metrics and limits."""
 from __future__ import annotations
 
 import logging
-from typing import Iterable
+from collections.abc import Iterable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException

@@ -6,8 +6,9 @@ where it reads a body."""
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Mapping, Optional
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -23,7 +24,7 @@ from .requests import read_json, require_token
 class Service:
     """What every handler is handed: the coordinator and the limits around it."""
     coordinator: Coordinator
-    token: Optional[str]
+    token: str | None
     admission: Admission
     metrics: Metrics
     max_body: int

@@ -2,14 +2,12 @@
 field, where: {"error": {"code", "message", "path"?}}."""
 from __future__ import annotations
 
-from typing import Optional
-
 from starlette.responses import JSONResponse
 
 
 class HttpError(Exception):
-    def __init__(self, status: int, code: str, message: str, path: Optional[str] = None,
-                 headers: Optional[dict] = None):
+    def __init__(self, status: int, code: str, message: str, path: str | None = None,
+                 headers: dict | None = None):
         super().__init__(message)
         self.status, self.code, self.message, self.path, self.headers = status, code, message, path, headers or {}
 
@@ -23,5 +21,5 @@ class HttpError(Exception):
         return JSONResponse(self.body(), status_code=self.status, headers=self.headers)
 
 
-def error_response(status: int, code: str, message: str, headers: Optional[dict] = None) -> JSONResponse:
+def error_response(status: int, code: str, message: str, headers: dict | None = None) -> JSONResponse:
     return HttpError(status, code, message, headers=headers).response()

@@ -11,7 +11,7 @@ import re
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import anyio
 from starlette.requests import Request
@@ -97,7 +97,7 @@ def _submit_one(service: Service, report: Any) -> tuple[int, dict]:
     return 200, progress
 
 
-def _visitor_of(report: Any) -> Optional[str]:
+def _visitor_of(report: Any) -> str | None:
     visitor = report.get("visitorId") if isinstance(report, dict) else None
     return visitor if isinstance(visitor, str) else None
 

@@ -9,8 +9,8 @@ import json
 import logging
 import sys
 import time
-from datetime import datetime, timezone
-from typing import IO, Any, Optional
+from datetime import UTC, datetime
+from typing import IO, Any
 
 LEVELS = ("debug", "info", "warning", "error")
 FORMATS = ("text", "json")
@@ -24,12 +24,12 @@ def event(logger: logging.Logger, level: int, name: str, exc_info: Any = None, *
 
 class _Formatter(logging.Formatter):
     def parts(self, record: logging.LogRecord) -> dict:
-        out = {"time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        out = {"time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
                "level": record.levelname.lower(), "event": record.getMessage()}
         if not record.name.startswith("chat_recovery"):
             out["logger"] = record.name          # uvicorn's own warnings and errors, in our shape
         out.update(getattr(record, "fields", {}))
-        if record.exc_info:
+        if record.exc_info and record.exc_info[0]:
             out["error"] = f"{record.exc_info[0].__name__}: {record.exc_info[1]}"
             out["traceback"] = self.formatException(record.exc_info)
         return out
@@ -54,7 +54,7 @@ def _text(value: Any) -> str:
     return json.dumps(text, ensure_ascii=False) if not text or any(c in text for c in ' "=\n') else text
 
 
-def configure(level: str = "info", fmt: str = "text", stream: Optional[IO[str]] = None) -> None:
+def configure(level: str = "info", fmt: str = "text", stream: IO[str] | None = None) -> None:
     """Our loggers and uvicorn's write through one handler in one format.
     uvicorn's access log is off (ours replaces it) and its info chatter is
     left out (our start and shutdown lines say the same); its warnings stay."""

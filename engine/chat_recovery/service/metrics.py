@@ -28,7 +28,7 @@ class Metrics:
             worker = Gauge("chat_recovery_worker_events", "Replay worker events since start: steps, crashes, "
                            "restarts, fallbacks", ["event"], registry=self.registry)
             for name in ("steps", "crashes", "restarts", "fallbacks"):
-                worker.labels(name).set_function(lambda name=name: runner_stats().get(name, 0))
+                worker.labels(name).set_function(lambda name=name: runner_stats().get(name, 0))  # type: ignore[misc]  # the default binds the loop name
 
     def exposition(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

@@ -7,8 +7,9 @@ and every `$ref` is rewritten to match."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ..version import __version__
 from .endpoint import Endpoint

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import hmac
 import json
-from typing import Any, Optional
+from typing import Any
 
 from starlette.requests import Request
 
 from .errors import HttpError
 
 
-def require_token(request: Request, token: Optional[str]) -> None:
+def require_token(request: Request, token: str | None) -> None:
     if token is None:
         return
     given = request.headers.get("authorization", "")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import signal
 import socket
-from typing import Callable, Optional, Tuple
+from collections.abc import Callable
 
-from ..live import Coordinator, InProcessRunner, MemoryStore
+from ..live import Coordinator, InProcessRunner, MemoryStore, Runner, Store
 from ..policy.model import Policy
 from ..replay import resolve
 from .admission import Admission
@@ -18,10 +18,10 @@ from .logs import AccessLog, event, log
 from .metrics import Metrics
 
 
-def build(config: ServeConfig, policy: Policy) -> Tuple[Service, Callable[[], None]]:
+def build(config: ServeConfig, policy: Policy) -> tuple[Service, Callable[[], None]]:
     if config.redis_url:
         from ..live.redis_store import RedisStore
-        store = RedisStore(config.redis_url)
+        store: Store = RedisStore(config.redis_url)
     else:
         store = MemoryStore()
     # `auto` is decided here, once: a fallback is said in this process's log,
@@ -29,7 +29,7 @@ def build(config: ServeConfig, policy: Policy) -> Tuple[Service, Callable[[], No
     engine = engine_in_force(config, policy)
     if config.workers > 0:
         from ..live.workers import SupervisedRunner
-        runner = SupervisedRunner(config.policy, engine=engine, workers=config.workers)
+        runner: Runner = SupervisedRunner(config.policy, engine=engine, workers=config.workers)
     else:
         runner = InProcessRunner(policy, engine)
     coordinator = Coordinator(policy, store, window=config.window, retain=config.retain, runner=runner)
@@ -64,7 +64,7 @@ def listen(config: ServeConfig) -> socket.socket:
     return sock
 
 
-def serve(service: Service, config: ServeConfig, sock: socket.socket, announce: Callable[[], None] = lambda: None) -> Optional[int]:
+def serve(service: Service, config: ServeConfig, sock: socket.socket, announce: Callable[[], None] = lambda: None) -> int | None:
     """Run until SIGTERM or SIGINT; the signal that stopped it (None if none).
 
     The server's own stop handler is in force before `announce` says "serving
@@ -75,7 +75,7 @@ def serve(service: Service, config: ServeConfig, sock: socket.socket, announce: 
     import uvicorn
 
     class Server(uvicorn.Server):
-        stopped_by: Optional[int] = None
+        stopped_by: int | None = None
 
         def handle_exit(self, sig: int, frame) -> None:
             # uvicorn's own handler re-raises the signal after shutdown, which kills the

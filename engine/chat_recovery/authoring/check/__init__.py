@@ -4,7 +4,6 @@ rules reach (`analysis` holds the table of them)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional, Union
 
 from ...api import load_policy
 from ...diagnostics import Diagnostic, PolicyError
@@ -14,7 +13,7 @@ from ...policy.model import Policy
 from .analysis import analyse
 
 
-def check_policy(directory: Union[str, Path, None] = None) -> tuple[Optional[Policy], tuple[Diagnostic, ...]]:
+def check_policy(directory: str | Path | None = None) -> tuple[Policy | None, tuple[Diagnostic, ...]]:
     """Everything `policy check` finds: load errors, or the policy with the
     warnings and errors of the deeper analyses (the policy is None when it
     did not load)."""

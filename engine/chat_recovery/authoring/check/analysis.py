@@ -5,13 +5,13 @@ state space the action rules reach, explored once on first use) and returns
 diagnostics; the table below is the only list of them."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
-from typing import Callable
 
-from . import invariants, rule_checks
-from ...policy.contract import Contract
 from ...diagnostics import Diagnostic
+from ...policy.contract import Contract
 from ...policy.model import Policy
+from . import invariants, rule_checks
 from .statespace import Space
 
 

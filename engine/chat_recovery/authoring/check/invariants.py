@@ -4,12 +4,12 @@ each one. A broken invariant is an error, shown as that log."""
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Optional
 
-from ...policy.compile_invariants import Invariant
 from ...diagnostics import Code, Diagnostic
 from ...paths import json_path
+from ...policy.compile_invariants import Invariant
 from .statespace import Edge, Space
 
 
@@ -22,7 +22,7 @@ class Verdict:
     statuses: tuple = field(default=())  # the status after each step of `path`
 
 
-def _search(space: Space, arm: Callable, bad: Callable) -> Optional[list[Edge]]:
+def _search(space: Space, arm: Callable, bad: Callable) -> list[Edge] | None:
     """Breadth first over (state, memory): the shortest path to a step where
     `bad(memory, status before, status after)`, the memory being what `arm`
     keeps of the statuses passed through before the step."""
@@ -47,7 +47,7 @@ def _search(space: Space, arm: Callable, bad: Callable) -> Optional[list[Edge]]:
     return None
 
 
-def _entered_by_other(space: Space, invariant: Invariant) -> Optional[list[Edge]]:
+def _entered_by_other(space: Space, invariant: Invariant) -> list[Edge] | None:
     (status,) = invariant.statuses
     for key, edges in space.edges.items():   # breadth-first order: the first hit is the shortest
         for edge in edges:
@@ -73,7 +73,7 @@ def prove(invariant: Invariant, space: Space) -> Verdict:
                        lambda armed, before, after: armed and after in targets and after != before)
     if path is None:
         return Verdict(invariant, True)
-    return Verdict(invariant, False, tuple(path), statuses=tuple(e.target[0] for e in path))
+    return Verdict(invariant, False, tuple(path), statuses=tuple(e.target[0] for e in path if e.target is not None))
 
 
 def describe(verdict: Verdict, space: Space) -> str:

@@ -4,13 +4,11 @@ names one letter away from the contract's. Each points at the rule."""
 from __future__ import annotations
 
 import json
-from typing import Optional
 
-from ...policy.chat_model import ActionRule
 from ...diagnostics import Code, Diagnostic, did_you_mean, suggest
-from ...policy.model import Origin
 from ...paths import json_path
-from ...policy.chat_model import SENDER_TYPES
+from ...policy.chat_model import SENDER_TYPES, ActionRule
+from ...policy.model import Origin
 from .statespace import MAX_STATES, MAX_STEPS
 
 
@@ -121,7 +119,7 @@ def action_names(subject) -> list[Diagnostic]:
     contract = subject.contract.actions
     out = []
     for rule in subject.policy.chat.rules:
-        hit: Optional[str] = did_you_mean(rule.action, contract) if rule.action not in contract else None
+        hit: str | None = did_you_mean(rule.action, contract) if rule.action not in contract else None
         if hit:
             out.append(warn(rule.origin, f"'{rule.action}' is not an action of the contract (did you mean '{hit}'?)", Code.NOT_CONTRACT_ACTION, ("rules", rule.name, "on")))
     return out

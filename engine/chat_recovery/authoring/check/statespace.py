@@ -16,12 +16,11 @@ import copy
 import json
 from collections import deque
 from dataclasses import dataclass
-from types import SimpleNamespace
-from typing import Optional
+from typing import Any, NamedTuple
 
-from ...recovery.chat import apply_effect, match_event
 from ...policy.chat_model import SENDER_TYPES, ActionRule, ChatPolicy
 from ...policy.expressions import MISSING
+from ...recovery.chat import apply_effect, match_event
 from ...recovery.fold import canonical_json
 from ...replay.python_engine import PythonEngine
 
@@ -29,6 +28,12 @@ MAX_STATES = 20000       # beyond these the search stops (about 50 us a step): n
 MAX_STEPS = 250_000
 OTHER = "other"          # "something else": a value no condition accepts
 TIME, ID = "2026-01-01T00:00:00Z", "m-0"
+
+
+class _Held(NamedTuple):
+    """The (status, state) a state-space node stands for, as match_event reads it."""
+    status: str | None
+    state: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -105,7 +110,7 @@ def _values(chat: ChatPolicy, field: str, copied: bool) -> list:
 
 
 def events(chat: ChatPolicy, tracked: tuple) -> list[Event]:
-    out = []
+    out: list[Event] = []
     for action, indexes in sorted(chat.by_action.items()):
         rules = [chat.rules[i] for i in indexes]
         tested = {c.field for r in rules for c in r.conditions if not c.field.startswith(("state.", "status"))}
@@ -127,8 +132,8 @@ def events(chat: ChatPolicy, tracked: tuple) -> list[Event]:
 @dataclass
 class Edge:
     event: int                 # index into Space.events
-    rule: Optional[int]        # index into ChatPolicy.rules; None: no rule fired
-    target: Optional[tuple]    # the next state's key; None: the rule's effects fail (the recovery errs)
+    rule: int | None        # index into ChatPolicy.rules; None: no rule fired
+    target: tuple | None    # the next state's key; None: the rule's effects fail (the recovery errs)
 
 
 class Space:
@@ -168,10 +173,10 @@ class Space:
                     self.parent[edge.target] = (key, edge)
                     queue.append(edge.target)
 
-    def _step(self, index: int, event: Event, status: Optional[str], state: dict) -> tuple:
+    def _step(self, index: int, event: Event, status: str | None, state: dict) -> tuple:
         """The edge an event takes from a state, and the state it leads to."""
         message = event.message()
-        fired = self._matcher.fire(match_event(self.chat, message, SimpleNamespace(status=status, state=state)))
+        fired = self._matcher.fire(match_event(self.chat, message, _Held(status, state)))
         if fired is None:
             return Edge(index, None, self.key(status, state)), (status, state)
         rule = self.chat.rules[fired]
@@ -186,11 +191,8 @@ class Space:
         return Edge(index, fired, self.key(*nxt)), nxt
 
     @staticmethod
-    def key(status: Optional[str], state: dict) -> tuple:
+    def key(status: str | None, state: dict) -> tuple:
         return (status, canonical_json(state))
-
-    def status(self, key: tuple) -> Optional[str]:
-        return key[0]
 
     def path(self, key: tuple) -> list[Edge]:
         """The shortest event sequence from the initial state to `key`."""
@@ -204,7 +206,7 @@ class Space:
         """Whether a rule's own conditions hold for an event in a state,
         whichever rule the engine picks."""
         status, state = self.states[key]
-        posted = match_event(self.chat, event.message(), SimpleNamespace(status=status, state=state))
+        posted = match_event(self.chat, event.message(), _Held(status, state))
         slots = {f: f"c{i}" for i, f in enumerate(self.chat.condition_fields)}
         return event.action == rule.action and all(posted.get(slots[c.field]) in c.values for c in rule.conditions)
 

@@ -3,14 +3,15 @@ is recovered under both, and every path whose value differs is listed.
 Pure: cases come in as data, results go out as data."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from ...api import recover
 from ...diagnostics import RecoveryError, ReportError
-from ...recovery.fold import canonical_json
-from ...policy.model import Policy
 from ...paths import json_path
+from ...policy.model import Policy
+from ...recovery.fold import canonical_json
 
 DEFAULT_NOW = "2026-11-24T09:00:30Z"   # the examples' time; never the clock, so a diff is reproducible
 

@@ -6,16 +6,17 @@ gathers one result that the formatters print."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any
 
-from .behaviour import DEFAULT_NOW, Case, CaseDiff, compare, deduplicate
 from ...diagnostics import PolicyError, ReportError
-from ...policy.model import Policy
-from ..suites import load_suites
 from ...policy.files import rule_files
+from ...policy.model import Policy
 from ...recovery.reports import parse_bytes
+from ..suites import load_suites
+from .behaviour import DEFAULT_NOW, Case, CaseDiff, compare, deduplicate
 from .structure import BEHAVIOUR, COSMETIC, Change, diff_policies
 
 REPORT_SUFFIXES = (".json", ".yaml", ".yml")
@@ -118,7 +119,7 @@ def cases_from_suites(suites: Iterable[Any]) -> list[Case]:
     return out
 
 
-def suite_cases(policy_dirs: Iterable[Optional[str]]) -> tuple[list[Case], list[str]]:
+def suite_cases(policy_dirs: Iterable[str | None]) -> tuple[list[Case], list[str]]:
     """The test suites under each policy's tests/; returns the cases and,
     for suites that do not load, their problems (file:line:col) as notes: a
     broken suite must not stop the review of the rules."""

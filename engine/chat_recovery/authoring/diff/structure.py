@@ -4,14 +4,14 @@ the YAML, so descriptions, comments and key order cannot show up here."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields, is_dataclass
-from typing import Any, Callable, Iterable, Mapping, Optional
+from typing import Any
 
 from ...policy.chat_model import ActionRule, ChatPolicy, ClientRule
 from ...policy.model import Origin, Policy, PropertyRule, StatusRule, Strategy
 
 BEHAVIOUR, CHECK, COSMETIC = "behaviour", "check", "cosmetic"
-KINDS = (BEHAVIOUR, CHECK, COSMETIC)
 
 
 @dataclass(frozen=True, order=True)
@@ -49,7 +49,7 @@ class _Collect:
     def __init__(self) -> None:
         self.changes: list[Change] = []
 
-    def add(self, origin: Optional[Origin], area: str, subject: str, message: str, kind: str = BEHAVIOUR, file: str = "") -> None:
+    def add(self, origin: Origin | None, area: str, subject: str, message: str, kind: str = BEHAVIOUR, file: str = "") -> None:
         if origin is None or not origin.file:
             self.changes.append(Change(file, 0, 0, subject, message, area, kind))
         else:
@@ -126,7 +126,7 @@ def _strategies(out: _Collect, old: Policy, new: Policy) -> dict:
     return renamed
 
 
-def _when(statuses: Optional[frozenset]) -> str:
+def _when(statuses: frozenset | None) -> str:
     return "in every status" if statuses is None else "only when the status is " + " or ".join(sorted(statuses))
 
 
@@ -251,7 +251,7 @@ def _keyed(out: _Collect, area: str, before: dict, after: dict, facts: Callable[
                     out.add(r.origin, area, name, _fact_change(key, was.get(key), now.get(key)))
 
 
-def _fact_change(key: tuple, was: Optional[str], now: Optional[str]) -> str:
+def _fact_change(key: tuple, was: str | None, now: str | None) -> str:
     noun, label = key
     if was is None:
         return f"new {noun}: {label} {now}".rstrip()

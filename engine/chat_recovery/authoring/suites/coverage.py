@@ -4,8 +4,8 @@ rule of each message, the client rule of each directive), the property rows
 that had a value to decide, and the status row of the uploaded status."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from ...policy.model import Origin, Policy
 from ...recovery.render import pick

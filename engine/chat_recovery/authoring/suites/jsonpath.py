@@ -49,10 +49,8 @@ def lookup(document: Any, parts: tuple) -> Any:
     """The value at `parts`, or ABSENT when some step does not exist."""
     here = document
     for part in parts:
-        if isinstance(part, int) and isinstance(here, list) and -len(here) <= part < len(here):
-            here = here[part]
-        elif isinstance(part, str) and isinstance(here, dict) and part in here:
-            here = here[part]
+        if isinstance(part, int) and isinstance(here, list) and -len(here) <= part < len(here) or isinstance(part, str) and isinstance(here, dict) and part in here:
+            here = here[part]  # type: ignore[index]  # the test above pairs int with list, str with dict
         else:
             return ABSENT
     return here

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from ...api import apply, render
 from ...diagnostics import RecoveryError, ReportError
-from ...policy.model import Policy
 from ...paths import json_path
+from ...policy.model import Policy
 from .jsonpath import ABSENT, lookup
 from .suites import Case, Expectation, Suite
 
@@ -22,15 +22,15 @@ class Failure:
     path: str             # as written; "" for a case-level failure
     expected: str         # shown as JSON, or words
     actual: str
-    decided_by: Optional[str] = None
+    decided_by: str | None = None
 
 
 @dataclass
 class CaseResult:
     case: Case
     failures: list = field(default_factory=list)
-    state: Optional[dict] = None
-    recovery: Optional[dict] = None
+    state: dict | None = None
+    recovery: dict | None = None
 
     @property
     def passed(self) -> bool:
@@ -56,7 +56,7 @@ def matches(expected: Any, actual: Any) -> bool:
     return expected == actual
 
 
-def run_case(policy: Policy, case: Case, engine: Optional[str] = None) -> CaseResult:
+def run_case(policy: Policy, case: Case, engine: str | None = None) -> CaseResult:
     result = CaseResult(case)
     state, error = None, None
     try:
@@ -66,6 +66,7 @@ def run_case(policy: Policy, case: Case, engine: Optional[str] = None) -> CaseRe
             except ReportError as exc:
                 raise exc.located(name) from None
         result.state = state
+        assert state is not None   # a case has at least one report (the suite schema)
         result.recovery = render(policy, state, explain=True, engine=engine)
     except (ReportError, RecoveryError) as exc:
         error = str(exc)
@@ -79,6 +80,7 @@ def run_case(policy: Policy, case: Case, engine: Optional[str] = None) -> CaseRe
     if error is not None:
         result.failures.append(Failure(case.line, case.col, "", "a recovery", f"error {show(error)}"))
         return result
+    assert result.recovery is not None   # no error: rendered above
     for expectation in case.expectations:
         failure = _check(policy, expectation, result.recovery)
         if failure is not None:
@@ -86,14 +88,14 @@ def run_case(policy: Policy, case: Case, engine: Optional[str] = None) -> CaseRe
     return result
 
 
-def run_suites(policy: Policy, suites: list[Suite], engine: Optional[str] = None, only: Optional[str] = None) -> list[CaseResult]:
+def run_suites(policy: Policy, suites: list[Suite], engine: str | None = None, only: str | None = None) -> list[CaseResult]:
     """Every case of every suite, in order; `only` keeps cases whose name
     contains it. `engine` None: the policy's own choice."""
     return [run_case(policy, case, engine) for suite in suites for case in suite.cases
             if only is None or only in case.name]
 
 
-def _check(policy: Policy, expectation: Expectation, recovery: dict) -> Optional[Failure]:
+def _check(policy: Policy, expectation: Expectation, recovery: dict) -> Failure | None:
     actual = lookup(recovery, expectation.parts)
     if expectation.absent:
         if actual is ABSENT:
@@ -107,7 +109,7 @@ def _check(policy: Policy, expectation: Expectation, recovery: dict) -> Optional
                    decided_by(policy, recovery, expectation.parts))
 
 
-def decided_by(policy: Policy, recovery: dict, parts: tuple) -> Optional[str]:
+def decided_by(policy: Policy, recovery: dict, parts: tuple) -> str | None:
     """The rule behind the value at `parts`: its explain entry (or the
     nearest enclosing one), else the property rule that had nothing to pick."""
     explain = recovery.get("explain") or {}

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any
 
-from ...policy import bundled
-from ...policy.contract import Contract, load_contract
 from ...diagnostics import Code, Diagnostic, PolicyError, ReportError
 from ...paths import json_path
-from ...recovery.reports import parse_bytes
+from ...policy import bundled
+from ...policy.contract import Contract, load_contract
 from ...policy.schema_errors import problems as explain_errors
 from ...policy.yamlsource import Located, YamlError, load
+from ...recovery.reports import parse_bytes
 from .jsonpath import PathError, parse
 
 SCHEMA = "policy-test.schema.json"
@@ -44,7 +44,7 @@ class Case:
     report_names: tuple          # where each report came from, for error messages
     expect: dict                 # path as written -> expected value
     expectations: tuple          # Expectation, in the order written (expect, then absent)
-    expect_error: Optional[str] = None
+    expect_error: str | None = None
     error_at: tuple = (0, 0)     # line, col of expectError
     seed: tuple = ()
 
@@ -69,8 +69,8 @@ def suite_files(path: Path) -> list[Path]:
     return sorted(found)
 
 
-def read_suites(path: Union[str, Path], shown_as: Optional[str] = None,
-                contract: Optional[Contract] = None) -> tuple[list[Suite], list[Diagnostic]]:
+def read_suites(path: str | Path, shown_as: str | None = None,
+                contract: Contract | None = None) -> tuple[list[Suite], list[Diagnostic]]:
     """Every suite under `path` (a suite file, or a folder searched for
     *.test.yaml) that reads cleanly, and every problem of the others."""
     path = Path(path)
@@ -88,7 +88,7 @@ def read_suites(path: Union[str, Path], shown_as: Optional[str] = None,
     return suites, sorted(set(problems))
 
 
-def load_suites(path: Union[str, Path]) -> list[Suite]:
+def load_suites(path: str | Path) -> list[Suite]:
     """The suites under `path`; raises SuiteError listing every problem."""
     suites, problems = read_suites(path)
     if problems:
@@ -96,7 +96,7 @@ def load_suites(path: Union[str, Path]) -> list[Suite]:
     return suites
 
 
-def _read(file: Path, shown: str, contract: Contract) -> tuple[Optional[Suite], list[Diagnostic]]:
+def _read(file: Path, shown: str, contract: Contract) -> tuple[Suite | None, list[Diagnostic]]:
     raw = file.read_bytes()
     try:
         doc = load(raw.decode("utf-8"), shown)
@@ -111,7 +111,8 @@ def _read(file: Path, shown: str, contract: Contract) -> tuple[Optional[Suite], 
         return None, problems
     data = doc.data
     defaults = data.get("defaults", {})
-    cases, seen = [], {}
+    cases: list[Case] = []
+    seen: dict[str, tuple[int, int]] = {}
     for i, spec in enumerate(data["tests"]):
         at = ("tests", i)
         first = seen.setdefault(spec["name"], doc.at(at + ("name",)))
@@ -136,7 +137,7 @@ def _schema_problems(doc: Located, shown: str, contract: Contract) -> list[Diagn
     return found
 
 
-def _case(doc: Located, shown: str, folder: Path, at: tuple, spec: dict, defaults: dict, problems: list) -> Optional[Case]:
+def _case(doc: Located, shown: str, folder: Path, at: tuple, spec: dict, defaults: dict, problems: list) -> Case | None:
     bad = len(problems)
     now = spec.get("now", defaults.get("now"))
     if now is None:
@@ -155,17 +156,18 @@ def _case(doc: Located, shown: str, folder: Path, at: tuple, spec: dict, default
         report, name = _report(doc, shown, folder, at + ("reports", j), item, defaults, problems)
         reports.append(report)
         names.append(name)
-    if len(problems) > bad:
+    if len(problems) > bad or now is None:
         return None
+    kept = [e for e in expectations if e is not None]   # a None was a problem, counted above
     seed = spec.get("seed", ())
     line, col = doc.at(at)
     return Case(spec["name"], shown, line, col, now, reports, tuple(names),
-                {e.path: e.value for e in expectations if not e.absent}, tuple(expectations),
+                {e.path: e.value for e in kept if not e.absent}, tuple(kept),
                 spec.get("expectError"), doc.at(at + ("expectError",), key=True),
                 (seed,) if isinstance(seed, str) else tuple(seed))
 
 
-def _expectation(doc: Located, shown: str, where: tuple, path: str, value: Any, absent: bool, problems: list) -> Optional[Expectation]:
+def _expectation(doc: Located, shown: str, where: tuple, path: str, value: Any, absent: bool, problems: list) -> Expectation | None:
     line, col = doc.at(where, key=not absent)
     try:
         parts = parse(path)

@@ -15,6 +15,7 @@ import multiprocessing
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import wait
+from typing import Any
 
 from ..diagnostics import RecoveryError
 from ..processes import Worker
@@ -114,10 +115,10 @@ class _Run:
             for worker in workers:
                 self._feed(worker)
             while True:
-                busy = {worker.conn: worker for worker in workers if worker.task is not None}
+                busy: dict[Any, _Worker] = {worker.conn: worker for worker in workers if worker.task is not None}
                 if not busy:
                     break
-                ended = {worker.sentinel: worker for worker in busy.values()}
+                ended: dict[Any, _Worker] = {worker.sentinel: worker for worker in busy.values()}
                 for ready in wait([*busy, *ended]):
                     worker = busy.get(ready) or ended[ready]
                     if worker.task is not None:   # not when its pipe and its sentinel were both ready
@@ -140,6 +141,7 @@ class _Run:
         is written, so it does not wait for the parent; or, when it died, its
         task put back and a new worker in its place."""
         task, worker.task = worker.task, None
+        assert task is not None   # only a busy worker is collected
         outcomes = worker.receive()
         if outcomes is not None:
             self.fruitless = 0

@@ -18,6 +18,10 @@ _TYPES = {"string": "text", "integer": "a whole number", "number": "a number",
           "boolean": "true or false", "object": "a mapping", "array": "a list", "null": "null"}
 
 
+Path = tuple[Any, ...]       # where in the document: keys and indexes
+Schema = dict[str, Any]      # the (sub)schema an error came from
+
+
 class Problem(NamedTuple):
     path: tuple[Any, ...]
     message: str
@@ -52,7 +56,7 @@ def headline(found: Iterable[Problem]) -> Problem:
     return min(found, key=lambda p: (len(p.path), str(p.path)))
 
 
-def _join_slips(found: list) -> list:
+def _join_slips(found: list[Problem]) -> list[Problem]:
     """A required key typed with a slip (`sentat`) is two errors to the
     schema, a missing key and an unknown one; a person made one mistake, so
     it is one problem, at the misspelt key, naming both."""
@@ -79,7 +83,13 @@ def _join_slips(found: list) -> list:
 
 # Each explainer gets the error, its path and its (sub)schema, and returns the
 # problems it finds, or None to leave the error to the schema's own sentence.
-Explainer = Callable[[ValidationError, tuple, dict], list[Problem] | None]
+Explainer = Callable[[ValidationError, Path, Schema], list[Problem] | None]
+
+
+def _value(error: ValidationError) -> Any:
+    """The keyword's value in the schema (jsonschema types it `Any | Unset`;
+    an error raised by a keyword always has one)."""
+    return error.validator_value
 
 
 def _explain(error: ValidationError) -> list[Problem]:
@@ -90,7 +100,7 @@ def _explain(error: ValidationError) -> list[Problem]:
     return found if found is not None else [Problem(path, error.message, False, Code.SCHEMA)]
 
 
-def _unknown_keys(error: ValidationError, path: tuple, schema: dict) -> list[Problem] | None:
+def _unknown_keys(error: ValidationError, path: Path, schema: Schema) -> list[Problem] | None:
     if not isinstance(error.instance, dict):
         return None
     known = list(schema.get("properties", {}))
@@ -98,7 +108,7 @@ def _unknown_keys(error: ValidationError, path: tuple, schema: dict) -> list[Pro
             for key in error.instance if key not in known]
 
 
-def _branches(error: ValidationError, path: tuple, schema: dict) -> list[Problem] | None:
+def _branches(error: ValidationError, path: Path, schema: Schema) -> list[Problem] | None:
     """oneOf/anyOf: the schema's description when it says it better (valid
     under several branches of a oneOf, or no branch that gets past its top);
     otherwise the headline error of the branches."""
@@ -111,57 +121,57 @@ def _branches(error: ValidationError, path: tuple, schema: dict) -> list[Problem
     return _explain(best)
 
 
-def _required(error: ValidationError, path: tuple, schema: dict) -> list[Problem]:
+def _required(error: ValidationError, path: Path, schema: Schema) -> list[Problem]:
     inst = error.instance
     return [Problem(path, f"missing required key '{key}'", False, Code.MISSING_KEY, key)
-            for key in error.validator_value if isinstance(inst, dict) and key not in inst]
+            for key in _value(error) if isinstance(inst, dict) and key not in inst]
 
 
-def _enum(error: ValidationError, path: tuple, schema: dict) -> list[Problem]:
+def _enum(error: ValidationError, path: Path, schema: Schema) -> list[Problem]:
     inst = error.instance
-    options = [o for o in error.validator_value if o is not None]
+    options = [o for o in _value(error) if o is not None]
     listed = ", ".join(map(str, options[:8])) + (", ..." if len(options) > 8 else "")
     hint = suggest(inst, [str(o) for o in options]) if isinstance(inst, str) else ""
     return [Problem(path, f"{_short(inst)} is not one of: {listed}{hint}", False, Code.BAD_VALUE)]
 
 
-def _const(error: ValidationError, path: tuple, schema: dict) -> list[Problem]:
+def _const(error: ValidationError, path: Path, schema: Schema) -> list[Problem]:
     return [Problem(path, f"must be {error.validator_value!r}, not {_short(error.instance)}", False, Code.BAD_VALUE)]
 
 
-def _type(error: ValidationError, path: tuple, schema: dict) -> list[Problem]:
-    wanted = error.validator_value
+def _type(error: ValidationError, path: Path, schema: Schema) -> list[Problem]:
+    wanted = _value(error)
     wanted = [wanted] if isinstance(wanted, str) else list(wanted)
     names = " or ".join(_TYPES.get(w, w) for w in wanted)
     return [Problem(path, f"expected {names}, got {_kind(error.instance)} {_short(error.instance)}", False, Code.WRONG_TYPE)]
 
 
-def _pattern(error: ValidationError, path: tuple, schema: dict) -> list[Problem]:
+def _pattern(error: ValidationError, path: Path, schema: Schema) -> list[Problem]:
     inst = error.instance
     if schema.get("format") == "date-time":
         return [Problem(path, f"{_short(inst)} is not an RFC 3339 UTC time such as 2026-11-24T09:00:00Z", False, Code.BAD_TIME)]
     if "propertyNames" in error.relative_schema_path:
         # a mapping key of the wrong shape: name it, with the schema's own examples as suggestions
-        hint = suggest(inst, [e for e in schema.get("examples", ()) if "<" not in e])
+        hint = suggest(str(inst), [e for e in schema.get("examples", ()) if "<" not in e])
         advice = f"; {schema['description']}" if schema.get("description") else f" (names match {error.validator_value})"
         return [Problem(path + (inst,), f"{schema.get('title', 'name')} '{inst}' is not allowed{hint}{advice}", True, Code.BAD_NAME)]
     return [Problem(path, f"{_short(inst)} does not match {error.validator_value}", False, Code.BAD_VALUE)]
 
 
-def _max_length(error: ValidationError, path: tuple, schema: dict) -> list[Problem]:
+def _max_length(error: ValidationError, path: Path, schema: Schema) -> list[Problem]:
     return [Problem(path, f"text longer than {error.validator_value} characters", False, Code.TOO_LONG)]
 
 
-def _min_length(error: ValidationError, path: tuple, schema: dict) -> list[Problem]:
+def _min_length(error: ValidationError, path: Path, schema: Schema) -> list[Problem]:
     least = error.validator_value
     return [Problem(path, "must not be empty" if least == 1 else f"shorter than {least} characters", False, Code.TOO_SHORT)]
 
 
-def _max_items(error: ValidationError, path: tuple, schema: dict) -> list[Problem]:
+def _max_items(error: ValidationError, path: Path, schema: Schema) -> list[Problem]:
     return [Problem(path, f"more than {error.validator_value} items", False, Code.TOO_LONG)]
 
 
-def _property_names(error: ValidationError, path: tuple, schema: dict) -> list[Problem] | None:
+def _property_names(error: ValidationError, path: Path, schema: Schema) -> list[Problem] | None:
     if not error.context:
         return None
     return [Problem(path + (sub.instance,), f"name {sub.instance!r} is not allowed: {sub.message}", True, Code.BAD_NAME)

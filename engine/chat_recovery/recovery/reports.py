@@ -99,9 +99,9 @@ def check(policy: Policy, report: Any, owned: bool = False) -> dict[str, Any]:
         seen: dict[str, tuple[int, dict[str, Any]]] = {}
         for i, message in enumerate(chat.get("messages") or ()):
             message["time"] = _time(message["time"], json_path(("chat", "messages", i, "time")))
-            first = seen.setdefault(message["id"], (i, message))
-            if first[1] is not message and first[1] != message:
-                raise ReportError(f"message id '{message['id']}' appears twice with different content (first at [{first[0]}])", json_path(("chat", "messages", i, "id")))
+            earlier = seen.setdefault(message["id"], (i, message))
+            if earlier[1] is not message and earlier[1] != message:
+                raise ReportError(f"message id '{message['id']}' appears twice with different content (first at [{earlier[0]}])", json_path(("chat", "messages", i, "id")))
     return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -23,8 +24,8 @@ log = logging.getLogger("chat_recovery.service")
 
 def create_app(service: Service, endpoints: Iterable[Endpoint] = ENDPOINTS) -> Starlette:
     endpoints = tuple(endpoints)
-    app = Starlette(routes=[endpoint.route(service) for endpoint in endpoints],
-                    exception_handlers={HttpError: _http_error, HTTPException: _starlette_error, Exception: _unexpected})
+    handlers: dict[Any, Any] = {HttpError: _http_error, HTTPException: _starlette_error, Exception: _unexpected}   # Starlette types each as Exception's
+    app = Starlette(routes=[endpoint.route(service) for endpoint in endpoints], exception_handlers=handlers)
     app.state.openapi = document(bundled.schemas_dir(), endpoints)
     return app
 

@@ -6,13 +6,11 @@ from typing import Optional
 
 from .chat_model import SENDER_TYPES, ActionRule, ChatPolicy, ClientRule, Condition, Effect
 from ..diagnostics import Diagnostic, suggest
+from .effects import EFFECT_OPS
 from .expressions import ExpressionError, compile_value
 from ..recovery.fold import canonical_json
 from .model import Origin, frozen_map
 from .files import Document
-
-LIST_OPS = ("remove", "add", "upsert")
-EFFECT_ORDER = ("set", "remove", "add", "upsert")  # remove before add: a transfer accepted by its own agent keeps it
 
 
 def _origin(doc: Document, path: tuple) -> Origin:
@@ -73,21 +71,19 @@ def _rule(doc: Document, name: str, spec: dict, initial: dict, statuses: tuple, 
                     problems.append(doc.diag(at + ("when", field), f"unknown status '{value}'{suggest(str(value), list(statuses))}", "unknown-status"))
         conditions.append(Condition(field, frozenset(canonical_json(v) for v in values), excluded))
     effects = []
-    for op in EFFECT_ORDER:
-        for field, template in (spec.get(op) or {}).items():
+    for op in EFFECT_OPS.values():   # in the table's order, which is the order effects run in
+        for field, template in (spec.get(op.name) or {}).items():
             path = tuple(field.split("."))
-            where = at + (op, field)
+            where = at + (op.name, field)
             if path[0] not in initial:
                 problems.append(doc.diag(where, f"'{path[0]}' is not a field of the chat state{suggest(path[0], list(initial))}; declare it under `state`", "unknown-field", at_key=True))
                 continue
-            if op in LIST_OPS and (len(path) > 1 or not isinstance(initial[path[0]], list)):
-                problems.append(doc.diag(where, f"{op} needs a list field; '{field}' starts as {initial.get(path[0])!r}", "not-a-list", at_key=True))
+            if op.list_only and (len(path) > 1 or not isinstance(initial[path[0]], list)):
+                problems.append(doc.diag(where, f"{op.name} needs a list field; '{field}' starts as {initial.get(path[0])!r}", "not-a-list", at_key=True))
                 continue
             try:
-                if op == "upsert":
-                    effects.append(Effect(op, path, compile_value(template["value"]), template["by"], canonical_json(template)))
-                else:
-                    effects.append(Effect(op, path, compile_value(template), None, canonical_json(template)))
+                value, key = op.compile(template)
+                effects.append(Effect(op.name, path, value, key, canonical_json(template)))
             except ExpressionError as exc:
                 problems.append(doc.diag(where, str(exc), "bad-reference"))
     status = spec.get("status")

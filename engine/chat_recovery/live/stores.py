@@ -18,7 +18,6 @@ from .store import MemoryStore, Store, StoreUnavailable
 class StoreKind:
     scheme: str
     make: Callable[[str], Store]     # the URL -> a store; imports its client on first use
-    about: str
 
 
 def _redis(url: str) -> Store:
@@ -27,9 +26,9 @@ def _redis(url: str) -> Store:
 
 
 STORES: Mapping[str, StoreKind] = MappingProxyType({s.scheme: s for s in (
-    StoreKind("redis", _redis, "Redis over TCP"),
-    StoreKind("rediss", _redis, "Redis over TLS"),
-    StoreKind("unix", _redis, "Redis on a local socket (unix:///path/to/redis.sock)"),
+    StoreKind("redis", _redis),    # Redis over TCP
+    StoreKind("rediss", _redis),   # Redis over TLS
+    StoreKind("unix", _redis),     # Redis on a local socket: unix:///path/to/redis.sock
 )})
 EMBEDDED = "embedded (in-process)"   # the store when no URL is given, as the banner names it
 

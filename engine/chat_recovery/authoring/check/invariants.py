@@ -91,7 +91,6 @@ class InvariantKind:
     name: str
     prove: Callable[[Invariant, Space], Verdict]
     sentence: Callable[[object], str]   # the form as written -> what holds, for the generated docs
-    doc: str
 
 
 # The invariant kinds, one entry each; a new kind is one entry here plus its
@@ -99,17 +98,13 @@ class InvariantKind:
 # holds the two to the same names). The compile reads every form alike.
 KINDS: Mapping[str, InvariantKind] = MappingProxyType({k.name: k for k in (
     InvariantKind("terminal", _terminal,
-                  lambda body: f"{_names(body)}: once reached, no later message changes the status",
-                  "once the log reaches this status, no later message changes it"),
+                  lambda body: f"{_names(body)}: once reached, no later message changes the status"),
     InvariantKind("never", _never,
-                  lambda body: f"once {_names(body['from'])}, never {_names(body['to'])} after",
-                  "once a `from` status is reached, no later message leads into a `to` status"),
+                  lambda body: f"once {_names(body['from'])}, never {_names(body['to'])} after"),
     InvariantKind("reachable", _reachable,
-                  lambda body: f"some message log reaches each of {_names(body)}",
-                  "some message log reaches each of these statuses"),
+                  lambda body: f"some message log reaches each of {_names(body)}"),
     InvariantKind("enteredOnlyBy", _entered_only_by,
-                  lambda body: f"{_names(body['status'])} is entered only by {_names(body['actions'])}",
-                  "the status is entered (from another status) only by a message with one of these actions"),
+                  lambda body: f"{_names(body['status'])} is entered only by {_names(body['actions'])}"),
 )})
 
 

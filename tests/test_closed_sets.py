@@ -24,6 +24,7 @@ from chat_recovery.cli import main
 from chat_recovery.live.store import MemoryStore, StoreUnavailable
 from chat_recovery.live.stores import STORES, make_store
 from chat_recovery.policy.chat_model import SENDER_TYPES
+from chat_recovery.policy.conditions import CONDITIONS, closed_kinds, kind_of
 from chat_recovery.policy.effects import EFFECT_OPS
 from chat_recovery.recovery.picks import PICKS
 from chat_recovery.replay.engines import AUTO, CHOICES, ENGINES
@@ -35,6 +36,7 @@ INVARIANTS = "schemas/policy-invariants.schema.json"
 MANIFEST = "schemas/policy-manifest.schema.json"
 NOT_EFFECTS = {"on", "when", "priority", "trust", "status", "seed"}   # an action rule's other keys
 NOT_THE_FORM = {"seed", "description"}                            # an invariant's other keys
+FIELD_PATTERN = "[A-Za-z0-9_]+"                                   # `<field>` in a condition kind's pattern
 
 
 def _read(root: Path, name: str) -> dict:
@@ -95,6 +97,27 @@ def _admit_engine(root: Path, name: str) -> None:
     _write(root, MANIFEST, schema)
 
 
+def _when(schema: dict) -> dict:
+    return schema["$defs"]["rule"]["properties"]["when"]["propertyNames"]
+
+
+def _conditions(root: Path) -> set:
+    """The condition kinds: the pattern's alternatives (`data\\.[A-Za-z0-9_]+` is
+    `data.<field>`) and the examples the did-you-mean offers."""
+    names = _when(_read(root, ACTIONS))
+    alternatives = re.fullmatch(r"\^\((.*)\)\$", names["pattern"]).group(1).split("|")
+    from_pattern = {a.replace(FIELD_PATTERN, "<field>").replace("\\.", ".") for a in alternatives}
+    return from_pattern | set(names["examples"])
+
+
+def _admit_condition(root: Path, name: str) -> None:
+    schema = _read(root, ACTIONS)
+    names = _when(schema)
+    names["pattern"] = names["pattern"].replace(")$", f"|{name})$")
+    names["examples"].append(name)
+    _write(root, ACTIONS, schema)
+
+
 STORES_PARAGRAPH = re.compile(r"\*\*Stores\.\*\* The store is chosen by the scheme of `--redis-url`:(.*?)\s+give the Redis store", re.S)
 
 
@@ -122,6 +145,7 @@ class ClosedSet:
 CLOSED = (
     ClosedSet("pick", _picks, frozenset(PICKS), _admit_pick, (STRATEGIES,)),
     ClosedSet("effect op", _ops, frozenset(EFFECT_OPS), _admit_op, (ACTIONS,)),
+    ClosedSet("condition kind", _conditions, frozenset(CONDITIONS), _admit_condition, (ACTIONS,)),
     ClosedSet("invariant kind", _kinds, frozenset(KINDS), _admit_kind, (INVARIANTS,)),
     ClosedSet("engine", _engines, frozenset(ENGINES), _admit_engine, (MANIFEST,)),
     ClosedSet("store scheme", _schemes, frozenset(STORES), _admit_scheme, ("README.md",)),
@@ -159,12 +183,24 @@ def test_an_implementation_nothing_admits_fails(closed):
     assert mismatch(closed, ROOT, closed.implemented | {"madeup"}) == [f"{closed.name} 'madeup' is implemented but not admitted"]
 
 
+def test_each_condition_kind_is_its_alternative_of_the_schema_pattern():
+    """The pattern admits a field exactly when the table has a kind for it."""
+    pattern = re.compile(_when(_read(ROOT, ACTIONS))["pattern"])
+    for kind in CONDITIONS.values():
+        field = kind.name.replace("<field>", "kind_1")
+        assert pattern.fullmatch(field) and re.fullmatch(kind.pattern, field) and kind_of(field) is kind
+    assert not pattern.fullmatch("sender.name") and not pattern.fullmatch("data.")
+
+
 def test_the_schema_texts_that_list_a_set_name_every_member():
     """The descriptions a person reads when a name is wrong list the table's names."""
     pick = _read(ROOT, STRATEGIES)["$defs"]["strategy"]["properties"]["pick"]["description"]
     assert all(f"{name}:" in pick for name in PICKS)
     invariant = _read(ROOT, INVARIANTS)["$defs"]["invariant"]["description"]
     assert re.findall(r"\b(\w+)[,.]", invariant.split(": ", 1)[1]) == list(KINDS)
+    when = _read(ROOT, ACTIONS)["$defs"]["rule"]["properties"]["when"]
+    assert all(name in when["description"] and name in _when(_read(ROOT, ACTIONS))["description"] for name in CONDITIONS)
+    assert f"({' and '.join(closed_kinds())} only)" in when["description"]
     engine = _read(ROOT, MANIFEST)["properties"]["engine"]["description"]
     assert all(f"{name} (" in engine for name in CHOICES)
 
@@ -180,6 +216,7 @@ def test_the_generated_docs_say_what_each_pick_and_effect_does():
     text = markdown()
     assert all(f"| `{p.name}` | {p.doc} |" in text for p in PICKS.values())
     assert all(f"| `{op.name}` | {op.doc} |" in text for op in EFFECT_OPS.values())
+    assert all(f"| `{kind.name}` | {kind.doc} |" in text for kind in CONDITIONS.values())
 
 
 @pytest.mark.parametrize("file, old, new, message", [

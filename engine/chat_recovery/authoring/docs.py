@@ -16,6 +16,7 @@ from ..policy import bundled
 from ..api import load_policy
 from ..policy.compile_invariants import NOT_THE_FORM
 from ..policy.contract import load_contract
+from ..policy.conditions import CONDITIONS
 from ..policy.effects import EFFECT_OPS
 from ..recovery.picks import PICKS
 from .check.invariants import KINDS as INVARIANT_KINDS
@@ -129,8 +130,10 @@ def _actions(doc: Document) -> list[str]:
     trust = [(f"`{sender}`", ", ".join(sides)) for sender, sides in data["trust"].items()]
     state = [(f"`{field}`", literal(value)) for field, value in data["state"].items()]
     ops = [(f"`{op.name}`", cell(op.doc)) for op in EFFECT_OPS.values()]
+    tests = [(f"`{kind.name}`", cell(kind.doc)) for kind in CONDITIONS.values()]
     return (_intro(doc, "Action rules (the chat, from the message log)")
             + _table(("rule", "action", "conditions", "effects", "status", "seed zh", "en"), rows)
+            + ["", "What a condition may test:", ""] + _table(("field", "what it reads"), tests)
             + ["", "Effects, in the order a rule's effects run:", ""] + _table(("effect", "what it does"), ops)
             + ["", "Initial chat state:", ""] + _table(("field", "starts as"), state)
             + ["", "Which report sides are believed, by sender type:", ""] + _table(("sender", "believed from"), trust))

@@ -4,10 +4,11 @@ from __future__ import annotations
 import copy
 from typing import Optional
 
-from .chat_model import SENDER_TYPES, ActionRule, ChatPolicy, ClientRule, Condition, Effect
+from .chat_model import ActionRule, ChatPolicy, ClientRule, Condition, Effect
 from ..diagnostics import Diagnostic, suggest
+from .conditions import closed_kinds, kind_of
 from .effects import EFFECT_OPS
-from .expressions import ExpressionError, compile_value
+from .expressions import ExpressionError
 from ..recovery.fold import canonical_json
 from .model import Origin, frozen_map
 from .files import Document
@@ -34,7 +35,7 @@ def compile_chat(actions: Document, client: Document, statuses: tuple, problems:
     for i, rule in enumerate(rules):
         by_action.setdefault(rule.action, []).append(i)
     fields = sorted({c.field for r in rules for c in r.conditions})
-    reads = [_reader(f) for f in fields]
+    reads = [kind_of(f).reader(f) for f in fields]   # how the replay reads each, decided once here
     position = {f: i for i, f in enumerate(fields)}
     tested: dict = {}   # action -> positions (in fields) of the fields its rules test
     for rule in rules:
@@ -57,18 +58,20 @@ def _rule(doc: Document, name: str, spec: dict, initial: dict, statuses: tuple, 
     bad = len(problems)
     conditions = []
     for field, accepted in (spec.get("when") or {}).items():
-        if field.startswith("state.") and field[6:] not in initial:
-            problems.append(doc.diag(at + ("when", field), f"condition on unknown state field '{field[6:]}'{suggest(field[6:], list(initial))}", "unknown-field", at_key=True))
+        kind = kind_of(field)
+        reads, state_field = kind.reader(field)
+        if reads == "state" and state_field not in initial:
+            problems.append(doc.diag(at + ("when", field), f"condition on unknown state field '{state_field}'{suggest(state_field, list(initial))}", "unknown-field", at_key=True))
         excluded = None
         if isinstance(accepted, dict) and set(accepted) == {"not"}:
             written = accepted["not"] if isinstance(accepted["not"], list) else [accepted["not"]]
             excluded = tuple(sorted(canonical_json(v) for v in written))
             accepted = _negated(doc, at + ("when", field), field, written, statuses, problems)
         values = accepted if isinstance(accepted, list) else [accepted]
-        if field == "status":
-            for value in values:
-                if value is not None and value not in statuses:
-                    problems.append(doc.diag(at + ("when", field), f"unknown status '{value}'{suggest(str(value), list(statuses))}", "unknown-status"))
+        universe = kind.universe(statuses) if kind.unknown else None
+        for value in values if universe is not None else ():
+            if value not in universe:
+                problems.append(doc.diag(at + ("when", field), f"unknown {field} '{value}'{suggest(str(value), [u for u in universe if u])}", kind.unknown))
         conditions.append(Condition(field, frozenset(canonical_json(v) for v in values), excluded))
     effects = []
     for op in EFFECT_OPS.values():   # in the table's order, which is the order effects run in
@@ -96,30 +99,19 @@ def _rule(doc: Document, name: str, spec: dict, initial: dict, statuses: tuple, 
                       tuple(effects), status, frozenset(trust) if trust is not None else None, _origin(doc, at))
 
 
-CLOSED_FIELDS = {"sender.type": SENDER_TYPES}  # plus status: the policy's statuses
-
-
 def _negated(doc: Document, where: tuple, field: str, excluded, statuses: tuple, problems: list) -> list:
     """`{not: [a, b]}` on a field whose values are a closed set becomes the
     list of every other value (null included), so the engines and checks
     see one kind of condition."""
-    universe = (None, *statuses) if field == "status" else CLOSED_FIELDS.get(field)
+    kind = kind_of(field)
+    universe = kind.universe(statuses)
     if universe is None:
-        problems.append(doc.diag(where, f"`not` needs a field with a closed set of values (status, sender.type); '{field}' has none", "bad-condition", at_key=True))
+        problems.append(doc.diag(where, f"`not` needs a field with a closed set of values ({', '.join(closed_kinds())}); '{field}' has none", "bad-condition", at_key=True))
         return []
     for value in excluded:
         if value is not None and value not in universe:
-            problems.append(doc.diag(where, f"unknown {field} {value!r} under `not`{suggest(str(value), [u for u in universe if u])}", "unknown-status" if field == "status" else "unknown-value"))
+            problems.append(doc.diag(where, f"unknown {field} {value!r} under `not`{suggest(str(value), [u for u in universe if u])}", kind.unknown or "unknown-value"))
     return [value for value in universe if value not in excluded]
-
-
-def _reader(field: str) -> tuple:
-    """How the replay reads a condition field, decided once here."""
-    if field == "status":
-        return ("status", None)
-    if field.startswith("state."):
-        return ("state", field[6:])
-    return ("message", compile_value("$" + field))
 
 
 def _overlaps(doc: Document, rules: list[ActionRule], problems: list) -> None:

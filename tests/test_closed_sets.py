@@ -224,7 +224,9 @@ def test_the_generated_docs_say_what_each_pick_and_effect_does():
     ("chat-actions.yaml", "    set: ", "    sett: ", "unknown key 'sett' (did you mean 'set'?)"),
     ("invariants.yaml", "    terminal: ", "    termnal: ", "unknown key 'termnal' (did you mean 'terminal'?)"),
     ("policy.yaml", "engine: auto", "engine: compild", "'compild' is not one of: auto, durable, compiled, python (did you mean 'compiled'?)"),
-], ids=["pick", "effect op", "invariant kind", "engine"])
+    ("chat-actions.yaml", "when: {status: {not", "when: {stauts: {not",
+     "condition field 'stauts' is not allowed (did you mean 'status'?); a condition tests sender.type, sender.id, data.<field>, status or state.<field>"),
+], ids=["pick", "effect op", "invariant kind", "engine", "condition kind"])
 def test_a_misspelt_name_is_refused_where_it_is_written(rules_copy, file, old, new, message):
     edit(rules_copy / file, old, new)
     with pytest.raises(cr.PolicyError) as err:

@@ -15,8 +15,13 @@ from typing import Any
 
 from ..api import load_policy
 from ..policy import bundled
+from ..policy.compile_invariants import NOT_THE_FORM
+from ..policy.conditions import CONDITIONS
 from ..policy.contract import load_contract
+from ..policy.effects import EFFECT_OPS
 from ..policy.files import Document, read_documents
+from ..recovery.picks import PICKS
+from .check.invariants import KINDS as INVARIANT_KINDS
 
 COMMAND = "chat-recovery policy docs rules --out docs/policy.md"
 
@@ -67,7 +72,9 @@ def _strategies(doc: Document) -> list[str]:
         reads = f"value: {spec['value']}" if "value" in spec else (", ".join(spec.get("from", ())) or "nothing")
         rows.append((f"`{name}`", cell(spec.get("seed")), cell(reads), cell(spec.get("pick")),
                      _text(spec.get("description"), "zh"), _text(spec.get("description"), "en")))
-    return _intro(doc, "Strategies") + _table(("strategy", "seed", "reads", "pick", "description zh", "en"), rows)
+    picks = [(f"`{p.name}`", cell(p.doc)) for p in PICKS.values()]
+    return (_intro(doc, "Strategies") + _table(("strategy", "seed", "reads", "pick", "description zh", "en"), rows)
+            + ["", "How a pick chooses among the reports that hold a value:", ""] + _table(("pick", "which value is kept"), picks))
 
 
 def _properties(doc: Document) -> list[str]:
@@ -109,11 +116,7 @@ def _conditions(when: dict | None) -> str:
 
 
 def _effects(spec: dict) -> str:
-    parts = []
-    for op, sign in (("set", "="), ("remove", "-="), ("add", "+=")):
-        parts += [f"{field} {sign} {literal(value)}" for field, value in (spec.get(op) or {}).items()]
-    parts += [f"{field} upsert by {up['by']}: {literal(up['value'])}" for field, up in (spec.get("upsert") or {}).items()]
-    return "; ".join(parts)
+    return "; ".join(op.written(field, value, literal) for op in EFFECT_OPS.values() for field, value in (spec.get(op.name) or {}).items())
 
 
 def _actions(doc: Document) -> list[str]:
@@ -127,8 +130,12 @@ def _actions(doc: Document) -> list[str]:
                      _text(spec.get("seed"), "zh"), _text(spec.get("seed"), "en")))
     trust = [(f"`{sender}`", ", ".join(sides)) for sender, sides in data["trust"].items()]
     state = [(f"`{field}`", literal(value)) for field, value in data["state"].items()]
+    ops = [(f"`{op.name}`", cell(op.doc)) for op in EFFECT_OPS.values()]
+    tests = [(f"`{kind.name}`", cell(kind.doc)) for kind in CONDITIONS.values()]
     return (_intro(doc, "Action rules (the chat, from the message log)")
             + _table(("rule", "action", "conditions", "effects", "status", "seed zh", "en"), rows)
+            + ["", "What a condition may test:", ""] + _table(("field", "what it reads"), tests)
+            + ["", "Effects, in the order a rule's effects run:", ""] + _table(("effect", "what it does"), ops)
             + ["", "Initial chat state:", ""] + _table(("field", "starts as"), state)
             + ["", "Which report sides are believed, by sender type:", ""] + _table(("sender", "believed from"), trust))
 
@@ -147,23 +154,10 @@ def _client(doc: Document) -> list[str]:
     return _intro(doc, "Client rules (directives)") + _table(("rule", "when", "directives", "seed zh", "en"), rows)
 
 
-def _names(value) -> str:
-    values = value if isinstance(value, list) else [value]
-    return ", ".join(f"`{v}`" for v in values)
-
-
 def _invariant_text(spec: dict) -> str:
     """The invariant as a sentence, in the terms of its form."""
-    if "terminal" in spec:
-        return f"{_names(spec['terminal'])}: once reached, no later message changes the status"
-    if "never" in spec:
-        return f"once {_names(spec['never']['from'])}, never {_names(spec['never']['to'])} after"
-    if "reachable" in spec:
-        return f"some message log reaches each of {_names(spec['reachable'])}"
-    if "enteredOnlyBy" in spec:
-        rule = spec["enteredOnlyBy"]
-        return f"{_names(rule['status'])} is entered only by {_names(rule['actions'])}"
-    return cell({k: v for k, v in spec.items() if k not in ("description", "seed")})
+    kind = next(k for k in spec if k not in NOT_THE_FORM)
+    return INVARIANT_KINDS[kind].sentence(spec[kind])
 
 
 def _invariants(doc: Document) -> list[str]:

@@ -14,14 +14,16 @@ import sys
 import time
 from collections.abc import Callable
 
+from ..replay.engines import ENGINES as TABLE
+
 STAGES = ("read", "validate", "merge", "replay", "write")
-ENGINES = ("durable", "compiled", "python", "reference")
+REFERENCE = "reference"   # the hand-written reference merge, measured beside the engines
+ENGINES = (*TABLE, REFERENCE)
 
 
 def available() -> tuple[str, ...]:
-    """The engines this Python can run: durable_rules does not import on 3.13+."""
-    from ..replay import durable_available
-    return tuple(e for e in ENGINES if e != "durable" or durable_available())
+    """The engines this Python can run (durable_rules does not import on 3.13+)."""
+    return tuple(e for e in ENGINES if e == REFERENCE or TABLE[e].available())
 
 
 def _peak_mb() -> float:
@@ -75,7 +77,7 @@ def _reference_steps(now: str) -> tuple[Callable, Callable, Callable]:
 
 def measure(engine: str, storm_path: str, out_path: str, now: str) -> dict:
     started = time.perf_counter()
-    validate, merge, render = _reference_steps(now) if engine == "reference" else _engine_steps(engine, now)
+    validate, merge, render = _reference_steps(now) if engine == REFERENCE else _engine_steps(engine, now)
     loaded = time.perf_counter() - started
     base_mb = _peak_mb()
     spent = dict.fromkeys(STAGES, 0.0)

@@ -10,7 +10,7 @@ from typing import IO
 from ..authoring.suites import measure, read_suites, run_suites
 from ..diagnostics import Code, Diagnostic, RecoveryError
 from ..policy import bundled
-from ..replay import ENGINES
+from ..replay.engines import CHOICES
 from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK, load_or_report, number
 from .formats import FORMATS, write_diagnostics
 
@@ -19,7 +19,7 @@ def add_parser(sub, **kw) -> None:
     cmd = sub.add_parser("test", help="run the policy's test suites (DIR/tests/*.test.yaml) and report failures and coverage", **kw)
     cmd.add_argument("directory", nargs="?", metavar="DIR", help="policy directory (default: the bundled rules)")
     cmd.add_argument("--suites", metavar="PATH", help="a suite file, or a folder searched for *.test.yaml (default: DIR/tests)")
-    cmd.add_argument("--engine", choices=ENGINES, help="who matches action rules (as for recover); default: the policy's choice (policy.yaml), else auto")
+    cmd.add_argument("--engine", choices=CHOICES, help="who matches action rules (as for recover); default: the policy's choice (policy.yaml), else auto")
     cmd.add_argument("--format", choices=FORMATS, default="text")
     cmd.add_argument("--coverage", action="store_true", help="list the rules and table rows no case exercised, with file:line")
     cmd.add_argument("--min-coverage", type=number, metavar="N", help="fail (exit 1) when under N percent of the rules are exercised; implies --coverage")

@@ -12,7 +12,7 @@ from .. import timeutil
 from ..api import apply, render
 from ..diagnostics import RecoveryError, ReportError
 from ..recovery.reports import parse_bytes
-from ..replay import ENGINES
+from ..replay.engines import CHOICES, help_text
 from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK, EXIT_USAGE, load_or_report
 from .explain_table import table
 from .recover_batch import run_batch
@@ -26,7 +26,7 @@ def add_parser(sub, **kw) -> None:
     rec.add_argument("--policy", metavar="DIR", help="policy directory (default: the bundled rules)")
     rec.add_argument("--explain", action="store_true", help="fill `explain`: the rule, strategy and report that decided each value, and why the others lost")
     rec.add_argument("--format", choices=("json", "table", "summary"), default="json", help="json (the recovery), table (the explanation, for a person at a terminal; implies --explain) or summary (status, chat, agents, directives and conflicts in three lines)")
-    rec.add_argument("--engine", choices=ENGINES, help="who matches action rules: durable_rules, compiled (the rules compiled to Python), python (the plain reference matcher), or auto (durable_rules where it imports, else compiled); default: the policy's choice (policy.yaml), else auto")
+    rec.add_argument("--engine", choices=CHOICES, help=f"who matches action rules: {help_text()}; default: the policy's choice (policy.yaml), else auto")
     many = rec.add_argument_group("many visitors at once")
     many.add_argument("--batch", metavar="INPUT", help="recover every visitor in INPUT: NDJSON (one report a line; - reads stdin) or a directory of report files; prints one recovery a line (NDJSON), visitors in the order of their first report")
     many.add_argument("--out", metavar="FILE", help="with --batch: write the recoveries to FILE instead of stdout")

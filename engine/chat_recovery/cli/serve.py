@@ -8,6 +8,8 @@ import signal
 import warnings
 from typing import IO
 
+from ..diagnostics import suggest
+from ..replay.engines import CHOICES, choices_text
 from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_CANNOT_LISTEN, EXIT_OK, EXIT_USAGE, load_or_report
 
 SERVE_EXTRA = ("starlette", "uvicorn", "redis", "prometheus_client", "anyio")   # what `pip install 'chat-recovery[serve]'` brings
@@ -25,7 +27,7 @@ FLAGS = (  # field, flag, parser, help
     ("max_in_flight", "--max-in-flight", int, "reports applied at once; more are answered 429 with a jittered Retry-After (default 64)"),
     ("max_body", "--max-body", int, "bytes a request body may hold (default 16 MiB)"),
     ("workers", "--workers", int, "replay worker processes, supervised (default 2); 0 replays in the server's process"),
-    ("engine", "--engine", str, "action-rule engine: auto, durable, compiled, python (default: the policy's)"),
+    ("engine", "--engine", str, f"action-rule engine: {', '.join(CHOICES)} (default: the policy's)"),
     ("log_level", "--log-level", str, "debug, info (an access line per request; the default), warning or error"),
     ("log_format", "--log-format", str, "text (the default) or json: one object a line, for log shippers"),
 )
@@ -42,6 +44,7 @@ def add_parser(sub, **kw) -> None:
 def settings(args, environ, stderr: IO[str]):
     """The ServeConfig from defaults, then environment, then flags; None
     (with the reason written) when a value does not parse."""
+    from ..live.stores import unknown_scheme
     from ..service.config import ServeConfig, defaults, env_name, from_env
     from ..service.logs import FORMATS, LEVELS
     values = defaults()
@@ -63,8 +66,10 @@ def settings(args, environ, stderr: IO[str]):
         problems.append("--window must be more than 0 and --retain 0 or more")
     if config.max_in_flight < 1 or config.max_body < 1 or config.workers < 0:
         problems.append("--max-in-flight and --max-body must be 1 or more, --workers 0 or more")
-    if config.engine not in (None, "auto", "durable", "compiled", "python"):
-        problems.append(f"--engine must be auto, durable, compiled or python, not {config.engine!r}")
+    if config.redis_url and unknown_scheme(config.redis_url):
+        problems.append(f"--redis-url: {unknown_scheme(config.redis_url)}")
+    if config.engine is not None and config.engine not in CHOICES:
+        problems.append(f"--engine must be {choices_text()}, not {config.engine!r}{suggest(config.engine, list(CHOICES))}")
     if config.log_level not in LEVELS:
         problems.append(f"--log-level must be {', '.join(LEVELS[:-1])} or {LEVELS[-1]}, not {config.log_level!r}")
     if config.log_format not in FORMATS:
@@ -109,7 +114,8 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
         stderr.write(f"chat-recovery serve: {exc}\n")
         return EXIT_BAD_INPUT
     from ..live.redis_store import redacted
-    store = redacted(config.redis_url) if config.redis_url else "embedded (in-process)"
+    from ..live.stores import EMBEDDED
+    store = redacted(config.redis_url) if config.redis_url else EMBEDDED
 
     def announce() -> None:
         stdout.write(f"chat-recovery: serving on http://{config.host}:{config.port} (store: {store}; policy: "

@@ -11,7 +11,7 @@ from ..paths import json_path
 from ..replay import EngineCache
 from .compile_chat import compile_chat
 from .compile_invariants import compile_invariants
-from .contract import Contract
+from .contract import POLICY_KINDS, Contract
 from .files import Document, read_documents
 from .model import Origin, Policy, PropertyRule, StatusRule, Strategy, frozen_map
 
@@ -112,7 +112,8 @@ class _Build:
             sides = tuple(spec.get("from", ()))
             pick = spec.get("pick")
             if sides and not pick:
-                self.problems.append(doc.diag(("strategies", name), f"strategy '{name}' names sides to read from but no `pick` (first, priority or latest)", Code.NO_PICK, at_key=True))
+                picks = self.contract.schemas[POLICY_KINDS["strategies"]]["$defs"]["strategy"]["properties"]["pick"]["enum"]   # = recovery.picks.PICKS
+                self.problems.append(doc.diag(("strategies", name), f"strategy '{name}' names sides to read from but no `pick` ({', '.join(picks[:-1])} or {picks[-1]})", Code.NO_PICK, at_key=True))
             out[name] = Strategy(name, sides, pick if sides else None, spec.get("value"),
                                  self.origin(doc, ("strategies", name)))
         return out

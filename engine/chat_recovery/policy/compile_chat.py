@@ -2,19 +2,17 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
 from typing import Any
 
 from ..diagnostics import Code, Diagnostic, suggest
 from ..paths import json_path
 from ..recovery.fold import canonical_json
-from .chat_model import SENDER_TYPES, ActionRule, ChatPolicy, ClientRule, Condition, Effect
-from .expressions import ExpressionError, compile_value
+from .chat_model import ActionRule, ChatPolicy, ClientRule, Condition, Effect
+from .conditions import closed_kinds, kind_of
+from .effects import EFFECT_OPS
+from .expressions import ExpressionError
 from .files import Document
 from .model import Origin, frozen_map
-
-LIST_OPS = ("remove", "add", "upsert")
-EFFECT_ORDER = ("set", "remove", "add", "upsert")  # remove before add: a transfer accepted by its own agent keeps it
 
 
 def _origin(doc: Document, path: tuple[Any, ...]) -> Origin:
@@ -38,7 +36,7 @@ def compile_chat(actions: Document, client: Document, statuses: tuple[Any, ...],
     for i, rule in enumerate(rules):
         by_action.setdefault(rule.action, []).append(i)
     fields = sorted({c.field for r in rules for c in r.conditions})
-    reads = [_reader(f) for f in fields]
+    reads = [kind_of(f).reader(f) for f in fields]   # how the replay reads each, decided once here
     position = {f: i for i, f in enumerate(fields)}
     tested: dict[str, Any] = {}   # action -> positions (in fields) of the fields its rules test
     for rule in rules:
@@ -61,35 +59,35 @@ def _rule(doc: Document, name: str, spec: dict[str, Any], initial: dict[str, Any
     bad = len(problems)
     conditions = []
     for field, accepted in (spec.get("when") or {}).items():
-        if field.startswith("state.") and field[6:] not in initial:
-            problems.append(doc.diag(at + ("when", field), f"condition on unknown state field '{field[6:]}'{suggest(field[6:], list(initial))}", Code.UNKNOWN_FIELD, at_key=True))
+        kind = kind_of(field)
+        reads, state_field = kind.reader(field)
+        if reads == "state" and state_field not in initial:
+            problems.append(doc.diag(at + ("when", field), f"condition on unknown state field '{state_field}'{suggest(state_field, list(initial))}", Code.UNKNOWN_FIELD, at_key=True))
         excluded = None
         if isinstance(accepted, dict) and set(accepted) == {"not"}:
             written = accepted["not"] if isinstance(accepted["not"], list) else [accepted["not"]]
             excluded = tuple(sorted(canonical_json(v) for v in written))
             accepted = _negated(doc, at + ("when", field), field, written, statuses, problems)
         values = accepted if isinstance(accepted, list) else [accepted]
-        if field == "status":
-            for value in values:
-                if value is not None and value not in statuses:
-                    problems.append(doc.diag(at + ("when", field), f"unknown status '{value}'{suggest(str(value), list(statuses))}", Code.UNKNOWN_STATUS))
+        universe = kind.universe(statuses) if kind.unknown else None
+        for value in values if universe is not None else ():
+            if value not in universe:
+                problems.append(doc.diag(at + ("when", field), f"unknown {field} '{value}'{suggest(str(value), [u for u in universe if u])}", kind.unknown))
         conditions.append(Condition(field, frozenset(canonical_json(v) for v in values), excluded))
     effects = []
-    for op in EFFECT_ORDER:
-        for field, template in (spec.get(op) or {}).items():
+    for op in EFFECT_OPS.values():   # in the table's order, which is the order effects run in
+        for field, template in (spec.get(op.name) or {}).items():
             path = tuple(field.split("."))
-            where = at + (op, field)
+            where = at + (op.name, field)
             if path[0] not in initial:
                 problems.append(doc.diag(where, f"'{path[0]}' is not a field of the chat state{suggest(path[0], list(initial))}; declare it under `state`", Code.UNKNOWN_FIELD, at_key=True))
                 continue
-            if op in LIST_OPS and (len(path) > 1 or not isinstance(initial[path[0]], list)):
-                problems.append(doc.diag(where, f"{op} needs a list field; '{field}' starts as {initial.get(path[0])!r}", Code.NOT_A_LIST, at_key=True))
+            if op.list_only and (len(path) > 1 or not isinstance(initial[path[0]], list)):
+                problems.append(doc.diag(where, f"{op.name} needs a list field; '{field}' starts as {initial.get(path[0])!r}", Code.NOT_A_LIST, at_key=True))
                 continue
             try:
-                if op == "upsert":
-                    effects.append(Effect(op, path, compile_value(template["value"]), template["by"], canonical_json(template)))
-                else:
-                    effects.append(Effect(op, path, compile_value(template), None, canonical_json(template)))
+                value, key = op.compile(template)
+                effects.append(Effect(op.name, path, value, key, canonical_json(template)))
             except ExpressionError as exc:
                 problems.append(doc.diag(where, str(exc), Code.BAD_REFERENCE))
     status = spec.get("status")
@@ -102,33 +100,22 @@ def _rule(doc: Document, name: str, spec: dict[str, Any], initial: dict[str, Any
                       tuple(effects), status, frozenset(trust) if trust is not None else None, _origin(doc, at))
 
 
-CLOSED_FIELDS = {"sender.type": SENDER_TYPES}  # plus status: the policy's statuses
-
-
-def _negated(doc: Document, where: tuple[Any, ...], field: str, excluded: Iterable[Any], statuses: tuple[Any, ...], problems: list[Any]) -> list[Any]:
+def _negated(doc: Document, where: tuple, field: str, excluded, statuses: tuple, problems: list) -> list:
     """`{not: [a, b]}` on a field whose values are a closed set becomes the
     list of every other value (null included), so the engines and checks
     see one kind of condition."""
-    universe = (None, *statuses) if field == "status" else CLOSED_FIELDS.get(field)
+    kind = kind_of(field)
+    universe = kind.universe(statuses)
     if universe is None:
-        problems.append(doc.diag(where, f"`not` needs a field with a closed set of values (status, sender.type); '{field}' has none", Code.BAD_CONDITION, at_key=True))
+        problems.append(doc.diag(where, f"`not` needs a field with a closed set of values ({', '.join(closed_kinds())}); '{field}' has none", Code.BAD_CONDITION, at_key=True))
         return []
     for value in excluded:
         if value is not None and value not in universe:
-            problems.append(doc.diag(where, f"unknown {field} {value!r} under `not`{suggest(str(value), [u for u in universe if u])}", Code.UNKNOWN_STATUS if field == "status" else Code.UNKNOWN_VALUE))
+            problems.append(doc.diag(where, f"unknown {field} {value!r} under `not`{suggest(str(value), [u for u in universe if u])}", kind.unknown or Code.UNKNOWN_VALUE))
     return [value for value in universe if value not in excluded]
 
 
-def _reader(field: str) -> tuple[Any, ...]:
-    """How the replay reads a condition field, decided once here."""
-    if field == "status":
-        return ("status", None)
-    if field.startswith("state."):
-        return ("state", field[6:])
-    return ("message", compile_value("$" + field))
-
-
-def _overlaps(doc: Document, rules: list[ActionRule], problems: list[Any]) -> None:
+def _overlaps(doc: Document, rules: list[ActionRule], problems: list) -> None:
     """Two rules for one action at one priority that some message could
     satisfy both: which fires would be up to the engine, so it is refused."""
     for i, first in enumerate(rules):

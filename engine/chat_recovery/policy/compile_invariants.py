@@ -1,6 +1,7 @@
 """Meaning checks and compilation of `kind: invariants` (an optional file):
 every status and action an invariant names must exist, else a did-you-mean
-error. What each invariant means is proved later, by `invariants.py`."""
+error. What each kind means (its proof and its sentence in the docs) is the
+table in `authoring/check/invariants.py`; this reads every kind alike."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,17 +12,20 @@ from .chat_model import ChatPolicy
 from .files import Document
 from .model import Origin
 
-KINDS = ("terminal", "never", "reachable", "enteredOnlyBy")
+NOT_THE_FORM = ("seed", "description")   # an invariant's other keys; the one left is its kind
 
 
 @dataclass(frozen=True)
 class Invariant:
     name: str
-    kind: str                  # one of KINDS
-    statuses: tuple[Any, ...]            # terminal / reachable: the statuses; never: `from`; enteredOnlyBy: (status,)
-    targets: tuple[Any, ...] = ()        # never: `to`
-    actions: frozenset[str] = frozenset()  # enteredOnlyBy: the actions allowed to enter the status
+    kind: str                  # a key of authoring.check.invariants.KINDS (the schema's forms)
+    named: tuple               # (role, statuses) pairs as written: role "" for a bare status or list, else the key (from, to, status)
+    actions: frozenset = frozenset()  # the form's `actions`: message actions it names
     origin: Origin = Origin("", 0, 0)
+
+    def statuses(self, role: str = "") -> tuple:
+        """The statuses the form names under `role` ("" for a bare one)."""
+        return dict(self.named).get(role, ())
 
 
 def _listed(value: Any) -> tuple[Any, ...]:
@@ -45,33 +49,26 @@ def compile_invariants(docs: list[Document], statuses: tuple[Any, ...], chat: Ch
     return tuple(out)
 
 
-def _one(doc: Document, name: str, spec: dict[str, Any], statuses: tuple[Any, ...], actions: list[Any], problems: list[Any]) -> Invariant | None:
+def _one(doc: Document, name: str, spec: dict, statuses: tuple, actions: list, problems: list) -> Invariant | None:
+    """Any form, read the one way the schema writes them all: a status or a
+    list of them, or an object whose `actions` names message actions and
+    whose every other key names statuses. So this knows no kind by name."""
     at = ("invariants", name)
     bad = len(problems)
-    kind = next(k for k in KINDS if k in spec)
+    kind = next(k for k in spec if k not in NOT_THE_FORM)   # the schema's oneOf: exactly one
     body = spec[kind]
-    named: dict[str | None, tuple[Any, ...]]   # the key under the kind (None: the kind's own list) -> statuses
-    if kind == "never":
-        named = {"from": _listed(body["from"]), "to": _listed(body["to"])}
-    elif kind == "enteredOnlyBy":
-        named = {"status": (body["status"],)}
-    else:
-        named = {None: _listed(body)}
-    for key, values in named.items():
+    parts = body if isinstance(body, dict) else {"": body}
+    named = tuple((role, _listed(value)) for role, value in parts.items() if role != "actions")
+    for role, values in named:
         for i, status in enumerate(values):
-            path = at + (kind,) + ((key,) if key else ()) + ((i,) if isinstance(_raw(body, key), list) else ())
+            path = at + (kind,) + ((role,) if role else ()) + ((i,) if isinstance(parts[role], list) else ())
             if status not in statuses:
                 problems.append(doc.diag(path, f"unknown status '{status}'{suggest(status, list(statuses))}", Code.UNKNOWN_STATUS))
-    allowed = tuple(body["actions"]) if kind == "enteredOnlyBy" else ()
+    allowed = tuple(parts.get("actions", ()))
     for i, action in enumerate(allowed):
         if action not in actions:
             problems.append(doc.diag(at + (kind, "actions", i), f"no action rule handles '{action}' and the contract has no such action{suggest(action, actions)}", Code.UNKNOWN_ACTION))
     if len(problems) > bad:
         return None
     line, col = doc.doc.at(at, key=True)
-    first = named.get("from") or named.get("status") or named.get(None) or ()
-    return Invariant(name, kind, tuple(first), tuple(named.get("to", ())), frozenset(allowed), Origin(doc.file, line, col))
-
-
-def _raw(body: Any, key: str | None) -> Any:
-    return body if key is None else body[key]
+    return Invariant(name, kind, named, frozenset(allowed), Origin(doc.file, line, col))

@@ -10,6 +10,7 @@ from .. import timeutil
 from ..diagnostics import RecoveryError
 from ..paths import json_path
 from ..policy.chat_model import ActionRule, ChatPolicy, Effect
+from ..policy.effects import EFFECT_OPS
 from ..policy.expressions import MISSING
 from ..replay import Engine
 from .fold import all_same_json, canonical_json, conflict, side_of, source_of
@@ -144,23 +145,4 @@ def apply_effect(effect: Effect, message: dict[str, Any], state: dict[str, Any])
         if not isinstance(target.get(part), dict):
             target[part] = {}
         target = target[part]
-    if effect.op == "set":
-        # a copy of a list or mapping: a later effect may write inside it, and
-        # the message it came from is shared with the held state
-        target[last] = None if value is MISSING else (copy.deepcopy(value) if isinstance(value, (dict, list)) else value)
-        return
-    if value is MISSING:
-        return
-    items = target[last]
-    if effect.op == "remove":
-        target[last] = [item for item in items if item != value]
-    elif effect.op == "add":
-        if value not in items:
-            items.append(value)
-    elif effect.op == "upsert":
-        key = value.get(effect.key)
-        for i, item in enumerate(items):
-            if key is not None and isinstance(item, dict) and item.get(effect.key) == key:
-                items[i] = {**item, **value}
-                return
-        items.append(value)
+    EFFECT_OPS[effect.op].apply(target, last, value, effect.key)   # the schema admits only the table's ops

@@ -16,6 +16,7 @@ from ..policy.chat_model import ChatPolicy
 from ..policy.model import PropertyRule, StatusRule, Strategy
 from .chat import ChatResult
 from .fold import side_of, source_of
+from .picks import PICKS, Loss
 
 
 def who(src: str) -> str:
@@ -46,19 +47,12 @@ def why_lost(strategy: Strategy, winner: str | None, candidates: dict[str, Any],
     if winner is None:
         return f"{who(src)}: not kept"
     theirs = candidates[winner]
-    if strategy.pick == "first":
-        return f"first report wins ({name}): {who(src)} reported later"
-    rank_mine, rank_theirs = strategy.rank(side_of(src)), strategy.rank(side_of(winner))
-    older = timeutil.sort_key(mine["sentAt"]) < timeutil.sort_key(theirs["sentAt"])
-    same_time = mine["sentAt"] == theirs["sentAt"]
-    prefers = f"{name} prefers the {side_of(winner)}'s value"
-    if strategy.pick == "priority" and rank_mine != rank_theirs:
-        return f"{who(src)}: {prefers}"
-    if not same_time and older:
-        return f"{who(src)}: older (sent {_at(mine['sentAt'], theirs['sentAt'])}, the winner {_at(theirs['sentAt'], mine['sentAt'])})"
-    if rank_mine != rank_theirs:
-        return f"{who(src)}: sent at the same time as the winner, and {prefers}"
-    return f"{who(src)}: sent at the same time as the winner, whose source id is larger"
+    return PICKS[strategy.pick].lost(Loss(
+        who=who(src), strategy=name, prefers=f"{name} prefers the {side_of(winner)}'s value",
+        ranks_differ=strategy.rank(side_of(src)) != strategy.rank(side_of(winner)),
+        older=timeutil.sort_key(mine["sentAt"]) < timeutil.sort_key(theirs["sentAt"]),
+        same_time=mine["sentAt"] == theirs["sentAt"],
+        sent=f"sent {_at(mine['sentAt'], theirs['sentAt'])}, the winner {_at(theirs['sentAt'], mine['sentAt'])}"))
 
 
 def _lost(strategy: Strategy, winner: str | None, candidates: dict[str, Any]) -> list[Any]:

@@ -7,11 +7,11 @@ from typing import Any
 from ..paths import json_path
 from ..policy.model import Policy, PropertyRule, Strategy
 from ..replay import Engine
-from ..timeutil import sort_key
 from .chat import ChatResult, rebuild
 from .directives import directives
 from .explain import Explainer, Silent
 from .fold import all_same_json, conflict, side_of, source_of
+from .picks import PICKS
 
 
 class _Decision:
@@ -25,35 +25,21 @@ def pick(strategy: Strategy, candidates: dict[str, Any], now: str) -> _Decision 
     """The strategy's choice among what each source said, or None."""
     if strategy.value == "now":
         return _Decision(now, None, None)
+    if not strategy.sides:   # read from no report: not recovered (and no pick)
+        return None
+    how = PICKS[strategy.pick]   # the schema admits only the table's names (tests/test_closed_sets.py)
     if len(candidates) < 2:  # the common cases: nobody said it, or one source did
         if not candidates:
             return None
         (src, held), = candidates.items()
         if side_of(src) not in strategy.sides:
             return None
-        return _Decision(held["firstValue"] if strategy.pick == "first" else held["value"], src, held["sentAt"])
-    ranks, how = strategy.ranks, strategy.pick
-    best, best_key = None, None
-    for src, held in candidates.items():
-        rank = ranks.get(side_of(src))
-        if rank is None:
-            continue
-        key: tuple[Any, ...]
-        if how == "first":      # the earliest report, then the smaller source
-            key = (held["firstSeq"], src)
-            better = best_key is None or key < best_key
-        else:
-            when = sort_key(held["sentAt"])
-            # latest: the later word, then the higher priority; priority: the
-            # other way round (a lower rank is a higher priority); then the larger source
-            key = (when, -rank, src) if how == "latest" else (-rank, when, src)
-            better = best_key is None or key > best_key
-        if better:
-            best, best_key = (src, held), key
+        return _Decision(held[how.keeps], src, held["sentAt"])
+    best = how.choose(strategy.ranks, candidates)
     if best is None:
         return None
     src, held = best
-    return _Decision(held["firstValue"] if how == "first" else held["value"], src, held["sentAt"])
+    return _Decision(held[how.keeps], src, held["sentAt"])
 
 
 class _Out:

@@ -16,6 +16,8 @@ from typing import Any, Protocol
 
 from ..diagnostics import RecoveryError
 from ..policy.chat_model import ChatPolicy
+from .engines import CHOICES, choices_text, durable_available
+from .engines import ENGINES as TABLE
 
 
 class Session(Protocol):
@@ -37,15 +39,7 @@ class ReplayError(RecoveryError):
     """The rule engine misbehaved; the recovery fails rather than guess."""
 
 
-def durable_available() -> bool:
-    try:
-        import durable.engine  # noqa: F401
-    except Exception:  # noqa: BLE001 - ImportError, or the undefined-symbol error on 3.13
-        return False
-    return True
-
-
-ENGINES = ("auto", "durable", "compiled", "python")   # what --engine and policy.yaml accept
+ENGINES = CHOICES   # what --engine and policy.yaml accept: the table's names and auto
 FALLBACK_ENGINE = "compiled"   # where a replay runs after it crashed its worker: plain Python, held equal to durable_rules
 FALLBACK_NOTE = ("durable_rules does not import on this Python (it works on 3.11 and 3.12): "
                  "action rules run on the compiled engine, which gives the same recoveries")
@@ -72,20 +66,14 @@ def resolve(name: str) -> str:
 
 
 def make_engine(chat: ChatPolicy, name: str = "auto") -> Engine:
-    """`durable`, `compiled` or `python`; `auto` prefers durable_rules where it imports."""
+    """An engine of the table (replay/engines.py); `auto` prefers durable_rules where it imports."""
     name = resolve(name)
-    if name == "durable":
-        if not durable_available():
-            raise ReplayError("durable_rules does not import on this Python (it works on 3.11 and 3.12); use --engine compiled")
-        from .durable_engine import DurableEngine
-        return DurableEngine(chat)
-    if name == "compiled":
-        from .compiled_engine import CompiledEngine
-        return CompiledEngine(chat)
-    if name == "python":
-        from .python_engine import PythonEngine
-        return PythonEngine(chat)
-    raise ValueError(f"unknown engine '{name}' (durable, compiled or python)")
+    kind = TABLE.get(name)
+    if kind is None:
+        raise ValueError(f"unknown engine '{name}' ({choices_text()})")
+    if not kind.available():
+        raise ReplayError(f"{kind.unavailable}; use --engine compiled")
+    return kind.make(chat)
 
 
 class EngineCache:

@@ -1,5 +1,6 @@
 """Putting the service together from its settings, and running it under
-uvicorn. The only place that chooses a store and a runner, and binds the port."""
+uvicorn. The only place that makes the store (by its URL's scheme, live/stores.py)
+and the runner, and binds the port."""
 from __future__ import annotations
 
 import logging
@@ -7,7 +8,8 @@ import signal
 import socket
 from collections.abc import Callable
 
-from ..live import Coordinator, InProcessRunner, MemoryStore, Runner, Store
+from ..live import Coordinator, InProcessRunner, Runner
+from ..live.stores import make_store
 from ..policy.model import Policy
 from ..replay import resolve
 from .admission import Admission
@@ -19,11 +21,7 @@ from .metrics import Metrics
 
 
 def build(config: ServeConfig, policy: Policy) -> tuple[Service, Callable[[], None]]:
-    if config.redis_url:
-        from ..live.redis_store import RedisStore
-        store: Store = RedisStore(config.redis_url)
-    else:
-        store = MemoryStore()
+    store = make_store(config.redis_url)
     # `auto` is decided here, once: a fallback is said in this process's log,
     # not by each worker on its own stderr; the start line names the result.
     engine = engine_in_force(config, policy)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from typing import Any
 
 from ..diagnostics import Code, Diagnostic, suggest
@@ -70,9 +71,10 @@ def _rule(doc: Document, name: str, spec: dict[str, Any], initial: dict[str, Any
             accepted = _negated(doc, at + ("when", field), field, written, statuses, problems)
         values = accepted if isinstance(accepted, list) else [accepted]
         universe = kind.universe(statuses) if kind.unknown else None
-        for value in values if universe is not None else ():
-            if value not in universe:
-                problems.append(doc.diag(at + ("when", field), f"unknown {field} '{value}'{suggest(str(value), [u for u in universe if u])}", kind.unknown))
+        if kind.unknown and universe is not None:
+            for value in values:
+                if value not in universe:
+                    problems.append(doc.diag(at + ("when", field), f"unknown {field} '{value}'{suggest(str(value), [u for u in universe if u])}", kind.unknown))
         conditions.append(Condition(field, frozenset(canonical_json(v) for v in values), excluded))
     effects = []
     for op in EFFECT_OPS.values():   # in the table's order, which is the order effects run in
@@ -100,7 +102,7 @@ def _rule(doc: Document, name: str, spec: dict[str, Any], initial: dict[str, Any
                       tuple(effects), status, frozenset(trust) if trust is not None else None, _origin(doc, at))
 
 
-def _negated(doc: Document, where: tuple, field: str, excluded, statuses: tuple, problems: list) -> list:
+def _negated(doc: Document, where: tuple[Any, ...], field: str, excluded: Iterable[Any], statuses: tuple[Any, ...], problems: list[Diagnostic]) -> list[Any]:
     """`{not: [a, b]}` on a field whose values are a closed set becomes the
     list of every other value (null included), so the engines and checks
     see one kind of condition."""
@@ -115,7 +117,7 @@ def _negated(doc: Document, where: tuple, field: str, excluded, statuses: tuple,
     return [value for value in universe if value not in excluded]
 
 
-def _overlaps(doc: Document, rules: list[ActionRule], problems: list) -> None:
+def _overlaps(doc: Document, rules: list[ActionRule], problems: list[Diagnostic]) -> None:
     """Two rules for one action at one priority that some message could
     satisfy both: which fires would be up to the engine, so it is refused."""
     for i, first in enumerate(rules):

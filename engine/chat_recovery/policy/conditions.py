@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any
 
 from ..diagnostics import Code
 from .chat_model import SENDER_TYPES
@@ -23,8 +24,8 @@ FIELD = "<field>"   # in a kind's name: any field name
 class ConditionKind:
     name: str                        # as the docs and the schema's examples write it, e.g. "data.<field>"
     pattern: str                     # its alternative in the schema's propertyNames pattern
-    reader: Callable[[str], tuple]   # field -> (what the replay reads: status | state | message, how)
-    universe: Callable[[tuple], tuple | None]   # the policy's statuses -> every value the field may hold, or None: open
+    reader: Callable[[str], tuple[Any, ...]]   # field -> (what the replay reads: status | state | message, how)
+    universe: Callable[[tuple[Any, ...]], tuple[Any, ...] | None]   # the policy's statuses -> every value the field may hold, or None: open
     doc: str
     unknown: Code | None = None   # the code a value outside the universe gets at compile; None: `policy check` warns instead
 
@@ -34,11 +35,11 @@ class ConditionKind:
         return self.name[:-len(FIELD)] if self.name.endswith(FIELD) else None
 
 
-def _message(field: str) -> tuple:
+def _message(field: str) -> tuple[Any, ...]:
     return ("message", compile_value("$" + field))
 
 
-def _open(statuses: tuple) -> tuple | None:
+def _open(statuses: tuple[Any, ...]) -> tuple[Any, ...] | None:
     return None
 
 

@@ -25,32 +25,32 @@ from .expressions import MISSING, compile_value
 class EffectOp:
     name: str
     list_only: bool                 # the field must start as a list (and not be nested)
-    compile: Callable[[Any], tuple[Callable[[dict], Any], str | None]]   # as written -> (message -> value, item key)
-    apply: Callable[[dict, str, Any, str | None], None]   # (parent, field, value, item key): changes the parent
+    compile: Callable[[Any], tuple[Callable[[dict[str, Any]], Any], str | None]]   # as written -> (message -> value, item key)
+    apply: Callable[[dict[str, Any], str, Any, str | None], None]   # (parent, field, value, item key): changes the parent
     written: Callable[[str, Any, Callable[[Any], str]], str]   # (field, as written, literal) -> how the docs show it
     doc: str
 
 
-def _plain(template: Any) -> tuple[Callable[[dict], Any], str | None]:
+def _plain(template: Any) -> tuple[Callable[[dict[str, Any]], Any], str | None]:
     return compile_value(template), None
 
 
-def _keyed(template: Any) -> tuple[Callable[[dict], Any], str | None]:
+def _keyed(template: Any) -> tuple[Callable[[dict[str, Any]], Any], str | None]:
     return compile_value(template["value"]), template["by"]
 
 
-def _set(target: dict, last: str, value: Any, key: str | None) -> None:
+def _set(target: dict[str, Any], last: str, value: Any, key: str | None) -> None:
     # a copy of a list or mapping: a later effect may write inside it, and
     # the message it came from is shared with the held state
     target[last] = None if value is MISSING else (copy.deepcopy(value) if isinstance(value, (dict, list)) else value)
 
 
-def _remove(target: dict, last: str, value: Any, key: str | None) -> None:
+def _remove(target: dict[str, Any], last: str, value: Any, key: str | None) -> None:
     if value is not MISSING:
         target[last] = [item for item in target[last] if item != value]
 
 
-def _add(target: dict, last: str, value: Any, key: str | None) -> None:
+def _add(target: dict[str, Any], last: str, value: Any, key: str | None) -> None:
     if value is MISSING:
         return
     items = target[last]
@@ -58,7 +58,7 @@ def _add(target: dict, last: str, value: Any, key: str | None) -> None:
         items.append(value)
 
 
-def _upsert(target: dict, last: str, value: Any, key: str | None) -> None:
+def _upsert(target: dict[str, Any], last: str, value: Any, key: str | None) -> None:
     if value is MISSING:
         return
     items = target[last]

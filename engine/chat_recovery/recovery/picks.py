@@ -33,13 +33,13 @@ class Loss:
 @dataclass(frozen=True)
 class Pick:
     name: str
-    choose: Callable[[Mapping[str, int], dict], Chosen]   # (side -> rank, source -> held) -> the winner
+    choose: Callable[[Mapping[str, int], dict[str, Held]], Chosen]   # (side -> rank, source -> held) -> the winner
     keeps: str                     # which value of the winner: "value" or "firstValue"
     lost: Callable[[Loss], str]    # why another source's value was not kept, as one sentence
     doc: str                       # what it means, for the generated docs
 
 
-def _best(ranks: Mapping[str, int], candidates: dict, key: Callable, larger: bool) -> Chosen:
+def _best(ranks: Mapping[str, int], candidates: dict[str, Held], key: Callable[[str, Held, int], Any], larger: bool) -> Chosen:
     """The readable source whose key is best (larger or smaller)."""
     best, best_key = None, None
     for src, held in candidates.items():
@@ -52,17 +52,17 @@ def _best(ranks: Mapping[str, int], candidates: dict, key: Callable, larger: boo
     return best
 
 
-def _first(ranks: Mapping[str, int], candidates: dict) -> Chosen:
+def _first(ranks: Mapping[str, int], candidates: dict[str, Held]) -> Chosen:
     # the earliest report, then the smaller source
     return _best(ranks, candidates, lambda src, held, rank: (held["firstSeq"], src), larger=False)
 
 
-def _priority(ranks: Mapping[str, int], candidates: dict) -> Chosen:
+def _priority(ranks: Mapping[str, int], candidates: dict[str, Held]) -> Chosen:
     # a lower rank is a higher priority, then the later word, then the larger source
     return _best(ranks, candidates, lambda src, held, rank: (-rank, sort_key(held["sentAt"]), src), larger=True)
 
 
-def _latest(ranks: Mapping[str, int], candidates: dict) -> Chosen:
+def _latest(ranks: Mapping[str, int], candidates: dict[str, Held]) -> Chosen:
     # the later word, then the higher priority, then the larger source
     return _best(ranks, candidates, lambda src, held, rank: (sort_key(held["sentAt"]), -rank, src), larger=True)
 

@@ -7,6 +7,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 from ...diagnostics import Code, Diagnostic
 from ...paths import json_path
@@ -91,7 +92,7 @@ def _names(value) -> str:
 class InvariantKind:
     name: str
     prove: Callable[[Invariant, Space], Verdict]
-    sentence: Callable[[object], str]   # the form as written -> what holds, for the generated docs
+    sentence: Callable[[Any], str]   # the form as written -> what holds, for the generated docs
 
 
 # The invariant kinds, one entry each; a new kind is one entry here plus its

@@ -12,31 +12,14 @@ from __future__ import annotations
 
 import threading
 import warnings
-from typing import Any, Protocol
 
-from ..diagnostics import RecoveryError
 from ..policy.chat_model import ChatPolicy
 from .engines import CHOICES, choices_text, durable_available
 from .engines import ENGINES as TABLE
+from .interface import Engine, ReplayError, Session
 
-
-class Session(Protocol):
-    def fire(self, event: dict[str, Any]) -> int | None:
-        """Index into ChatPolicy.rules of the rule that fired, or None."""
-
-    def close(self) -> None:
-        ...
-
-
-class Engine(Protocol):
-    name: str
-
-    def open(self) -> Session:
-        ...
-
-
-class ReplayError(RecoveryError):
-    """The rule engine misbehaved; the recovery fails rather than guess."""
+__all__ = ["CHOICES", "ENGINES", "FALLBACK_ENGINE", "Engine", "EngineCache", "EngineFallbackWarning", "ReplayError",
+           "Session", "durable_available", "make_engine", "resolve"]
 
 
 ENGINES = CHOICES   # what --engine and policy.yaml accept: the table's names and auto

@@ -22,7 +22,7 @@ import durable.engine  # noqa: F401  (loads the extension as the package does, a
 import durable_rules_engine as rules
 
 from ..policy.chat_model import ChatPolicy
-from . import ReplayError
+from .interface import ReplayError
 
 MATCHED, NOT_HANDLED = 0, 1     # assert_event's answer: an action was queued, or no rule matched
 FINALIZE = "finalize"

@@ -15,7 +15,7 @@ PACKAGE = ROOT / "engine" / "chat_recovery"
 
 # bottom to top; a unit is a top-level module or a sub-package of chat_recovery
 FLOORS = (
-    {"timeutil", "diagnostics", "paths", "stops", "version"},   # foundations
+    {"timeutil", "diagnostics", "paths", "json_identity", "stops", "version"},   # foundations
     {"policy"},                          # YAML -> a checked, compiled, immutable Policy
     {"replay"},                          # which action rule fires
     {"recovery"},                        # reports + Policy -> a recovery
@@ -30,7 +30,6 @@ FLOOR = {unit: level for level, units in enumerate(FLOORS) for unit in units}
 # imports that still run against the flow, each to be removed by issue 14's work
 KNOWN = {
     ("policy.compile", "replay"),        # the compiled Policy carries the engines' cache
-    ("policy.compile_chat", "recovery.fold"),   # canonical JSON lives in the fold
 }
 
 

@@ -13,7 +13,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Optional
 
 from .. import timeutil
-from ..recovery.fold import canonical_json, source_key, source_of
+from ..json_identity import canonical_json
+from ..recovery.sources import source_key, source_of
 from ..policy.model import Policy
 from ..recovery.reports import check
 from .runner import InProcessRunner, Runner

@@ -7,7 +7,7 @@ from typing import Optional
 from .chat_model import SENDER_TYPES, ActionRule, ChatPolicy, ClientRule, Condition, Effect
 from ..diagnostics import Diagnostic, suggest
 from .expressions import ExpressionError, compile_value
-from ..recovery.fold import canonical_json
+from ..json_identity import canonical_json
 from .model import Origin, frozen_map
 from .files import Document
 

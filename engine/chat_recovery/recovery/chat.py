@@ -10,7 +10,9 @@ from .. import timeutil
 from ..policy.chat_model import ActionRule, ChatPolicy, Effect
 from ..diagnostics import RecoveryError
 from ..policy.expressions import MISSING
-from .fold import all_same_json, canonical_json, conflict, side_of, source_of
+from ..json_identity import all_same_json, canonical_json
+from .conflicts import conflict
+from .sources import side_of, source_of
 from ..paths import json_path
 from ..replay import Engine
 

@@ -5,7 +5,8 @@ from typing import Optional
 
 from .chat import ChatResult
 from ..policy.chat_model import ChatPolicy
-from .fold import canonical_json, side_of
+from ..json_identity import canonical_json
+from .sources import side_of
 
 
 def directives(chat: ChatPolicy, status: Optional[str], result: Optional[ChatResult], wrapups: dict) -> list:

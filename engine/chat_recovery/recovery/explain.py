@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 from .. import timeutil
 from ..policy.chat_model import ActionRule, ChatPolicy
-from .fold import side_of, source_of
+from .sources import side_of, source_of
 from ..policy.model import PropertyRule, StatusRule, Strategy
 from ..paths import json_path
 

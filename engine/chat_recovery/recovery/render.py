@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from ..timeutil import sort_key
-from .fold import all_same_json, conflict, side_of, source_of
+from ..json_identity import all_same_json
+from .conflicts import conflict
+from .sources import side_of, source_of
 from ..policy.model import Policy, PropertyRule, Strategy
 from .chat import rebuild
 from .directives import directives

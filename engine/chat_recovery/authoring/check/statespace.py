@@ -22,7 +22,7 @@ from typing import Optional
 from ...recovery.chat import apply_effect, match_event
 from ...policy.chat_model import SENDER_TYPES, ActionRule, ChatPolicy
 from ...policy.expressions import MISSING
-from ...recovery.fold import canonical_json
+from ...json_identity import canonical_json
 from ...replay.python_engine import PythonEngine
 
 MAX_STATES = 20000       # beyond these the search stops (about 50 us a step): nothing is claimed

@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterable
 
 from ...api import recover
 from ...diagnostics import RecoveryError, ReportError
-from ...recovery.fold import canonical_json
+from ...json_identity import canonical_json
 from ...policy.model import Policy
 from ...paths import json_path
 

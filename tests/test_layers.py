@@ -27,10 +27,8 @@ FLOORS = (
 )
 FLOOR = {unit: level for level, units in enumerate(FLOORS) for unit in units}
 
-# imports that still run against the flow, each to be removed by issue 14's work
-KNOWN = {
-    ("policy.compile", "replay"),        # the compiled Policy carries the engines' cache
-}
+# imports that still run against the flow (issue 14 removed the last two)
+KNOWN: set[tuple[str, str]] = set()
 
 
 def _name(path: Path) -> str:

@@ -27,16 +27,13 @@ class WorkerCrashed(RecoveryError):
 
 
 def _worker_main(conn, policy_dir: Optional[str], engine: Optional[str], before_step: Optional[Callable[[], None]] = None) -> None:
-    from ..api import load_policy
-    from ..recovery.fold import fold
-    from ..recovery.render import render
+    from ..api import load_policy, step
     try:
         policy = load_policy(policy_dir)
     except Exception as exc:  # said to the parent, which refuses to start
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))
         return
     conn.send(("ready", None))
-    default = engine or policy.engine
     while True:
         try:
             message = conn.recv()
@@ -48,8 +45,7 @@ def _worker_main(conn, policy_dir: Optional[str], engine: Optional[str], before_
         if before_step is not None:
             before_step()
         try:
-            new = fold(policy, state, report, now)
-            conn.send(("ok", (new, render(policy, new, policy.engines.get(use or default), False))))
+            conn.send(("ok", step(policy, state, report, now, use or engine)))
         except ReportError as exc:
             conn.send(("report", (exc.message, exc.path, exc.where)))
         except RecoveryError as exc:

@@ -9,7 +9,6 @@ from typing import Optional
 from .compile_chat import compile_chat
 from .compile_invariants import compile_invariants
 from .contract import Contract
-from ..replay import EngineCache
 from ..diagnostics import Diagnostic, PolicyError, suggest
 from .model import Origin, Policy, PropertyRule, StatusRule, Strategy, frozen_map
 from ..paths import json_path
@@ -90,7 +89,6 @@ class _Build:
             validate_report=self.contract.report_validator(statuses),
             time_fields=self.contract.time_fields,
             chat=chat,
-            engines=EngineCache(chat),
             invariants=invariants,
             name=manifest.get("name"),
             version=manifest.get("version"),

@@ -3,25 +3,14 @@ every status and action an invariant names must exist, else a did-you-mean
 error. What each invariant means is proved later, by `invariants.py`."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Optional
 
 from .chat_model import ChatPolicy
 from ..diagnostics import Diagnostic, suggest
-from .model import Origin
+from .model import Invariant, Origin
 from .files import Document
 
 KINDS = ("terminal", "never", "reachable", "enteredOnlyBy")
-
-
-@dataclass(frozen=True)
-class Invariant:
-    name: str
-    kind: str                  # one of KINDS
-    statuses: tuple            # terminal / reachable: the statuses; never: `from`; enteredOnlyBy: (status,)
-    targets: tuple = ()        # never: `to`
-    actions: frozenset = frozenset()  # enteredOnlyBy: the actions allowed to enter the status
-    origin: Origin = Origin("", 0, 0)
 
 
 def _listed(value) -> tuple:

@@ -1,10 +1,15 @@
 """The compiled policy: frozen, indexed, and not the YAML's shape. The merge
-reads only these types."""
+reads only these types. Plain data: no engine, cache or other runtime object
+(the engines that replay a policy live beside it, in `replay`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Callable, Mapping, Optional
+from typing import TYPE_CHECKING, Mapping, Optional
+
+if TYPE_CHECKING:  # both import this module, for Origin
+    from .chat_model import ChatPolicy
+    from .contract import ReportValidator
 
 SIDES = ("visitor", "agent")
 PICKS = ("first", "priority", "latest")
@@ -45,7 +50,7 @@ class PropertyRule:
     path: str                       # JSONPath of the recovered value
     strategy: Strategy
     per_key: bool
-    when_status: Optional[frozenset]
+    when_status: Optional[frozenset[str]]
     origin: Origin
 
 
@@ -59,6 +64,17 @@ class StatusRule:
 
 
 @dataclass(frozen=True)
+class Invariant:
+    """A property of the chat's status machine that `policy check` proves."""
+    name: str
+    kind: str                  # one of compile_invariants.KINDS
+    statuses: tuple[str, ...]  # terminal / reachable: the statuses; never: `from`; enteredOnlyBy: (status,)
+    targets: tuple[str, ...] = ()   # never: `to`
+    actions: frozenset[str] = frozenset()  # enteredOnlyBy: the actions allowed to enter the status
+    origin: Origin = Origin("", 0, 0)
+
+
+@dataclass(frozen=True)
 class Policy:
     """What `load_policy` returns; apply it with `recover` or `apply`."""
     root: str
@@ -68,15 +84,14 @@ class Policy:
     chat_props: tuple[PropertyRule, ...]
     status: PropertyRule            # picks one uploaded status
     statuses: Mapping[str, StatusRule]
-    per_key_info: frozenset         # info properties merged key by key
-    validate_report: Any            # contract.ReportValidator: problems of a report, and a quick yes
-    time_fields: frozenset          # visitor.info keys holding times
-    chat: Any = None                # chat_model.ChatPolicy: action and client rules
+    per_key_info: frozenset[str]    # info properties merged key by key
+    validate_report: ReportValidator  # problems of a report, and a quick yes
+    time_fields: frozenset[str]     # visitor.info keys holding times
+    chat: ChatPolicy                # action and client rules
     name: Optional[str] = None      # from the optional manifest (policy.yaml)
     version: Optional[str] = None
     engine: str = "auto"            # the manifest's choice; callers may override
-    engines: Any = field(default=None, compare=False, repr=False)  # replay.EngineCache
-    invariants: tuple = ()          # compile_invariants.Invariant: what `policy check` proves
+    invariants: tuple[Invariant, ...] = ()  # what `policy check` proves
 
 
 def frozen_map(d: dict) -> Mapping:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import threading
 import warnings
+import weakref
 from typing import Optional, Protocol
 
 from ..policy.chat_model import ChatPolicy
+from ..policy.model import Policy
 from ..diagnostics import RecoveryError
 
 
@@ -85,17 +87,34 @@ def make_engine(chat: ChatPolicy, name: str = "auto") -> Engine:
     raise ValueError(f"unknown engine '{name}' (durable, compiled or python)")
 
 
-class EngineCache:
-    """One engine per thread and kind, made on first use. durable_rules must
-    not be shared between threads (its C code runs one thread's actions on
-    another's), so each thread gets its own."""
+def engine_name(policy: Policy, name: Optional[str] = None) -> str:
+    """Which engine runs `policy`: `name` (a caller's --engine), else the
+    policy's manifest, with `auto` resolved here."""
+    return resolve(name or policy.engine)
 
-    def __init__(self, chat: ChatPolicy):
-        self._chat = chat
-        self._local = threading.local()
 
-    def get(self, name: str = "auto") -> Engine:
-        engines = self._local.__dict__.setdefault("engines", {})
-        if name not in engines:
-            engines[name] = make_engine(self._chat, name)
-        return engines[name]
+# id(policy) -> that policy's engines, one dict per thread: durable_rules
+# must not be shared between threads (its C code runs one thread's actions on
+# another's). An entry goes when its policy is collected (so an id is never
+# reused while its entry stands).
+_made: dict[int, threading.local] = {}
+_made_lock = threading.Lock()
+
+
+def engine_for(policy: Policy, name: Optional[str] = None) -> Engine:
+    """The engine that replays `policy` on this thread (`name` as for
+    `engine_name`), made on first use and kept beside the policy, which is
+    plain data and holds none. The one place callers ask for an engine."""
+    per_thread = _made.get(id(policy))
+    if per_thread is None:
+        with _made_lock:
+            per_thread = _made.get(id(policy))
+            if per_thread is None:
+                per_thread = _made[id(policy)] = threading.local()
+                weakref.finalize(policy, _made.pop, id(policy), None)
+    engines = per_thread.__dict__.setdefault("engines", {})
+    key = name or policy.engine
+    engine = engines.get(key)
+    if engine is None:
+        engine = engines[key] = make_engine(policy.chat, engine_name(policy, name))
+    return engine

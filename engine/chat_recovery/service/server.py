@@ -9,7 +9,7 @@ from typing import Callable, Optional, Tuple
 
 from ..live import Coordinator, InProcessRunner, MemoryStore
 from ..policy.model import Policy
-from ..replay import resolve
+from ..replay import engine_name
 from .admission import Admission
 from .app import Service, create_app
 from .config import ServeConfig
@@ -45,7 +45,7 @@ def build(config: ServeConfig, policy: Policy) -> Tuple[Service, Callable[[], No
 
 def engine_in_force(config: ServeConfig, policy: Policy) -> str:
     """The engine the service replays with: the flag, else the policy's, with `auto` resolved."""
-    return resolve(config.engine or policy.engine)
+    return engine_name(policy, config.engine)
 
 
 def listen(config: ServeConfig) -> socket.socket:

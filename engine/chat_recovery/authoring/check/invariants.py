@@ -7,7 +7,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from ...policy.compile_invariants import Invariant
+from ...policy.model import Invariant
 from ...diagnostics import Diagnostic
 from .statespace import Edge, Space
 

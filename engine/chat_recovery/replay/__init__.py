@@ -4,7 +4,11 @@ the rules compiled to plain Python (compiled_engine) elsewhere (Python
 3.13+) and on request; a plain-Python matcher as the reference of both.
 
 An engine only *chooses* the rule; the effects are applied by `chat.py` in
-plain Python, so an error in an effect is never swallowed by the engine."""
+plain Python, so an error in an effect is never swallowed by the engine.
+
+The compiled `Policy` is plain data and holds no engine: `engine_for(policy,
+name)` is the one place to ask which engine replays a policy; it makes each
+on first use and keeps it here, beside the policy."""
 from __future__ import annotations
 
 import threading

@@ -10,6 +10,7 @@ from jsonschema import Draft202012Validator
 
 import chat_recovery as cr
 from chat_recovery.authoring.diff.compare import cases_from_suites, diff
+from chat_recovery.recovery.reports import parse_bytes
 from conftest import NOW, ROOT, cli, edit, without_fallback_note
 
 CORPUS_SETS = sorted(p.name for p in (ROOT / "corpus").iterdir() if p.is_dir())
@@ -180,7 +181,7 @@ def test_every_corpus_set_is_valid_and_recovers(name, report_schema, policy):
     validator = Draft202012Validator(report_schema)
     reports = []
     for path in files:
-        report = cr.reports.parse_bytes(path.read_bytes(), path.name)
+        report = parse_bytes(path.read_bytes(), path.name)
         assert not list(validator.iter_errors(report)), path
         reports.append(report)
     recovery = cr.recover(policy, reports, NOW)

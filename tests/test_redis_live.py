@@ -10,6 +10,8 @@ import pytest
 import chat_recovery as cr
 from chat_recovery.bench.storm import StormSpec, by_visitor, storm
 from chat_recovery.live import Coordinator, MemoryStore, StoreUnavailable
+from chat_recovery.live.coordinator import report_digest
+from chat_recovery.recovery.reports import check
 from conftest import NOW
 
 pytest.importorskip("redis")
@@ -70,7 +72,7 @@ def test_processes_submitting_a_storm_in_random_order_lose_no_report(redis_serve
     for visitor_id, own in groups.items():
         held = reader.get(visitor_id, now=NOW)
         assert held is not None, visitor_id
-        assert held["reports"] == len({cr.live.coordinator.report_digest(cr.reports.check(policy, r)) for r in own})
+        assert held["reports"] == len({report_digest(check(policy, r)) for r in own})
         batch = cr.recover(policy, own, NOW)
         assert comparable(held["recovery"], any_paths) == comparable(batch, any_paths), visitor_id
 

@@ -20,6 +20,12 @@ for _name in ("NO_PROXY", "no_proxy"):
 NOW = "2026-11-24T09:00:30Z"
 
 
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true",
+                     help="rewrite the expected files of golden tests (tests/golden/) from what the code gives now, "
+                          "instead of comparing: only for an intended change; review the diff")
+
+
 @pytest.fixture(scope="session")
 def policy():
     return cr.load_policy()

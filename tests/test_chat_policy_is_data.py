@@ -53,7 +53,7 @@ def test_overlapping_rules_are_refused_with_both_places(rules_copy):
     with pytest.raises(cr.PolicyError) as caught:
         cr.load_policy(rules_copy)
     assert [str(d) for d in caught.value.diagnostics] == [
-        f"{rules_copy}/chat-actions.yaml:{second}:3: error: rule 'joinAsMonitor' overlaps rule 'agentJoinChat' "
+        f"{rules_copy}/chat-actions.yaml:{second}:3: error[overlapping-rules]: rule 'joinAsMonitor' overlaps rule 'agentJoinChat' "
         f"(defined at {first}:3) for action 'agentJoinChat': make their `when` conditions exclusive or give them different `priority`"]
 
 

@@ -15,7 +15,7 @@ PACKAGE = ROOT / "engine" / "chat_recovery"
 
 # bottom to top; a unit is a top-level module or a sub-package of chat_recovery
 FLOORS = (
-    {"timeutil", "diagnostics", "paths", "json_identity", "stops", "version"},   # foundations
+    {"timeutil", "diagnostics", "paths", "json_identity", "stops", "version", "processes"},   # foundations
     {"policy"},                          # YAML -> a checked, compiled, immutable Policy
     {"replay"},                          # which action rule fires
     {"recovery"},                        # reports + Policy -> a recovery

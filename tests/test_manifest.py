@@ -29,7 +29,7 @@ def test_the_manifest_picks_the_engine_and_the_cli_can_override(rules_copy, tmp_
     edit(rules_copy / "policy.yaml", "engine: python", "engine: pyhton")
     done = cli("policy", "check", rules_copy)
     assert done.returncode == 1
-    assert b"policy.yaml:8:9: error: 'pyhton' is not one of: auto, durable, compiled, python (did you mean 'python'?)" in done.stdout
+    assert b"policy.yaml:8:9: error[bad-value]: 'pyhton' is not one of: auto, durable, compiled, python (did you mean 'python'?)" in done.stdout
     edit(rules_copy / "policy.yaml", "engine: pyhton", "engine: python")
     path = tmp_path / "r.json"
     path.write_text(json.dumps(report(visitor={"status": "preChat"})))

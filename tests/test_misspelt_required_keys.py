@@ -48,20 +48,3 @@ def test_a_missing_key_with_no_near_miss_is_still_only_missing(policy):
     with pytest.raises(cr.ReportError) as caught:
         cr.apply(policy, None, body, NOW)
     assert str(caught.value) == "$: missing required key 'sentAt'"
-
-
-def test_a_rule_file_gets_one_line_at_the_misspelt_key(rules_copy):
-    props = rules_copy / "chat-props.yaml"
-    edit(props, "    strategy: agentOnly", "    Strategy: agentOnly")
-    line = next(n for n, text in enumerate(props.read_text(encoding="utf-8").splitlines(), 1) if "Strategy:" in text)
-    done = cli("policy", "check", rules_copy)
-    assert done.returncode == 1
-    assert done.stdout.decode().splitlines() == [f"{props}:{line}:5: error: unknown key 'Strategy'; required key 'strategy' is missing (did you mean 'strategy'?)"]
-
-
-def test_a_rule_file_with_an_unrelated_key_keeps_both_problems(rules_copy):
-    edit(rules_copy / "chat-props.yaml", "    strategy: agentOnly", "    colour: agentOnly")
-    with pytest.raises(cr.PolicyError) as caught:
-        cr.load_policy(rules_copy)
-    found = [d.message for d in caught.value.diagnostics]
-    assert found == ["missing required key 'strategy'", "unknown key 'colour'"]

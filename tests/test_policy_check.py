@@ -1,7 +1,6 @@
-"""`chat-recovery policy check` end to end: every analysis on a policy a
-product owner got wrong, each pointing at the rule, in text, JSON and GitHub
-annotations; exit 1 on errors (or on warnings with --strict); the shipped
-policy passes clean."""
+"""`chat-recovery policy check` end to end: text, JSON and GitHub annotations;
+exit 1 on errors (or on warnings with --strict); the shipped policy passes
+clean. What each mistake must print is data: tests/golden/compile-errors."""
 import json
 
 import pytest
@@ -60,22 +59,10 @@ SHADOWED = """\
 """
 
 
-def test_a_shadowed_rule_is_a_warning_naming_the_rule_that_fires_instead(rules_copy):
-    add_rules(rules_copy, SHADOWED)
-    code, lines = check(rules_copy)
-    first = where(rules_copy, "chat-actions.yaml", "  agentAcceptChat:").rsplit(":", 2)[1:]
-    assert code == 0
-    assert lines == [
-        f"{where(rules_copy, 'chat-actions.yaml', '  lateAccept:')}: warning: rule 'lateAccept' never fires: "
-        f"rule 'agentAcceptChat' ({':'.join(first)}) comes first for action 'agentAcceptChat' and matches every message it matches; "
-        "narrow the earlier rule's `when` or give this rule a lower `priority`",
-        f"{rules_copy}: ok (69 visitor properties, 5 chat props, 14 statuses, 8 invariants proved, 1 warning)"]
-
-
 def test_strict_turns_warnings_into_a_failure_in_every_format(rules_copy):
     add_rules(rules_copy, SHADOWED)
     code, lines = check(rules_copy, "--strict")
-    assert code == 1 and len(lines) == 1 and ": warning: rule 'lateAccept' never fires" in lines[0]
+    assert code == 1 and len(lines) == 1 and ": warning[never-fires]: rule 'lateAccept' never fires" in lines[0]
     done = cli("policy", "check", rules_copy, "--strict", "--format", "json")
     report = json.loads(done.stdout)
     assert done.returncode == 1 and report["ok"] is False
@@ -116,61 +103,9 @@ def test_rules_that_only_fire_together_shadow_a_later_one(rules_copy):
     assert "rules 'acceptByVisitorSide'" in line and "'acceptBySystem'" in line and "come first for action 'botStartChat'" in line
 
 
-def test_a_sender_type_no_message_has(rules_copy):
-    add_rules(rules_copy, "  robotAccept:\n    on: botAcceptChat\n    priority: 3\n    when: {sender.type: robot}\n")
-    edit(rules_copy / "chat-actions.yaml", "    on: botAcceptChat\n    when: {status: {not: [chatEnded, refusedByAgent]}}\n", "    on: botAcceptChat\n    when: {sender.type: bot, status: {not: [chatEnded, refusedByAgent]}}\n")
-    code, lines = check(rules_copy)
-    assert code == 0 and f"{where(rules_copy, 'chat-actions.yaml', '  robotAccept:')}: warning: rule 'robotAccept' never fires: " \
-        "sender.type is never 'robot' (did you mean 'bot'?); it is one of visitor, agent, bot, system" in lines
-
-
-def test_a_when_status_no_log_reaches(rules_copy):
-    edit(rules_copy / "chat-actions.yaml", "    set: {transferBeginTime: $time}\n    status: transferring\n", "    set: {transferBeginTime: $time}\n")
-    add_rules(rules_copy, "  joinWhileTransferring:\n    on: agentJoinChat\n    priority: 1\n    when: {status: transferring}\n    status: chatting\n")
-    edit(rules_copy / "chat-actions.yaml", "  agentJoinChat:\n    on: agentJoinChat\n", "  agentJoinChat:\n    on: agentJoinChat\n    when: {status: chatting}\n")
-    (rules_copy / "invariants.yaml").unlink()
-    code, lines = check(rules_copy)
-    assert code == 0
-    assert f"{where(rules_copy, 'chat-actions.yaml', '  joinWhileTransferring:')}: warning: rule 'joinWhileTransferring' never fires: " \
-        "its `when` (status: transferring) never holds in any message log (the statuses logs reach: chatEnded, chatting, " \
-        "manualInvitationByWindow, refusedByAgent, waitingForChat)" in lines
-    assert f"{where(rules_copy, 'visitor-status.yaml', '  transferring:')}: warning: status 'transferring' is chatRelated, " \
-        "but no action rule that fires sets it: the message log never decides it" in lines
-
-
-def test_an_action_one_slip_from_the_contract(rules_copy):
-    edit(rules_copy / "chat-actions.yaml", "    on: agentAcceptChat\n", "    on: agentAcceptChatt\n")
-    code, lines = check(rules_copy)
-    assert code == 0 and f"{where(rules_copy, 'chat-actions.yaml', '  agentAcceptChat:')}: warning: " \
-        "'agentAcceptChatt' is not an action of the contract (did you mean 'agentAcceptChat'?)" in lines
-
-
 def test_a_new_action_far_from_the_contracts_is_fine(rules_copy):
     add_rules(rules_copy, "  escalate:\n    on: agentEscalateToSupervisor\n    when: {status: {not: [chatEnded, refusedByAgent]}}\n    status: chatting\n")
     assert check(rules_copy, "--strict")[0] == 0
-
-
-def test_a_client_rule_waiting_for_a_misspelled_action(rules_copy):
-    edit(rules_copy / "client.yaml", "action: agentRefuseChat,", "action: agentRefuseChatt,")
-    code, lines = check(rules_copy)
-    assert code == 0 and lines[0] == (
-        f"{where(rules_copy, 'client.yaml', '  refusalTheVisitorMissed:')}: warning: client rule 'refusalTheVisitorMissed' never matches: "
-        "no action rule handles 'agentRefuseChatt' and the contract has no such action (did you mean 'agentRefuseChat'?)")
-
-
-def test_a_client_rule_on_a_status_no_recovery_has(rules_copy):
-    status = rules_copy / "visitor-status.yaml"
-    status.write_text(status.read_text(encoding="utf-8") + "  escalated:\n    recoverAs: escalated\n    description: {en: handed to a supervisor}\n", encoding="utf-8")
-    edit(rules_copy / "client.yaml", "when: {status: [chatEnded]}", "when: {status: [escalated]}")
-    code, lines = check(rules_copy)
-    assert code == 0 and lines[:2] == [
-        f"{where(rules_copy, 'client.yaml', '  chatEnded:')}: warning: client rule 'chatEnded' never matches: no recovery has status 'escalated' "
-        "(no contract status recovers as it and no action rule that fires sets it)",
-        f"{where(rules_copy, 'visitor-status.yaml', '  escalated:')}: warning: status 'escalated' is never recovered: it is not a status "
-        "of the contract (clients upload only those), no contract status recovers as it, and no action rule that fires sets it"]
-    add_rules(rules_copy, "  escalate:\n    on: agentEscalate\n    when: {status: {not: [chatEnded, refusedByAgent]}}\n    status: escalated\n")
-    assert [x for x in check(rules_copy)[1] if "escalated" in x] == [
-        f"{where(rules_copy, 'chat-actions.yaml', '  escalate:')}: warning: rule 'escalate' sets status 'escalated', which visitor-status.yaml does not mark `chatRelated: true`"]
 
 
 # --- errors: exit 1 ------------------------------------------------------------
@@ -180,28 +115,11 @@ def test_a_broken_policy_in_every_format(rules_copy):
          "    sett: {startTime: $time}\n    seed: {zh: \"start time: bot start chat\"")
     at = where(rules_copy, "chat-actions.yaml", "sett:")
     code, lines = check(rules_copy)
-    assert code == 1 and lines == [f"{at}: error: unknown key 'sett' (did you mean 'set'?)"]
+    assert code == 1 and lines == [f"{at}: error[unknown-key]: unknown key 'sett' (did you mean 'set'?)"]
     done = cli("policy", "check", rules_copy, "--format", "json")
     assert done.returncode == 1 and json.loads(done.stdout)["ok"] is False
     file, line, col = at.rsplit(":", 2)
     assert check(rules_copy, "--format", "github") == (1, [f"::error file={file},line={line},col={col},title=unknown-key::unknown key 'sett' (did you mean 'set')?".replace("')?", "'?)")])
-
-
-@pytest.mark.parametrize("old,new,message", [
-    ("    on: botStartChat\n", "    on: botStartChat\n    when: {sender.tpye: bot}\n",
-     "condition field 'sender.tpye' is not allowed (did you mean 'sender.type'?); a condition tests sender.type, sender.id, data.<field>, status or state.<field>"),
-    ("    on: botStartChat\n", "    on: botStartChat\n    when: {stat: chatting}\n",
-     "condition field 'stat' is not allowed (did you mean 'status'?); a condition tests sender.type, sender.id, data.<field>, status or state.<field>"),
-    ("    set: {chatType: bot}", "    set: {chatType: $sender.tpye}",
-     "unknown reference '$sender.tpye' (did you mean '$sender.type'?): use $time, $id, $action, $text, $sender.type, $sender.id or $data.<field>"),
-    ("    set: {chatType: bot}", "    set: {chatTyp: bot}",
-     "'chatTyp' is not a field of the chat state (did you mean 'chatType'?); declare it under `state`"),
-    ("    status: chatEnded", "    status: chatEnd", "unknown status 'chatEnd' (did you mean 'chatEnded'?)"),
-])
-def test_misspelled_names_in_action_rules_get_a_did_you_mean(rules_copy, old, new, message):
-    edit(rules_copy / "chat-actions.yaml", old, new)
-    code, lines = check(rules_copy)
-    assert code == 1 and len(lines) == 1 and lines[0].endswith(": error: " + message), lines
 
 
 @pytest.mark.parametrize("directive,message", [
@@ -214,17 +132,10 @@ def test_a_directive_that_refers_to_what_its_condition_does_not_supply(rules_cop
     now a load error, so the policy is refused before it runs."""
     edit(rules_copy / "client.yaml", "      - {to: agents, do: recoverChat}\n", f"      - {{to: agents, do: recoverChat}}\n      - {directive}\n")
     code, lines = check(rules_copy)
-    assert code == 1 and len(lines) == 1 and lines[0].endswith(": error: " + message)
+    assert code == 1 and len(lines) == 1 and lines[0].endswith(": error[missing-condition]: " + message)
     assert lines[0].startswith(f"{rules_copy}/client.yaml:{line_of(rules_copy / 'client.yaml', directive)[0]}:")
     done = cli("recover", "--now", "2026-11-24T09:00:30Z", "--policy", rules_copy, *sorted((ROOT / "examples" / "chat-ended").glob("*.json")))
     assert done.returncode == 3 and b"Traceback" not in done.stderr and message.encode() in done.stderr
-
-
-def test_a_directive_one_slip_from_the_contract(rules_copy):
-    edit(rules_copy / "client.yaml", "do: keepHeartbeat, seconds: 180}", "do: keepHeartbeet, seconds: 180}")
-    code, lines = check(rules_copy)
-    assert code == 0 and lines[0] == (f"{where(rules_copy, 'client.yaml', '  chatEnded:')}: warning: client rule 'chatEnded': "
-                                      "'keepHeartbeet' is not a directive of the contract (did you mean 'keepHeartbeat'?)")
 
 
 def test_github_annotations_escape_what_would_break_them(tmp_path):

@@ -148,7 +148,7 @@ def test_a_broken_new_policy_exits_3_with_its_positions(rules_copy):
     code, out, err = run_diff("rules", rules_copy, "--corpus", "corpus")
     assert (code, out) == (3, "")
     assert f"{rules_copy}/visitor-info.yaml:" in err and "did you mean 'agentOverrideVisitor'" in err
-    assert re.match(rf"{re.escape(str(rules_copy))}/visitor-info.yaml:\d+:\d+: error: unknown strategy", err)
+    assert re.match(rf"{re.escape(str(rules_copy))}/visitor-info.yaml:\d+:\d+: error\[unknown-strategy\]: unknown strategy", err)
 
 
 def test_a_bad_corpus_or_now_is_named(tmp_path):

@@ -73,7 +73,7 @@ def test_a_broken_policy_writes_nothing_and_says_where(tmp_path, rules_copy):
     out = tmp_path / "policy.md"
     done = cli("policy", "docs", rules_copy, "--out", out)
     assert done.returncode == 3 and not out.exists()
-    assert re.search(r"visitor-info\.yaml:\d+:\d+: error: unknown strategy 'anny' \(did you mean 'any'\?\)", done.stderr.decode())
+    assert re.search(r"visitor-info\.yaml:\d+:\d+: error\[unknown-strategy\]: unknown strategy 'anny' \(did you mean 'any'\?\)", done.stderr.decode())
     assert "Traceback" not in done.stderr.decode()
 
 

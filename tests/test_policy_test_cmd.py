@@ -105,9 +105,9 @@ def test_a_changed_strategy_fails_naming_expected_actual_and_the_deciding_rule(r
     assert cli("policy", "check", rules_copy).returncode == 0   # a valid policy, with other behaviour
     run = cli("policy", "test", rules_copy, "--engine", "python", cwd=tmp_path)
     assert run.returncode == 1, out(run)
-    failed = [l for l in run.stdout.decode().splitlines() if ": error: " in l]
+    failed = [l for l in run.stdout.decode().splitlines() if ": error[test-failed]: " in l]
     assert len(failed) == 1, failed
-    assert re.match(r"^.*/rules/tests/visitor-info\.test\.yaml:\d+:7: error: name: visitor override agent", failed[0])
+    assert re.match(r"^.*/rules/tests/visitor-info\.test\.yaml:\d+:7: error\[test-failed\]: name: visitor override agent", failed[0])
     assert f'$.visitor.info.name: expected "Ann", got "Bob"; decided by {rules_copy}/visitor-info.yaml:{line}:3 (strategy agentOverrideVisitor, from agent a-1' in failed[0]
     assert re.search(r": \d+ passed, 1 failed \(", run.stdout.decode())
 
@@ -123,23 +123,23 @@ def test_a_typo_in_a_suite_is_a_located_error_with_did_you_mean(rules_copy):
     suite = only_suite(rules_copy, ONE_CASE.replace("    expect:", "    expcet:"))
     run = cli("policy", "test", rules_copy)
     assert run.returncode == 1
-    assert f"{suite}:10:5: error: unknown key 'expcet' (did you mean 'expect'?)" in run.stdout.decode().splitlines()
+    assert f"{suite}:10:5: error[unknown-key]: unknown key 'expcet' (did you mean 'expect'?)" in run.stdout.decode().splitlines()
     assert "Traceback" not in out(run)
 
 
 @pytest.mark.parametrize("text,where,message", [
-    (ONE_CASE.replace("$.visitor.info.name: Ann", "$.visitor..name: Ann"), "11:7", "expected a name after '.' in '$.visitor..name'"),
-    (ONE_CASE.replace('now: "2026-11-24T09:00:30Z", ', ""), "5:5", "no `now`: give it in the case or under `defaults`"),
-    (ONE_CASE.replace("      - {source: {type: visitor}", "      - {file: nowhere.json}\n      - {source: {type: visitor}"), "8:16", "cannot read report file 'nowhere.json'"),
-    (ONE_CASE + ONE_CASE.split("tests:\n")[1], "12:11", "duplicate case name \"name: the visitor's value beats the agent's\" (first at 5:11)".replace('"', "'")),
-    (ONE_CASE.replace("kind: policyTests", "kind: policyTest"), "2:7", "a test suite is a mapping with `kind: policyTests`"),
-    ("kind: policyTests\ntests: [\n", "3:1", "invalid YAML"),
+    (ONE_CASE.replace("$.visitor.info.name: Ann", "$.visitor..name: Ann"), "11:7", "[bad-path]: expected a name after '.' in '$.visitor..name'"),
+    (ONE_CASE.replace('now: "2026-11-24T09:00:30Z", ', ""), "5:5", "[no-now]: no `now`: give it in the case or under `defaults`"),
+    (ONE_CASE.replace("      - {source: {type: visitor}", "      - {file: nowhere.json}\n      - {source: {type: visitor}"), "8:16", "[no-file]: cannot read report file 'nowhere.json'"),
+    (ONE_CASE + ONE_CASE.split("tests:\n")[1], "12:11", "[duplicate-case]: duplicate case name \"name: the visitor's value beats the agent's\" (first at 5:11)".replace('"', "'")),
+    (ONE_CASE.replace("kind: policyTests", "kind: policyTest"), "2:7", "[no-kind]: a test suite is a mapping with `kind: policyTests`"),
+    ("kind: policyTests\ntests: [\n", "3:1", "[yaml-syntax]: invalid YAML"),
 ])
 def test_suite_problems_are_located(rules_copy, text, where, message):
     suite = only_suite(rules_copy, text)
     run = cli("policy", "test", rules_copy)
     assert run.returncode == 1
-    assert f"{suite}:{where}: error: {message}" in run.stdout.decode(), out(run)
+    assert f"{suite}:{where}: error{message}" in run.stdout.decode(), out(run)
 
 
 def test_low_coverage_fails_with_min_coverage(rules_copy):
@@ -175,7 +175,7 @@ def test_expect_error_passes_only_for_the_named_error(rules_copy):
     assert cli("policy", "test", rules_copy).returncode == 0
     suite = only_suite(rules_copy, bad.replace("(did you mean 'name'?)", "(did you mean 'email'?)"))
     run = cli("policy", "test", rules_copy)
-    assert run.returncode == 1 and f"{suite}:10:5: error: " in run.stdout.decode()
+    assert run.returncode == 1 and f"{suite}:10:5: error[test-failed]: " in run.stdout.decode()
     assert "got error \"mine.test.yaml:8: $.visitor.info.nmae: unknown key 'nmae'" in run.stdout.decode().replace(str(suite.parent) + "/", "")
     suite = only_suite(rules_copy, ONE_CASE.replace("    expect:\n      $.visitor.info.name: Ann\n", "    expectError: refused\n"))
     run = cli("policy", "test", rules_copy)

@@ -15,7 +15,7 @@ def test_copy_change_a_strategy_check_test_and_diff(rules_copy, tmp_path):
 
     test = cli("policy", "test", rules_copy, "--engine", "python", cwd=tmp_path)
     assert test.returncode == 1
-    (failed,) = [l for l in test.stdout.decode().splitlines() if ": error: " in l]
+    (failed,) = [l for l in test.stdout.decode().splitlines() if ": error[test-failed]: " in l]
     assert "visitor-info.test.yaml:" in failed and "department id (departmentId): agent override visitor" in failed
     assert f'$.visitor.info.departmentId: expected "support", got "sales"; decided by {rules_copy}/visitor-info.yaml:{line}:3 (strategy visitorOverrideAgent, from visitor' in failed
 

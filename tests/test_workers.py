@@ -144,6 +144,22 @@ def test_a_worker_killed_while_idle_is_replaced_before_the_next_step(policy):
         assert runner.worker_pids()[0] != dead
 
 
+def test_a_worker_killed_by_a_signal_without_a_name_is_said_and_replaced(policy, caplog):
+    """A real-time signal has no name in Python's table: the runner says its
+    number (it used to fail the step with a ValueError) and runs the step again."""
+    one = json.loads((ROOT / "examples/plain-visitor/1-visitor.json").read_text())
+    with SupervisedRunner(workers=1) as runner:
+        dead = runner.worker_pids()[0]
+        os.kill(dead, signal.SIGRTMIN + 1)
+        wait_dead(dead)
+        with caplog.at_level("WARNING", logger="chat_recovery.live.workers"):
+            assert steps(runner, policy, [one]) == cr.recover(policy, [one], NOW)
+        assert runner.stats()["crashes"] == 1 and runner.worker_pids()[0] != dead
+    (replaced,) = [r.fields for r in caplog.records if r.getMessage() == "replayWorkerReplaced"]
+    assert replaced == {"pid": dead, "cause": f"killed by signal {signal.SIGRTMIN + 1}",
+                        "then": "the step runs again on a new worker"}
+
+
 def test_when_retries_are_spent_the_compiled_engine_completes_the_step(policy):
     report = check(policy, big_chat(2_000))
     expected = cr.render(policy, cr.apply(policy, None, report, NOW))

@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable, Optional, Union
 
 from ..api import apply, load_policy, recover, render
 from .check import check_policy
-from ..diagnostics import Diagnostic, PolicyError
+from ..diagnostics import Code, Diagnostic, PolicyError
 from ..policy.model import Policy
 from ..policy.files import rule_files
 from ..timeutil import Instant
@@ -88,7 +88,7 @@ class LivePolicy:
             policy, problems = None, exc.diagnostics
         except OSError as exc:  # a file removed or unreadable mid-load
             where = exc.filename or self.directory
-            policy, problems = None, (Diagnostic(str(where), 0, 0, f"cannot read: {exc.strerror or exc}", "unreadable"),)
+            policy, problems = None, (Diagnostic(str(where), 0, 0, f"cannot read: {exc.strerror or exc}", Code.UNREADABLE),)
         if policy is not None and any(p.severity == "error" for p in problems):
             policy = None
         return policy, tuple(problems)
@@ -174,7 +174,7 @@ class _Watcher(threading.Thread):
                     self._live.reload()
                 except Exception as exc:  # a watcher that dies would silently stop reloading
                     self._live.last_result = ReloadResult(False, False, self._live.policy, (
-                        Diagnostic(str(self._live.directory), 0, 0, f"reload failed: {exc!r}", "reload-failed"),))
+                        Diagnostic(str(self._live.directory), 0, 0, f"reload failed: {exc!r}", Code.RELOAD_FAILED),))
 
     def stop(self) -> None:
         self._stopped.set()

@@ -12,13 +12,12 @@ the compiled engine; a visitor that kills that too is said as not recovered."""
 from __future__ import annotations
 
 import multiprocessing
-import signal
-from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 from typing import Callable, Iterable, Iterator, Optional
 
 from ..diagnostics import RecoveryError
+from ..processes import Worker
 from ..replay import FALLBACK_ENGINE
 
 ATTEMPTS = 3     # a visitor's tries: in its chunk, alone, alone on the fallback engine
@@ -27,7 +26,6 @@ ATTEMPTS = 3     # a visitor's tries: in its chunk, alone, alone on the fallback
 # once, and one for each worker (all of them may die together).
 GIVE_UP = 2 * ATTEMPTS
 STOP_WAIT = 5.0  # seconds a worker is given to leave after the last chunk
-_STOPS = (signal.SIGINT, signal.SIGTERM)
 
 
 class WorkersFailed(RecoveryError):
@@ -39,34 +37,10 @@ def pool_start_method() -> str:
     return "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
 
 
-def _serve(conn, start: Callable, args: tuple) -> None:
-    """A worker's life: make the recoverer once, then answer chunks until
-    told to stop, or until the parent is gone (then quietly: nobody reads)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C is the parent's to handle: it ends the workers
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)   # not the parent's handler: its cleanup is the parent's
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPS)   # held since birth (`_born_deaf`) until now
+def _chunk_step(start: Callable, args: tuple) -> Callable:
+    """In the worker: make the recoverer once; each message is a chunk and the engine to run it on."""
     recoverer = start(*args)
-    while True:
-        try:
-            message = conn.recv()
-            if message is None:
-                return
-            items, engine = message
-            conn.send(recoverer.recover_chunk(items, engine))
-        except (EOFError, OSError):   # the parent is gone
-            return
-
-
-@contextmanager
-def _born_deaf() -> Iterator[None]:
-    """SIGINT and SIGTERM held back while a worker starts: a Ctrl-C at that
-    moment would otherwise reach it before `_serve` ignores it, and print its
-    KeyboardInterrupt. The parent gets any it held when this ends."""
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+    return lambda message: recoverer.recover_chunk(*message)
 
 
 @dataclass
@@ -81,20 +55,12 @@ class _Task:
         return FALLBACK_ENGINE if self.attempt == ATTEMPTS - 1 else None   # None: the run's own engine
 
 
-class _Worker:
+class _Worker(Worker):
+    """A worker and the task it is on. Ctrl-C and SIGTERM are the run's to
+    handle (`parent_stops`): it ends its workers and says what was written."""
+
     def __init__(self, context, start: Callable, args: tuple):
-        self.conn, child = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child, start, args), daemon=True,
-                                       name="chat-recovery-batch")
-        try:
-            with _born_deaf():
-                self.process.start()
-        except BaseException:   # a Ctrl-C or SIGTERM it was deaf to: no one else knows of this worker yet
-            if self.process.pid is not None:
-                self.process.kill()
-            raise
-        finally:
-            child.close()
+        super().__init__(context, _chunk_step, (start, args), name="chat-recovery-batch", parent_stops=True)
         self.task: Optional[_Task] = None
 
     def give(self, task: _Task) -> None:
@@ -102,45 +68,7 @@ class _Worker:
         parent writes and the parent reads when it writes: no deadlock
         whatever the size of a chunk or of its answer."""
         self.task = task
-        try:
-            self.conn.send((task.items, task.engine))
-        except OSError:   # it died already: its sentinel says so next
-            pass
-
-    def answer(self) -> Optional[list]:
-        """The outcomes of its task, or None when it died instead."""
-        try:
-            if self.conn.poll():
-                return self.conn.recv()
-        except (EOFError, OSError):
-            pass
-        return None
-
-    def how_it_ended(self) -> str:
-        # Its pipe broke because it is dying: the exit status follows at once
-        # on a quiet machine, but a busy one may take more than a second to
-        # reap it, and then the signal that killed it would go unnamed.
-        self.process.join(30)
-        code = self.process.exitcode
-        if code is None:
-            return "its pipe to this process broke"
-        if code < 0:
-            try:
-                return f"killed by {signal.Signals(-code).name}"
-            except ValueError:
-                return f"killed by signal {-code}"
-        return f"exit code {code}"
-
-    def stop(self, wait_for: float) -> None:
-        try:
-            self.conn.send(None)
-        except OSError:
-            pass
-        self.process.join(wait_for)
-        if self.process.is_alive():
-            self.process.kill()
-            self.process.join(STOP_WAIT)
-        self.conn.close()
+        self.send((task.items, task.engine))
 
 
 class _Slot:
@@ -189,7 +117,7 @@ class _Run:
                 busy = {worker.conn: worker for worker in workers if worker.task is not None}
                 if not busy:
                     break
-                ended = {worker.process.sentinel: worker for worker in busy.values()}
+                ended = {worker.sentinel: worker for worker in busy.values()}
                 for ready in wait([*busy, *ended]):
                     worker = busy.get(ready) or ended[ready]
                     if worker.task is not None:   # not when its pipe and its sentinel were both ready
@@ -212,7 +140,7 @@ class _Run:
         is written, so it does not wait for the parent; or, when it died, its
         task put back and a new worker in its place."""
         task, worker.task = worker.task, None
-        outcomes = worker.answer()
+        outcomes = worker.receive()
         if outcomes is not None:
             self.fruitless = 0
             self._feed(worker)

@@ -1,4 +1,4 @@
-"""Diagnostics as text (file:line:col: severity: message), JSON, or GitHub
+"""Diagnostics as text (file:line:col: severity[code]: message), JSON, or GitHub
 workflow annotations. Each format is a small function over plain data."""
 from __future__ import annotations
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import IO
 
 from ..authoring.check import check_policy
+from ..diagnostics import Code
 from .common import EXIT_BAD_INPUT, EXIT_OK
 from .formats import FORMATS, write_diagnostics
 
@@ -11,7 +12,7 @@ from .formats import FORMATS, write_diagnostics
 def add_parser(sub, **kw) -> None:
     chk = sub.add_parser("check", help="load a policy, prove its invariants and list every problem as file:line:col", **kw)
     chk.add_argument("directory", nargs="?", metavar="DIR", help="policy directory (default: the bundled rules)")
-    chk.add_argument("--format", choices=FORMATS, default="text", help="text (file:line:col: severity: message), json, or github (workflow annotations)")
+    chk.add_argument("--format", choices=FORMATS, default="text", help="text (file:line:col: severity[code]: message), json, or github (workflow annotations)")
     chk.add_argument("--strict", action="store_true", help="warnings fail the check too (exit 1), for CI")
     chk.set_defaults(run=run)
 
@@ -34,4 +35,4 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
 
 def _proved(policy, problems) -> int:
     """Broken invariants are errors (no summary then); unproved ones a warning."""
-    return 0 if any(p.code == "not-proved" for p in problems) else len(policy.invariants)
+    return 0 if any(p.code == Code.NOT_PROVED for p in problems) else len(policy.invariants)

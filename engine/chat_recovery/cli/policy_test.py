@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import IO
 
 from ..policy import bundled
-from ..diagnostics import Diagnostic, RecoveryError
+from ..diagnostics import Code, Diagnostic, RecoveryError
 from ..authoring.suites import measure, read_suites, run_suites
 from ..replay import ENGINES, engine_for
 from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK, load_or_report, number
@@ -43,7 +43,7 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
         shown = f"{policy.root.rstrip('/')}/tests"
     suites, problems = read_suites(where, shown)
     if not suites and not problems:
-        problems = [Diagnostic(shown, 0, 0, "no test suites (*.test.yaml) found", "no-suites")]
+        problems = [Diagnostic(shown, 0, 0, "no test suites (*.test.yaml) found", Code.NO_SUITES)]
     results = run_suites(policy, suites, args.engine, args.only)
     failures = [_diagnostic(r.case, f) for r in results for f in r.failures]
     coverage = measure(policy, results) if (args.coverage or args.min_coverage is not None) else None
@@ -70,7 +70,7 @@ def _diagnostic(case, failure) -> Diagnostic:
     message = f"{case.name}: {what}expected {failure.expected}, got {failure.actual}"
     if failure.decided_by:
         message += f"; decided by {failure.decided_by}"
-    return Diagnostic(case.file, failure.line, failure.col, message, "test-failed", failure.path)
+    return Diagnostic(case.file, failure.line, failure.col, message, Code.TEST_FAILED, failure.path)
 
 
 def _write_coverage(coverage, minimum, out: IO[str]) -> None:

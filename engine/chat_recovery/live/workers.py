@@ -10,97 +10,54 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import queue
-import signal
 import threading
 from typing import Any, Callable, Optional, Tuple
 
 from ..diagnostics import RecoveryError, ReportError
+from ..processes import NotStarted, Worker
 from ..replay import FALLBACK_ENGINE
 
 log = logging.getLogger("chat_recovery.live.workers")   # `serve` writes it with its own lines
 
-START_TIMEOUT = 60.0
+START_TIMEOUT = 60.0   # seconds a worker is given to load the policy
+STOP_WAIT = 5.0        # seconds a worker is given to leave when the runner closes
 
 
 class WorkerCrashed(RecoveryError):
     """A step crashed its worker every time, the compiled fallback included."""
 
 
-def _worker_main(conn, policy_dir: Optional[str], engine: Optional[str], before_step: Optional[Callable[[], None]] = None) -> None:
-    from ..api import load_policy, step
-    try:
-        policy = load_policy(policy_dir)
-    except Exception as exc:  # said to the parent, which refuses to start
-        conn.send(("failed", f"{type(exc).__name__}: {exc}"))
-        return
-    conn.send(("ready", None))
-    while True:
-        try:
-            message = conn.recv()
-        except EOFError:
-            return
-        if message is None:
-            return
+def _replay_step(policy_dir: Optional[str], engine: Optional[str], before_step: Optional[Callable[[], None]] = None) -> Callable:
+    """In the worker: load the policy once (an error is said to the parent,
+    which refuses to start); each message is then one step, answered as
+    ("ok" | "report" | "recovery", detail)."""
+    from ..api import load_policy
+    from ..api import step as api_step
+    policy = load_policy(policy_dir)
+
+    def step(message: tuple) -> tuple:
         state, report, now, use = message
         if before_step is not None:
             before_step()
         try:
-            conn.send(("ok", step(policy, state, report, now, use or engine)))
+            return ("ok", api_step(policy, state, report, now, use or engine))
         except ReportError as exc:
-            conn.send(("report", (exc.message, exc.path, exc.where)))
+            return ("report", (exc.message, exc.path, exc.where))
         except RecoveryError as exc:
-            conn.send(("recovery", str(exc)))
+            return ("recovery", str(exc))
+    return step
 
 
-class _Worker:
-    def __init__(self, ctx, policy_dir: Optional[str], engine: Optional[str], before_step: Optional[Callable[[], None]]):
-        self._args = (policy_dir, engine, before_step)
-        self._ctx = ctx
-        self.start()
-
-    def start(self) -> None:
-        parent, child = self._ctx.Pipe()
-        self.process = self._ctx.Process(target=_worker_main, args=(child, *self._args), daemon=True,
-                                         name="chat-recovery-replay")
-        self.process.start()
-        child.close()
-        self.conn = parent
-        if not parent.poll(START_TIMEOUT):
-            self.kill()
-            raise RuntimeError("a replay worker did not start within a minute")
-        try:
-            kind, detail = parent.recv()
-        except EOFError:
-            self.process.join(10)
-            raise RuntimeError(f"a replay worker died while starting (exit {self.process.exitcode})") from None
-        if kind != "ready":
-            raise RuntimeError(f"a replay worker could not load the policy: {detail}")
-
-    def call(self, message: tuple, timeout: float) -> Optional[tuple]:
-        """The worker's answer, or None when it died or outlived `timeout`."""
-        self.hung = False
-        try:
-            self.conn.send(message)
-            if not self.conn.poll(timeout):
-                self.hung = True
-                return None
-            return self.conn.recv()
-        except (EOFError, OSError, BrokenPipeError):
-            return None
-
-    def kill(self) -> None:
-        if self.process.is_alive():
-            self.process.kill()
-        self.process.join(10)
-        self.conn.close()
-
-    def stop(self) -> None:
-        try:
-            self.conn.send(None)
-        except (OSError, BrokenPipeError):
-            pass
-        self.process.join(5)
-        self.kill()
+def _started(ctx, args: tuple) -> Worker:
+    """A replay worker, ready: its policy loaded."""
+    worker = Worker(ctx, _replay_step, args, name="chat-recovery-replay", handshake=True)
+    try:
+        worker.wait_ready(START_TIMEOUT)
+    except NotStarted as exc:
+        if exc.failed is not None:
+            raise RuntimeError(f"a replay worker could not load the policy: {exc.failed}") from None
+        raise RuntimeError(f"a replay worker {exc}") from None
+    return worker
 
 
 class SupervisedRunner:
@@ -115,8 +72,15 @@ class SupervisedRunner:
             raise ValueError("workers must be 1 or more, retries 0 or more, timeout positive")
         self.retries, self.timeout = retries, timeout
         self._ctx = multiprocessing.get_context("spawn")   # no fork of a process holding durable_rules' threads
-        self._workers = [_Worker(self._ctx, policy_dir, engine, before_step) for _ in range(workers)]
-        self._idle: "queue.Queue[_Worker]" = queue.Queue()
+        self._args = (policy_dir, engine, before_step)
+        self._workers: list[Worker] = []   # in the order started; one that dies is replaced in its place
+        try:
+            for _ in range(workers):
+                self._workers.append(_started(self._ctx, self._args))
+        except BaseException:
+            self.close()
+            raise
+        self._idle: "queue.Queue[Worker]" = queue.Queue()
         for worker in self._workers:
             self._idle.put(worker)
         self._lock = threading.Lock()
@@ -132,7 +96,7 @@ class SupervisedRunner:
             self._stats[name] += 1
 
     def worker_pids(self) -> list:
-        return [w.process.pid for w in self._workers]
+        return [w.pid for w in self._workers]
 
     def step(self, state: Optional[dict], report: dict, now: str) -> Tuple[dict, dict]:
         if self._closed:
@@ -157,27 +121,30 @@ class SupervisedRunner:
     def _on_a_worker(self, message: tuple) -> Optional[tuple]:
         worker = self._idle.get()
         try:
-            answer = worker.call(message, self.timeout)
+            worker.send(message)
+            answer = worker.receive(self.timeout)
             if answer is None:
                 self._count("crashes")
-                self._replace(worker)
+                worker = self._replace(worker)
             return answer
         finally:
             self._idle.put(worker)
 
-    def _replace(self, worker: _Worker) -> None:
+    def _replace(self, worker: Worker) -> Worker:
+        """A new worker in the place of one that died or hung (which is killed and reaped)."""
+        cause = f"it did not answer within {self.timeout:g} s" if worker.hung else worker.how_it_ended()
         worker.kill()
-        code = worker.process.exitcode
-        cause = (f"it did not answer within {self.timeout:g} s" if worker.hung else
-                 f"killed by {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit {code}")
-        log.warning("replayWorkerReplaced", extra={"fields": {"pid": worker.process.pid, "cause": cause, "then": "the step runs again on a new worker"}})
-        worker.start()
+        log.warning("replayWorkerReplaced", extra={"fields": {"pid": worker.pid, "cause": cause, "then": "the step runs again on a new worker"}})
+        fresh = _started(self._ctx, self._args)
+        with self._lock:
+            self._workers[self._workers.index(worker)] = fresh
         self._count("restarts")
+        return fresh
 
     def close(self) -> None:
         self._closed = True
         for worker in self._workers:
-            worker.stop()
+            worker.stop(STOP_WAIT)
 
     def __enter__(self) -> "SupervisedRunner":
         return self

@@ -9,7 +9,7 @@ from typing import Optional
 from .compile_chat import compile_chat
 from .compile_invariants import compile_invariants
 from .contract import Contract
-from ..diagnostics import Diagnostic, PolicyError, suggest
+from ..diagnostics import Code, Diagnostic, PolicyError, suggest
 from .model import Origin, Policy, PropertyRule, StatusRule, Strategy, frozen_map
 from ..paths import json_path
 from .files import Document, read_documents
@@ -39,10 +39,10 @@ class _Build:
         found = [d for d in docs if d.kind == kind]
         if not found:
             if not self.problems:  # a file that failed its schema is already reported
-                self.problems.append(Diagnostic(shown_as, 0, 0, f"no {what} (a rule file with `kind: {kind}`)", "missing-file"))
+                self.problems.append(Diagnostic(shown_as, 0, 0, f"no {what} (a rule file with `kind: {kind}`)", Code.MISSING_FILE))
             return None
         for extra in found[1:]:
-            self.problems.append(extra.diag(("kind",), f"a second {what}; the first is {found[0].file}", "duplicate-file"))
+            self.problems.append(extra.diag(("kind",), f"a second {what}; the first is {found[0].file}", Code.DUPLICATE_FILE))
         return found[0]
 
     def run(self, docs: list[Document], shown_as: str) -> Optional[Policy]:
@@ -52,12 +52,12 @@ class _Build:
         for doc in (d for d in docs if d.kind == "properties"):
             target = doc.doc.data["target"]
             if target in tables:
-                self.problems.append(doc.diag(("target",), f"target {target} is already given in {tables[target].file}", "duplicate-file"))
+                self.problems.append(doc.diag(("target",), f"target {target} is already given in {tables[target].file}", Code.DUPLICATE_FILE))
             else:
                 tables[target] = doc
         for target in TARGETS:
             if target not in tables and not self.problems:
-                self.problems.append(Diagnostic(shown_as, 0, 0, f"no property table for {target} (`kind: properties`, `target: {target}`)", "missing-file"))
+                self.problems.append(Diagnostic(shown_as, 0, 0, f"no property table for {target} (`kind: properties`, `target: {target}`)", Code.MISSING_FILE))
         if strategies is None or status_doc is None or set(tables) != set(TARGETS):
             return None
         statuses, status_rule = self.statuses(status_doc, strategies)
@@ -99,7 +99,7 @@ class _Build:
         """The optional `kind: policy` file: name, version, engine."""
         found = [d for d in docs if d.kind == "policy"]
         for extra in found[1:]:
-            self.problems.append(extra.diag(("kind",), f"a second policy manifest; the first is {found[0].file}", "duplicate-file"))
+            self.problems.append(extra.diag(("kind",), f"a second policy manifest; the first is {found[0].file}", Code.DUPLICATE_FILE))
         return found[0].doc.data if found else {}
 
     def strategies(self, doc: Optional[Document]) -> Optional[dict]:
@@ -110,7 +110,7 @@ class _Build:
             sides = tuple(spec.get("from", ()))
             pick = spec.get("pick")
             if sides and not pick:
-                self.problems.append(doc.diag(("strategies", name), f"strategy '{name}' names sides to read from but no `pick` (first, priority or latest)", "no-pick", at_key=True))
+                self.problems.append(doc.diag(("strategies", name), f"strategy '{name}' names sides to read from but no `pick` (first, priority or latest)", Code.NO_PICK, at_key=True))
             out[name] = Strategy(name, sides, pick if sides else None, spec.get("value"),
                                  self.origin(doc, ("strategies", name)))
         return out
@@ -120,7 +120,7 @@ class _Build:
         for part in path:
             name = name[part]
         if name not in strategies:
-            self.problems.append(doc.diag(path, f"unknown strategy '{name}'{suggest(name, list(strategies))}", "unknown-strategy"))
+            self.problems.append(doc.diag(path, f"unknown strategy '{name}'{suggest(name, list(strategies))}", Code.UNKNOWN_STRATEGY))
             return None
         return strategies[name]
 
@@ -130,16 +130,16 @@ class _Build:
         rules = []
         for name, spec in table.items():
             if name not in contract_keys:
-                self.problems.append(doc.diag(("properties", name), f"'{name}' is not a property of {target} in the contract{suggest(name, list(contract_keys))}", "unknown-property", at_key=True))
+                self.problems.append(doc.diag(("properties", name), f"'{name}' is not a property of {target} in the contract{suggest(name, list(contract_keys))}", Code.UNKNOWN_PROPERTY, at_key=True))
                 continue
             strategy = self.strategy_ref(doc, ("properties", name, "strategy"), strategies)
             when = spec.get("when", {}).get("status")
             for i, status in enumerate(when or ()):
                 if status not in statuses:
-                    self.problems.append(doc.diag(("properties", name, "when", "status", i), f"unknown status '{status}'{suggest(status, list(statuses))}", "unknown-status"))
+                    self.problems.append(doc.diag(("properties", name, "when", "status", i), f"unknown status '{status}'{suggest(status, list(statuses))}", Code.UNKNOWN_STATUS))
             per_key = spec.get("merge") == "perKey"
             if per_key and strategy is not None and strategy.value is not None:
-                self.problems.append(doc.diag(("properties", name, "merge"), f"merge: perKey needs a strategy that reads reports, not '{strategy.name}'", "bad-merge"))
+                self.problems.append(doc.diag(("properties", name, "merge"), f"merge: perKey needs a strategy that reads reports, not '{strategy.name}'", Code.BAD_MERGE))
             if strategy is None:
                 continue
             rules.append(PropertyRule(
@@ -147,7 +147,7 @@ class _Build:
                 frozenset(when) if when else None, self.origin(doc, ("properties", name))))
         for name in contract_keys:
             if name not in table:
-                self.problems.append(doc.diag(("properties",), f"contract property '{name}' of {target} has no strategy", "missing-property", at_key=True))
+                self.problems.append(doc.diag(("properties",), f"contract property '{name}' of {target} has no strategy", Code.MISSING_PROPERTY, at_key=True))
         order = {k: i for i, k in enumerate(contract_keys)}
         return sorted(rules, key=lambda r: order[r.name])
 
@@ -155,7 +155,7 @@ class _Build:
         data = doc.doc.data
         strategy = self.strategy_ref(doc, ("strategy",), strategies)
         if strategy is not None and strategy.value is not None:
-            self.problems.append(doc.diag(("strategy",), f"the uploaded status needs a strategy that reads reports, not '{strategy.name}'", "bad-strategy"))
+            self.problems.append(doc.diag(("strategy",), f"the uploaded status needs a strategy that reads reports, not '{strategy.name}'", Code.BAD_STRATEGY))
             strategy = None
         rule = None if strategy is None else PropertyRule(
             "visitor", "status", "$.visitor.status", strategy, False, None, self.origin(doc, ("strategy",)))
@@ -166,15 +166,15 @@ class _Build:
                 bool(spec.get("chatRelated", False)), self.origin(doc, ("statuses", name)))
         for name in self.contract.statuses:
             if name not in statuses:
-                self.problems.append(doc.diag(("statuses",), f"contract status '{name}' has no rule", "missing-status", at_key=True))
+                self.problems.append(doc.diag(("statuses",), f"contract status '{name}' has no rule", Code.MISSING_STATUS, at_key=True))
         for name, spec in data["statuses"].items():
             target = spec["recoverAs"]
             if target is not None and target not in statuses:
-                self.problems.append(doc.diag(("statuses", name, "recoverAs"), f"'{name}' recovers as '{target}', which is not a status of this table{suggest(target, list(statuses))}", "unknown-status"))
+                self.problems.append(doc.diag(("statuses", name, "recoverAs"), f"'{name}' recovers as '{target}', which is not a status of this table{suggest(target, list(statuses))}", Code.UNKNOWN_STATUS))
         return statuses, rule
 
     def status_effects(self, doc: Document, statuses: dict) -> None:
         for name, rule in statuses.items():
             for prop, _ in rule.sets:
                 if prop not in self.contract.info_keys:
-                    self.problems.append(doc.diag(("statuses", name, "set", prop), f"'{prop}' is not a visitor.info property{suggest(prop, list(self.contract.info_keys))}", "unknown-property", at_key=True))
+                    self.problems.append(doc.diag(("statuses", name, "set", prop), f"'{prop}' is not a visitor.info property{suggest(prop, list(self.contract.info_keys))}", Code.UNKNOWN_PROPERTY, at_key=True))

@@ -5,10 +5,11 @@ import copy
 from typing import Optional
 
 from .chat_model import SENDER_TYPES, ActionRule, ChatPolicy, ClientRule, Condition, Effect
-from ..diagnostics import Diagnostic, suggest
+from ..diagnostics import Code, Diagnostic, suggest
 from .expressions import ExpressionError, compile_value
 from ..json_identity import canonical_json
 from .model import Origin, frozen_map
+from ..paths import json_path
 from .files import Document
 
 LIST_OPS = ("remove", "add", "upsert")
@@ -60,7 +61,7 @@ def _rule(doc: Document, name: str, spec: dict, initial: dict, statuses: tuple, 
     conditions = []
     for field, accepted in (spec.get("when") or {}).items():
         if field.startswith("state.") and field[6:] not in initial:
-            problems.append(doc.diag(at + ("when", field), f"condition on unknown state field '{field[6:]}'{suggest(field[6:], list(initial))}", "unknown-field", at_key=True))
+            problems.append(doc.diag(at + ("when", field), f"condition on unknown state field '{field[6:]}'{suggest(field[6:], list(initial))}", Code.UNKNOWN_FIELD, at_key=True))
         excluded = None
         if isinstance(accepted, dict) and set(accepted) == {"not"}:
             written = accepted["not"] if isinstance(accepted["not"], list) else [accepted["not"]]
@@ -70,7 +71,7 @@ def _rule(doc: Document, name: str, spec: dict, initial: dict, statuses: tuple, 
         if field == "status":
             for value in values:
                 if value is not None and value not in statuses:
-                    problems.append(doc.diag(at + ("when", field), f"unknown status '{value}'{suggest(str(value), list(statuses))}", "unknown-status"))
+                    problems.append(doc.diag(at + ("when", field), f"unknown status '{value}'{suggest(str(value), list(statuses))}", Code.UNKNOWN_STATUS))
         conditions.append(Condition(field, frozenset(canonical_json(v) for v in values), excluded))
     effects = []
     for op in EFFECT_ORDER:
@@ -78,10 +79,10 @@ def _rule(doc: Document, name: str, spec: dict, initial: dict, statuses: tuple, 
             path = tuple(field.split("."))
             where = at + (op, field)
             if path[0] not in initial:
-                problems.append(doc.diag(where, f"'{path[0]}' is not a field of the chat state{suggest(path[0], list(initial))}; declare it under `state`", "unknown-field", at_key=True))
+                problems.append(doc.diag(where, f"'{path[0]}' is not a field of the chat state{suggest(path[0], list(initial))}; declare it under `state`", Code.UNKNOWN_FIELD, at_key=True))
                 continue
             if op in LIST_OPS and (len(path) > 1 or not isinstance(initial[path[0]], list)):
-                problems.append(doc.diag(where, f"{op} needs a list field; '{field}' starts as {initial.get(path[0])!r}", "not-a-list", at_key=True))
+                problems.append(doc.diag(where, f"{op} needs a list field; '{field}' starts as {initial.get(path[0])!r}", Code.NOT_A_LIST, at_key=True))
                 continue
             try:
                 if op == "upsert":
@@ -89,10 +90,10 @@ def _rule(doc: Document, name: str, spec: dict, initial: dict, statuses: tuple, 
                 else:
                     effects.append(Effect(op, path, compile_value(template), None, canonical_json(template)))
             except ExpressionError as exc:
-                problems.append(doc.diag(where, str(exc), "bad-reference"))
+                problems.append(doc.diag(where, str(exc), Code.BAD_REFERENCE))
     status = spec.get("status")
     if status is not None and status not in statuses:
-        problems.append(doc.diag(at + ("status",), f"unknown status '{status}'{suggest(status, list(statuses))}", "unknown-status"))
+        problems.append(doc.diag(at + ("status",), f"unknown status '{status}'{suggest(status, list(statuses))}", Code.UNKNOWN_STATUS))
     if len(problems) > bad:
         return None
     trust = spec.get("trust")
@@ -109,11 +110,11 @@ def _negated(doc: Document, where: tuple, field: str, excluded, statuses: tuple,
     see one kind of condition."""
     universe = (None, *statuses) if field == "status" else CLOSED_FIELDS.get(field)
     if universe is None:
-        problems.append(doc.diag(where, f"`not` needs a field with a closed set of values (status, sender.type); '{field}' has none", "bad-condition", at_key=True))
+        problems.append(doc.diag(where, f"`not` needs a field with a closed set of values (status, sender.type); '{field}' has none", Code.BAD_CONDITION, at_key=True))
         return []
     for value in excluded:
         if value is not None and value not in universe:
-            problems.append(doc.diag(where, f"unknown {field} {value!r} under `not`{suggest(str(value), [u for u in universe if u])}", "unknown-status" if field == "status" else "unknown-value"))
+            problems.append(doc.diag(where, f"unknown {field} {value!r} under `not`{suggest(str(value), [u for u in universe if u])}", Code.UNKNOWN_STATUS if field == "status" else Code.UNKNOWN_VALUE))
     return [value for value in universe if value not in excluded]
 
 
@@ -141,16 +142,16 @@ def _overlaps(doc: Document, rules: list[ActionRule], problems: list) -> None:
                     second.origin.file, second.origin.line, second.origin.col,
                     f"rule '{second.name}' overlaps rule '{first.name}' (defined at {o.line}:{o.col}) for action '{second.action}': "
                     "make their `when` conditions exclusive or give them different `priority`",
-                    "overlapping-rules", f"$.rules.{second.name}"))
+                    Code.OVERLAPPING_RULES, json_path(("rules", second.name))))
 
 
 def _client_rule(doc: Document, name: str, spec: dict, statuses: tuple, problems: list) -> Optional[ClientRule]:
     when = spec["when"]
     for i, status in enumerate(when.get("status") or ()):
         if status not in statuses:
-            problems.append(doc.diag(("rules", name, "when", "status", i), f"unknown status '{status}'{suggest(status, list(statuses))}", "unknown-status"))
+            problems.append(doc.diag(("rules", name, "when", "status", i), f"unknown status '{status}'{suggest(status, list(statuses))}", Code.UNKNOWN_STATUS))
     if not when:
-        problems.append(doc.diag(("rules", name, "when"), "a client rule needs a condition", "empty-condition"))
+        problems.append(doc.diag(("rules", name, "when"), "a client rule needs a condition", Code.EMPTY_CONDITION))
     for i, directive in enumerate(spec["directives"]):
         _directive_needs(doc, ("rules", name, "directives", i), directive, when, problems)
     return ClientRule(
@@ -168,4 +169,4 @@ _NEEDS = (("wrapup", "$wrapup", "wrapup", "`wrapup: $wrapup` needs `when: {wrapu
 def _directive_needs(doc: Document, at: tuple, directive: dict, when: dict, problems: list) -> None:
     for key, value, needed, message in _NEEDS:
         if directive.get(key) == value and not when.get(needed):
-            problems.append(doc.diag(at + (key,), message, "missing-condition"))
+            problems.append(doc.diag(at + (key,), message, Code.MISSING_CONDITION))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Optional
 
 from .chat_model import ChatPolicy
-from ..diagnostics import Diagnostic, suggest
+from ..diagnostics import Code, Diagnostic, suggest
 from .model import Invariant, Origin
 from .files import Document
 
@@ -21,7 +21,7 @@ def compile_invariants(docs: list[Document], statuses: tuple, chat: ChatPolicy, 
                        problems: list[Diagnostic]) -> tuple:
     found = [d for d in docs if d.kind == "invariants"]
     for extra in found[1:]:
-        problems.append(extra.diag(("kind",), f"a second invariant file; the first is {found[0].file}", "duplicate-file"))
+        problems.append(extra.diag(("kind",), f"a second invariant file; the first is {found[0].file}", Code.DUPLICATE_FILE))
     if not found:
         return ()
     doc = found[0]
@@ -49,11 +49,11 @@ def _one(doc: Document, name: str, spec: dict, statuses: tuple, actions: list, p
         for i, status in enumerate(values):
             path = at + (kind,) + ((key,) if key else ()) + ((i,) if isinstance(_raw(body, key), list) else ())
             if status not in statuses:
-                problems.append(doc.diag(path, f"unknown status '{status}'{suggest(status, list(statuses))}", "unknown-status"))
+                problems.append(doc.diag(path, f"unknown status '{status}'{suggest(status, list(statuses))}", Code.UNKNOWN_STATUS))
     allowed = tuple(body["actions"]) if kind == "enteredOnlyBy" else ()
     for i, action in enumerate(allowed):
         if action not in actions:
-            problems.append(doc.diag(at + (kind, "actions", i), f"no action rule handles '{action}' and the contract has no such action{suggest(action, actions)}", "unknown-action"))
+            problems.append(doc.diag(at + (kind, "actions", i), f"no action rule handles '{action}' and the contract has no such action{suggest(action, actions)}", Code.UNKNOWN_ACTION))
     if len(problems) > bad:
         return None
     line, col = doc.doc.at(at, key=True)

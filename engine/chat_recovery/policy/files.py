@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .contract import POLICY_KINDS, Contract
-from ..diagnostics import Diagnostic, suggest
+from ..diagnostics import Code, Diagnostic, suggest
 from ..paths import json_path
 from .schema_errors import problems as explain
 from .yamlsource import Located, YamlError, load
@@ -35,17 +35,17 @@ def read_documents(directory: Path, shown_as: str, contract: Contract) -> tuple[
     docs: list[Document] = []
     problems: list[Diagnostic] = []
     if not directory.is_dir():
-        return [], [Diagnostic(shown_as, 0, 0, "no such policy directory", "no-policy")]
+        return [], [Diagnostic(shown_as, 0, 0, "no such policy directory", Code.NO_POLICY)]
     files = rule_files(directory)
     if not files:
-        problems.append(Diagnostic(shown_as, 0, 0, "no rule files (*.yaml) in the policy directory", "no-policy"))
+        problems.append(Diagnostic(shown_as, 0, 0, "no rule files (*.yaml) in the policy directory", Code.NO_POLICY))
     for path in files:
         file = f"{shown_as.rstrip('/')}/{path.name}"
         raw = path.read_bytes()
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            problems.append(Diagnostic(file, 0, 0, f"not UTF-8 text (byte {raw[exc.start]:#04x} at offset {exc.start})", "encoding"))
+            problems.append(Diagnostic(file, 0, 0, f"not UTF-8 text (byte {raw[exc.start]:#04x} at offset {exc.start})", Code.ENCODING))
             continue
         try:
             located = load(text, file)
@@ -54,13 +54,13 @@ def read_documents(directory: Path, shown_as: str, contract: Contract) -> tuple[
             continue
         data = located.data
         if not isinstance(data, dict):
-            problems.append(Diagnostic(file, 1, 1, "a rule file is a mapping with a `kind` key", "no-kind"))
+            problems.append(Diagnostic(file, 1, 1, "a rule file is a mapping with a `kind` key", Code.NO_KIND))
             continue
         kind = data.get("kind")
         doc = Document(file, str(kind), located, raw)
         if kind not in POLICY_KINDS:
             known = list(POLICY_KINDS)
-            problems.append(doc.diag(("kind",), f"unknown rule file kind {kind!r}{suggest(str(kind), known)}; known kinds: {', '.join(known)}", "unknown-kind"))
+            problems.append(doc.diag(("kind",), f"unknown rule file kind {kind!r}{suggest(str(kind), known)}; known kinds: {', '.join(known)}", Code.UNKNOWN_KIND))
             continue
         found = list(contract.validator(POLICY_KINDS[kind]).iter_errors(data))
         bad = [doc.diag(p.path, p.message, p.code, p.at_key) for p in explain(found)]

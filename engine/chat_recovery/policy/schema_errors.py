@@ -1,15 +1,17 @@
 """jsonschema errors turned into one sentence each, with the place they belong.
 
-Like python-jsonschema's own design: each keyword gets a function that says
-what went wrong; the caller supplies where (file, position)."""
+Like python-jsonschema's own design: EXPLAIN maps each keyword to a function
+that says what went wrong (the caller supplies where: file, position), and one
+ranking, `headline`, picks the error a person sees first, both among the
+branches of a `oneOf`/`anyOf` and among the problems of a whole report."""
 from __future__ import annotations
 
-from typing import Iterator, NamedTuple
+from typing import Callable, Iterable, Iterator, NamedTuple, Optional
 
 from jsonschema import ValidationError
 from jsonschema.exceptions import best_match
 
-from ..diagnostics import did_you_mean, suggest
+from ..diagnostics import Code, did_you_mean, suggest
 
 _TYPES = {"string": "text", "integer": "a whole number", "number": "a number",
           "boolean": "true or false", "object": "a mapping", "array": "a list", "null": "null"}
@@ -43,95 +45,139 @@ def problems(errors) -> Iterator[Problem]:
     return iter(_join_slips(found))
 
 
+def headline(found: Iterable[Problem]) -> Problem:
+    """The problem to name when only one is named (a report is refused with
+    one): the shallowest, then the first by path, so the answer is stable."""
+    return min(found, key=lambda p: (len(p.path), str(p.path)))
+
+
 def _join_slips(found: list) -> list:
     """A required key typed with a slip (`sentat`) is two errors to the
     schema, a missing key and an unknown one; a person made one mistake, so
     it is one problem, at the misspelt key, naming both."""
     missing = {}
     for problem in found:
-        if problem.code == "missing-key":
+        if problem.code == Code.MISSING_KEY:
             missing.setdefault(problem.path, []).append(problem.key)
     if not missing:
         return found
     slips = {}   # (path of the mapping, missing key) -> the unknown key one slip from it
     for problem in found:
-        wanted = missing.get(problem.path[:-1]) if problem.code == "unknown-key" else None
+        wanted = missing.get(problem.path[:-1]) if problem.code == Code.UNKNOWN_KEY else None
         hit = did_you_mean(str(problem.path[-1]), wanted) if wanted else None
         if hit:
             slips.setdefault((problem.path[:-1], hit), problem.path[-1])
     worded = {at + (typed,): f"unknown key '{typed}'; required key '{key}' is missing (did you mean '{key}'?)" for (at, key), typed in slips.items()}
     out = []
     for problem in found:
-        if problem.code == "missing-key" and (problem.path, problem.key) in slips:
+        if problem.code == Code.MISSING_KEY and (problem.path, problem.key) in slips:
             continue
-        out.append(problem._replace(message=worded[problem.path]) if problem.code == "unknown-key" and problem.path in worded else problem)
+        out.append(problem._replace(message=worded[problem.path]) if problem.code == Code.UNKNOWN_KEY and problem.path in worded else problem)
     return out
 
 
-def _explain(error: ValidationError) -> Iterator[Problem]:
+# Each explainer gets the error, its path and its (sub)schema, and returns the
+# problems it finds, or None to leave the error to the schema's own sentence.
+Explainer = Callable[[ValidationError, tuple, dict], Optional[list[Problem]]]
+
+
+def _explain(error: ValidationError) -> list[Problem]:
     path = tuple(error.absolute_path)
-    kw = error.validator
     schema = error.schema if isinstance(error.schema, dict) else {}
+    explainer = EXPLAIN.get(str(error.validator))
+    found = explainer(error, path, schema) if explainer else None
+    return found if found is not None else [Problem(path, error.message, False, Code.SCHEMA)]
+
+
+def _unknown_keys(error: ValidationError, path: tuple, schema: dict) -> Optional[list[Problem]]:
+    if not isinstance(error.instance, dict):
+        return None
+    known = list(schema.get("properties", {}))
+    return [Problem(path + (key,), f"unknown key '{key}'{suggest(key, known)}", True, Code.UNKNOWN_KEY)
+            for key in error.instance if key not in known]
+
+
+def _branches(error: ValidationError, path: tuple, schema: dict) -> Optional[list[Problem]]:
+    """oneOf/anyOf: the schema's description when it says it better (valid
+    under several branches of a oneOf, or no branch that gets past its top);
+    otherwise the headline error of the branches."""
+    described = schema.get("description") if error.validator == "oneOf" else None
+    if not error.context:
+        return [Problem(path, described, False, Code.SCHEMA)] if described else None
+    best = best_match(error.context)
+    if described and not best.relative_path:
+        return [Problem(path, described, False, Code.SCHEMA)]
+    return _explain(best)
+
+
+def _required(error: ValidationError, path: tuple, schema: dict) -> list[Problem]:
     inst = error.instance
-    if kw == "additionalProperties" and isinstance(inst, dict):
-        known = list(schema.get("properties", {}))
-        for key in inst:
-            if key not in known:
-                yield Problem(path + (key,), f"unknown key '{key}'{suggest(key, known)}", True, "unknown-key")
-        return
-    if kw == "oneOf" and not error.context and schema.get("description"):  # valid under more than one
-        yield Problem(path, schema["description"], False, "schema")
-        return
-    if kw in ("oneOf", "anyOf") and error.context:
-        best = best_match(error.context)
-        if schema.get("description") and kw == "oneOf" and not best.relative_path:
-            yield Problem(path, schema["description"], False, "schema")
-            return
-        yield from _explain(best)
-        return
-    if kw == "required":
-        missing = [k for k in error.validator_value if isinstance(inst, dict) and k not in inst]
-        for key in missing:
-            yield Problem(path, f"missing required key '{key}'", False, "missing-key", key)
-        return
-    if kw == "enum":
-        options = [o for o in error.validator_value if o is not None]
-        listed = ", ".join(map(str, options[:8])) + (", ..." if len(options) > 8 else "")
-        hint = suggest(inst, [str(o) for o in options]) if isinstance(inst, str) else ""
-        yield Problem(path, f"{_short(inst)} is not one of: {listed}{hint}", False, "bad-value")
-        return
-    if kw == "const":
-        yield Problem(path, f"must be {error.validator_value!r}, not {_short(inst)}", False, "bad-value")
-        return
-    if kw == "type":
-        wanted = error.validator_value
-        wanted = [wanted] if isinstance(wanted, str) else list(wanted)
-        names = " or ".join(_TYPES.get(w, w) for w in wanted)
-        yield Problem(path, f"expected {names}, got {_kind(inst)} {_short(inst)}", False, "wrong-type")
-        return
-    if kw == "pattern" and schema.get("format") == "date-time":
-        yield Problem(path, f"{_short(inst)} is not an RFC 3339 UTC time such as 2026-11-24T09:00:00Z", False, "bad-time")
-        return
-    if kw == "pattern" and "propertyNames" in error.relative_schema_path:
+    return [Problem(path, f"missing required key '{key}'", False, Code.MISSING_KEY, key)
+            for key in error.validator_value if isinstance(inst, dict) and key not in inst]
+
+
+def _enum(error: ValidationError, path: tuple, schema: dict) -> list[Problem]:
+    inst = error.instance
+    options = [o for o in error.validator_value if o is not None]
+    listed = ", ".join(map(str, options[:8])) + (", ..." if len(options) > 8 else "")
+    hint = suggest(inst, [str(o) for o in options]) if isinstance(inst, str) else ""
+    return [Problem(path, f"{_short(inst)} is not one of: {listed}{hint}", False, Code.BAD_VALUE)]
+
+
+def _const(error: ValidationError, path: tuple, schema: dict) -> list[Problem]:
+    return [Problem(path, f"must be {error.validator_value!r}, not {_short(error.instance)}", False, Code.BAD_VALUE)]
+
+
+def _type(error: ValidationError, path: tuple, schema: dict) -> list[Problem]:
+    wanted = error.validator_value
+    wanted = [wanted] if isinstance(wanted, str) else list(wanted)
+    names = " or ".join(_TYPES.get(w, w) for w in wanted)
+    return [Problem(path, f"expected {names}, got {_kind(error.instance)} {_short(error.instance)}", False, Code.WRONG_TYPE)]
+
+
+def _pattern(error: ValidationError, path: tuple, schema: dict) -> list[Problem]:
+    inst = error.instance
+    if schema.get("format") == "date-time":
+        return [Problem(path, f"{_short(inst)} is not an RFC 3339 UTC time such as 2026-11-24T09:00:00Z", False, Code.BAD_TIME)]
+    if "propertyNames" in error.relative_schema_path:
         # a mapping key of the wrong shape: name it, with the schema's own examples as suggestions
         hint = suggest(inst, [e for e in schema.get("examples", ()) if "<" not in e])
         advice = f"; {schema['description']}" if schema.get("description") else f" (names match {error.validator_value})"
-        yield Problem(path + (inst,), f"{schema.get('title', 'name')} '{inst}' is not allowed{hint}{advice}", True, "bad-name")
-        return
-    if kw == "pattern":
-        yield Problem(path, f"{_short(inst)} does not match {error.validator_value}", False, "bad-value")
-        return
-    if kw == "maxLength":
-        yield Problem(path, f"text longer than {error.validator_value} characters", False, "too-long")
-        return
-    if kw == "minLength":
-        yield Problem(path, "must not be empty" if error.validator_value == 1 else f"shorter than {error.validator_value} characters", False, "too-short")
-        return
-    if kw == "maxItems":
-        yield Problem(path, f"more than {error.validator_value} items", False, "too-long")
-        return
-    if kw == "propertyNames" and error.context:
-        for sub in error.context:
-            yield Problem(path + (sub.instance,), f"name {sub.instance!r} is not allowed: {sub.message}", True, "bad-name")
-        return
-    yield Problem(path, error.message, False, "schema")
+        return [Problem(path + (inst,), f"{schema.get('title', 'name')} '{inst}' is not allowed{hint}{advice}", True, Code.BAD_NAME)]
+    return [Problem(path, f"{_short(inst)} does not match {error.validator_value}", False, Code.BAD_VALUE)]
+
+
+def _max_length(error: ValidationError, path: tuple, schema: dict) -> list[Problem]:
+    return [Problem(path, f"text longer than {error.validator_value} characters", False, Code.TOO_LONG)]
+
+
+def _min_length(error: ValidationError, path: tuple, schema: dict) -> list[Problem]:
+    least = error.validator_value
+    return [Problem(path, "must not be empty" if least == 1 else f"shorter than {least} characters", False, Code.TOO_SHORT)]
+
+
+def _max_items(error: ValidationError, path: tuple, schema: dict) -> list[Problem]:
+    return [Problem(path, f"more than {error.validator_value} items", False, Code.TOO_LONG)]
+
+
+def _property_names(error: ValidationError, path: tuple, schema: dict) -> Optional[list[Problem]]:
+    if not error.context:
+        return None
+    return [Problem(path + (sub.instance,), f"name {sub.instance!r} is not allowed: {sub.message}", True, Code.BAD_NAME)
+            for sub in error.context]
+
+
+EXPLAIN: dict[str, Explainer] = {
+    "additionalProperties": _unknown_keys,
+    "oneOf": _branches,
+    "anyOf": _branches,
+    "required": _required,
+    "enum": _enum,
+    "const": _const,
+    "type": _type,
+    "pattern": _pattern,
+    "maxLength": _max_length,
+    "minLength": _min_length,
+    "maxItems": _max_items,
+    "propertyNames": _property_names,
+}

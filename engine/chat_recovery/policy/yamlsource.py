@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from ..diagnostics import Diagnostic
+from ..diagnostics import Code, Diagnostic
 from ..paths import json_path
 
 
@@ -63,14 +63,14 @@ def _mark(node) -> tuple[int, int]:
 
 def _problem(exc: Exception, file: str) -> Diagnostic:
     if isinstance(exc, RecursionError):
-        return Diagnostic(file, 0, 0, "nested too deeply", "too-deep")
+        return Diagnostic(file, 0, 0, "nested too deeply", Code.TOO_DEEP)
     if isinstance(exc, yaml.reader.ReaderError):
-        return Diagnostic(file, 0, 0, f"invalid YAML: character {exc.character!r} is not allowed (position {exc.position})", "yaml-syntax")
+        return Diagnostic(file, 0, 0, f"invalid YAML: character {exc.character!r} is not allowed (position {exc.position})", Code.YAML_SYNTAX)
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        return Diagnostic(file, line, col, f"invalid YAML: {exc.problem or exc.context or 'not valid YAML'}", "yaml-syntax")
-    return Diagnostic(file, 0, 0, f"invalid YAML: {exc}", "yaml-syntax")
+        return Diagnostic(file, line, col, f"invalid YAML: {exc.problem or exc.context or 'not valid YAML'}", Code.YAML_SYNTAX)
+    return Diagnostic(file, 0, 0, f"invalid YAML: {exc}", Code.YAML_SYNTAX)
 
 
 # Where fuzzing both loaders found libyaml reading text otherwise: tabs,
@@ -110,12 +110,12 @@ def read(text: str, file: str, loader_class) -> Located:
         if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
             if id(node) in visited:  # an alias: refused, so no 'billion laughs'
                 line, col = _mark(node)
-                problems.append(Diagnostic(file, line, col, "YAML anchors and aliases (&, *) are not supported", "alias", json_path(path)))
+                problems.append(Diagnostic(file, line, col, "YAML anchors and aliases (&, *) are not supported", Code.ALIAS, json_path(path)))
                 return None
             visited.add(id(node))
         if depth > 64:
             line, col = _mark(node)
-            problems.append(Diagnostic(file, line, col, "nested deeper than 64 levels", "too-deep", json_path(path)))
+            problems.append(Diagnostic(file, line, col, "nested deeper than 64 levels", Code.TOO_DEEP, json_path(path)))
             return None
         if isinstance(node, yaml.MappingNode):
             out: dict = {}
@@ -124,7 +124,7 @@ def read(text: str, file: str, loader_class) -> Located:
                 key = loader.construct_object(key_node, deep=True)
                 if not isinstance(key, (str, int, float, bool)) or key is None:
                     line, col = _mark(key_node)
-                    problems.append(Diagnostic(file, line, col, "mapping keys must be plain text", "bad-key", json_path(path)))
+                    problems.append(Diagnostic(file, line, col, "mapping keys must be plain text", Code.BAD_KEY, json_path(path)))
                     continue
                 key = str(key) if not isinstance(key, str) else key
                 if key in seen:
@@ -133,7 +133,7 @@ def read(text: str, file: str, loader_class) -> Located:
                     problems.append(Diagnostic(
                         file, line, col,
                         f"duplicate key '{key}' (first defined at {first[0]}:{first[1]})",
-                        "duplicate-key", json_path(path + (key,))))
+                        Code.DUPLICATE_KEY, json_path(path + (key,))))
                     continue
                 seen[key] = _mark(key_node)
                 keys[path + (key,)] = _mark(key_node)

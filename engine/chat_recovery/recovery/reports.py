@@ -9,6 +9,7 @@ from .. import timeutil
 from ..policy.contract import MAX_DEPTH
 from ..diagnostics import ReportError
 from ..policy.model import Policy
+from ..policy.schema_errors import headline
 from ..paths import json_path
 from ..policy.yamlsource import YamlError, load
 
@@ -82,7 +83,7 @@ def check(policy: Policy, report: Any, owned: bool = False) -> dict:
         report = _plain(report)  # a private, plain copy
         found = policy.validate_report(report)
         if found:
-            first = sorted(found, key=lambda p: (len(p.path), str(p.path)))[0]
+            first = headline(found)
             raise ReportError(first.message, json_path(first.path))
     source = report["source"]
     if source["type"] == "visitor" and source.get("id") not in (None, report["visitorId"]):
@@ -92,15 +93,15 @@ def check(policy: Policy, report: Any, owned: bool = False) -> dict:
     info = (out.get("visitor") or {}).get("info") or {}
     for key in policy.time_fields:
         if info.get(key) is not None:
-            info[key] = _time(info[key], f"$.visitor.info.{key}")
+            info[key] = _time(info[key], json_path(("visitor", "info", key)))
     chat = out.get("chat")
     if chat:
         seen = {}
         for i, message in enumerate(chat.get("messages") or ()):
-            message["time"] = _time(message["time"], f"$.chat.messages[{i}].time")
+            message["time"] = _time(message["time"], json_path(("chat", "messages", i, "time")))
             first = seen.setdefault(message["id"], (i, message))
             if first[1] is not message and first[1] != message:
-                raise ReportError(f"message id '{message['id']}' appears twice with different content (first at [{first[0]}])", f"$.chat.messages[{i}].id")
+                raise ReportError(f"message id '{message['id']}' appears twice with different content (first at [{first[0]}])", json_path(("chat", "messages", i, "id")))
     return out
 
 

@@ -1,14 +1,17 @@
-"""The OpenAPI 3.1 document, built from `schemas/` when the app starts: the
-contract's own JSON Schemas are the request and response bodies, so the
-document cannot drift from what the engine checks. Each schema's `$defs` move
-to components (`report.time`, ...) and every `$ref` is rewritten to match."""
+"""The OpenAPI 3.1 document, built when the app starts: its paths from the
+endpoint table (`handlers.ENDPOINTS`, the same rows the routes are made
+from), its components from `schemas/`: the contract's own JSON Schemas are
+the request and response bodies, so the document cannot drift from what the
+engine checks. Each schema's `$defs` move to components (`report.time`, ...)
+and every `$ref` is rewritten to match."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from ..version import __version__
+from .endpoint import Endpoint
 
 BASE = "https://chat-recovery.example/schemas/"
 SCHEMAS = {"report.schema.json": "Report", "recovery.schema.json": "Recovery",
@@ -75,57 +78,16 @@ def components(schemas_dir: Path) -> dict:
     return out
 
 
-def _error(description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-
-
-def _json(ref: str, description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
-
-
-def document(schemas_dir: Path) -> dict:
-    secured = [{"bearer": []}]
-    common = {"401": _error("No token, or the wrong one"), "413": _error("The body is larger than the limit"),
-              "415": _error("The body is not JSON"), "400": _error("The body is not valid JSON")}
+def document(schemas_dir: Path, endpoints: Iterable[Endpoint]) -> dict:
+    """The whole document; its paths are the endpoint table's rows."""
+    paths: dict = {}
+    for endpoint in endpoints:
+        paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = endpoint.operation()
     return {
         "openapi": "3.1.0",
         "info": {"title": "chat-recovery", "version": __version__,
                  "description": "Live recovery of a chat server's visitors from their clients' reports."},
         "components": {"schemas": components(schemas_dir),
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
-        "paths": {
-            "/v1/reports": {"post": {
-                "summary": "Apply one report, or a list of reports",
-                "security": secured,
-                "requestBody": {"required": True, "content": {"application/json": {"schema": {"oneOf": [
-                    {"$ref": "#/components/schemas/Report"},
-                    {"type": "array", "items": {"$ref": "#/components/schemas/Report"}, "minItems": 1}]}}}},
-                "responses": {
-                    "200": {"description": "Applied: the visitor's recovery so far (a list: every report applied)",
-                            "content": {"application/json": {"schema": {"oneOf": [
-                                {"$ref": "#/components/schemas/LiveRecovery"},
-                                {"$ref": "#/components/schemas/ReportResults"}]}}}},
-                    "207": _json("ReportResults", "A list where some reports were not applied: each has its status"),
-                    "422": _error("The report breaks the contract (the error names the field)"),
-                    "429": _error("Too many reports in flight: retry after Retry-After seconds"),
-                    "503": _error("The store is unreachable: nothing was written, retry"), **common}}},
-            "/v1/visitors/{visitorId}/recovery": {"get": {
-                "summary": "The visitor's recovery so far",
-                "security": secured,
-                "parameters": [{"name": "visitorId", "in": "path", "required": True, "schema": {"type": "string"}}],
-                "responses": {"200": _json("LiveRecovery", "The recovery so far"),
-                              "404": _error("No report is held for this visitor"),
-                              "401": common["401"], "503": _error("The store is unreachable")}}},
-            "/v1/policy/check": {"post": {
-                "summary": "Check a policy directory's files (nothing is changed)",
-                "security": secured,
-                "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PolicyFiles"}}}},
-                "responses": {"200": _json("PolicyCheck", "The problems found (ok: no errors)"),
-                              "422": _error("The files are not a policy directory (a bad name)"), **common}}},
-            "/healthz": {"get": {"summary": "The process is alive", "responses": {"200": {"description": "alive"}}}},
-            "/readyz": {"get": {"summary": "The policy is loaded and the store answers",
-                                "responses": {"200": {"description": "ready"}, "503": _error("not ready")}}},
-            "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {
-                "description": "The text exposition format", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
-        },
+        "paths": paths,
     }

@@ -11,8 +11,9 @@ from ..live import Coordinator, InProcessRunner, MemoryStore
 from ..policy.model import Policy
 from ..replay import engine_name
 from .admission import Admission
-from .app import Service, create_app
+from .app import create_app
 from .config import ServeConfig
+from .endpoint import Service
 from .logs import AccessLog, event, log
 from .metrics import Metrics
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 from ...policy.model import Invariant
-from ...diagnostics import Diagnostic
+from ...diagnostics import Code, Diagnostic
+from ...paths import json_path
 from .statespace import Edge, Space
 
 
@@ -97,5 +98,5 @@ def check(subject) -> list[Diagnostic]:
             continue   # never_fire warns once that nothing was proved
         verdict = prove(invariant, space)
         if not verdict.holds:
-            out.append(Diagnostic(o.file, o.line, o.col, describe(verdict, space), "invariant-fails", f"$.invariants.{invariant.name}", "error"))
+            out.append(Diagnostic(o.file, o.line, o.col, describe(verdict, space), Code.INVARIANT_FAILS, json_path(("invariants", invariant.name))))
     return out

@@ -7,14 +7,16 @@ import json
 from typing import Optional
 
 from ...policy.chat_model import ActionRule
-from ...diagnostics import Diagnostic, did_you_mean, suggest
+from ...diagnostics import Code, Diagnostic, did_you_mean, suggest
 from ...policy.model import Origin
+from ...paths import json_path
 from ...policy.chat_model import SENDER_TYPES
 from .statespace import MAX_STATES, MAX_STEPS
 
 
-def warn(origin: Origin, message: str, code: str, path: str) -> Diagnostic:
-    return Diagnostic(origin.file, origin.line, origin.col, message, code, path, "warning")
+def warn(origin: Origin, message: str, code: Code, path: tuple) -> Diagnostic:
+    """A diagnostic at the rule's place; its severity is the code's (these are warnings)."""
+    return Diagnostic(origin.file, origin.line, origin.col, message, code, json_path(path))
 
 
 def _names(rules) -> str:
@@ -25,12 +27,12 @@ def never_fire(subject) -> list[Diagnostic]:
     chat, space = subject.policy.chat, subject.space
     if not space.complete:
         first = chat.rules[0].origin if chat.rules else Origin(subject.policy.root, 0, 0)
-        return [warn(Origin(first.file, 0, 0), f"the action rules reach more than {MAX_STATES} states (or {MAX_STEPS} steps) of the tested state fields: which rules never fire was not checked, and no invariant was proved", "not-proved", "$.rules")]
+        return [warn(Origin(first.file, 0, 0), f"the action rules reach more than {MAX_STATES} states (or {MAX_STEPS} steps) of the tested state fields: which rules never fire was not checked, and no invariant was proved", Code.NOT_PROVED, ("rules",))]
     fired = space.fired()
     out = []
     for index, rule in enumerate(chat.rules):
         if index not in fired:
-            out.append(warn(rule.origin, f"rule '{rule.name}' never fires: {_why(subject, rule)}", "never-fires", f"$.rules.{rule.name}"))
+            out.append(warn(rule.origin, f"rule '{rule.name}' never fires: {_why(subject, rule)}", Code.NEVER_FIRES, ("rules", rule.name)))
     return out
 
 
@@ -82,13 +84,13 @@ def unreachable_statuses(subject) -> list[Diagnostic]:
     for name, rule in policy.statuses.items():
         if name not in contract.statuses and name not in recovered:
             out.append(warn(rule.origin, f"status '{name}' is never recovered: it is not a status of the contract (clients upload only those){suggest(name, list(contract.statuses))}, "
-                            "no contract status recovers as it, and no action rule that fires sets it", "unreachable-status", f"$.statuses.{name}"))
+                            "no contract status recovers as it, and no action rule that fires sets it", Code.UNREACHABLE_STATUS, ("statuses", name)))
         elif rule.chat_related and name not in logged:
-            out.append(warn(rule.origin, f"status '{name}' is chatRelated, but no action rule that fires sets it: the message log never decides it", "unreachable-status", f"$.statuses.{name}"))
+            out.append(warn(rule.origin, f"status '{name}' is chatRelated, but no action rule that fires sets it: the message log never decides it", Code.UNREACHABLE_STATUS, ("statuses", name)))
     for rule in policy.chat.rules:
         target = policy.statuses.get(rule.status) if rule.status else None
         if target is not None and not target.chat_related:
-            out.append(warn(rule.origin, f"rule '{rule.name}' sets status '{rule.status}', which visitor-status.yaml does not mark `chatRelated: true`", "not-chat-related", f"$.rules.{rule.name}.status"))
+            out.append(warn(rule.origin, f"rule '{rule.name}' sets status '{rule.status}', which visitor-status.yaml does not mark `chatRelated: true`", Code.NOT_CHAT_RELATED, ("rules", rule.name, "status")))
     return out
 
 
@@ -98,18 +100,18 @@ def client_rules(subject) -> list[Diagnostic]:
     actions = list(dict.fromkeys([*chat.by_action, *contract.actions]))
     out = []
     for rule in chat.client:
-        path = f"$.rules.{rule.name}.when"
+        path = ("rules", rule.name, "when")
         if recovered is not None and rule.statuses is not None:
             never = sorted(rule.statuses - recovered)
             if never:
                 lead = "never matches" if len(never) == len(rule.statuses) else "has statuses that are"
-                out.append(warn(rule.origin, f"client rule '{rule.name}' {lead}: no recovery has status {', '.join(repr(s) for s in never)} (no contract status recovers as it and no action rule that fires sets it)", "never-matches", path + ".status"))
+                out.append(warn(rule.origin, f"client rule '{rule.name}' {lead}: no recovery has status {', '.join(repr(s) for s in never)} (no contract status recovers as it and no action rule that fires sets it)", Code.NEVER_MATCHES, path + ("status",)))
         for i, directive in enumerate(rule.directives):
             hit = did_you_mean(directive["do"], contract.directives) if directive["do"] not in contract.directives else None
             if hit:
-                out.append(warn(rule.origin, f"client rule '{rule.name}': '{directive['do']}' is not a directive of the contract (did you mean '{hit}'?)", "unknown-directive", f"$.rules.{rule.name}.directives[{i}].do"))
+                out.append(warn(rule.origin, f"client rule '{rule.name}': '{directive['do']}' is not a directive of the contract (did you mean '{hit}'?)", Code.UNKNOWN_DIRECTIVE, ("rules", rule.name, "directives", i, "do")))
         if rule.action is not None and rule.action not in actions:
-            out.append(warn(rule.origin, f"client rule '{rule.name}' never matches: no action rule handles '{rule.action}' and the contract has no such action{suggest(rule.action, actions)}", "never-matches", path + ".action"))
+            out.append(warn(rule.origin, f"client rule '{rule.name}' never matches: no action rule handles '{rule.action}' and the contract has no such action{suggest(rule.action, actions)}", Code.NEVER_MATCHES, path + ("action",)))
     return out
 
 
@@ -121,5 +123,5 @@ def action_names(subject) -> list[Diagnostic]:
     for rule in subject.policy.chat.rules:
         hit: Optional[str] = did_you_mean(rule.action, contract) if rule.action not in contract else None
         if hit:
-            out.append(warn(rule.origin, f"'{rule.action}' is not an action of the contract (did you mean '{hit}'?)", "unknown-action", f"$.rules.{rule.name}.on"))
+            out.append(warn(rule.origin, f"'{rule.action}' is not an action of the contract (did you mean '{hit}'?)", Code.NOT_CONTRACT_ACTION, ("rules", rule.name, "on")))
     return out

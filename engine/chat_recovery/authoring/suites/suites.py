@@ -9,7 +9,7 @@ from typing import Any, Optional, Union
 
 from ...policy import bundled
 from ...policy.contract import Contract, load_contract
-from ...diagnostics import Diagnostic, PolicyError, ReportError
+from ...diagnostics import Code, Diagnostic, PolicyError, ReportError
 from ...paths import json_path
 from ...recovery.reports import parse_bytes
 from ...policy.schema_errors import problems as explain_errors
@@ -76,7 +76,7 @@ def read_suites(path: Union[str, Path], shown_as: Optional[str] = None,
     path = Path(path)
     shown = (shown_as or str(path)).rstrip("/")
     if not path.exists():
-        return [], [Diagnostic(shown, 0, 0, "no such suite file or folder", "no-suites")]
+        return [], [Diagnostic(shown, 0, 0, "no such suite file or folder", Code.NO_SUITES)]
     contract = contract or load_contract(bundled.schemas_dir())
     suites, problems = [], []
     for file in suite_files(path):
@@ -101,11 +101,11 @@ def _read(file: Path, shown: str, contract: Contract) -> tuple[Optional[Suite], 
     try:
         doc = load(raw.decode("utf-8"), shown)
     except UnicodeDecodeError as exc:
-        return None, [Diagnostic(shown, 0, 0, f"not UTF-8 text (byte {raw[exc.start]:#04x} at offset {exc.start})", "encoding")]
+        return None, [Diagnostic(shown, 0, 0, f"not UTF-8 text (byte {raw[exc.start]:#04x} at offset {exc.start})", Code.ENCODING)]
     except YamlError as exc:
         return None, list(exc.diagnostics)
     if not isinstance(doc.data, dict) or doc.data.get("kind") != "policyTests":
-        return None, [_diag(doc, shown, ("kind",), "a test suite is a mapping with `kind: policyTests`", "no-kind")]
+        return None, [_diag(doc, shown, ("kind",), "a test suite is a mapping with `kind: policyTests`", Code.NO_KIND)]
     problems = _schema_problems(doc, shown, contract)
     if problems:
         return None, problems
@@ -116,7 +116,7 @@ def _read(file: Path, shown: str, contract: Contract) -> tuple[Optional[Suite], 
         at = ("tests", i)
         first = seen.setdefault(spec["name"], doc.at(at + ("name",)))
         if first != doc.at(at + ("name",)):
-            problems.append(_diag(doc, shown, at + ("name",), f"duplicate case name '{spec['name']}' (first at {first[0]}:{first[1]})", "duplicate-case"))
+            problems.append(_diag(doc, shown, at + ("name",), f"duplicate case name '{spec['name']}' (first at {first[0]}:{first[1]})", Code.DUPLICATE_CASE))
         case = _case(doc, shown, file.parent, at, spec, defaults, problems)
         if case is not None:
             cases.append(case)
@@ -140,11 +140,11 @@ def _case(doc: Located, shown: str, folder: Path, at: tuple, spec: dict, default
     bad = len(problems)
     now = spec.get("now", defaults.get("now"))
     if now is None:
-        problems.append(_diag(doc, shown, at + ("name",), "no `now`: give it in the case or under `defaults`", "no-now", True))
+        problems.append(_diag(doc, shown, at + ("name",), "no `now`: give it in the case or under `defaults`", Code.NO_NOW, True))
     if "expectError" in spec and ("expect" in spec or "absent" in spec):
-        problems.append(_diag(doc, shown, at + ("expectError",), "a case expects an error or values, not both", "mixed-expectations", True))
+        problems.append(_diag(doc, shown, at + ("expectError",), "a case expects an error or values, not both", Code.MIXED_EXPECTATIONS, True))
     if not any(k in spec for k in ("expect", "absent", "expectError")):
-        problems.append(_diag(doc, shown, at + ("name",), "a case needs `expect`, `absent` or `expectError`", "no-expectation", True))
+        problems.append(_diag(doc, shown, at + ("name",), "a case needs `expect`, `absent` or `expectError`", Code.NO_EXPECTATION, True))
     expectations = []
     for key, value in (spec.get("expect") or {}).items():
         expectations.append(_expectation(doc, shown, at + ("expect", key), key, value, False, problems))
@@ -170,7 +170,7 @@ def _expectation(doc: Located, shown: str, where: tuple, path: str, value: Any, 
     try:
         parts = parse(path)
     except PathError as exc:
-        problems.append(Diagnostic(shown, line, col, str(exc), "bad-path", json_path(where)))
+        problems.append(Diagnostic(shown, line, col, str(exc), Code.BAD_PATH, json_path(where)))
         parts = ()
     return Expectation(path, parts, value, absent, line, col)
 
@@ -180,17 +180,17 @@ def _report(doc: Located, shown: str, folder: Path, where: tuple, item: dict, de
     name = f"{shown}:{doc.at(where)[0]}"
     if "file" in item:
         if len(item) > 1:
-            problems.append(_diag(doc, shown, where + ("file",), "a report given by `file` takes nothing else beside it", "file-and-fields", True))
+            problems.append(_diag(doc, shown, where + ("file",), "a report given by `file` takes nothing else beside it", Code.FILE_AND_FIELDS, True))
             return None, name
         target = folder / item["file"]
         name = item["file"]
         try:
             report = parse_bytes(target.read_bytes(), target.name)
         except OSError as exc:
-            problems.append(_diag(doc, shown, where + ("file",), f"cannot read report file '{item['file']}': {exc.strerror or exc}", "no-file"))
+            problems.append(_diag(doc, shown, where + ("file",), f"cannot read report file '{item['file']}': {exc.strerror or exc}", Code.NO_FILE))
             return None, name
         except ReportError as exc:
-            problems.append(_diag(doc, shown, where + ("file",), f"report file '{item['file']}': {exc}", "bad-file"))
+            problems.append(_diag(doc, shown, where + ("file",), f"report file '{item['file']}': {exc}", Code.BAD_FILE))
             return None, name
     else:
         report = dict(item)

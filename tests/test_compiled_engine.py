@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 
 import chat_recovery as cr
-from chat_recovery.replay import durable_available, make_engine
+from chat_recovery.replay import durable_available, engine_for, make_engine
 from chat_recovery.replay.compiled_engine import CompiledEngine
 from conftest import NOW, ROOT, cli, edit
 from test_chat_laws import report_sets
@@ -107,8 +107,9 @@ def test_the_generated_source_is_plain_python_one_entry_per_action(policy):
 
 
 def test_engines_are_kept_per_policy_and_name(policy):
-    assert policy.engines.get("compiled") is policy.engines.get("compiled")
-    assert policy.engines.get("compiled") is not policy.engines.get("python")
+    assert engine_for(policy, "compiled") is engine_for(policy, "compiled")
+    assert engine_for(policy, "compiled") is not engine_for(policy, "python")
+    assert engine_for(policy, "compiled") is not engine_for(cr.load_policy(), "compiled")
 
 
 @pytest.mark.parametrize("folder", sorted(p.name for p in (ROOT / "examples").iterdir() if p.is_dir()))

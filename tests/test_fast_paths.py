@@ -10,11 +10,11 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 import chat_recovery as cr
+from chat_recovery import json_identity as merge
 from chat_recovery import timeutil
 from chat_recovery.bench.storm import StormSpec, storm
 from chat_recovery.policy import fastcheck
 from chat_recovery.policy.contract import load_contract
-from chat_recovery.recovery import fold as merge
 from conftest import ROOT
 
 SCHEMA = json.loads((ROOT / "schemas" / "report.schema.json").read_text())

@@ -15,7 +15,7 @@ PACKAGE = ROOT / "engine" / "chat_recovery"
 
 # bottom to top; a unit is a top-level module or a sub-package of chat_recovery
 FLOORS = (
-    {"timeutil", "diagnostics", "paths", "stops", "version", "processes"},   # foundations
+    {"timeutil", "diagnostics", "paths", "json_identity", "stops", "version", "processes"},   # foundations
     {"policy"},                          # YAML -> a checked, compiled, immutable Policy
     {"replay"},                          # which action rule fires
     {"recovery"},                        # reports + Policy -> a recovery
@@ -27,11 +27,8 @@ FLOORS = (
 )
 FLOOR = {unit: level for level, units in enumerate(FLOORS) for unit in units}
 
-# imports that still run against the flow, each to be removed by issue 14's work
-KNOWN = {
-    ("policy.compile", "replay"),        # the compiled Policy carries the engines' cache
-    ("policy.compile_chat", "recovery.fold"),   # canonical JSON lives in the fold
-}
+# imports that still run against the flow (issue 14 removed the last two)
+KNOWN: set[tuple[str, str]] = set()
 
 
 def _name(path: Path) -> str:

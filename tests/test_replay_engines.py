@@ -1,7 +1,7 @@
 """The guards around durable_rules: what it would swallow, we refuse."""
 import pytest
 
-from chat_recovery.replay import ReplayError, durable_available, make_engine
+from chat_recovery.replay import ReplayError, durable_available, engine_for, make_engine
 
 pytestmark = pytest.mark.skipif(not durable_available(), reason="durable_rules does not import on this Python")
 
@@ -61,8 +61,9 @@ def test_unknown_engine_name(policy):
 def test_engines_are_per_thread(policy):
     import threading
     seen = []
-    thread = threading.Thread(target=lambda: seen.append(policy.engines.get("durable")))
+    thread = threading.Thread(target=lambda: seen.append(engine_for(policy, "durable")))
     thread.start()
     thread.join()
-    assert seen[0] is not policy.engines.get("durable")
-    assert policy.engines.get("durable") is policy.engines.get("durable")
+    assert seen[0] is not engine_for(policy, "durable")
+    assert engine_for(policy, "durable") is engine_for(policy, "durable")
+

@@ -14,6 +14,7 @@ from .policy.model import Policy
 from .recovery.fold import fold
 from .recovery.render import render as _render
 from .recovery.reports import check
+from .replay import engine_for
 from .timeutil import Instant, given_now
 
 
@@ -35,7 +36,24 @@ def apply(policy: Policy, state: dict | None, report: Any, now: Instant, owned: 
     is then checked in place (its times respelled) and shared with the state
     instead of copied."""
     now = given_now(now)
-    return fold(policy, state, check(policy, report, owned), now)
+    return fold(policy, state, check_report(policy, report, owned), now)
+
+
+def check_report(policy: Policy, report: Any, owned: bool = False) -> dict:
+    """`report` as `apply` folds it: checked against the policy's contract,
+    times in one spelling (a plain copy unless `owned`, as for `apply`);
+    ReportError naming the problem otherwise. For a caller that needs the
+    checked report itself (the live coordinator digests it), then `step`s."""
+    return check(policy, report, owned)
+
+
+def step(policy: Policy, state: dict | None, checked: dict, now: Instant,
+         engine: str | None = None) -> tuple[dict, dict]:
+    """Fold a report `check_report` returned into a held state (None to
+    start) and render the recovery without explain: (new state, recovery).
+    What the live service does for each report it receives."""
+    state = fold(policy, state, checked, given_now(now))
+    return state, _render(policy, state, engine_for(policy, engine))
 
 
 def render(policy: Policy, state: dict, explain: bool = False, engine: str | None = None) -> dict:
@@ -43,7 +61,7 @@ def render(policy: Policy, state: dict, explain: bool = False, engine: str | Non
     durable (durable_rules), compiled (the rules as plain Python), python
     (the reference matcher), or auto (durable where it imports, else
     compiled); None takes the policy's own choice (its manifest, else auto)."""
-    return _render(policy, state, policy.engines.get(engine or policy.engine), explain)
+    return _render(policy, state, engine_for(policy, engine), explain)
 
 
 def recover(policy: Policy, reports: Iterable[Any], now: Instant, explain: bool = False, engine: str | None = None) -> dict:
@@ -58,4 +76,4 @@ def recover(policy: Policy, reports: Iterable[Any], now: Instant, explain: bool 
             raise (exc.located(f"report {index}") if not exc.where else exc) from None
     if state is None:
         raise ReportError("no reports to recover from")
-    return _render(policy, state, policy.engines.get(engine or policy.engine), explain)
+    return _render(policy, state, engine_for(policy, engine), explain)

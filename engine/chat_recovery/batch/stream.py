@@ -21,7 +21,7 @@ from typing import IO
 from ..api import apply, load_policy, render
 from ..diagnostics import RecoveryError, ReportError
 from ..recovery.reports import check, parse_bytes
-from ..replay import resolve
+from ..replay import engine_name
 from . import workers as batch_workers
 
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
@@ -261,7 +261,7 @@ def outcomes(index: Index, policy, policy_dir: str | None, now: str, engine: str
         return
     method = start_method or batch_workers.pool_start_method()
     yield from _pooled(index, policy if method == "fork" else None, policy_dir, now,
-                       resolve(engine or policy.engine),   # `auto` decided here, once: workers neither choose again nor each say so
+                       engine_name(policy, engine),   # `auto` decided here, once: workers neither choose again nor each say so
                        explain, jobs, method)
 
 

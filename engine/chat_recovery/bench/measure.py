@@ -53,8 +53,9 @@ def _engine_steps(name: str, now: str) -> tuple[Callable, Callable, Callable]:
     from ..recovery.fold import fold
     from ..recovery.render import render
     from ..recovery.reports import check
+    from ..replay import engine_for
     policy = load_policy()
-    engine = policy.engines.get(name)
+    engine = engine_for(policy, name)
     return ((lambda report: check(policy, report, owned=True)),   # parsed from its line, as `recover --batch` does
             (lambda held, checked, seq: fold(policy, held, checked, now)),
             (lambda held: render(policy, held, engine)))

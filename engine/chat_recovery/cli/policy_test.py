@@ -10,6 +10,7 @@ from typing import IO
 from ..authoring.suites import measure, read_suites, run_suites
 from ..diagnostics import Code, Diagnostic, RecoveryError
 from ..policy import bundled
+from ..replay import engine_for
 from ..replay.engines import CHOICES
 from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK, load_or_report, number
 from .formats import FORMATS, write_diagnostics
@@ -32,7 +33,7 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
     if policy is None:
         return EXIT_BAD_POLICY
     try:
-        policy.engines.get(args.engine or policy.engine)
+        engine_for(policy, args.engine)
     except RecoveryError as exc:
         stderr.write(f"chat-recovery: {exc}\n")
         return EXIT_BAD_POLICY

@@ -5,7 +5,8 @@
     progress = coordinator.submit(report)                  # the recovery so far
 
 The coordinator is the only place that knows about windows and who is still
-awaited; stores only hold documents atomically, runners only fold and render.
+awaited; stores only hold documents atomically, runners only step (fold and
+render, through the API: `api.step`).
 """
 from .coordinator import LIVE_FORMAT, Coordinator
 from .runner import InProcessRunner, Runner

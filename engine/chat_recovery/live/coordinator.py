@@ -14,9 +14,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .. import timeutil
+from ..api import check_report
+from ..json_identity import canonical_json
 from ..policy.model import Policy
-from ..recovery.fold import canonical_json, source_key, source_of
-from ..recovery.reports import check
+from ..recovery.sources import source_key, source_of
 from .runner import InProcessRunner, Runner
 from .store import MemoryStore, Store
 
@@ -65,7 +66,7 @@ class Coordinator:
         with `receipt: {late, duplicate}` for this report. A bad report raises
         ReportError and changes nothing; StoreUnavailable means retry."""
         now = self._now(now)
-        checked = check(self.policy, report)
+        checked = check_report(self.policy, report)
         digest = report_digest(checked)
         visitor_id = checked["visitorId"]
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from .. import api
 from ..policy.model import Policy
-from ..recovery.fold import fold
-from ..recovery.render import render
 
 
 class Runner(Protocol):
@@ -22,11 +21,10 @@ class Runner(Protocol):
 class InProcessRunner:
     def __init__(self, policy: Policy, engine: str | None = None):
         self.policy = policy
-        self.engine = engine or policy.engine
+        self.engine = engine   # None: the policy's own choice
 
     def step(self, state: dict | None, report: dict, now: str) -> tuple[dict, dict]:
-        state = fold(self.policy, state, report, now)
-        return state, render(self.policy, state, self.policy.engines.get(self.engine), False)
+        return api.step(self.policy, state, report, now, self.engine)
 
     def close(self) -> None:
         pass

@@ -33,18 +33,15 @@ def _replay_step(policy_dir: str | None, engine: str | None, before_step: Callab
     which refuses to start); each message is then one step, answered as
     ("ok" | "report" | "recovery", detail)."""
     from ..api import load_policy
-    from ..recovery.fold import fold
-    from ..recovery.render import render
+    from ..api import step as api_step
     policy = load_policy(policy_dir)
-    default = engine or policy.engine
 
     def step(message: tuple) -> tuple:
         state, report, now, use = message
         if before_step is not None:
             before_step()
         try:
-            new = fold(policy, state, report, now)
-            return ("ok", (new, render(policy, new, policy.engines.get(use or default), False)))
+            return ("ok", api_step(policy, state, report, now, use or engine))
         except ReportError as exc:
             return ("report", (exc.message, exc.path, exc.where))
         except RecoveryError as exc:

@@ -8,7 +8,6 @@ from typing import Any
 
 from ..diagnostics import Code, Diagnostic, PolicyError, suggest
 from ..paths import json_path
-from ..replay import EngineCache
 from .compile_chat import compile_chat
 from .compile_invariants import compile_invariants
 from .contract import POLICY_KINDS, Contract
@@ -90,7 +89,6 @@ class _Build:
             validate_report=self.contract.report_validator(statuses),
             time_fields=self.contract.time_fields,
             chat=chat,
-            engines=EngineCache(chat),
             invariants=invariants,
             name=manifest.get("name"),
             version=manifest.get("version"),

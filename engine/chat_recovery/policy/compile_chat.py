@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..diagnostics import Code, Diagnostic, suggest
+from ..json_identity import canonical_json
 from ..paths import json_path
-from ..recovery.fold import canonical_json
 from .chat_model import ActionRule, ChatPolicy, ClientRule, Condition, Effect
 from .conditions import closed_kinds, kind_of
 from .effects import EFFECT_OPS

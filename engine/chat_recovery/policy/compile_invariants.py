@@ -4,28 +4,14 @@ error. What each kind means (its proof and its sentence in the docs) is the
 table in `authoring/check/invariants.py`; this reads every kind alike."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from ..diagnostics import Code, Diagnostic, suggest
 from .chat_model import ChatPolicy
 from .files import Document
-from .model import Origin
+from .model import Invariant, Origin
 
 NOT_THE_FORM = ("seed", "description")   # an invariant's other keys; the one left is its kind
-
-
-@dataclass(frozen=True)
-class Invariant:
-    name: str
-    kind: str                  # a key of authoring.check.invariants.KINDS (the schema's forms)
-    named: tuple               # (role, statuses) pairs as written: role "" for a bare status or list, else the key (from, to, status)
-    actions: frozenset = frozenset()  # the form's `actions`: message actions it names
-    origin: Origin = Origin("", 0, 0)
-
-    def statuses(self, role: str = "") -> tuple:
-        """The statuses the form names under `role` ("" for a bare one)."""
-        return dict(self.named).get(role, ())
 
 
 def _listed(value: Any) -> tuple[Any, ...]:

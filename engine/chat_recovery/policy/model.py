@@ -1,11 +1,16 @@
 """The compiled policy: frozen, indexed, and not the YAML's shape. The merge
-reads only these types."""
+reads only these types. Plain data: no engine, cache or other runtime object
+(the engines that replay a policy live beside it, in `replay`)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # both import this module, for Origin
+    from .chat_model import ChatPolicy
+    from .contract import ReportValidator
 
 SIDES = ("visitor", "agent")
 
@@ -58,6 +63,20 @@ class StatusRule:
 
 
 @dataclass(frozen=True)
+class Invariant:
+    """A property of the chat's status machine that `policy check` proves."""
+    name: str
+    kind: str                  # a key of authoring.check.invariants.KINDS (the schema's forms)
+    named: tuple[tuple[str, tuple[str, ...]], ...]   # (role, statuses) pairs as written: role "" for a bare status or list, else the key (from, to, status)
+    actions: frozenset[str] = frozenset()   # the form's `actions`: message actions it names
+    origin: Origin = Origin("", 0, 0)
+
+    def statuses(self, role: str = "") -> tuple[str, ...]:
+        """The statuses the form names under `role` ("" for a bare one)."""
+        return dict(self.named).get(role, ())
+
+
+@dataclass(frozen=True)
 class Policy:
     """What `load_policy` returns; apply it with `recover` or `apply`."""
     root: str
@@ -67,15 +86,14 @@ class Policy:
     chat_props: tuple[PropertyRule, ...]
     status: PropertyRule            # picks one uploaded status
     statuses: Mapping[str, StatusRule]
-    per_key_info: frozenset[str]         # info properties merged key by key
-    validate_report: Any            # contract.ReportValidator: problems of a report, and a quick yes
-    time_fields: frozenset[str]          # visitor.info keys holding times
-    chat: Any = None                # chat_model.ChatPolicy: action and client rules
-    name: str | None = None      # from the optional manifest (policy.yaml)
+    per_key_info: frozenset[str]    # info properties merged key by key
+    validate_report: ReportValidator  # problems of a report, and a quick yes
+    time_fields: frozenset[str]     # visitor.info keys holding times
+    chat: ChatPolicy                # action and client rules
+    name: str | None = None         # from the optional manifest (policy.yaml)
     version: str | None = None
     engine: str = "auto"            # the manifest's choice; callers may override
-    engines: Any = field(default=None, compare=False, repr=False)  # replay.EngineCache
-    invariants: tuple[Any, ...] = ()          # compile_invariants.Invariant: what `policy check` proves
+    invariants: tuple[Invariant, ...] = ()  # what `policy check` proves
 
 
 def frozen_map(d: dict[str, Any]) -> Mapping[str, Any]:

@@ -8,12 +8,14 @@ from typing import Any, Protocol
 
 from .. import timeutil
 from ..diagnostics import RecoveryError
+from ..json_identity import all_same_json, canonical_json
 from ..paths import json_path
 from ..policy.chat_model import ActionRule, ChatPolicy, Effect
 from ..policy.effects import EFFECT_OPS
 from ..policy.expressions import MISSING
 from ..replay import Engine
-from .fold import all_same_json, canonical_json, conflict, side_of, source_of
+from .conflicts import conflict
+from .sources import side_of, source_of
 
 
 @dataclass

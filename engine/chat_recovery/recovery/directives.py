@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..json_identity import canonical_json
 from ..policy.chat_model import ChatPolicy
 from .chat import ChatResult
-from .fold import canonical_json, side_of
+from .sources import side_of
 
 
 def directives(chat: ChatPolicy, status: str | None, result: ChatResult | None, wrapups: dict[str, Any]) -> list[Any]:

@@ -8,15 +8,18 @@ otherwise, chosen once per recovery, so explain costs nothing when off."""
 from __future__ import annotations
 
 import json
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import timeutil
 from ..paths import json_path
-from ..policy.chat_model import ChatPolicy
+from ..policy.chat_model import ActionRule, ChatPolicy
 from ..policy.model import PropertyRule, StatusRule, Strategy
 from .chat import ChatResult
 from .fold import side_of, source_of
 from .picks import PICKS, Loss
+
+if TYPE_CHECKING:  # render imports this module
+    from .render import Status
 
 
 def who(src: str) -> str:
@@ -80,7 +83,6 @@ class Silent:
     def not_recovered(self, *args: Any) -> None: pass
     def excluded(self, *args: Any) -> None: pass
     def status(self, *args: Any) -> None: pass
-    def status_from_log(self, *args: Any) -> None: pass
     def computed(self, *args: Any) -> None: pass
     def chat(self, *args: Any) -> None: pass
     def directives(self, *args: Any) -> None: pass
@@ -116,33 +118,18 @@ class Explainer:
             "lost": [{"source": source_of(src), "sentAt": c["sentAt"], "value": c["value"], "why": f"{who(src)}: {why}"}
                      for src, c in sorted(candidates.items())]}
 
-    def status(self, path: str, uploaded: str | None, rule: StatusRule | None, status: str | None) -> None:
-        """The uploaded status, and what its status rule made of it."""
-        entry = self.entries.get(path)
-        if entry is None or rule is None:
-            return
-        entry["uploaded"] = uploaded
-        entry["value"] = status
-        if status != uploaded:
-            entry["rule"] = str(rule.origin)
-            entry["why"] = (f"uploaded {uploaded} is recovered as {_shown(status)} by status rule {rule.status}"
-                            if status is not None else f"uploaded {uploaded} is not recovered (status rule {rule.status}: recoverAs null)")
-
-    def status_from_log(self, path: str, rebuilt: ChatResult, before: str | None, candidates: dict[str, Any]) -> None:
-        """The message log's status beats the uploaded one."""
-        rule = rebuilt.status_rule
-        assert rule is not None   # the log gave a status: a rule set it
-        message = next((m for m in reversed(rebuilt.messages)
-                        if (r := rebuilt.fired.get(m["id"])) is not None and r.status is not None), None)
-        said = f"message {message['id']} ({message['action']})" if message else rule.action
-        why = f"the message log decides: {said}, rule {rule.name} ({rule.origin}) sets {rebuilt.status}"
-        uploaded = (self.entries.get(path) or {}).get("uploaded", before)
-        self.entries[path] = {
-            "rule": str(rule.origin), "strategy": "messageLog", "source": None, "sentAt": None,
-            "value": rebuilt.status, "uploaded": uploaded, "why": why,
-            "lost": [{"source": source_of(src), "sentAt": c["sentAt"], "value": c["value"],
-                      "why": f"{who(src)}: uploaded {_shown(c['value'])}, the message log decides"}
-                     for src, c in sorted(candidates.items())]}
+    def status(self, rule: PropertyRule, status: Status) -> None:
+        """The status's entry, written once: the message log's word when it
+        decided, else the uploads' pick and what its status rule made of it."""
+        path, candidates, picked = rule.path, status.candidates, status.picked
+        if status.log is not None:
+            self.entries[path] = _from_log(status)
+        elif picked is not None:
+            self.decided(rule, path, rule.strategy, candidates, picked)
+            if status.rule is not None:
+                self.entries[path].update(_recovered_as(status.rule, status.uploaded, status.value))
+        elif candidates:
+            self.not_recovered(rule, path, rule.strategy, candidates)
 
     def computed(self, prop: str, rule: StatusRule, now: str) -> None:
         self.entries[json_path(["visitor", "info", prop])] = {
@@ -183,7 +170,33 @@ class Explainer:
                 "value": item["do"], "lost": [], "why": f"client rule {name} asks it"}
 
 
-def _message(chat: ChatPolicy, rebuilt: ChatResult, message: dict[str, Any], set_aside: str | None) -> dict[str, Any]:
+def _recovered_as(rule: StatusRule, uploaded: str, status: str | None) -> dict:
+    """What the uploaded status's rule made of it (added to the pick's entry)."""
+    said: dict = {"uploaded": uploaded, "value": status}
+    if status != uploaded:
+        said["rule"] = str(rule.origin)
+        said["why"] = (f"uploaded {uploaded} is recovered as {_shown(status)} by status rule {rule.status}"
+                       if status is not None else f"uploaded {uploaded} is not recovered (status rule {rule.status}: recoverAs null)")
+    return said
+
+
+def _from_log(status: Status) -> dict:
+    """The message log's status beats the uploaded one."""
+    rebuilt = status.log
+    rule: ActionRule = rebuilt.status_rule
+    message = next((m for m in reversed(rebuilt.messages)
+                    if (r := rebuilt.fired.get(m["id"])) is not None and r.status is not None), None)
+    said = f"message {message['id']} ({message['action']})" if message else rule.action
+    why = f"the message log decides: {said}, rule {rule.name} ({rule.origin}) sets {rebuilt.status}"
+    return {
+        "rule": str(rule.origin), "strategy": "messageLog", "source": None, "sentAt": None,
+        "value": rebuilt.status, "uploaded": status.uploaded, "why": why,
+        "lost": [{"source": source_of(src), "sentAt": c["sentAt"], "value": c["value"],
+                  "why": f"{who(src)}: uploaded {_shown(c['value'])}, the message log decides"}
+                 for src, c in sorted(status.candidates.items())]}
+
+
+def _message(chat: ChatPolicy, rebuilt, message: dict, set_aside: str | None) -> dict:
     """The rule that fired for one message, or why none did."""
     entry = {"rule": None, "strategy": "set aside", "source": None, "sentAt": None,
              "value": message["action"], "heldBy": [source_of(s) for s in rebuilt.holders[message["id"]]]}

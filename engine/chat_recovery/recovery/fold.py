@@ -3,86 +3,17 @@ each source said (its latest word per value); it picks nothing, so that the
 pick can stay independent of arrival order. `render` picks."""
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 from .. import timeutil
 from ..diagnostics import ReportError
+from ..json_identity import canonical_json
 from ..paths import json_path
 from ..policy.model import Policy
+from .sources import source_key
 
 STATE_FORMAT = 1
-
-
-def source_key(source: dict[str, Any]) -> str:
-    return "visitor" if source["type"] == "visitor" else f"agent:{source['id']}"
-
-
-def source_of(key: str) -> dict[str, Any]:
-    side, _, ident = key.partition(":")
-    return {"type": "visitor"} if side == "visitor" else {"type": side, "id": ident}
-
-
-def side_of(key: str) -> str:
-    return key.partition(":")[0]
-
-
-# json.dumps with options builds a new encoder per call; one encoder, reused
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
-
-
-def canonical_json(value: Any) -> str:
-    return _CANONICAL(value)
-
-
-_LEAVES = (str, int, bool, type(None))
-_JSON_TYPES = (*_LEAVES, float, dict, list)
-
-
-def same_json(a: Any, b: Any) -> bool:
-    """canonical_json(a) == canonical_json(b), without writing either out:
-    1, 1.0 and true stay different, key order does not matter."""
-    kind = type(a)
-    if kind is type(b):
-        if kind in _LEAVES:
-            equal: bool = a == b
-            return equal
-        if kind is float:
-            return repr(a) == repr(b)
-        if kind is dict:
-            return _same_mapping(a, b)
-        if kind is list:
-            return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b))
-    elif kind in _JSON_TYPES and type(b) in _JSON_TYPES:
-        return False  # different JSON types, or 1 and 1.0
-    return canonical_json(a) == canonical_json(b)
-
-
-def _same_mapping(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    if len(a) != len(b):
-        return False
-    for key, mine in a.items():
-        if type(key) is not str:  # JSON writes such keys as text: let it decide
-            return canonical_json(a) == canonical_json(b)
-        theirs = b.get(key, _ABSENT)
-        if theirs is _ABSENT:  # b may spell the key as 1 where a says "1"
-            return canonical_json(a) == canonical_json(b)
-        if type(mine) is str:  # most values: compared right here
-            if type(theirs) is not str or mine != theirs:
-                return False
-        elif not same_json(mine, theirs):
-            return False
-    return True  # same size, and every (text) key of a is in b: the same keys
-
-
-_ABSENT = object()
-
-
-def all_same_json(values: list[Any]) -> bool:
-    """True when every value writes as the same canonical JSON."""
-    first = values[0] if values else None
-    return all(same_json(first, v) for v in values[1:])
 
 
 def empty_state(visitor_id: str) -> dict[str, Any]:
@@ -189,11 +120,3 @@ def _fold_chat(state: dict[str, Any], chat: dict[str, Any], src: str, sent_at: s
     for message in chat.get("messages") or ():
         slot = messages[message["id"]] = dict(messages.get(message["id"], ()))
         _offer(slot, src, message, sent_at, seq)
-
-
-def conflict(path: str, candidates: dict[str, Any], decided: dict[str, Any]) -> dict[str, Any]:
-    """A disagreement between reports: each source's word and the decision."""
-    return {"path": path,
-            "values": [{"source": source_of(s), "sentAt": c["sentAt"], "value": c["value"]}
-                       for s, c in sorted(candidates.items())],
-            "decided": decided}

@@ -7,19 +7,25 @@ resolves to the first of durable and compiled that runs here.
 
 An engine only *chooses* the rule; the effects are applied by
 `recovery/chat.py` in plain Python, so an error in an effect is never
-swallowed by the engine."""
+swallowed by the engine.
+
+The compiled `Policy` is plain data and holds no engine: `engine_for(policy,
+name)` is the one place to ask which engine replays a policy; it makes each
+on first use and keeps it here, beside the policy."""
 from __future__ import annotations
 
 import threading
 import warnings
+import weakref
 
 from ..policy.chat_model import ChatPolicy
+from ..policy.model import Policy
 from .engines import CHOICES, choices_text, durable_available
 from .engines import ENGINES as TABLE
 from .interface import Engine, ReplayError, Session
 
-__all__ = ["CHOICES", "ENGINES", "FALLBACK_ENGINE", "Engine", "EngineCache", "EngineFallbackWarning", "ReplayError",
-           "Session", "durable_available", "make_engine", "resolve"]
+__all__ = ["CHOICES", "ENGINES", "FALLBACK_ENGINE", "Engine", "EngineFallbackWarning", "ReplayError", "Session",
+           "durable_available", "engine_for", "engine_name", "make_engine", "resolve"]
 
 
 ENGINES = CHOICES   # what --engine and policy.yaml accept: the table's names and auto
@@ -59,18 +65,34 @@ def make_engine(chat: ChatPolicy, name: str = "auto") -> Engine:
     return kind.make(chat)
 
 
-class EngineCache:
-    """One engine per thread and kind, made on first use. durable_rules must
-    not be shared between threads (its C code runs one thread's actions on
-    another's), so each thread gets its own."""
+def engine_name(policy: Policy, name: str | None = None) -> str:
+    """Which engine runs `policy`: `name` (a caller's --engine), else the
+    policy's manifest, with `auto` resolved here."""
+    return resolve(name or policy.engine)
 
-    def __init__(self, chat: ChatPolicy):
-        self._chat = chat
-        self._local = threading.local()
 
-    def get(self, name: str = "auto") -> Engine:
-        engines = self._local.__dict__.setdefault("engines", {})
-        if name not in engines:
-            engines[name] = make_engine(self._chat, name)
-        engine: Engine = engines[name]
-        return engine
+# id(policy) -> that policy's engines, one dict per thread: durable_rules
+# must not be shared between threads (its C code runs one thread's actions on
+# another's). An entry goes when its policy is collected (so an id is never
+# reused while its entry stands).
+_made: dict[int, threading.local] = {}
+_made_lock = threading.Lock()
+
+
+def engine_for(policy: Policy, name: str | None = None) -> Engine:
+    """The engine that replays `policy` on this thread (`name` as for
+    `engine_name`), made on first use and kept beside the policy, which is
+    plain data and holds none. The one place callers ask for an engine."""
+    per_thread = _made.get(id(policy))
+    if per_thread is None:
+        with _made_lock:
+            per_thread = _made.get(id(policy))
+            if per_thread is None:
+                per_thread = _made[id(policy)] = threading.local()
+                weakref.finalize(policy, _made.pop, id(policy), None)
+    engines = per_thread.__dict__.setdefault("engines", {})
+    key = name or policy.engine
+    engine = engines.get(key)
+    if engine is None:
+        engine = engines[key] = make_engine(policy.chat, engine_name(policy, name))
+    return engine

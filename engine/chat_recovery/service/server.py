@@ -11,7 +11,7 @@ from collections.abc import Callable
 from ..live import Coordinator, InProcessRunner, Runner
 from ..live.stores import make_store
 from ..policy.model import Policy
-from ..replay import resolve
+from ..replay import engine_name
 from .admission import Admission
 from .app import create_app
 from .config import ServeConfig
@@ -44,7 +44,7 @@ def build(config: ServeConfig, policy: Policy) -> tuple[Service, Callable[[], No
 
 def engine_in_force(config: ServeConfig, policy: Policy) -> str:
     """The engine the service replays with: the flag, else the policy's, with `auto` resolved."""
-    return resolve(config.engine or policy.engine)
+    return engine_name(policy, config.engine)
 
 
 def listen(config: ServeConfig) -> socket.socket:

@@ -11,7 +11,7 @@ from typing import Any
 
 from ...diagnostics import Code, Diagnostic
 from ...paths import json_path
-from ...policy.compile_invariants import Invariant
+from ...policy.model import Invariant
 from .statespace import Edge, Space
 
 

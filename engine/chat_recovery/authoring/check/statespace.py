@@ -18,10 +18,10 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from ...json_identity import canonical_json
 from ...policy.chat_model import SENDER_TYPES, ActionRule, ChatPolicy
 from ...policy.expressions import MISSING
 from ...recovery.chat import apply_effect, match_event
-from ...recovery.fold import canonical_json
 from ...replay.python_engine import PythonEngine
 
 MAX_STATES = 20000       # beyond these the search stops (about 50 us a step): nothing is claimed

@@ -9,9 +9,9 @@ from typing import Any
 
 from ...api import recover
 from ...diagnostics import RecoveryError, ReportError
+from ...json_identity import canonical_json
 from ...paths import json_path
 from ...policy.model import Policy
-from ...recovery.fold import canonical_json
 
 DEFAULT_NOW = "2026-11-24T09:00:30Z"   # the examples' time; never the clock, so a diff is reproducible
 

@@ -15,7 +15,7 @@ from ..paths import json_path
 from ..policy.chat_model import ActionRule, ChatPolicy
 from ..policy.model import PropertyRule, StatusRule, Strategy
 from .chat import ChatResult
-from .fold import side_of, source_of
+from .sources import side_of, source_of
 from .picks import PICKS, Loss
 
 if TYPE_CHECKING:  # render imports this module

@@ -12,7 +12,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ..timeutil import sort_key
-from .fold import side_of
+from .sources import side_of
 
 Held = dict[str, Any]   # what one source said: value, firstValue, sentAt, firstSeq
 Chosen = tuple[str, Held] | None

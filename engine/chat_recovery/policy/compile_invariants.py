@@ -35,7 +35,7 @@ def compile_invariants(docs: list[Document], statuses: tuple[Any, ...], chat: Ch
     return tuple(out)
 
 
-def _one(doc: Document, name: str, spec: dict, statuses: tuple, actions: list, problems: list) -> Invariant | None:
+def _one(doc: Document, name: str, spec: dict[str, Any], statuses: tuple[str, ...], actions: list[str], problems: list[Diagnostic]) -> Invariant | None:
     """Any form, read the one way the schema writes them all: a status or a
     list of them, or an object whose `actions` names message actions and
     whose every other key names statuses. So this knows no kind by name."""

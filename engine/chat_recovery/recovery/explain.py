@@ -8,6 +8,7 @@ otherwise, chosen once per recovery, so explain costs nothing when off."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import timeutil
@@ -15,8 +16,8 @@ from ..paths import json_path
 from ..policy.chat_model import ActionRule, ChatPolicy
 from ..policy.model import PropertyRule, StatusRule, Strategy
 from .chat import ChatResult
-from .sources import side_of, source_of
 from .picks import PICKS, Loss
+from .sources import side_of, source_of
 
 if TYPE_CHECKING:  # render imports this module
     from .render import Status
@@ -42,7 +43,7 @@ def _at(time: str, other: str) -> str:
     return time
 
 
-def why_lost(strategy: Strategy, winner: str | None, candidates: dict[str, Any], src: str) -> str:
+def why_lost(strategy: Strategy, winner: str | None, candidates: Mapping[str, Any], src: str) -> str:
     """Why `src`'s value was not the one kept, as one sentence."""
     name, mine = strategy.name, candidates[src]
     if side_of(src) not in strategy.sides:
@@ -50,6 +51,7 @@ def why_lost(strategy: Strategy, winner: str | None, candidates: dict[str, Any],
     if winner is None:
         return f"{who(src)}: not kept"
     theirs = candidates[winner]
+    assert strategy.pick is not None   # a value kept from a side was picked: only computed values have no pick
     return PICKS[strategy.pick].lost(Loss(
         who=who(src), strategy=name, prefers=f"{name} prefers the {side_of(winner)}'s value",
         ranks_differ=strategy.rank(side_of(src)) != strategy.rank(side_of(winner)),
@@ -58,7 +60,7 @@ def why_lost(strategy: Strategy, winner: str | None, candidates: dict[str, Any],
         sent=f"sent {_at(mine['sentAt'], theirs['sentAt'])}, the winner {_at(theirs['sentAt'], mine['sentAt'])}"))
 
 
-def _lost(strategy: Strategy, winner: str | None, candidates: dict[str, Any]) -> list[Any]:
+def _lost(strategy: Strategy, winner: str | None, candidates: Mapping[str, Any]) -> list[Any]:
     return [{"source": source_of(src), "sentAt": c["sentAt"], "value": c["value"],
              "why": why_lost(strategy, winner, candidates, src)}
             for src, c in sorted(candidates.items()) if src != winner]
@@ -94,13 +96,13 @@ class Explainer:
     def __init__(self) -> None:
         self.entries: dict[str, Any] = {}
 
-    def decided(self, rule: PropertyRule, path: str, strategy: Strategy, candidates: dict[str, Any], decision: Decided) -> None:
+    def decided(self, rule: PropertyRule, path: str, strategy: Strategy, candidates: Mapping[str, Any], decision: Decided) -> None:
         self.entries[path] = {
             "rule": str(rule.origin), "strategy": strategy.name,
             "source": source_of(decision.src) if decision.src else None, "sentAt": decision.sent_at,
             "value": decision.value, "lost": _lost(strategy, decision.src, candidates)}
 
-    def not_recovered(self, rule: PropertyRule, path: str, strategy: Strategy, candidates: dict[str, Any]) -> None:
+    def not_recovered(self, rule: PropertyRule, path: str, strategy: Strategy, candidates: Mapping[str, Any]) -> None:
         """Reports supplied a value the strategy does not read."""
         self.entries[path] = {
             "rule": str(rule.origin), "strategy": strategy.name, "source": None, "sentAt": None,
@@ -170,9 +172,9 @@ class Explainer:
                 "value": item["do"], "lost": [], "why": f"client rule {name} asks it"}
 
 
-def _recovered_as(rule: StatusRule, uploaded: str, status: str | None) -> dict:
+def _recovered_as(rule: StatusRule, uploaded: str | None, status: str | None) -> dict[str, Any]:
     """What the uploaded status's rule made of it (added to the pick's entry)."""
-    said: dict = {"uploaded": uploaded, "value": status}
+    said: dict[str, Any] = {"uploaded": uploaded, "value": status}
     if status != uploaded:
         said["rule"] = str(rule.origin)
         said["why"] = (f"uploaded {uploaded} is recovered as {_shown(status)} by status rule {rule.status}"
@@ -180,9 +182,10 @@ def _recovered_as(rule: StatusRule, uploaded: str, status: str | None) -> dict:
     return said
 
 
-def _from_log(status: Status) -> dict:
+def _from_log(status: Status) -> dict[str, Any]:
     """The message log's status beats the uploaded one."""
     rebuilt = status.log
+    assert rebuilt is not None and rebuilt.status_rule is not None   # called only when the log decided
     rule: ActionRule = rebuilt.status_rule
     message = next((m for m in reversed(rebuilt.messages)
                     if (r := rebuilt.fired.get(m["id"])) is not None and r.status is not None), None)
@@ -196,7 +199,7 @@ def _from_log(status: Status) -> dict:
                  for src, c in sorted(status.candidates.items())]}
 
 
-def _message(chat: ChatPolicy, rebuilt, message: dict, set_aside: str | None) -> dict:
+def _message(chat: ChatPolicy, rebuilt: ChatResult, message: dict[str, Any], set_aside: str | None) -> dict[str, Any]:
     """The rule that fired for one message, or why none did."""
     entry = {"rule": None, "strategy": "set aside", "source": None, "sentAt": None,
              "value": message["action"], "heldBy": [source_of(s) for s in rebuilt.holders[message["id"]]]}

@@ -36,6 +36,7 @@ def pick(strategy: Strategy, candidates: dict[str, Any], now: str) -> _Decision 
         return _Decision(now, None, None)
     if not strategy.sides:   # read from no report: not recovered (and no pick)
         return None
+    assert strategy.pick is not None   # a strategy that reads sides has a pick (the compile refuses one without)
     how = PICKS[strategy.pick]   # the schema admits only the table's names (tests/test_closed_sets.py)
     if len(candidates) < 2:  # the common cases: nobody said it, or one source did
         if not candidates:
@@ -56,7 +57,7 @@ class Status:
     """The visitor's status, decided before anything is written: the
     strategy's pick among the uploaded statuses, what that status's rule
     makes of it, and the message log's word, which beats both."""
-    candidates: Mapping[str, dict]      # source key -> the status it uploaded
+    candidates: Mapping[str, dict[str, Any]]   # source key -> the status it uploaded
     picked: _Decision | None         # the strategy's pick among them
     rule: StatusRule | None          # the picked status's rule (its `set:` applies even when the log decides)
     value: str | None                # the recovered status
@@ -71,14 +72,15 @@ class Status:
         """The picked status is one its rule does not recover (recoverAs: null)."""
         return self.rule is not None and self.value is None
 
-    def decided(self, rule: PropertyRule) -> dict:
+    def decided(self, rule: PropertyRule) -> dict[str, Any]:
         """How it was decided, as a conflict between the uploads records it."""
         if self.log is not None:
+            assert self.log.status_rule is not None   # the log decided: a rule set the status
             return {"rule": str(self.log.status_rule.origin), "strategy": "messageLog", "value": self.value, "source": None}
         return _decided(rule, rule.strategy, self.picked)
 
 
-def decide_status(policy: Policy, state: dict, rebuilt: ChatResult | None) -> Status:
+def decide_status(policy: Policy, state: dict[str, Any], rebuilt: ChatResult | None) -> Status:
     """The status of a held state (`rebuilt`: its chat, None without one)."""
     candidates = state["slots"].get(policy.status.path, {})
     picked = pick(policy.status.strategy, candidates, state["now"])
@@ -89,13 +91,13 @@ def decide_status(policy: Policy, state: dict, rebuilt: ChatResult | None) -> St
     return Status(candidates, picked, rule, rule.recover_as if rule else uploaded)
 
 
-def _decided(rule: PropertyRule, strategy: Strategy, decision: _Decision | None) -> dict:
+def _decided(rule: PropertyRule, strategy: Strategy, decision: _Decision | None) -> dict[str, Any]:
     return {"rule": str(rule.origin), "strategy": strategy.name,
             "value": decision.value if decision else None,
             "source": source_of(decision.src) if decision and decision.src else None}
 
 
-def _disagree(candidates: Mapping[str, dict]) -> bool:
+def _disagree(candidates: Mapping[str, dict[str, Any]]) -> bool:
     return len(candidates) > 1 and not all_same_json([c["value"] for c in candidates.values()])
 
 
@@ -116,7 +118,7 @@ class Findings:
             self.conflicts.append(conflict(rule.path, status.candidates, status.decided(rule)))
         self.explain.status(rule, status)
 
-    def decide(self, rule: PropertyRule, path: str, candidates: dict) -> _Decision | None:
+    def decide(self, rule: PropertyRule, path: str, candidates: dict[str, Any]) -> _Decision | None:
         """One value: the rule's strategy picks, a disagreement is listed."""
         strategy = rule.strategy
         decision = pick(strategy, candidates, self.now)
@@ -130,7 +132,7 @@ class Findings:
         return decision
 
 
-def recover_visitor(policy: Policy, state: dict, status: Status, findings: Findings) -> dict | None:
+def recover_visitor(policy: Policy, state: dict[str, Any], status: Status, findings: Findings) -> dict[str, Any] | None:
     """The recovered visitor (status and info), or None: no visitor
     reported, or its status is one not recovered, and there is no chat."""
     if not (state["visitorSeen"] and not status.drops_visitor) and state["chat"] is None:
@@ -143,10 +145,10 @@ def recover_visitor(policy: Policy, state: dict, status: Status, findings: Findi
     return {"status": status.value, "info": info}
 
 
-def recover_info(policy: Policy, state: dict, status: str | None, findings: Findings) -> dict:
+def recover_info(policy: Policy, state: dict[str, Any], status: str | None, findings: Findings) -> dict[str, Any]:
     """visitor.info from the reports: each property its rule admits for
     `status`, picked as a whole or key by key."""
-    info: dict = {}
+    info: dict[str, Any] = {}
     slots = state["slots"]
     for rule in policy.info:
         if rule.when_status is not None and status not in rule.when_status:
@@ -162,7 +164,7 @@ def recover_info(policy: Policy, state: dict, status: str | None, findings: Find
     return info
 
 
-def _per_key(rule: PropertyRule, keyed: dict, findings: Findings) -> dict:
+def _per_key(rule: PropertyRule, keyed: dict[str, Any], findings: Findings) -> dict[str, Any]:
     merged = {}
     for key, candidates in sorted(keyed.items()):
         decision = findings.decide(rule, json_path(["visitor", "info", rule.name, key]), candidates)
@@ -171,7 +173,7 @@ def _per_key(rule: PropertyRule, keyed: dict, findings: Findings) -> dict:
     return merged
 
 
-def recover_chat(policy: Policy, state: dict, rebuilt: ChatResult | None, findings: Findings) -> dict | None:
+def recover_chat(policy: Policy, state: dict[str, Any], rebuilt: ChatResult | None, findings: Findings) -> dict[str, Any] | None:
     """The recovered chat (props, state and message log), or None without one."""
     if rebuilt is None:
         return None
@@ -186,20 +188,20 @@ def recover_chat(policy: Policy, state: dict, rebuilt: ChatResult | None, findin
     return {"id": state["chat"]["id"], "props": props, "state": rebuilt.state, "messages": rebuilt.messages}
 
 
-def unfinished_wrapups(state: dict) -> dict:
+def unfinished_wrapups(state: dict[str, Any]) -> dict[str, Any]:
     """Each agent's latest unfinished wrap-up, by agent id."""
     return {agent: held["value"] for agent, held in sorted(state["wrapups"].items())}
 
 
-def client_directives(policy: Policy, status: Status, rebuilt: ChatResult | None, wrapups: dict,
-                      findings: Findings) -> list:
+def client_directives(policy: Policy, status: Status, rebuilt: ChatResult | None, wrapups: dict[str, Any],
+                      findings: Findings) -> list[Any]:
     """What each client must do next, by the client rules."""
     told = directives(policy.chat, status.value, rebuilt, wrapups)
     findings.explain.directives(policy.chat, told)
     return told
 
 
-def render(policy: Policy, state: dict, engine: Engine, explain: bool = False) -> dict:
+def render(policy: Policy, state: dict[str, Any], engine: Engine, explain: bool = False) -> dict[str, Any]:
     """The recovery of a held state; `engine` matches the action rules."""
     rebuilt = rebuild(policy.chat, state["chat"], engine) if state["chat"] is not None else None
     status = decide_status(policy, state, rebuilt)
@@ -222,7 +224,7 @@ def render(policy: Policy, state: dict, engine: Engine, explain: bool = False) -
     }
 
 
-def _stamp(policy: Policy) -> dict:
+def _stamp(policy: Policy) -> dict[str, Any]:
     """Which policy decided: name and version when the manifest gives them."""
     stamp: dict[str, Any] = {"digest": policy.digest}
     if policy.name is not None:

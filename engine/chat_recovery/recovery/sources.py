@@ -3,12 +3,14 @@
 choice between sources is independent of arrival order."""
 from __future__ import annotations
 
+from typing import Any
 
-def source_key(source: dict) -> str:
+
+def source_key(source: dict[str, Any]) -> str:
     return "visitor" if source["type"] == "visitor" else f"agent:{source['id']}"
 
 
-def source_of(key: str) -> dict:
+def source_of(key: str) -> dict[str, Any]:
     side, _, ident = key.partition(":")
     return {"type": "visitor"} if side == "visitor" else {"type": side, "id": ident}
 

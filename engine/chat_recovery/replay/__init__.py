@@ -62,7 +62,8 @@ def make_engine(chat: ChatPolicy, name: str = "auto") -> Engine:
         raise ValueError(f"unknown engine '{name}' ({choices_text()})")
     if not kind.available():
         raise ReplayError(f"{kind.unavailable}; use --engine compiled")
-    return kind.make(chat)
+    engine: Engine = kind.make(chat)
+    return engine
 
 
 def engine_name(policy: Policy, name: str | None = None) -> str:
@@ -92,7 +93,7 @@ def engine_for(policy: Policy, name: str | None = None) -> Engine:
                 weakref.finalize(policy, _made.pop, id(policy), None)
     engines = per_thread.__dict__.setdefault("engines", {})
     key = name or policy.engine
-    engine = engines.get(key)
+    engine: Engine | None = engines.get(key)
     if engine is None:
         engine = engines[key] = make_engine(policy.chat, engine_name(policy, name))
     return engine

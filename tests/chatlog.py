@@ -1,4 +1,5 @@
 """Building message logs and chat reports for the chat tests."""
+
 from conftest import report
 
 T0 = "2026-11-24T08:50:{:02d}Z"
@@ -21,7 +22,21 @@ def log(*steps):
         if isinstance(step, str):
             step = (step,)
         action, *rest = step
-        sender = rest[0] if rest else ("visitor" if action.startswith("visitor") else "system" if action.startswith("system") else "bot" if action.startswith("bot") else "agent" if action.startswith("agent") else "visitor")
+        sender = (
+            rest[0]
+            if rest
+            else (
+                "visitor"
+                if action.startswith("visitor")
+                else "system"
+                if action.startswith("system")
+                else "bot"
+                if action.startswith("bot")
+                else "agent"
+                if action.startswith("agent")
+                else "visitor"
+            )
+        )
         sender_id = rest[1] if len(rest) > 1 else None
         data = rest[2] if len(rest) > 2 else {}
         out.append(msg(n, action, sender, sender_id, **data))

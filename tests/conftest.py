@@ -21,9 +21,12 @@ NOW = "2026-11-24T09:00:30Z"
 
 
 def pytest_addoption(parser):
-    parser.addoption("--update-golden", action="store_true",
-                     help="rewrite the expected files of golden tests (tests/golden/) from what the code gives now, "
-                          "instead of comparing: only for an intended change; review the diff")
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="rewrite the expected files of golden tests (tests/golden/) from what the code gives now, "
+        "instead of comparing: only for an intended change; review the diff",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -82,6 +85,7 @@ def without_fallback_note(err):
 def redis_server(tmp_path):
     """A real redis-server of the test's own, stopped afterwards."""
     from redis_server import RedisServer
+
     server = RedisServer(tmp_path).start()
     yield server
     server.stop()
@@ -91,8 +95,10 @@ def redis_server(tmp_path):
 def hang_alarm(seconds: int, what: str):
     """A test that would wait forever fails after `seconds` instead of
     stalling the run: a bound for hangs only, long enough for a busy machine."""
+
     def expire(*_):
         raise TimeoutError(f"{what} within {seconds} s")
+
     previous = signal.signal(signal.SIGALRM, expire)
     signal.alarm(seconds)
     try:

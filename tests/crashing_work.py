@@ -2,6 +2,7 @@
 (SIGSEGV, as a C extension's crash does), so the pool is tested with real
 deaths, and a hold for the replay workers that keeps one mid-step until the
 test kills it. Module-level, so spawned workers can import it."""
+
 import faulthandler
 import os
 import signal
@@ -17,7 +18,7 @@ class Work:
         done = []
         for visitor, entries in items:
             if visitor in self.slow:
-                time.sleep(0.3)   # later chunks finish first
+                time.sleep(0.3)  # later chunks finish first
             if visitor in self.always or (visitor in self.crash_on and engine is None):
                 os.kill(os.getpid(), signal.SIGSEGV)
             done.append((visitor, engine, entries, "x" * self.payload))
@@ -25,7 +26,7 @@ class Work:
 
 
 def start(crash_on=(), crash_on_fallback_too=(), payload=0, slow_on=()):
-    faulthandler.disable()   # pytest's, inherited by forked workers: its dumps of our own crashes are noise
+    faulthandler.disable()  # pytest's, inherited by forked workers: its dumps of our own crashes are noise
     return Work(crash_on, crash_on_fallback_too, payload, slow_on)
 
 

@@ -1,6 +1,7 @@
 """A real redis-server for the tests, on a free loopback port in a temp dir.
 It can be stopped and started again on the same port (with its append-only
 file, so what was written survives, as on a production node)."""
+
 import os
 import shutil
 import socket
@@ -21,7 +22,7 @@ def redis_server_or_skip() -> str:
     if exe is None:
         message = "redis-server is not installed: apt-get install redis-server (.ci/run does this)"
         if os.environ.get("CI"):
-            pytest.fail(message)   # CI must not pass by skipping
+            pytest.fail(message)  # CI must not pass by skipping
         pytest.skip(message)
     return exe
 
@@ -36,10 +37,29 @@ class RedisServer:
 
     def start(self) -> "RedisServer":
         self.proc = subprocess.Popen(
-            [self.exe, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir, "--save", "",
-             "--appendonly", "yes", "--appendfsync", "always", "--daemonize", "no", "--loglevel", "warning"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 120   # ends a hang only: a busy machine may be slow to start it
+            [
+                self.exe,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                self.dir,
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--daemonize",
+                "no",
+                "--loglevel",
+                "warning",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 120  # ends a hang only: a busy machine may be slow to start it
         while time.monotonic() < deadline:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:

@@ -1,4 +1,5 @@
 """`chat-recovery serve` as a real uvicorn process on a free loopback port."""
+
 import os
 import subprocess
 import sys
@@ -24,8 +25,9 @@ class Served:
         if token:
             argv += ["--token", token]
         self.token = token
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                     env={**os.environ, **(env or {})})
+        self.proc = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})}
+        )
         self.log = []
         self._logged = threading.Condition()
         self._reader = threading.Thread(target=self._read_log, daemon=True)
@@ -35,8 +37,7 @@ class Served:
             self.proc.wait(60)
             self._reader.join(60)
             raise RuntimeError(f"serve exited {self.proc.returncode}: {''.join(self.log)}")
-        self.client = httpx.Client(base_url=self.url, timeout=60,
-                                   headers={"Authorization": f"Bearer {token}"} if token else {})
+        self.client = httpx.Client(base_url=self.url, timeout=60, headers={"Authorization": f"Bearer {token}"} if token else {})
 
     def _read_log(self):
         for line in self.proc.stderr:
@@ -44,7 +45,7 @@ class Served:
                 self.log.append(line)
                 self._logged.notify_all()
         with self._logged:
-            self.log.append(None)        # end of the log: the process closed stderr
+            self.log.append(None)  # end of the log: the process closed stderr
             self._logged.notify_all()
 
     def wait_log(self, wanted):

@@ -1,5 +1,6 @@
 """Running the installed command on a real pseudo-terminal, as a user at a
 terminal sees it (tests of colour, widths and progress bars)."""
+
 import fcntl
 import os
 import pty
@@ -20,8 +21,11 @@ def run_on_terminal(args, columns=100, rows=60, env_extra=None, only_stderr=Fals
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "NO_COLOR")}
     env.update(TERM="xterm-256color", **(env_extra or {}))
-    streams = ({"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL, "stderr": slave} if only_stderr
-               else {"stdin": slave, "stdout": slave, "stderr": slave})
+    streams = (
+        {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL, "stderr": slave}
+        if only_stderr
+        else {"stdin": slave, "stdout": slave, "stderr": slave}
+    )
     proc = subprocess.Popen([str(exe), *map(str, args)], env=env, close_fds=True, **streams)
     os.close(slave)
     chunks = []
@@ -52,8 +56,16 @@ def interrupt_on_terminal(args, ready, timeout=300, env_extra=None):
     def take_terminal():
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
-    proc = subprocess.Popen([str(exe), *map(str, args)], stdin=slave, stdout=slave, stderr=slave, close_fds=True,
-                            start_new_session=True, preexec_fn=take_terminal, env={**os.environ, **(env_extra or {})})
+    proc = subprocess.Popen(
+        [str(exe), *map(str, args)],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        close_fds=True,
+        start_new_session=True,
+        preexec_fn=take_terminal,
+        env={**os.environ, **(env_extra or {})},
+    )
     os.close(slave)
     chunks = []
     deadline = time.monotonic() + timeout

@@ -1,5 +1,6 @@
 """The Python API as an embedding server uses it: load once, apply reports as
 they arrive, hold the state as JSON, render when asked."""
+
 import copy
 import json
 
@@ -8,9 +9,13 @@ import pytest
 import chat_recovery as cr
 from conftest import NOW, report
 
-A = report("agent", "2026-11-24T09:00:02Z", agent="a-7",
-           visitor={"status": "inSite", "info": {"browser": "Chrome", "ticketId": "T-1"}},
-           unfinishedWrapup={"categories": ["billing"], "comment": "call back"})
+A = report(
+    "agent",
+    "2026-11-24T09:00:02Z",
+    agent="a-7",
+    visitor={"status": "inSite", "info": {"browser": "Chrome", "ticketId": "T-1"}},
+    unfinishedWrapup={"categories": ["billing"], "comment": "call back"},
+)
 V = report("visitor", "2026-11-24T09:00:01Z", visitor={"status": "inSite", "info": {"browser": "Firefox", "ticketId": "T-x"}})
 
 
@@ -51,7 +56,9 @@ def test_reports_of_two_chats_are_refused(policy):
 
 def test_unfinished_wrapup_comes_from_agents_only(policy):
     from_visitor = report(unfinishedWrapup={"comment": "not mine to send"})
-    assert cr.recover(policy, [from_visitor, A], NOW)["unfinishedWrapups"] == {"a-7": {"categories": ["billing"], "comment": "call back"}}
+    assert cr.recover(policy, [from_visitor, A], NOW)["unfinishedWrapups"] == {
+        "a-7": {"categories": ["billing"], "comment": "call back"}
+    }
 
 
 def test_later_sent_at_wins_within_a_side_whatever_the_arrival_order(policy):
@@ -69,8 +76,11 @@ def test_equal_sent_at_the_larger_source_id_wins(policy):
 
 
 def test_null_supplies_nothing_and_overwrites_nothing(policy):
-    result = cr.recover(policy, [report("agent", visitor={"info": {"campaignId": "c-a"}}),
-                                 report("visitor", visitor={"info": {"campaignId": None}})], NOW)
+    result = cr.recover(
+        policy,
+        [report("agent", visitor={"info": {"campaignId": "c-a"}}), report("visitor", visitor={"info": {"campaignId": None}})],
+        NOW,
+    )
     assert result["visitor"]["info"]["campaignId"] == "c-a"
     assert result["conflicts"] == []
 
@@ -89,7 +99,8 @@ def test_conflicts_list_each_source_and_the_decision(policy):
     (conflict,) = [c for c in cr.recover(policy, [V, A], NOW)["conflicts"] if c["path"] == "$.visitor.info.ticketId"]
     assert conflict["values"] == [
         {"source": {"type": "agent", "id": "a-7"}, "sentAt": "2026-11-24T09:00:02Z", "value": "T-1"},
-        {"source": {"type": "visitor"}, "sentAt": "2026-11-24T09:00:01Z", "value": "T-x"}]
+        {"source": {"type": "visitor"}, "sentAt": "2026-11-24T09:00:01Z", "value": "T-x"},
+    ]
     assert conflict["decided"]["value"] == "T-1" and conflict["decided"]["strategy"] == "agentOnly"
 
 

@@ -1,6 +1,7 @@
 """`recover --batch`: many visitors in, one recovery a line out, run as a
 user runs it: NDJSON, a directory, stdin, bad lines, --out, --jobs, and the
 progress bar on a real terminal."""
+
 import json
 import os
 import shutil
@@ -36,7 +37,9 @@ def test_ndjson_gives_each_visitor_its_recovery_in_first_report_order(tmp_path, 
     assert [r["visitorId"] for r in got] == list(groups)
     for recovery in got:
         assert recovery == cr.recover(policy, groups[recovery["visitorId"]], NOW)
-    assert without_fallback_note(done.stderr.decode()) == f"chat-recovery: 40 of 40 visitors recovered from {len(reports)} reports\n"
+    assert (
+        without_fallback_note(done.stderr.decode()) == f"chat-recovery: 40 of 40 visitors recovered from {len(reports)} reports\n"
+    )
 
 
 def test_directory_output_equals_recover_of_each_visitor(tmp_path):
@@ -93,7 +96,7 @@ def test_any_number_of_jobs_writes_what_one_job_writes_over_many_tasks(tmp_path)
     tasks far apart: the same recoveries, order, messages and exit for every
     --jobs."""
     items = [json.dumps(r) for r in storm(StormSpec(visitors=300, seed=5))]
-    for at in (10, len(items) // 3, len(items) // 2, len(items) - 5):   # spread over the input
+    for at in (10, len(items) // 3, len(items) // 2, len(items) - 5):  # spread over the input
         broken = json.loads(items[at])
         broken["sentAt"] = "not a time"
         items[at] = json.dumps(broken)
@@ -119,10 +122,10 @@ def test_workers_recover_under_the_policy_the_run_loaded(tmp_path, rules_copy, m
         batch.index_ndjson(index, stream, "storm.ndjson", str(tmp_path / "storm.ndjson"))
     one = [(o.visitor, o.line) for o in batch.outcomes(index, edited, str(rules_copy), NOW, jobs=1)]
     visitors = [json.loads(line)["visitor"] for _, line in one]
-    assert sum(v is not None for v in visitors) > 60   # outOfSite visitors are not recovered
+    assert sum(v is not None for v in visitors) > 60  # outOfSite visitors are not recovered
     assert all("browser" not in v["info"] for v in visitors if v)
     default = [(o.visitor, o.line) for o in batch.outcomes(index, cr.load_policy(), None, NOW, jobs=1)]
-    assert default != one   # the edit shows in the recoveries
+    assert default != one  # the edit shows in the recoveries
     if method == "fork":
         shutil.rmtree(rules_copy)
     pooled = [(o.visitor, o.line) for o in batch.outcomes(index, edited, str(rules_copy), NOW, jobs=2, start_method=method)]
@@ -135,7 +138,7 @@ def test_a_spawned_worker_that_cannot_load_the_policy_names_every_visitor_and_do
     recovered with the reason, instead of a pool restarting workers forever."""
     loaded = cr.load_policy(rules_copy)
     edit(rules_copy / "visitor-info.yaml", "  browser:\n    strategy: any", "  browser:\n    strategy: anyy")
-    edit(rules_copy / "visitor-info.yaml", "  ip:\n    strategy: any", "  ip:\n    strategy: anyy")   # two problems: two lines
+    edit(rules_copy / "visitor-info.yaml", "  ip:\n    strategy: any", "  ip:\n    strategy: anyy")  # two problems: two lines
     index = batch.Index()
     with open(ndjson(tmp_path / "storm.ndjson", storm(StormSpec(visitors=10, seed=8))), "rb") as stream:
         batch.index_ndjson(index, stream, "storm.ndjson", str(tmp_path / "storm.ndjson"))
@@ -147,7 +150,7 @@ def test_a_spawned_worker_that_cannot_load_the_policy_names_every_visitor_and_do
         assert problem.where.startswith("storm.ndjson:")
         assert "a worker could not load the policy again" in problem.message
         assert "visitor-info.yaml:" in problem.message and "'anyy'" in problem.message
-        assert "\n" not in problem.message   # stderr gives each visitor one line
+        assert "\n" not in problem.message  # stderr gives each visitor one line
 
 
 def test_bad_lines_are_named_by_line_and_do_not_stop_the_others(tmp_path):
@@ -156,16 +159,19 @@ def test_bad_lines_are_named_by_line_and_do_not_stop_the_others(tmp_path):
     good = report(visitor_id="v-good", visitor={"status": "inSite", "info": {"browser": "Firefox 132"}})
     bad_schema = report(visitor_id="v-schema", sent="yesterday")
     mixed = {**report(visitor_id="v-mix"), "source": {"type": "visitor", "id": "v-other"}}
-    source = ndjson(tmp_path / "in.ndjson", [
-        good,                                             # 1
-        "{not json",                                      # 2
-        report(visitor_id="v-schema"),                    # 3: fine alone, but its visitor's line 5 is bad
-        "",                                               # 4: blank lines are skipped
-        bad_schema,                                       # 5
-        {"source": {"type": "visitor"}, "sentAt": NOW},   # 6
-        mixed,                                            # 7
-        report(visitor_id="v-good", side="agent", sent="2026-11-24T09:00:01Z"),  # 8
-    ])
+    source = ndjson(
+        tmp_path / "in.ndjson",
+        [
+            good,  # 1
+            "{not json",  # 2
+            report(visitor_id="v-schema"),  # 3: fine alone, but its visitor's line 5 is bad
+            "",  # 4: blank lines are skipped
+            bad_schema,  # 5
+            {"source": {"type": "visitor"}, "sentAt": NOW},  # 6
+            mixed,  # 7
+            report(visitor_id="v-good", side="agent", sent="2026-11-24T09:00:01Z"),  # 8
+        ],
+    )
     done = cli("recover", "--batch", source, "--now", NOW)
     err = done.stderr.decode()
     assert done.returncode == 1
@@ -176,8 +182,10 @@ def test_bad_lines_are_named_by_line_and_do_not_stop_the_others(tmp_path):
     assert f"{source}:6: $.visitorId: no visitorId" in err
     assert f"{source}:7: $.source.id: a visitor report's source.id must equal visitorId" in err
     assert f"{source}:3" not in err
-    assert err.splitlines()[-1] == ("chat-recovery: 1 of 3 visitors recovered from 5 reports; "
-                                    "2 not recovered because a report was bad; 2 unreadable (no visitor could be read, so none took it)")
+    assert err.splitlines()[-1] == (
+        "chat-recovery: 1 of 3 visitors recovered from 5 reports; "
+        "2 not recovered because a report was bad; 2 unreadable (no visitor could be read, so none took it)"
+    )
 
 
 def test_progress_bar_only_on_a_terminal(tmp_path, reports):
@@ -189,16 +197,31 @@ def test_progress_bar_only_on_a_terminal(tmp_path, reports):
     assert "\r[" in text and "40/40 visitors" in text
     assert "chat-recovery: 40 of 40 visitors recovered" in text
     piped = cli("recover", "--batch", source, "--now", NOW, "--out", tmp_path / "p.ndjson")
-    assert without_fallback_note(piped.stderr.decode()) == f"chat-recovery: 40 of 40 visitors recovered from {len(reports)} reports\n"
+    assert (
+        without_fallback_note(piped.stderr.decode())
+        == f"chat-recovery: 40 of 40 visitors recovered from {len(reports)} reports\n"
+    )
 
 
-@pytest.mark.parametrize("args, said", [
-    (("--out", "x.ndjson", "examples/plain-visitor/1-visitor.json"), "--out goes with --batch; one visitor's recovery is written to stdout (redirect it with >)"),
-    (("--batch", "examples", "examples/plain-visitor/1-visitor.json"),
-     "give report FILEs (one visitor) or --batch INPUT (many visitors), not both: --batch examples with examples/plain-visitor/1-visitor.json"),
-    (("--batch", "examples", "--format", "table"), "--format table shows one visitor; --batch writes one JSON recovery a line (drop --format, or recover one visitor's FILEs)"),
-    ((), "give report FILEs (one visitor; - reads stdin) or --batch INPUT (many visitors)"),
-], ids=["out-without-batch", "files-and-batch", "table-with-batch", "nothing"])
+@pytest.mark.parametrize(
+    "args, said",
+    [
+        (
+            ("--out", "x.ndjson", "examples/plain-visitor/1-visitor.json"),
+            "--out goes with --batch; one visitor's recovery is written to stdout (redirect it with >)",
+        ),
+        (
+            ("--batch", "examples", "examples/plain-visitor/1-visitor.json"),
+            "give report FILEs (one visitor) or --batch INPUT (many visitors), not both: --batch examples with examples/plain-visitor/1-visitor.json",
+        ),
+        (
+            ("--batch", "examples", "--format", "table"),
+            "--format table shows one visitor; --batch writes one JSON recovery a line (drop --format, or recover one visitor's FILEs)",
+        ),
+        ((), "give report FILEs (one visitor; - reads stdin) or --batch INPUT (many visitors)"),
+    ],
+    ids=["out-without-batch", "files-and-batch", "table-with-batch", "nothing"],
+)
 def test_mixed_up_arguments_are_a_usage_error(args, said):
     done = cli("recover", "--now", NOW, *args, cwd=ROOT)
     assert done.returncode == 2
@@ -229,20 +252,26 @@ def test_directory_takes_ndjson_files_and_names_a_bad_file(tmp_path):
     """In a directory, .ndjson files hold a report a line and a bad one-report file is named by its path."""
     (tmp_path / "README").write_text("not a report\n")
     ndjson(tmp_path / "a.ndjson", [report(visitor_id="v-1"), report(visitor_id="v-2")])
-    (tmp_path / "b.yaml").write_text("visitorId: v-2\nsource: {type: agent, id: a-1}\nsentAt: 2026-11-24T09:00:01Z\nvisitor: {status: chating}\n")
+    (tmp_path / "b.yaml").write_text(
+        "visitorId: v-2\nsource: {type: agent, id: a-1}\nsentAt: 2026-11-24T09:00:01Z\nvisitor: {status: chating}\n"
+    )
     (tmp_path / "c.json").write_text(json.dumps(report(visitor_id="v-1", side="agent", sent="2026-11-24T09:00:02Z")))
     done = cli("recover", "--batch", tmp_path, "--now", NOW)
     err = done.stderr.decode()
     assert done.returncode == 1
     assert [r["visitorId"] for r in lines(done.stdout)] == ["v-1"]
     assert f"{tmp_path / 'b.yaml'}: $.visitor.status:" in err and "(visitor 'v-2' is not recovered)" in err
-    assert err.splitlines()[-1] == "chat-recovery: 1 of 2 visitors recovered from 4 reports; 1 not recovered because a report was bad"
+    assert (
+        err.splitlines()[-1]
+        == "chat-recovery: 1 of 2 visitors recovered from 4 reports; 1 not recovered because a report was bad"
+    )
 
 
 def test_the_engine_a_crashed_chunk_falls_back_to_writes_the_same_lines(tmp_path, policy):
     """After a worker crash a visitor is recovered on FALLBACK_ENGINE: what
     it writes must be what the run's own engine writes, bad reports included."""
     from chat_recovery.replay import FALLBACK_ENGINE
+
     items = [json.dumps(r) for r in storm(StormSpec(visitors=60, seed=13))]
     broken = json.loads(items[7])
     broken["sentAt"] = "not a time"
@@ -253,5 +282,5 @@ def test_the_engine_a_crashed_chunk_falls_back_to_writes_the_same_lines(tmp_path
     here = batch.Recoverer(policy, index.sources, NOW, None, explain=True)
     chunk = list(index.groups.items())
     own, fallback = here.recover_chunk(chunk), here.recover_chunk(chunk, FALLBACK_ENGINE)
-    assert [o.line for o in own if o.line] and [o.problems for o in own if o.problems]   # both kinds are in it
+    assert [o.line for o in own if o.line] and [o.problems for o in own if o.problems]  # both kinds are in it
     assert fallback == own

@@ -1,6 +1,7 @@
 """The worker processes of `recover --batch --jobs N`: answers in chunk order
 whatever finishes first, and a worker that really dies (SIGSEGV, SIGKILL)
 costs a retry, never a visitor's recovery or a hang."""
+
 import multiprocessing
 import os
 import signal
@@ -30,13 +31,13 @@ def no_hang():
 
 def chunks_of(visitors, size):
     items = [(f"v-{i}", [i]) for i in range(visitors)]
-    return [items[i:i + size] for i in range(0, visitors, size)]
+    return [items[i : i + size] for i in range(0, visitors, size)]
 
 
 def run(chunks, jobs=2, method="fork", window=None, crash_on=(), crash_on_fallback_too=(), payload=0, slow_on=()):
     args = (crash_on, crash_on_fallback_too, payload, slow_on)
     got = list(ordered(chunks, jobs, method, crashing_work.start, args, crashing_work.lost, window))
-    assert multiprocessing.active_children() == []   # every worker stopped and reaped
+    assert multiprocessing.active_children() == []  # every worker stopped and reaped
     return got
 
 
@@ -47,7 +48,7 @@ def test_every_chunk_comes_back_once_in_order(jobs, method):
     chunks = chunks_of(50, 4)
     got = run(chunks, jobs=jobs, method=method, window=3, slow_on={"v-0", "v-13"})
     assert [[item[0] for item in chunk] for chunk in got] == [[v for v, _ in chunk] for chunk in chunks]
-    assert all(item[1] is None for chunk in got for item in chunk)   # the run's own engine
+    assert all(item[1] is None for chunk in got for item in chunk)  # the run's own engine
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -122,18 +123,22 @@ def test_recover_batch_survives_a_worker_killed_mid_run(tmp_path):
     read one line of."""
     source = ndjson(tmp_path / "storm.ndjson", storm(StormSpec(visitors=400, seed=11)))
     one = cli("recover", "--batch", source, "--now", NOW, "--jobs", "1")
-    assert one.returncode == 0 and len(one.stdout) > 1 << 20   # a pipe holds 64 KiB
+    assert one.returncode == 0 and len(one.stdout) > 1 << 20  # a pipe holds 64 KiB
     exe = Path(sys.executable).with_name("chat-recovery")
-    proc = subprocess.Popen([str(exe), "recover", "--batch", str(source), "--now", NOW, "--jobs", "2"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
-    first = proc.stdout.readline()   # unbuffered: communicate() below reads the fd, past any buffer
+    proc = subprocess.Popen(
+        [str(exe), "recover", "--batch", str(source), "--now", NOW, "--jobs", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        bufsize=0,
+    )
+    first = proc.stdout.readline()  # unbuffered: communicate() below reads the fd, past any buffer
     workers = _children(proc.pid)
     assert len(workers) == 2, workers
     os.kill(workers[0], signal.SIGKILL)
     rest, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err.decode()
     assert first + rest == one.stdout
-    assert err.decode().splitlines()[-1] == one.stderr.decode().splitlines()[-1]   # the summary: all recovered
+    assert err.decode().splitlines()[-1] == one.stderr.decode().splitlines()[-1]  # the summary: all recovered
 
 
 def test_ctrl_c_on_a_terminal_stops_the_run_and_its_workers(tmp_path):
@@ -144,7 +149,8 @@ def test_ctrl_c_on_a_terminal_stops_the_run_and_its_workers(tmp_path):
     out = tmp_path / "part.ndjson"
     code, seen, pid = interrupt_on_terminal(
         ["recover", "--batch", source, "--now", NOW, "--jobs", "2", "--out", out],
-        ready=lambda: out.exists() and out.stat().st_size > 0)
+        ready=lambda: out.exists() and out.stat().st_size > 0,
+    )
     text = seen.decode()
     assert code == 130, text
     assert "chat-recovery: interrupted; the output holds the visitors finished so far" in text

@@ -1,5 +1,6 @@
 """The recovery storm and `chat-recovery bench`: what a user sees, never
 how fast (no timed assertions: the machine is shared)."""
+
 import json
 from collections import Counter
 
@@ -12,7 +13,7 @@ from chat_recovery.bench.storm import StormSpec, by_visitor, storm
 from chat_recovery.replay import durable_available
 from conftest import cli
 
-ENGINES = list(available())   # durable (where it imports), compiled, python, reference
+ENGINES = list(available())  # durable (where it imports), compiled, python, reference
 
 
 @pytest.fixture(scope="module")
@@ -56,18 +57,36 @@ def test_the_storm_looks_like_a_restart(reports, report_schema):
     actions = Counter(m["action"] for chat in chats.values() for m in chat["messages"])
     plain = sum(actions[a] for a in ("visitorMessage", "agentMessage", "botMessage", "systemMessage"))
     assert plain > 0.6 * sum(actions.values())
-    for action in ("visitorRequestChat", "agentAcceptChat", "agentTransferDepartment", "agentAcceptTransfer", "agentJoinChat",
-                   "agentSendFile", "agentSentImage", "agentRequestAudioChat", "agentRequestCobrowse", "agentRefuseChat", "systemChatEnded"):
+    for action in (
+        "visitorRequestChat",
+        "agentAcceptChat",
+        "agentTransferDepartment",
+        "agentAcceptTransfer",
+        "agentJoinChat",
+        "agentSendFile",
+        "agentSentImage",
+        "agentRequestAudioChat",
+        "agentRequestCobrowse",
+        "agentRefuseChat",
+        "systemChatEnded",
+    ):
         assert actions[action] > 0, action
     info_keys = set(report_schema["$defs"]["info"]["properties"])
     assert {k for r in reports for k in r["visitor"]["info"]} == info_keys
     variables = [len(r["visitor"]["info"]["customVariables"]) for r in reports if r["source"]["type"] == "visitor"]
     assert max(variables) == 12 and min(variables) == 0
-    disagree = sum(1 for g in groups.values() if len({json.dumps(r["visitor"]["info"].get("currentPageUrl")) for r in g
-                                                       if r["source"]["type"] == "agent"} | {json.dumps(g[0]["visitor"]["info"].get("currentPageUrl"))}) > 1)
+    disagree = sum(
+        1
+        for g in groups.values()
+        if len(
+            {json.dumps(r["visitor"]["info"].get("currentPageUrl")) for r in g if r["source"]["type"] == "agent"}
+            | {json.dumps(g[0]["visitor"]["info"].get("currentPageUrl"))}
+        )
+        > 1
+    )
     assert disagree > 10
     arrival = [r["visitorId"] for r in reports]
-    assert sum(a != b for a, b in zip(arrival, arrival[1:])) > 0.9 * len(arrival)   # not grouped by visitor
+    assert sum(a != b for a, b in zip(arrival, arrival[1:])) > 0.9 * len(arrival)  # not grouped by visitor
 
 
 def test_bench_prints_a_table_with_every_engine():
@@ -81,7 +100,7 @@ def test_bench_prints_a_table_with_every_engine():
     for stage in ("read", "validate", "merge", "replay", "write", "total"):
         assert stage in header
     assert lines[3].rstrip().endswith("x reference")
-    rows = {line.split()[0]: line.split() for line in lines[4:4 + len(ENGINES)]}
+    rows = {line.split()[0]: line.split() for line in lines[4 : 4 + len(ENGINES)]}
     assert sorted(rows) == sorted(ENGINES)
     assert rows["reference"][-1] == "1.0"
     assert all(float(row[-1]) > 0 for row in rows.values())
@@ -103,7 +122,9 @@ def test_bench_json_holds_every_figure():
         assert engine["recoveriesPerSecond"] > 0 and engine["peakRssMB"] > 0
         assert engine["seconds"] == pytest.approx(sum(engine["stageSeconds"].values()), abs=0.01)
     python, ref = body["engines"]
-    assert python["xReference"] == round(python["seconds"] / ref["seconds"], 2)   # exact: the bench rounds this very quotient (a 2% tolerance is less than rounding error under a ratio of 0.25)
+    assert python["xReference"] == round(
+        python["seconds"] / ref["seconds"], 2
+    )  # exact: the bench rounds this very quotient (a 2% tolerance is less than rounding error under a ratio of 0.25)
     assert body["machine"]["cores"] >= 1
 
 
@@ -112,19 +133,32 @@ def test_bench_sizes_grow_visitors_then_messages():
     assert done.returncode == 0, done.stderr.decode()
     runs = json.loads(done.stdout)["runs"]
     assert [(r["storm"]["visitors"], r["storm"]["messagesPerChat"]) for r in runs] == [
-        (3, [20, 60]), (10, [20, 60]), (30, [20, 60]), (10, [10, 30]), (10, [40, 120])]
+        (3, [20, 60]),
+        (10, [20, 60]),
+        (30, [20, 60]),
+        (10, [10, 30]),
+        (10, [40, 120]),
+    ]
     table = cli("bench", "--visitors", "30", "--sizes", "--engine", "reference")
     rows = [line.split() for line in table.stdout.decode().splitlines() if line.startswith("reference")]
     assert [(r[1], r[2], r[3]) for r in rows] == [
-        ("visitors", "3", "20-60"), ("visitors", "10", "20-60"), ("visitors", "30", "20-60"),
-        ("messages", "10", "10-30"), ("messages", "10", "20-60"), ("messages", "10", "40-120")]
+        ("visitors", "3", "20-60"),
+        ("visitors", "10", "20-60"),
+        ("visitors", "30", "20-60"),
+        ("messages", "10", "10-30"),
+        ("messages", "10", "20-60"),
+        ("messages", "10", "40-120"),
+    ]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--visitors", "0"], "must be 1 or more"),
-    (["--engine", "drools"], "invalid choice: 'drools'"),
-    (["--format", "xml"], "invalid choice: 'xml'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--visitors", "0"], "must be 1 or more"),
+        (["--engine", "drools"], "invalid choice: 'drools'"),
+        (["--format", "xml"], "invalid choice: 'xml'"),
+    ],
+)
 def test_bench_refuses_a_bad_command_line(args, message):
     done = cli("bench", *args)
     assert done.returncode == 2
@@ -145,6 +179,7 @@ def test_what_the_bench_times_is_the_recovery_itself(policy, tmp_path, engine):
     from chat_recovery.bench import reference
     from chat_recovery.bench.measure import measure
     from chat_recovery.bench.storm import NOW
+
     reports = storm(StormSpec(visitors=40, seed=5))
     storm_file, out = tmp_path / "storm.ndjson", tmp_path / "out.ndjson"
     storm_file.write_text("".join(json.dumps(r) + "\n" for r in reports))
@@ -166,12 +201,15 @@ def test_bench_batch_runs_each_jobs_value_on_one_storm():
     assert lines[3].split()[:5] == ["jobs", "best", "s", "median", "s"]
     rows = [line.split() for line in lines[4:6]]
     assert [r[0] for r in rows] == ["1", "2"]
-    assert rows[0][4:7] == ["1.0", "1.0", "1.0"]   # the first value against itself: speed-ups and ceiling
-    assert float(rows[1][6]) > 0   # a ceiling was measured for two processes (its size is the machine's, not ours)
+    assert rows[0][4:7] == ["1.0", "1.0", "1.0"]  # the first value against itself: speed-ups and ceiling
+    assert float(rows[1][6]) > 0  # a ceiling was measured for two processes (its size is the machine's, not ours)
     assert "1 round, every --jobs value once a round; same recoveries, byte for byte, in every run: yes" in lines
     progress = done.stderr.decode().splitlines()
-    assert progress[1:] == ["round 1 of 1: recover --batch --jobs 1 ...", "round 1 of 1: recover --batch --jobs 2 ...",
-                            "round 1 of 1: this machine's parallel ceiling ..."]
+    assert progress[1:] == [
+        "round 1 of 1: recover --batch --jobs 1 ...",
+        "round 1 of 1: recover --batch --jobs 2 ...",
+        "round 1 of 1: this machine's parallel ceiling ...",
+    ]
 
 
 def test_bench_batch_json_gives_each_rounds_time_and_speed_ups_against_the_first_value():
@@ -190,14 +228,15 @@ def test_bench_batch_json_gives_each_rounds_time_and_speed_ups_against_the_first
     assert other["speedup"] == round(first["seconds"] / other["seconds"], 2)
     ratios = sorted(a / b for a, b in zip(first["roundSeconds"], other["roundSeconds"]))
     assert other["medianSpeedup"] == round(ratios[1], 2)
-    assert other["ceiling"] > 0   # one process against two: 1 over the ceiling of 2
+    assert other["ceiling"] > 0  # one process against two: 1 over the ceiling of 2
 
 
 def test_the_parallel_ceiling_is_n_units_in_one_process_over_one_unit_in_each_of_n(monkeypatch):
     """What the figure is, without timing it: the machine's noise decides its size (a stalled minute gave 4.1 on two cores)."""
     from chat_recovery.bench import parallel_ceiling
+
     assert parallel_ceiling.ceiling(1) == 1.0
-    asked, walls = [], {(3,): 0.9, (1, 1, 1): 0.5}   # seconds: 3 units in one process, 1 in each of 3
+    asked, walls = [], {(3,): 0.9, (1, 1, 1): 0.5}  # seconds: 3 units in one process, 1 in each of 3
     monkeypatch.setattr(parallel_ceiling, "_wall", lambda units: asked.append(units) or walls[tuple(units)])
     assert parallel_ceiling.ceiling(3) == 0.9 / 0.5
     assert asked == [[3], [1, 1, 1]]
@@ -214,19 +253,21 @@ def test_the_parallel_ceiling_runs_one_process_per_entry_and_waits_for_all(monke
     def stand_in(units):
         time.sleep(0.3 * units)
         (tmp_path / f"{os.getpid()}.done").write_text(str(units))
+
     monkeypatch.setattr(parallel_ceiling, "_spin", stand_in)
     seconds = parallel_ceiling._wall([1, 2, 1])
-    assert sorted(p.read_text() for p in tmp_path.glob("*.done")) == ["1", "1", "2"]   # three processes, their units
-    assert seconds >= 0.6   # the one given two units had finished: a lower bound only, never a timing target
+    assert sorted(p.read_text() for p in tmp_path.glob("*.done")) == ["1", "1", "2"]  # three processes, their units
+    assert seconds >= 0.6  # the one given two units had finished: a lower bound only, never a timing target
 
 
 def test_a_big_storm_is_written_chunk_by_chunk_with_the_next_seeds(tmp_path):
     from chat_recovery.bench.batch_run import write_big_storm
+
     facts = write_big_storm(StormSpec(visitors=70, seed=3), tmp_path / "s.ndjson", chunk=30)
     written = [json.loads(line) for line in (tmp_path / "s.ndjson").read_text().splitlines()]
     assert facts["reports"] == len(written) and facts["visitors"] == 70
     assert len({r["visitorId"] for r in written}) == 70
-    assert written[:len(storm(StormSpec(visitors=30, seed=3)))] == storm(StormSpec(visitors=30, seed=3))
+    assert written[: len(storm(StormSpec(visitors=30, seed=3)))] == storm(StormSpec(visitors=30, seed=3))
     assert {r["visitorId"].split("-")[1] for r in written} == {"3", "4", "5"}
 
 
@@ -244,9 +285,11 @@ def test_bench_storm_writes_the_seeded_storm_as_ndjson_that_recover_batch_reads(
     written = [json.loads(line) for line in first.read_text().splitlines()]
     assert written == storm(StormSpec(visitors=40, seed=5))
     assert done.stderr.decode() == f"{first}: {len(written)} reports of 40 visitors, seed 5\n"
-    assert cli("bench", "--visitors", "40", "--seed", "5", "storm", "--out", again).returncode == 0   # flags before the subcommand count too
+    assert (
+        cli("bench", "--visitors", "40", "--seed", "5", "storm", "--out", again).returncode == 0
+    )  # flags before the subcommand count too
     assert again.read_bytes() == first.read_bytes()
-    assert cli("bench", "storm", "--visitors", "40", "--seed", "6").stdout != first.read_bytes()   # stdout by default
+    assert cli("bench", "storm", "--visitors", "40", "--seed", "6").stdout != first.read_bytes()  # stdout by default
     recovered = cli("recover", "--batch", first, "--now", "2026-11-24T09:00:30Z")
     assert recovered.returncode == 0
     assert len({json.loads(line)["visitorId"] for line in recovered.stdout.decode().splitlines()}) == 40

@@ -1,6 +1,7 @@
 """Laws of the chat rebuild on random logs: shuffling messages within and
 across reports or duplicating reports changes nothing, and both rule engines
 agree on every recovery."""
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,9 +14,17 @@ from conftest import NOW
 POLICY = cr.load_policy()
 ACTIONS = sorted({r.action for r in POLICY.chat.rules} | {"visitorMessage", "agentMessage", "unknownAction"})
 SENDER = {"visitor": "visitor", "agent": "agent", "bot": "bot", "system": "system", "request": "visitor", "unknown": "agent"}
-DATA = st.fixed_dictionaries({}, optional={"fileId": st.sampled_from(["f-1", "f-2"]), "fromAgentId": st.sampled_from(["a-1", "a-2"]),
-                                           "agentId": st.sampled_from(["a-1", "a-5"]), "language": st.sampled_from(["fr", "de"]),
-                                           "name": st.just("x.pdf"), "departmentId": st.just("d-1")})
+DATA = st.fixed_dictionaries(
+    {},
+    optional={
+        "fileId": st.sampled_from(["f-1", "f-2"]),
+        "fromAgentId": st.sampled_from(["a-1", "a-2"]),
+        "agentId": st.sampled_from(["a-1", "a-5"]),
+        "language": st.sampled_from(["fr", "de"]),
+        "name": st.just("x.pdf"),
+        "departmentId": st.just("d-1"),
+    },
+)
 
 
 @st.composite
@@ -34,12 +43,20 @@ def chat_logs(draw):
 @st.composite
 def report_sets(draw):
     messages = draw(chat_logs())
-    sources = draw(st.lists(st.sampled_from([{"type": "visitor"}, {"type": "agent", "id": "a-1"}, {"type": "agent", "id": "a-2"}]),
-                            min_size=1, max_size=3, unique_by=str))
+    sources = draw(
+        st.lists(
+            st.sampled_from([{"type": "visitor"}, {"type": "agent", "id": "a-1"}, {"type": "agent", "id": "a-2"}]),
+            min_size=1,
+            max_size=3,
+            unique_by=str,
+        )
+    )
     reports = []
     for i, source in enumerate(sources):
         held = [m for m in messages if draw(st.booleans())] if i else list(messages)
-        reports.append({"visitorId": "v-1", "source": source, "sentAt": f"2026-11-24T09:00:0{i}Z", "chat": {"id": "c-1", "messages": held}})
+        reports.append(
+            {"visitorId": "v-1", "source": source, "sentAt": f"2026-11-24T09:00:0{i}Z", "chat": {"id": "c-1", "messages": held}}
+        )
     return reports
 
 
@@ -61,4 +78,6 @@ def test_shuffles_and_duplicates_change_nothing(reports, rnd, data):
 @settings(max_examples=300, deadline=None)
 @given(report_sets())
 def test_durable_rules_and_python_agree(reports):
-    assert cr.recover(POLICY, reports, NOW, engine="durable", explain=True) == cr.recover(POLICY, reports, NOW, engine="python", explain=True)
+    assert cr.recover(POLICY, reports, NOW, engine="durable", explain=True) == cr.recover(
+        POLICY, reports, NOW, engine="python", explain=True
+    )

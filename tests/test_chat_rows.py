@@ -1,5 +1,6 @@
 """Every row of the seed's two action tables, pinned through the public API on
 both rule engines: a log goes in, the recovered chat state and status come out."""
+
 import pytest
 
 import chat_recovery as cr
@@ -8,7 +9,12 @@ from chatlog import at, chat_report, log
 from conftest import NOW
 from seed_tables import ACTION_STATE, ACTION_STATUS
 
-ENGINES = ["python", pytest.param("durable", marks=pytest.mark.skipif(not durable_available(), reason="durable_rules does not import on this Python"))]
+ENGINES = [
+    "python",
+    pytest.param(
+        "durable", marks=pytest.mark.skipif(not durable_available(), reason="durable_rules does not import on this Python")
+    ),
+]
 
 
 @pytest.fixture(params=ENGINES)
@@ -16,6 +22,7 @@ def chat(request, policy):
     def run(*steps, **kw):
         result = cr.recover(policy, [chat_report(log(*steps), **kw)], NOW, engine=request.param)
         return result["chat"]["state"], result["visitor"]["status"] if result["visitor"] else None, result
+
     return run
 
 
@@ -44,22 +51,34 @@ def test_visitor_accept_chat_is_chatting(chat):
 
 
 def test_current_agents_accept_join_stop(chat):
-    state, _, _ = chat(("agentAcceptChat", "agent", "a-7"), ("agentJoinChat", "agent", "a-8"),
-                       ("agentJoinChat", "agent", "a-8"), ("agentStopChat", "agent", "a-7"))
+    state, _, _ = chat(
+        ("agentAcceptChat", "agent", "a-7"),
+        ("agentJoinChat", "agent", "a-8"),
+        ("agentJoinChat", "agent", "a-8"),
+        ("agentStopChat", "agent", "a-7"),
+    )
     assert state["currentAgents"] == ["a-8"]
 
 
 def test_transfer_begins_and_is_refused(chat):
-    state, status, _ = chat(("agentAcceptChat", "agent", "a-7"), ("agentTransferDepartment", "agent", "a-7", {"departmentId": "d-2"}))
+    state, status, _ = chat(
+        ("agentAcceptChat", "agent", "a-7"), ("agentTransferDepartment", "agent", "a-7", {"departmentId": "d-2"})
+    )
     assert state["transferBeginTime"] == at(2) and status == "transferring"
-    state, status, _ = chat(("agentAcceptChat", "agent", "a-7"), ("agentTransferDepartment", "agent", "a-7", {"departmentId": "d-2"}),
-                            ("agentRefuseTransfer", "agent", "a-9"))
+    state, status, _ = chat(
+        ("agentAcceptChat", "agent", "a-7"),
+        ("agentTransferDepartment", "agent", "a-7", {"departmentId": "d-2"}),
+        ("agentRefuseTransfer", "agent", "a-9"),
+    )
     assert state["transferBeginTime"] is None and status == "chatting" and state["currentAgents"] == ["a-7"]
 
 
 def test_transfer_accepted_moves_the_chat(chat):
-    state, status, _ = chat(("agentAcceptChat", "agent", "a-7"), ("agentTransferDepartment", "agent", "a-7", {"departmentId": "d-2"}),
-                            ("agentAcceptTransfer", "agent", "a-9", {"fromAgentId": "a-7"}))
+    state, status, _ = chat(
+        ("agentAcceptChat", "agent", "a-7"),
+        ("agentTransferDepartment", "agent", "a-7", {"departmentId": "d-2"}),
+        ("agentAcceptTransfer", "agent", "a-9", {"fromAgentId": "a-7"}),
+    )
     assert state["currentAgents"] == ["a-9"] and status == "chatting" and state["transferBeginTime"] is None
 
 
@@ -70,8 +89,13 @@ def test_assignee_from_invitation_text(chat):
 
 
 def test_translation_on_and_off(chat):
-    assert chat(("agentEnableTranslation", "agent", "a-7", {"language": "fr"}))[0]["translation"] == {"enabled": True, "language": "fr"}
-    assert chat(("agentEnableTranslation", "agent", "a-7", {"language": "fr"}), "agentDisableTranslation")[0]["translation"] == {"enabled": False}
+    assert chat(("agentEnableTranslation", "agent", "a-7", {"language": "fr"}))[0]["translation"] == {
+        "enabled": True,
+        "language": "fr",
+    }
+    assert chat(("agentEnableTranslation", "agent", "a-7", {"language": "fr"}), "agentDisableTranslation")[0]["translation"] == {
+        "enabled": False
+    }
 
 
 @pytest.mark.parametrize("who", ["agent", "visitor"])
@@ -90,8 +114,16 @@ def test_audio_video_answer(chat, who, verb, outcome, kind):
     assert state["audioVideo"] == {"kind": kind.lower(), "requestedBy": other, "state": outcome, "by": who, "time": at(2)}
 
 
-@pytest.mark.parametrize("answer,outcome", [("visitorAcceptCobrowse", "accepted"), ("visitorRefuseCobrowse", "refused"),
-                                            ("agentCancelCobrowse", "cancelled"), ("agentEndCobrowse", "ended"), ("visitorEndCobrowse", "ended")])
+@pytest.mark.parametrize(
+    "answer,outcome",
+    [
+        ("visitorAcceptCobrowse", "accepted"),
+        ("visitorRefuseCobrowse", "refused"),
+        ("agentCancelCobrowse", "cancelled"),
+        ("agentEndCobrowse", "ended"),
+        ("visitorEndCobrowse", "ended"),
+    ],
+)
 def test_cobrowse(chat, answer, outcome):
     state, _, _ = chat(("agentRequestCobrowse", "agent", "a-7"), answer)
     assert state["cobrowse"]["state"] == outcome and state["cobrowse"]["requestedBy"] == "a-7"
@@ -102,8 +134,10 @@ def test_cobrowse(chat, answer, outcome):
 def test_files_sending_then_sent(chat, kind):
     state, _, _ = chat((f"agentSend{kind}", "agent", "a-7", {"fileId": "f-1", "name": "a.pdf"}))
     assert [(f["fileId"], f["state"]) for f in state["files"]] == [("f-1", "sending")]
-    state, _, _ = chat((f"agentSend{kind}", "agent", "a-7", {"fileId": "f-1", "name": "a.pdf"}),
-                       (f"agentSent{kind}", "agent", "a-7", {"fileId": "f-1", "name": "a.pdf", "url": "https://f/1"}))
+    state, _, _ = chat(
+        (f"agentSend{kind}", "agent", "a-7", {"fileId": "f-1", "name": "a.pdf"}),
+        (f"agentSent{kind}", "agent", "a-7", {"fileId": "f-1", "name": "a.pdf", "url": "https://f/1"}),
+    )
     assert [(f["fileId"], f["state"], f["url"]) for f in state["files"]] == [("f-1", "sent", "https://f/1")]
 
 

@@ -1,4 +1,5 @@
 """The installed `chat-recovery` command, run as a user runs it."""
+
 import json
 
 import pytest
@@ -13,7 +14,7 @@ def test_recover_prints_the_recovery_json():
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["visitorId"] == "v-3003"
-    assert result["visitor"]["info"]["ticketId"] == "T-5521"          # a-7 sent later
+    assert result["visitor"]["info"]["ticketId"] == "T-5521"  # a-7 sent later
     assert result["visitor"]["info"]["departmentId"] == "dep-billing"  # agent over visitor
     assert result["visitor"]["info"]["customVariables"] == {"plan": "platinum", "coupon": "WINTER10"}
     assert result["unfinishedWrapups"] == {"a-7": {"categories": ["billing"], "comment": "call back tomorrow"}}
@@ -22,10 +23,11 @@ def test_recover_prints_the_recovery_json():
 
 def test_stdin_and_yaml_reports(tmp_path):
     yaml_report = tmp_path / "agent.yaml"
-    yaml_report.write_text("visitorId: v-1\nsource: {type: agent, id: a-1}\nsentAt: 2026-11-24T09:00:00Z\n"
-                           "visitor:\n  info:\n    captureTime: 2026-11-24T08:00:00Z\n    ifCaptured: true\n")
-    done = cli("recover", "--now", NOW, "-", yaml_report,
-               input_bytes=json.dumps(report(visitor={"status": "preChat"})).encode())
+    yaml_report.write_text(
+        "visitorId: v-1\nsource: {type: agent, id: a-1}\nsentAt: 2026-11-24T09:00:00Z\n"
+        "visitor:\n  info:\n    captureTime: 2026-11-24T08:00:00Z\n    ifCaptured: true\n"
+    )
+    done = cli("recover", "--now", NOW, "-", yaml_report, input_bytes=json.dumps(report(visitor={"status": "preChat"})).encode())
     assert done.returncode == 0, done.stderr
     info = json.loads(done.stdout)["visitor"]["info"]
     assert info["captureTime"] == "2026-11-24T08:00:00Z" and info["latestPrechatTime"] == NOW
@@ -38,6 +40,7 @@ def test_explain_flag_fills_explain():
 
 def test_policy_flag_uses_another_directory(rules_copy):
     from conftest import edit
+
     edit(rules_copy / "visitor-info.yaml", "strategy: any", "strategy: none")  # latestActivity.. no: first any row is browser
     done = cli("recover", "--now", NOW, "--policy", rules_copy, EXAMPLES / "plain-visitor" / "1-visitor.json")
     assert done.returncode == 0, done.stderr
@@ -66,7 +69,9 @@ def test_malformed_json(tmp_path):
 
 def test_unknown_key_with_did_you_mean(tmp_path):
     path = write(tmp_path, "r.json", report(visitor={"info": {"browsr": "x"}}))
-    one_line_error(cli("recover", "--now", NOW, path), f"{path}: $.visitor.info.browsr: unknown key 'browsr' (did you mean 'browser'?)")
+    one_line_error(
+        cli("recover", "--now", NOW, path), f"{path}: $.visitor.info.browsr: unknown key 'browsr' (did you mean 'browser'?)"
+    )
 
 
 def test_wrong_type(tmp_path):
@@ -102,6 +107,7 @@ def test_missing_file(tmp_path):
 
 def test_broken_policy_exits_3_with_positions(rules_copy):
     from conftest import edit
+
     edit(rules_copy / "chat-props.yaml", "strategy: agentOnly", "strategy: agnetOnly")
     done = cli("recover", "--now", NOW, "--policy", rules_copy, EXAMPLES / "plain-visitor" / "1-visitor.json")
     assert done.returncode == 3
@@ -116,6 +122,7 @@ def test_policy_check_on_the_shipped_rules():
 
 def test_policy_check_json_on_a_broken_policy(rules_copy):
     from conftest import edit
+
     edit(rules_copy / "strategies.yaml", "    pick: first", "    pick: frist")
     done = cli("policy", "check", rules_copy, "--format", "json")
     assert done.returncode == 1
@@ -133,6 +140,7 @@ def test_chat_examples_as_the_demo_shows_them():
         done = cli("recover", "--now", NOW, *sorted((EXAMPLES / folder).glob("*.json")))
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout)
+
     transferred = run("chat-transferred")
     assert transferred["visitor"]["status"] == "chatting" and transferred["chat"]["state"]["currentAgents"] == ["a-9"]
     assert [f["state"] for f in transferred["chat"]["state"]["files"]] == ["sent"]
@@ -149,6 +157,7 @@ def run_main(*argv):
     import io
 
     from chat_recovery.cli import main
+
     out, err = io.StringIO(), io.StringIO()
     code = main([str(a) for a in argv], stdout=out, stderr=err)
     return code, out.getvalue(), err.getvalue()
@@ -156,19 +165,26 @@ def run_main(*argv):
 
 def test_version_comes_from_the_installed_metadata():
     from importlib.metadata import version
+
     assert run_main("--version") == (0, f"chat-recovery {version('chat-recovery')}\n", "")
     done = cli("--version")
     assert done.returncode == 0 and done.stdout.decode() == f"chat-recovery {version('chat-recovery')}\n"
 
 
-@pytest.mark.parametrize("argv, said", [
-    (["recovr"], "unknown command 'recovr' (did you mean 'recover'?); the commands are recover, bench, serve, policy"),
-    (["polcy", "check"], "unknown command 'polcy' (did you mean 'policy'?)"),
-    (["policy", "chek"], "chat-recovery policy: error: unknown command 'chek' (did you mean 'check'?); the commands are check, test, docs, diff"),
-    (["policy", "check", "--format", "jsn"], "invalid choice: 'jsn' (did you mean 'json'?)"),
-    ([], "chat-recovery: error: choose a command: recover, bench, serve, policy"),
-    (["policy"], "chat-recovery policy: error: choose a policy command: check, test, docs, diff"),
-])
+@pytest.mark.parametrize(
+    "argv, said",
+    [
+        (["recovr"], "unknown command 'recovr' (did you mean 'recover'?); the commands are recover, bench, serve, policy"),
+        (["polcy", "check"], "unknown command 'polcy' (did you mean 'policy'?)"),
+        (
+            ["policy", "chek"],
+            "chat-recovery policy: error: unknown command 'chek' (did you mean 'check'?); the commands are check, test, docs, diff",
+        ),
+        (["policy", "check", "--format", "jsn"], "invalid choice: 'jsn' (did you mean 'json'?)"),
+        ([], "chat-recovery: error: choose a command: recover, bench, serve, policy"),
+        (["policy"], "chat-recovery policy: error: choose a policy command: check, test, docs, diff"),
+    ],
+)
 def test_a_mistyped_or_missing_command_is_named_with_the_close_match(argv, said):
     code, out, err = run_main(*argv)
     assert code == 2 and out == "" and said in err
@@ -180,25 +196,39 @@ def test_a_mistyped_subcommand_through_the_installed_command():
     assert done.returncode == 2 and b"did you mean 'test'?" in done.stderr and b"Traceback" not in done.stderr
 
 
-@pytest.mark.parametrize("argv, said", [
-    (["bench", "--visitors", "many"], "argument --visitors: 'many' is not a whole number"),
-    (["bench", "--seed", "x"], "argument --seed: 'x' is not a whole number"),
-    (["policy", "test", "--min-coverage", "most"], "argument --min-coverage: 'most' is not a number"),
-])
+@pytest.mark.parametrize(
+    "argv, said",
+    [
+        (["bench", "--visitors", "many"], "argument --visitors: 'many' is not a whole number"),
+        (["bench", "--seed", "x"], "argument --seed: 'x' is not a whole number"),
+        (["policy", "test", "--min-coverage", "most"], "argument --min-coverage: 'most' is not a number"),
+    ],
+)
 def test_a_value_of_the_wrong_type_is_named_in_words(argv, said):
     code, _, err = run_main(*argv)
     assert code == 2 and said in err and "invalid" not in err
 
 
-@pytest.mark.parametrize("argv, said", [
-    (["recover"], "error: give report FILEs (one visitor; - reads stdin) or --batch INPUT (many visitors)\n"),
-    (["recover", "--batch", "in.ndjson", "a.json"], "error: give report FILEs (one visitor) or --batch INPUT (many visitors), not both: --batch in.ndjson with a.json\n"),
-    (["recover", "--out", "o.ndjson", "a.json"], "error: --out goes with --batch; one visitor's recovery is written to stdout"),
-    (["recover", "--jobs", "2", "a.json"], "error: --jobs goes with --batch; one visitor is recovered in one process\n"),
-    (["recover", "--batch", "in.ndjson", "--format", "table"], "error: --format table shows one visitor; --batch writes one JSON recovery a line"),
-])
+@pytest.mark.parametrize(
+    "argv, said",
+    [
+        (["recover"], "error: give report FILEs (one visitor; - reads stdin) or --batch INPUT (many visitors)\n"),
+        (
+            ["recover", "--batch", "in.ndjson", "a.json"],
+            "error: give report FILEs (one visitor) or --batch INPUT (many visitors), not both: --batch in.ndjson with a.json\n",
+        ),
+        (
+            ["recover", "--out", "o.ndjson", "a.json"],
+            "error: --out goes with --batch; one visitor's recovery is written to stdout",
+        ),
+        (["recover", "--jobs", "2", "a.json"], "error: --jobs goes with --batch; one visitor is recovered in one process\n"),
+        (
+            ["recover", "--batch", "in.ndjson", "--format", "table"],
+            "error: --format table shows one visitor; --batch writes one JSON recovery a line",
+        ),
+    ],
+)
 def test_each_recover_usage_mistake_gets_its_own_message(argv, said):
     code, out, err = run_main(*argv)
     assert code == 2 and out == "" and err.startswith("usage: chat-recovery recover") and said in err
     assert "JSON only" not in err
-

@@ -5,6 +5,7 @@ an implementation, or implemented and never admitted, fails here. Each check
 is also run with one name added on one side (a schema in a temporary copy, an
 entry in the test), to see it fail. And a misspelt name is refused where it is
 written, with a did-you-mean, so no unknown name reaches a recovery."""
+
 from __future__ import annotations
 
 import io
@@ -34,9 +35,9 @@ STRATEGIES = "schemas/policy-strategies.schema.json"
 ACTIONS = "schemas/policy-chat-actions.schema.json"
 INVARIANTS = "schemas/policy-invariants.schema.json"
 MANIFEST = "schemas/policy-manifest.schema.json"
-NOT_EFFECTS = {"on", "when", "priority", "trust", "status", "seed"}   # an action rule's other keys
-NOT_THE_FORM = {"seed", "description"}                            # an invariant's other keys
-FIELD_PATTERN = "[A-Za-z0-9_]+"                                   # `<field>` in a condition kind's pattern
+NOT_EFFECTS = {"on", "when", "priority", "trust", "status", "seed"}  # an action rule's other keys
+NOT_THE_FORM = {"seed", "description"}  # an invariant's other keys
+FIELD_PATTERN = "[A-Za-z0-9_]+"  # `<field>` in a condition kind's pattern
 
 
 def _read(root: Path, name: str) -> dict:
@@ -118,7 +119,9 @@ def _admit_condition(root: Path, name: str) -> None:
     _write(root, ACTIONS, schema)
 
 
-STORES_PARAGRAPH = re.compile(r"\*\*Stores\.\*\* The store is chosen by the scheme of `--redis-url`:(.*?)\s+give the Redis store", re.S)
+STORES_PARAGRAPH = re.compile(
+    r"\*\*Stores\.\*\* The store is chosen by the scheme of `--redis-url`:(.*?)\s+give the Redis store", re.S
+)
 
 
 def _schemes(root: Path) -> set:
@@ -130,16 +133,19 @@ def _schemes(root: Path) -> set:
 
 def _admit_scheme(root: Path, name: str) -> None:
     readme = root / "README.md"
-    readme.write_text(re.sub(r"\s+give the Redis store", f" or `{name}://` give the Redis store", readme.read_text(encoding="utf-8"), count=1), encoding="utf-8")
+    readme.write_text(
+        re.sub(r"\s+give the Redis store", f" or `{name}://` give the Redis store", readme.read_text(encoding="utf-8"), count=1),
+        encoding="utf-8",
+    )
 
 
 @dataclass(frozen=True)
 class ClosedSet:
     name: str
-    admitted: Callable[[Path], set]       # the names the files under a root admit
-    implemented: frozenset                # the table's names
-    admit: Callable[[Path, str], None]    # one more admitted name, written into a copy
-    files: tuple                          # what to copy
+    admitted: Callable[[Path], set]  # the names the files under a root admit
+    implemented: frozenset  # the table's names
+    admit: Callable[[Path, str], None]  # one more admitted name, written into a copy
+    files: tuple  # what to copy
 
 
 CLOSED = (
@@ -155,8 +161,9 @@ CLOSED = (
 def mismatch(closed: ClosedSet, root: Path, implemented: frozenset | None = None) -> list[str]:
     admitted = closed.admitted(root)
     implemented = closed.implemented if implemented is None else implemented
-    return ([f"{closed.name} '{n}' is admitted but has no implementation" for n in sorted(admitted - implemented)]
-            + [f"{closed.name} '{n}' is implemented but not admitted" for n in sorted(implemented - admitted)])
+    return [f"{closed.name} '{n}' is admitted but has no implementation" for n in sorted(admitted - implemented)] + [
+        f"{closed.name} '{n}' is implemented but not admitted" for n in sorted(implemented - admitted)
+    ]
 
 
 def _copy(closed: ClosedSet, tmp_path: Path) -> Path:
@@ -219,14 +226,32 @@ def test_the_generated_docs_say_what_each_pick_and_effect_does():
     assert all(f"| `{kind.name}` | {kind.doc} |" in text for kind in CONDITIONS.values())
 
 
-@pytest.mark.parametrize("file, old, new, message", [
-    ("strategies.yaml", "pick: priority", "pick: priorty", "'priorty' is not one of: first, priority, latest (did you mean 'priority'?)"),
-    ("chat-actions.yaml", "    set: ", "    sett: ", "unknown key 'sett' (did you mean 'set'?)"),
-    ("invariants.yaml", "    terminal: ", "    termnal: ", "unknown key 'termnal' (did you mean 'terminal'?)"),
-    ("policy.yaml", "engine: auto", "engine: compild", "'compild' is not one of: auto, durable, compiled, python (did you mean 'compiled'?)"),
-    ("chat-actions.yaml", "when: {status: {not", "when: {stauts: {not",
-     "condition field 'stauts' is not allowed (did you mean 'status'?); a condition tests sender.type, sender.id, data.<field>, status or state.<field>"),
-], ids=["pick", "effect op", "invariant kind", "engine", "condition kind"])
+@pytest.mark.parametrize(
+    "file, old, new, message",
+    [
+        (
+            "strategies.yaml",
+            "pick: priority",
+            "pick: priorty",
+            "'priorty' is not one of: first, priority, latest (did you mean 'priority'?)",
+        ),
+        ("chat-actions.yaml", "    set: ", "    sett: ", "unknown key 'sett' (did you mean 'set'?)"),
+        ("invariants.yaml", "    terminal: ", "    termnal: ", "unknown key 'termnal' (did you mean 'terminal'?)"),
+        (
+            "policy.yaml",
+            "engine: auto",
+            "engine: compild",
+            "'compild' is not one of: auto, durable, compiled, python (did you mean 'compiled'?)",
+        ),
+        (
+            "chat-actions.yaml",
+            "when: {status: {not",
+            "when: {stauts: {not",
+            "condition field 'stauts' is not allowed (did you mean 'status'?); a condition tests sender.type, sender.id, data.<field>, status or state.<field>",
+        ),
+    ],
+    ids=["pick", "effect op", "invariant kind", "engine", "condition kind"],
+)
 def test_a_misspelt_name_is_refused_where_it_is_written(rules_copy, file, old, new, message):
     edit(rules_copy / file, old, new)
     with pytest.raises(cr.PolicyError) as err:
@@ -242,21 +267,28 @@ def _serve(*argv: str) -> tuple[int, str]:
 
 def test_serve_refuses_a_store_url_no_store_takes_before_it_starts():
     assert _serve("--redis-url", "http://10.0.0.5:6379/0") == (
-        2, "chat-recovery serve: --redis-url: no store for http:// URLs (one of redis://, rediss://, unix://)\n")
+        2,
+        "chat-recovery serve: --redis-url: no store for http:// URLs (one of redis://, rediss://, unix://)\n",
+    )
     assert _serve("--redis-url", "reddis://:secret@h/0") == (
-        2, "chat-recovery serve: --redis-url: no store for reddis:// URLs (one of redis://, rediss://, unix://) (did you mean 'redis'?)\n")
+        2,
+        "chat-recovery serve: --redis-url: no store for reddis:// URLs (one of redis://, rediss://, unix://) (did you mean 'redis'?)\n",
+    )
 
 
 def test_serve_refuses_an_engine_the_table_lacks():
     assert _serve("--engine", "compild") == (
-        2, "chat-recovery serve: --engine must be auto, durable, compiled or python, not 'compild' (did you mean 'compiled'?)\n")
+        2,
+        "chat-recovery serve: --engine must be auto, durable, compiled or python, not 'compild' (did you mean 'compiled'?)\n",
+    )
 
 
 def test_each_scheme_makes_its_store_and_no_url_the_embedded_one():
     pytest.importorskip("redis")
     from chat_recovery.live.redis_store import RedisStore
+
     assert isinstance(make_store(None), MemoryStore)
     for url in ("redis://127.0.0.1:6379/0", "rediss://127.0.0.1:6380/0", "unix:///tmp/no-such-redis.sock"):
-        assert isinstance(make_store(url), RedisStore), url   # made, not connected: nothing listens there
+        assert isinstance(make_store(url), RedisStore), url  # made, not connected: nothing listens there
     with pytest.raises(StoreUnavailable, match="no store for http:// URLs"):
         make_store("http://127.0.0.1:6379")

@@ -2,6 +2,7 @@
 broken copy of rules/ (as edits to the shipped files, in `case.yaml`) and in
 `expected.txt` what `chat-recovery policy check rules` must print and exit
 with. `pytest --update-golden` rewrites the expected files; review the diff."""
+
 import io
 import shutil
 from pathlib import Path

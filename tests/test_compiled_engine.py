@@ -2,6 +2,7 @@
 durable_rules, explain included, on random logs under the shipped policy
 and under a policy whose rules test several fields at several priorities;
 and `auto` takes it, saying so once, where durable_rules does not import."""
+
 import json
 import os
 import subprocess
@@ -47,12 +48,13 @@ LAYERED = """
 @pytest.fixture(scope="module")
 def layered(tmp_path_factory):
     import shutil
+
     rules = tmp_path_factory.mktemp("layered") / "rules"
     shutil.copytree(ROOT / "rules", rules)
     path = rules / "chat-actions.yaml"
     text = path.read_text()
     start = text.index("  agentSendFile:\n    on: agentSendFile\n")
-    path.write_text(text[:start] + LAYERED.lstrip("\n") + "\n" + text[start + len("  agentSendFile:\n    on: agentSendFile\n"):])
+    path.write_text(text[:start] + LAYERED.lstrip("\n") + "\n" + text[start + len("  agentSendFile:\n    on: agentSendFile\n") :])
     return cr.load_policy(rules)
 
 
@@ -70,7 +72,10 @@ def test_every_engine_recovers_random_logs_alike_under_the_shipped_policy(report
 def test_the_layered_policy_has_rules_that_fall_through(layered):
     rules = [layered.chat.rules[i] for i in layered.chat.by_action["agentSendFile"]]
     assert [(r.name, r.priority, len(r.conditions)) for r in rules] == [
-        ("fileFromFirstAgent", 1, 3), ("fileWhileChatting", 2, 2), ("agentSendFile", 3, 1)]
+        ("fileFromFirstAgent", 1, 3),
+        ("fileWhileChatting", 2, 2),
+        ("agentSendFile", 3, 1),
+    ]
 
 
 @settings(max_examples=300, deadline=None)
@@ -82,15 +87,26 @@ def test_every_engine_recovers_random_logs_alike_under_layered_rules(layered, re
 
 def test_layered_rules_fire_in_priority_order_on_the_compiled_engine(layered):
     def sent(i, sender_id, **data):
-        return {"id": f"m-{i}", "time": f"2026-11-24T08:0{i}:00Z", "action": "agentSendFile",
-                "sender": {"type": "agent", "id": sender_id}, "data": data}
-    messages = [{"id": "m-0", "time": "2026-11-24T08:00:00Z", "action": "visitorRequestChat", "sender": {"type": "visitor"}},
-                sent(1, "a-2", fileId="f-1", name="x.pdf", agentId="a-5"),   # waitingForChat: the third rule
-                sent(2, "a-1", fileId="f-1"),                                  # the first
-                sent(3, "a-1", fileId="f-1", agentId="a-7"),                   # chatType set: the second fails on status, none
-                ]
-    report = {"visitorId": "v-1", "source": {"type": "agent", "id": "a-1"}, "sentAt": "2026-11-24T09:00:00Z",
-              "chat": {"id": "c-1", "messages": messages}}
+        return {
+            "id": f"m-{i}",
+            "time": f"2026-11-24T08:0{i}:00Z",
+            "action": "agentSendFile",
+            "sender": {"type": "agent", "id": sender_id},
+            "data": data,
+        }
+
+    messages = [
+        {"id": "m-0", "time": "2026-11-24T08:00:00Z", "action": "visitorRequestChat", "sender": {"type": "visitor"}},
+        sent(1, "a-2", fileId="f-1", name="x.pdf", agentId="a-5"),  # waitingForChat: the third rule
+        sent(2, "a-1", fileId="f-1"),  # the first
+        sent(3, "a-1", fileId="f-1", agentId="a-7"),  # chatType set: the second fails on status, none
+    ]
+    report = {
+        "visitorId": "v-1",
+        "source": {"type": "agent", "id": "a-1"},
+        "sentAt": "2026-11-24T09:00:00Z",
+        "chat": {"id": "c-1", "messages": messages},
+    }
     got = cr.recover(layered, [report], NOW, engine="compiled", explain=True)
     assert got["chat"]["state"]["chatType"] == "layered"
     assert got == cr.recover(layered, [report], NOW, engine="python", explain=True)
@@ -136,6 +152,7 @@ def test_the_manifest_can_choose_the_compiled_engine(rules_copy):
 
 # --- `auto` where durable_rules does not import -------------------------------------------
 
+
 def _without_durable(tmp_path: Path) -> dict:
     """An environment in which `import durable` fails as it does on 3.13
     (a package of that name that raises first on the path); on 3.13 itself
@@ -153,21 +170,31 @@ def test_auto_without_durable_rules_uses_the_compiled_engine_and_says_so_once_on
     done = subprocess.run([str(exe), "recover", "--now", NOW, *files], capture_output=True, env=env, timeout=60)
     assert done.returncode == 0, done.stderr
     lines = done.stderr.decode().splitlines()
-    assert lines == ["chat-recovery: warning: durable_rules does not import on this Python (it works on 3.11 and 3.12): "
-                     "action rules run on the compiled engine, which gives the same recoveries"]
+    assert lines == [
+        "chat-recovery: warning: durable_rules does not import on this Python (it works on 3.11 and 3.12): "
+        "action rules run on the compiled engine, which gives the same recoveries"
+    ]
     compiled = cli("recover", "--now", NOW, "--engine", "compiled", *files)
     assert done.stdout == compiled.stdout
     suites = subprocess.run([str(exe), "policy", "test", "rules"], capture_output=True, env=env, timeout=120, cwd=ROOT)
     assert suites.returncode == 0, suites.stdout
-    assert suites.stderr.decode().count("warning: durable_rules does not import") == 1   # once for every case, not per case
+    assert suites.stderr.decode().count("warning: durable_rules does not import") == 1  # once for every case, not per case
 
 
 def test_asking_for_durable_where_it_does_not_import_names_the_engine_that_works(tmp_path):
     exe = Path(sys.executable).with_name("chat-recovery")
     files = sorted((ROOT / "examples").glob("*/*.json"))[:1]
-    done = subprocess.run([str(exe), "recover", "--now", NOW, "--engine", "durable", *files], capture_output=True, env=_without_durable(tmp_path), timeout=60)
+    done = subprocess.run(
+        [str(exe), "recover", "--now", NOW, "--engine", "durable", *files],
+        capture_output=True,
+        env=_without_durable(tmp_path),
+        timeout=60,
+    )
     assert done.returncode != 0
-    assert done.stderr.decode() == "chat-recovery: durable_rules does not import on this Python (it works on 3.11 and 3.12); use --engine compiled\n"
+    assert (
+        done.stderr.decode()
+        == "chat-recovery: durable_rules does not import on this Python (it works on 3.11 and 3.12); use --engine compiled\n"
+    )
 
 
 LIBRARY = """
@@ -187,11 +214,20 @@ print(json.dumps([[w.category.__name__, str(w.message)] for w in seen]))
 
 def test_the_library_warns_once_per_process_when_auto_falls_back(tmp_path):
     files = sorted((ROOT / "examples").glob("*/*.json"))[:2]
-    done = subprocess.run([sys.executable, "-c", LIBRARY, str(ROOT / "rules"), *map(str, files)],
-                          capture_output=True, env=_without_durable(tmp_path), timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", LIBRARY, str(ROOT / "rules"), *map(str, files)],
+        capture_output=True,
+        env=_without_durable(tmp_path),
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == [["EngineFallbackWarning", "durable_rules does not import on this Python (it works on 3.11 and 3.12): "
-                                        "action rules run on the compiled engine, which gives the same recoveries"]]
+    assert json.loads(done.stdout) == [
+        [
+            "EngineFallbackWarning",
+            "durable_rules does not import on this Python (it works on 3.11 and 3.12): "
+            "action rules run on the compiled engine, which gives the same recoveries",
+        ]
+    ]
 
 
 def test_a_batch_in_two_processes_says_so_once_and_matches_the_compiled_engine(tmp_path):
@@ -199,8 +235,12 @@ def test_a_batch_in_two_processes_says_so_once_and_matches_the_compiled_engine(t
     exe = Path(sys.executable).with_name("chat-recovery")
     lines = [json.dumps(json.loads(p.read_text())) for p in sorted((ROOT / "examples").glob("*/*.json"))]
     (tmp_path / "reports.ndjson").write_text("\n".join(lines) + "\n")
-    done = subprocess.run([str(exe), "recover", "--now", NOW, "--batch", tmp_path / "reports.ndjson", "--jobs", "2"],
-                          capture_output=True, env=env, timeout=120)
+    done = subprocess.run(
+        [str(exe), "recover", "--now", NOW, "--batch", tmp_path / "reports.ndjson", "--jobs", "2"],
+        capture_output=True,
+        env=env,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stderr.decode().count("warning: durable_rules does not import") == 1, done.stderr
     compiled = cli("recover", "--now", NOW, "--batch", tmp_path / "reports.ndjson", "--engine", "compiled")

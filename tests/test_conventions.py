@@ -1,5 +1,6 @@
 """Editor and CI conventions: schemas that explain every field, rule files
 that name their schema, pre-commit hooks other repositories can run."""
+
 import json
 import re
 import shlex
@@ -17,14 +18,49 @@ MODELINE = re.compile(r"^# yaml-language-server: \$schema=(\S+)$")
 # pre-commit's manifest fields (pre_commit/clientlib.py, MANIFEST_HOOK_DICT, 4.x)
 HOOK_REQUIRED = {"id": str, "name": str, "entry": str, "language": str}
 HOOK_OPTIONAL = {
-    "alias": str, "files": str, "exclude": str, "types": list, "types_or": list, "exclude_types": list,
-    "additional_dependencies": list, "args": list, "always_run": bool, "fail_fast": bool,
-    "pass_filenames": bool, "description": str, "language_version": str, "log_file": str,
-    "require_serial": bool, "stages": list, "verbose": bool, "minimum_pre_commit_version": str,
+    "alias": str,
+    "files": str,
+    "exclude": str,
+    "types": list,
+    "types_or": list,
+    "exclude_types": list,
+    "additional_dependencies": list,
+    "args": list,
+    "always_run": bool,
+    "fail_fast": bool,
+    "pass_filenames": bool,
+    "description": str,
+    "language_version": str,
+    "log_file": str,
+    "require_serial": bool,
+    "stages": list,
+    "verbose": bool,
+    "minimum_pre_commit_version": str,
 }
-LANGUAGES = {"conda", "coursier", "dart", "docker", "docker_image", "dotnet", "fail", "golang", "haskell",
-             "julia", "lua", "node", "perl", "pygrep", "python", "r", "ruby", "rust", "swift", "system", "unsupported",
-             "unsupported_script"}
+LANGUAGES = {
+    "conda",
+    "coursier",
+    "dart",
+    "docker",
+    "docker_image",
+    "dotnet",
+    "fail",
+    "golang",
+    "haskell",
+    "julia",
+    "lua",
+    "node",
+    "perl",
+    "pygrep",
+    "python",
+    "r",
+    "ruby",
+    "rust",
+    "swift",
+    "system",
+    "unsupported",
+    "unsupported_script",
+}
 
 
 def fields(node, path="#"):
@@ -51,15 +87,22 @@ def fields(node, path="#"):
 
 @pytest.mark.parametrize("schema", SCHEMAS, ids=lambda p: p.name)
 def test_every_policy_schema_field_has_a_title_and_a_description(schema):
-    missing = [f"{schema.name}{path}: no {what}"
-               for path, node in fields(json.loads(schema.read_text(encoding="utf-8")))
-               for what in ("title", "description") if not str(node.get(what, "")).strip()]
+    missing = [
+        f"{schema.name}{path}: no {what}"
+        for path, node in fields(json.loads(schema.read_text(encoding="utf-8")))
+        for what in ("title", "description")
+        if not str(node.get(what, "")).strip()
+    ]
     assert missing == []
 
 
 def test_the_field_walk_finds_a_field_without_a_description():
-    bare = {"type": "object", "title": "t", "description": "d",
-            "properties": {"a": {"type": "object", "title": "A", "properties": {"b": {"type": "string"}}}}}
+    bare = {
+        "type": "object",
+        "title": "t",
+        "description": "d",
+        "properties": {"a": {"type": "object", "title": "A", "properties": {"b": {"type": "string"}}}},
+    }
     assert [p for p, n in fields(bare) if not n.get("description")] == ["#/properties/a", "#/properties/a/properties/b"]
 
 
@@ -114,7 +157,7 @@ def test_this_repositorys_pre_commit_runs_the_linters_make_test_runs_and_its_own
         assert hook["entry"].startswith(".venv/bin/"), f"{hook['id']}: runs the venv's tools (`make .venv/bin/chat-recovery`)"
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     steps = re.search(r"^LINT_STEPS = (.*?)\n\n", makefile, re.S | re.M).group(1)
-    linted = {m.group(1) for m in re.finditer(r'-m (\w+)', steps)}
+    linted = {m.group(1) for m in re.finditer(r"-m (\w+)", steps)}
     assert linted == {"ruff", "mypy", "vulture"}
     assert linted == {shlex.split(h["entry"])[0].removeprefix(".venv/bin/") for h in local} - {"chat-recovery"}
     assert {"ruff check", "ruff format"} <= {" ".join(shlex.split(h["entry"])[:2]).removeprefix(".venv/bin/") for h in local}
@@ -147,7 +190,9 @@ def test_the_docs_hook_fails_on_a_stale_copy(tmp_path):
 
 def test_ci_doc_names_the_commands_it_runs():
     doc = (ROOT / "docs" / "ci.md").read_text(encoding="utf-8")
-    for command in ("chat-recovery policy check rules --format github --strict",
-                    "chat-recovery policy test rules --min-coverage",
-                    "chat-recovery policy docs rules --out docs/policy.md --check"):
+    for command in (
+        "chat-recovery policy check rules --format github --strict",
+        "chat-recovery policy test rules --min-coverage",
+        "chat-recovery policy docs rules --out docs/policy.md --check",
+    ):
         assert command in doc

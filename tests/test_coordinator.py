@@ -1,5 +1,6 @@
 """The coordinator as a server uses it: reports one at a time, the recovery so
 far, who is still awaited, the window, late and repeated reports."""
+
 import json
 
 import pytest
@@ -18,6 +19,7 @@ def example(name):
 
 class Clock:
     """A store clock the test moves by hand (seconds)."""
+
     def __init__(self):
         self.t = 1000.0
 
@@ -57,7 +59,10 @@ def test_the_visitor_and_the_agents_holding_the_chat_are_awaited_until_they_repo
     third = coord.submit(chat_report(messages, agent="a-7"), now=T.format(3))
     assert third["awaiting"] == [] and third["complete"] is True
     assert [e["source"] for e in third["reported"]] == [
-        {"type": "agent", "id": "a-7"}, {"type": "agent", "id": "a-9"}, {"type": "visitor"}]
+        {"type": "agent", "id": "a-7"},
+        {"type": "agent", "id": "a-9"},
+        {"type": "visitor"},
+    ]
 
 
 def test_an_agent_report_alone_awaits_the_visitor(coord):
@@ -107,8 +112,8 @@ def test_a_late_report_does_not_extend_the_retention(coord, clock):
     first, second = example("chat-ended")
     coord.submit(first, now="2026-11-24T09:01:00Z")
     clock.t += 300
-    coord.submit(second, now="2026-11-24T09:06:00Z")      # late: the window closed at 09:02
-    clock.t += 60 + 600 - 300 + 1                         # past opened + window + retain
+    coord.submit(second, now="2026-11-24T09:06:00Z")  # late: the window closed at 09:02
+    clock.t += 60 + 600 - 300 + 1  # past opened + window + retain
     assert coord.get(first["visitorId"]) is None
 
 
@@ -166,6 +171,7 @@ def test_a_window_must_be_positive(policy):
 def test_every_progress_validates_against_the_live_recovery_schema(coord):
     from chat_recovery.policy import bundled
     from chat_recovery.policy.contract import load_contract
+
     schema = load_contract(bundled.schemas_dir()).validator("live-recovery.schema.json")
     for name in ("agents-disagree", "chat-refused"):
         for n, one in enumerate(example(name), 1):

@@ -1,6 +1,7 @@
 """One way to make a diagnostic: every kind comes from the `Code` table, the
 table holds no kind the package never makes, and every JSON path is spelt by
 `json_path` (a static scan of the package, so a new call site is checked too)."""
+
 import ast
 import re
 from pathlib import Path
@@ -64,8 +65,12 @@ def test_no_json_path_is_written_by_hand_from_names():
     found = []
     for path, tree in _modules():
         for node in ast.walk(tree):
-            if isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.Constant) \
-                    and str(node.values[0].value).startswith("$"):
+            if (
+                isinstance(node, ast.JoinedStr)
+                and node.values
+                and isinstance(node.values[0], ast.Constant)
+                and str(node.values[0].value).startswith("$")
+            ):
                 found.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
     assert found == []
 
@@ -79,10 +84,22 @@ def test_each_code_has_a_severity_and_a_meaning(code):
 
 def test_the_text_form_names_the_code_after_the_place():
     """file:line:col first (editors jump to it), then severity[code], as compilers write it."""
-    shown = Diagnostic("rules/visitor-info.yaml", 41, 15, "unknown strategy 'vistiorOnly' (did you mean 'visitorOnly'?)",
-                       Code.UNKNOWN_STRATEGY, "$.properties.name.strategy")
-    assert str(shown) == "rules/visitor-info.yaml:41:15: error[unknown-strategy]: unknown strategy 'vistiorOnly' (did you mean 'visitorOnly'?)"
-    assert str(Diagnostic("rules", 0, 0, "no such policy directory", Code.NO_POLICY)) == "rules: error[no-policy]: no such policy directory"
+    shown = Diagnostic(
+        "rules/visitor-info.yaml",
+        41,
+        15,
+        "unknown strategy 'vistiorOnly' (did you mean 'visitorOnly'?)",
+        Code.UNKNOWN_STRATEGY,
+        "$.properties.name.strategy",
+    )
+    assert (
+        str(shown)
+        == "rules/visitor-info.yaml:41:15: error[unknown-strategy]: unknown strategy 'vistiorOnly' (did you mean 'visitorOnly'?)"
+    )
+    assert (
+        str(Diagnostic("rules", 0, 0, "no such policy directory", Code.NO_POLICY))
+        == "rules: error[no-policy]: no such policy directory"
+    )
     assert Diagnostic("x", 1, 1, "m", Code.NEVER_FIRES).severity == "warning"
     assert Diagnostic("x", 1, 1, "m", Code.NEVER_FIRES) == Diagnostic("x", 1, 1, "m", "never-fires")
     assert len({Diagnostic("x", 1, 1, "m", Code.NEVER_FIRES), Diagnostic("x", 1, 1, "m", "never-fires")}) == 1
@@ -90,13 +107,15 @@ def test_the_text_form_names_the_code_after_the_place():
 
 def codes_markdown() -> str:
     rows = "".join(f"| `{code.value}` | {code.severity} | {code.meaning} |\n" for code in Code)
-    return ("# Diagnostic codes\n\n"
-            "Every problem `chat-recovery policy check` (and `policy test`, `serve`, the API) reports\n"
-            "carries one of these codes: in the text form as `file:line:col: severity[code]: message`,\n"
-            "in `--format json` as `code`, in `--format github` as the annotation's `title`.\n"
-            "Generated from `chat_recovery.diagnostics.Code` (`pytest --update-golden` rewrites it);\n"
-            "tests/golden/compile-errors shows most of them on a broken copy of `rules/`.\n\n"
-            "| code | severity | means |\n| - | - | - |\n" + rows)
+    return (
+        "# Diagnostic codes\n\n"
+        "Every problem `chat-recovery policy check` (and `policy test`, `serve`, the API) reports\n"
+        "carries one of these codes: in the text form as `file:line:col: severity[code]: message`,\n"
+        "in `--format json` as `code`, in `--format github` as the annotation's `title`.\n"
+        "Generated from `chat_recovery.diagnostics.Code` (`pytest --update-golden` rewrites it);\n"
+        "tests/golden/compile-errors shows most of them on a broken copy of `rules/`.\n\n"
+        "| code | severity | means |\n| - | - | - |\n" + rows
+    )
 
 
 def test_docs_list_every_code(request):
@@ -121,6 +140,7 @@ def test_each_schema_keyword_explainer_is_for_a_keyword_the_schemas_use():
     import json
 
     from chat_recovery.policy.schema_errors import EXPLAIN
+
     used = set()
     for path in (PACKAGE.parent.parent / "schemas").glob("*.json"):
         used |= _keywords(json.loads(path.read_text(encoding="utf-8")))

@@ -17,6 +17,7 @@ rulesets given as (deep-copied) data, one `post()` at a time with a unique
 session state for `exception` after each event, and a finalize event to a
 no-op rule before `delete_state`. Crashing behaviours run in subprocesses.
 """
+
 import copy
 import importlib.metadata
 import itertools
@@ -41,6 +42,7 @@ BOOKKEEPING = {"sid", "id", "$s"}  # keys durable_rules itself keeps in every se
 
 
 # ---------------------------------------------------------------- helpers
+
 
 class QuietHost(engine.Host):
     """The replay's host: `_run` does nothing, so no timer threads start."""
@@ -128,8 +130,14 @@ def _no_core_dumps():
 def run_script(body, *args, timeout=300):
     """Run PRELUDE + body in a fresh interpreter (this venv's Python); crashes stay there. The timeout only ends a hang."""
     code = PRELUDE + textwrap.dedent(body)
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=tempfile.gettempdir(), preexec_fn=_no_core_dumps)
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=tempfile.gettempdir(),
+        preexec_fn=_no_core_dumps,
+    )
 
 
 def describe(proc):
@@ -139,6 +147,7 @@ def describe(proc):
 
 # ---------------------------------------------------------------- 1. the build
 
+
 def test_imports_and_is_version_2_0_28():
     """A different durable_rules release may change any behaviour pinned below, so the replay's results could change without notice."""
     assert importlib.metadata.version("durable-rules") == "2.0.28"
@@ -147,12 +156,17 @@ def test_imports_and_is_version_2_0_28():
 
 # ---------------------------------------------------------------- 2. rulesets as data
 
+
 def test_set_rulesets_takes_data_and_consumes_run():
     """Policies load as plain data with callable or named actions, and set_rulesets deletes `run` from the dict it is given, so without a deep copy the next reload of the same compiled policy would fail with KeyError."""
     seen = []
     name = f"char_{next(_names)}"
-    defs = {name: {"by_callable": rule({"event": "a"}, lambda c: seen.append(("callable", c.m.event))),
-                   "by_name": rule({"event": "b"}, "named")}}
+    defs = {
+        name: {
+            "by_callable": rule({"event": "a"}, lambda c: seen.append(("callable", c.m.event))),
+            "by_name": rule({"event": "b"}, "named"),
+        }
+    }
     original = copy.deepcopy(defs)
 
     host = QuietHost({"named": lambda c: seen.append(("named", c.m.event))})
@@ -195,6 +209,7 @@ def test_action_arity_decides_sync_or_async():
 
 # ---------------------------------------------------------------- 3. one rule per event, pri
 
+
 def test_one_rule_per_event_lowest_pri_then_definition_order():
     """If an event fired several rules, or a different one, a chat action would apply the wrong (or several) YAML rules."""
     fired = []
@@ -203,9 +218,13 @@ def test_one_rule_per_event_lowest_pri_then_definition_order():
         return lambda c: fired.append(label)
 
     # lower pri number wins, whatever the definition order
-    host, rs = make_host({"a": rule({"event": "e"}, rec("a"), pri=2),
-                          "b": rule({"event": "e"}, rec("b"), pri=1),
-                          "c": rule({"event": "e"}, rec("c"), pri=3)})
+    host, rs = make_host(
+        {
+            "a": rule({"event": "e"}, rec("a"), pri=2),
+            "b": rule({"event": "e"}, rec("b"), pri=1),
+            "c": rule({"event": "e"}, rec("c"), pri=3),
+        }
+    )
     host.post(rs, event("s", event="e"))
     assert fired == ["b"]
 
@@ -219,31 +238,41 @@ def test_one_rule_per_event_lowest_pri_then_definition_order():
 
     # no pri behaves as pri 0
     fired.clear()
-    host, rs = make_host({"nopri": rule({"event": "e"}, rec("nopri")),
-                          "zero": rule({"event": "e"}, rec("zero"), pri=0),
-                          "one": rule({"event": "e"}, rec("one"), pri=1)})
+    host, rs = make_host(
+        {
+            "nopri": rule({"event": "e"}, rec("nopri")),
+            "zero": rule({"event": "e"}, rec("zero"), pri=0),
+            "one": rule({"event": "e"}, rec("one"), pri=1),
+        }
+    )
     host.post(rs, event("s", event="e"))
     assert fired == ["nopri"]
 
 
 def test_pri_values_outside_0_to_65535_are_not_what_they_say():
     """Our compiler must only emit integer pri in 0..65535: -1 ranks last, 70000 wraps to 4464 and 1.5 acts as 1, each silently."""
+
     def winner(first_pri, second_pri):
         fired = []
-        host, rs = make_host({"first": rule({"event": "e"}, lambda c: fired.append("first"), pri=first_pri),
-                              "second": rule({"event": "e"}, lambda c: fired.append("second"), pri=second_pri)})
+        host, rs = make_host(
+            {
+                "first": rule({"event": "e"}, lambda c: fired.append("first"), pri=first_pri),
+                "second": rule({"event": "e"}, lambda c: fired.append("second"), pri=second_pri),
+            }
+        )
         host.post(rs, event("s", event="e"))
         return fired
 
-    assert winner(-1, 65534) == ["second"]       # -1 is the lowest priority, not the highest
-    assert winner(70000, 4465) == ["first"]      # 70000 % 65536 == 4464
+    assert winner(-1, 65534) == ["second"]  # -1 is the lowest priority, not the highest
+    assert winner(70000, 4465) == ["first"]  # 70000 % 65536 == 4464
     assert winner(70000, 4463) == ["second"]
-    assert winner(1.5, 2) == ["first"]           # 1.5 truncates to 1 ...
-    assert winner(1.5, 1) == ["first"]           # ... and ties with 1 (definition order)
+    assert winner(1.5, 2) == ["first"]  # 1.5 truncates to 1 ...
+    assert winner(1.5, 1) == ["first"]  # ... and ties with 1 (definition order)
     assert winner(1.5, 0) == ["second"]
 
 
 # ---------------------------------------------------------------- 4. no rule matched
+
 
 def test_unmatched_event_raises_message_not_handled():
     """If an unmatched event stopped raising, the replay could not tell "no YAML rule for this action" from "a rule ran"."""
@@ -259,6 +288,7 @@ def test_unmatched_event_raises_message_not_handled():
 
 
 # ---------------------------------------------------------------- 5. ordering
+
 
 def test_one_session_handles_posted_events_in_order_on_callers_thread():
     """If events ran out of order or on another thread, a chat's state would be rebuilt from its log in the wrong order."""
@@ -278,6 +308,7 @@ def test_one_session_handles_posted_events_in_order_on_callers_thread():
 
 # ---------------------------------------------------------------- 6. exceptions in actions
 
+
 def test_exception_in_action_is_swallowed_into_state():
     """If action errors stopped landing in `exception`, the replay's after-each-event check would miss them and report a wrong chat as fine."""
     ran_later = []
@@ -286,9 +317,13 @@ def test_exception_in_action_is_swallowed_into_state():
         c.s.before = 1
         raise ValueError("kaboom-123")
 
-    host, rs = make_host({"boom": rule({"event": "boom"}, boom),
-                          "later": rule({"event": "later"}, lambda c: ran_later.append(c.m.event)),
-                          "finalize": FINALIZE})
+    host, rs = make_host(
+        {
+            "boom": rule({"event": "boom"}, boom),
+            "later": rule({"event": "later"}, lambda c: ran_later.append(c.m.event)),
+            "finalize": FINALIZE,
+        }
+    )
     returned = host.post(rs, event("s", event="boom"))  # no exception reaches the caller
     state = host.get_state(rs, "s")
     assert returned == state
@@ -304,8 +339,10 @@ def test_exception_in_action_is_swallowed_into_state():
 
 # ---------------------------------------------------------------- 7. c.s semantics
 
+
 def test_session_state_none_deletes_and_missing_reads_none():
     """If `c.s.x = None` stored a null, or a missing key raised, state written by the YAML effects would differ."""
+
     def set_x(c):
         c.s.x = 1
         c.s.missing_was_none = c.s.never_set is None
@@ -316,10 +353,14 @@ def test_session_state_none_deletes_and_missing_reads_none():
     def clear_missing(c):
         c.s.never_set = None  # deleting a key that is not there raises KeyError (swallowed)
 
-    host, rs = make_host({"set": rule({"event": "set"}, set_x),
-                          "clear": rule({"event": "clear"}, clear_x),
-                          "clear_missing": rule({"event": "clear_missing"}, clear_missing),
-                          "finalize": FINALIZE})
+    host, rs = make_host(
+        {
+            "set": rule({"event": "set"}, set_x),
+            "clear": rule({"event": "clear"}, clear_x),
+            "clear_missing": rule({"event": "clear_missing"}, clear_missing),
+            "finalize": FINALIZE,
+        }
+    )
     host.post(rs, event("s", event="set"))
     assert user_state(host.get_state(rs, "s")) == {"x": 1, "missing_was_none": True}
     host.post(rs, event("s", event="clear"))
@@ -350,14 +391,19 @@ def test_session_state_bookkeeping_keys_and_items_field():
 
 # ---------------------------------------------------------------- 8. duplicate events
 
+
 def test_duplicate_events_and_unique_ids():
     """Without a unique `id`, a repeated chat message could be refused with MessageObservedException, which the replay does not catch."""
     fired = []
-    host, rs = make_host({
-        "one": rule({"event": "a"}, lambda c: fired.append(c.m.n)),
-        "pair": {"all": [{"first": {"event": "p"}}, {"second": {"event": "q"}}],
-                 "run": lambda c: fired.append((c.first.n, c.second.n))},
-    })
+    host, rs = make_host(
+        {
+            "one": rule({"event": "a"}, lambda c: fired.append(c.m.n)),
+            "pair": {
+                "all": [{"first": {"event": "p"}}, {"second": {"event": "q"}}],
+                "run": lambda c: fired.append((c.first.n, c.second.n)),
+            },
+        }
+    )
     same = {"sid": "s", "event": "a", "n": 1}  # no id: durable uses a hash of the content
     host.post(rs, dict(same))
     host.post(rs, dict(same))  # consumed in between: accepted again
@@ -379,6 +425,7 @@ def test_duplicate_events_and_unique_ids():
 
 
 # ---------------------------------------------------------------- 9. numbers
+
 
 def test_number_quirks_string_gt_and_exponent_floats():
     """A condition compared against a number would accept any non-empty string, and exponent-form floats are refused: the replay compares canonical JSON text only and posts no such floats."""
@@ -402,8 +449,10 @@ def test_number_quirks_string_gt_and_exponent_floats():
 
 # ---------------------------------------------------------------- 10. condition syntax
 
+
 def test_condition_syntax_dotted_paths_and_and():
     """If dotted paths stopped reaching into nested objects, or `$and` stopped requiring every term, chat rules with `when` conditions would fire on the wrong messages."""
+
     def matches(pattern, events):
         host, rs = make_host({"r": rule(pattern, noop)})
         return [fires(host, rs, event("s", **ev)) for ev in events]
@@ -431,29 +480,55 @@ def test_condition_syntax_dotted_paths_and_and():
 
 def test_canonical_json_text_equality_with_or():
     """The replay posts each tested field as canonical JSON text and matches by string equality with `$or`; if equality were not exact, a rule could fire for a neighbouring value."""
+
     def cj(value):
         return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
-    values = [None, True, 0, 150, 1.5, "", "agent", "agen", "agents", 'he said "hi"', "back\\slash",
-              "héllo ✓ 😀", "line\nbreak", {"type": "agent"}, [1, 2], "null", "150"]
+    values = [
+        None,
+        True,
+        0,
+        150,
+        1.5,
+        "",
+        "agent",
+        "agen",
+        "agents",
+        'he said "hi"',
+        "back\\slash",
+        "héllo ✓ 😀",
+        "line\nbreak",
+        {"type": "agent"},
+        [1, 2],
+        "null",
+        "150",
+    ]
     texts = [cj(v) for v in values]
     for i, wanted in enumerate(texts):
         host, rs = make_host({"r": rule({"$and": [{"action": "x"}, {"c0": wanted}]}, noop)})
         got = [fires(host, rs, event("s", action="x", c0=t)) for t in texts]
         assert got == [j == i for j in range(len(texts))], wanted
 
-    host, rs = make_host({"r": rule({"$and": [{"action": "x"}, {"$or": [{"c0": cj("a")}, {"c0": cj("b")}]},
-                                              {"c1": cj(None)}]}, noop)})
-    cases = [({"c0": cj("a"), "c1": "null"}, True), ({"c0": cj("b"), "c1": "null"}, True),
-             ({"c0": cj("c"), "c1": "null"}, False), ({"c0": cj("a"), "c1": "1"}, False), ({"c0": cj("a")}, False)]
+    host, rs = make_host(
+        {"r": rule({"$and": [{"action": "x"}, {"$or": [{"c0": cj("a")}, {"c0": cj("b")}]}, {"c1": cj(None)}]}, noop)}
+    )
+    cases = [
+        ({"c0": cj("a"), "c1": "null"}, True),
+        ({"c0": cj("b"), "c1": "null"}, True),
+        ({"c0": cj("c"), "c1": "null"}, False),
+        ({"c0": cj("a"), "c1": "1"}, False),
+        ({"c0": cj("a")}, False),
+    ]
     for fields, expected in cases:
         assert fires(host, rs, event("s", action="x", **fields)) is expected, fields
 
 
 # ---------------------------------------------------------------- 11. safe lifecycle
 
+
 def test_safe_session_lifecycle_2000_sessions_one_sid():
     """If finalize + delete_state stopped freeing a session, a long replay run would hit the 1,024 live-session limit or see old state."""
+
     def count(c):
         c.s.count = (c.s.count or 0) + 1
 
@@ -502,8 +577,10 @@ def test_delete_state_on_never_actioned_session_crashes():
     """The crash we avoid: delete_state on a session where no action ever ran segfaults (reads uninitialised memory), so the replay always finalizes first."""
     proc = run_script(DELETE_SCRIPT, "plain")
     if proc.returncode == 0:
-        pytest.skip("survived this run: the crash reads uninitialised memory and is luck-dependent "
-                    "(5 of 5 runs crashed on 3.11 in the note; 3.12/3.13 survived by luck)")
+        pytest.skip(
+            "survived this run: the crash reads uninitialised memory and is luck-dependent "
+            "(5 of 5 runs crashed on 3.11 in the note; 3.12/3.13 survived by luck)"
+        )
     assert proc.returncode < 0, describe(proc)  # killed by a signal (SIGSEGV, or SIGABRT on a double free)
 
 
@@ -529,12 +606,14 @@ def test_default_host_timer_thread_crashes_after_delete():
     """The crash we avoid: with a default Host, the timer thread touches a deleted session and segfaults the process, so the replay's Host starts no threads."""
     proc = run_script(TIMER_SCRIPT, "default", "2.0")
     if proc.returncode == 0:
-        pytest.xfail("survived this run: the timer-thread crash depends on thread timing "
-                     "(3 of 3 interleaved runs crashed in the note)")
+        pytest.xfail(
+            "survived this run: the timer-thread crash depends on thread timing (3 of 3 interleaved runs crashed in the note)"
+        )
     assert proc.returncode < 0, describe(proc)
 
 
 # ---------------------------------------------------------------- 13. live-session limit
+
 
 def test_1025th_live_session_raises_memory_error():
     """One ruleset holds 1,024 live sessions; the 1,025th post raises MemoryError and the failed attempt permanently uses up a slot, so the replay keeps one session live at a time."""
@@ -562,10 +641,14 @@ def test_1025th_live_session_raises_memory_error():
     """)
     assert proc.returncode == 0, describe(proc)
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == {
-        "created": 1024, "error": "MemoryError", "fresh_after_10_deletes": 9}
+        "created": 1024,
+        "error": "MemoryError",
+        "fresh_after_10_deletes": 9,
+    }
 
 
 # ---------------------------------------------------------------- 14. the direct protocol the replay uses
+
 
 def direct_ruleset(rules):
     """A ruleset created straight in the extension (rules without `run`)."""
@@ -596,17 +679,21 @@ def test_direct_calls_answer_matched_or_not_handled_and_queue_one_action_naming_
     started = durable_rules_engine.start_action_for_state(handle, state)
     session, queued = started
     assert json.loads(session)["sid"] == "s"
-    assert list(json.loads(queued)) == ["a"] and queued.startswith('{"a":')   # the rule name, first
-    assert durable_rules_engine.complete_and_start_action(handle, state) is None   # one event, one action
-    assert durable_rules_engine.assert_event(handle, json.dumps(event("s", action="y")))[0] == 1   # no rule
+    assert list(json.loads(queued)) == ["a"] and queued.startswith('{"a":')  # the rule name, first
+    assert durable_rules_engine.complete_and_start_action(handle, state) is None  # one event, one action
+    assert durable_rules_engine.assert_event(handle, json.dumps(event("s", action="y")))[0] == 1  # no rule
     assert direct_post(handle, event("s", finalize=1)) == ["finalize"]
     durable_rules_engine.delete_state(handle, "s")
 
 
 def test_direct_calls_fire_one_rule_per_event_lowest_pri_first():
     """The replay takes the one rule durable_rules chose; if both fired, or the higher pri number won, recoveries would change."""
-    handle = direct_ruleset({"low": {"all": [{"m": {"action": "x"}}], "pri": 2},
-                             "high": {"all": [{"m": {"$and": [{"action": "x"}, {"c0": "1"}]}}], "pri": 1}})
+    handle = direct_ruleset(
+        {
+            "low": {"all": [{"m": {"action": "x"}}], "pri": 2},
+            "high": {"all": [{"m": {"$and": [{"action": "x"}, {"c0": "1"}]}}], "pri": 1},
+        }
+    )
     assert direct_post(handle, event("s", action="x", c0="1")) == ["high"]
     assert direct_post(handle, event("s", action="x", c0="2")) == ["low"]
     assert direct_post(handle, event("s", action="z")) == []
@@ -621,7 +708,7 @@ def test_direct_calls_free_each_session_after_finalize_and_delete():
         assert direct_post(handle, event(sid, finalize=1)) == ["finalize"]
         durable_rules_engine.delete_state(handle, sid)
         with pytest.raises(durable_rules_engine.error, match="error code: 309"):
-            durable_rules_engine.get_state(handle, sid)   # deleted means gone
+            durable_rules_engine.get_state(handle, sid)  # deleted means gone
 
 
 DIRECT_SCRIPT = """

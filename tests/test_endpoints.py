@@ -2,6 +2,7 @@
 app, stores and runner): every route it serves is in its OpenAPI document,
 every status it answers is documented for that path, and every documented
 status is one it can be made to answer."""
+
 import asyncio
 import json
 import re
@@ -79,7 +80,13 @@ CASES = [
     ("POST", "/v1/reports", 400, "live", lambda a: a.client.post("/v1/reports", content=b"{not json", headers=JSON)),
     ("POST", "/v1/reports", 401, "live", lambda a: a.anonymous.post("/v1/reports", json=REPORT)),
     ("POST", "/v1/reports", 413, "live", lambda a: a.client.post("/v1/reports", content=TOO_LARGE, headers=JSON)),
-    ("POST", "/v1/reports", 415, "live", lambda a: a.client.post("/v1/reports", content=b"{}", headers={"Content-Type": "text/plain"})),
+    (
+        "POST",
+        "/v1/reports",
+        415,
+        "live",
+        lambda a: a.client.post("/v1/reports", content=b"{}", headers={"Content-Type": "text/plain"}),
+    ),
     ("POST", "/v1/reports", 422, "live", lambda a: a.client.post("/v1/reports", json=BAD)),
     ("POST", "/v1/reports", 429, "live", admission_full),
     ("POST", "/v1/reports", 503, "dead", lambda a: a.client.post("/v1/reports", json=REPORT)),
@@ -91,7 +98,13 @@ CASES = [
     ("POST", "/v1/policy/check", 400, "live", lambda a: a.client.post("/v1/policy/check", content=b"{", headers=JSON)),
     ("POST", "/v1/policy/check", 401, "live", lambda a: a.anonymous.post("/v1/policy/check", json=POLICY)),
     ("POST", "/v1/policy/check", 413, "live", lambda a: a.client.post("/v1/policy/check", content=TOO_LARGE, headers=JSON)),
-    ("POST", "/v1/policy/check", 415, "live", lambda a: a.client.post("/v1/policy/check", content=b"{}", headers={"Content-Type": "text/yaml"})),
+    (
+        "POST",
+        "/v1/policy/check",
+        415,
+        "live",
+        lambda a: a.client.post("/v1/policy/check", content=b"{}", headers={"Content-Type": "text/yaml"}),
+    ),
     ("POST", "/v1/policy/check", 422, "live", lambda a: a.client.post("/v1/policy/check", json={"files": {"../x.yaml": ""}})),
     ("GET", "/healthz", 200, "dead", lambda a: a.anonymous.get("/healthz")),
     ("GET", "/readyz", 200, "live", lambda a: a.anonymous.get("/readyz")),
@@ -101,8 +114,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("method, path, status, store, ask", CASES,
-                         ids=[f"{m} {p} {s}" for m, p, s, _, _ in CASES])
+@pytest.mark.parametrize("method, path, status, store, ask", CASES, ids=[f"{m} {p} {s}" for m, p, s, _, _ in CASES])
 def test_each_answer_is_documented_for_its_path(apps, documented, method, path, status, store, ask):
     got = ask(apps[store])
     assert got.status_code == status, got.text
@@ -114,8 +126,12 @@ def test_each_answer_is_documented_for_its_path(apps, documented, method, path, 
 
 def test_each_documented_status_is_one_a_case_gets(documented):
     """The reverse: a documented status no request can bring about is a document that lies."""
-    promised = {(method.upper(), path, int(status)) for path, item in documented.items()
-                for method, operation in item.items() for status in operation["responses"]}
+    promised = {
+        (method.upper(), path, int(status))
+        for path, item in documented.items()
+        for method, operation in item.items()
+        for status in operation["responses"]
+    }
     assert promised == {(method, path, status) for method, path, status, _, _ in CASES}
 
 
@@ -128,6 +144,7 @@ def test_the_document_is_the_endpoint_table():
     from chat_recovery.policy import bundled
     from chat_recovery.service.handlers import ENDPOINTS
     from chat_recovery.service.openapi import document
+
     paths = document(bundled.schemas_dir(), ENDPOINTS)["paths"]
     assert [(e.method, e.path) for e in ENDPOINTS] == [(m.upper(), p) for p, item in paths.items() for m in item]
     for endpoint in ENDPOINTS:
@@ -140,6 +157,7 @@ def test_a_handler_takes_the_body_exactly_when_its_row_declares_one():
     import inspect
 
     from chat_recovery.service.handlers import ENDPOINTS
+
     for endpoint in ENDPOINTS:
         takes = list(inspect.signature(endpoint.handler).parameters)
         assert takes == ["service", "request"] + (["body"] if endpoint.body is not None else []), endpoint.path
@@ -147,21 +165,22 @@ def test_a_handler_takes_the_body_exactly_when_its_row_declares_one():
 
 def test_the_readme_lists_each_endpoint_once():
     from chat_recovery.service.handlers import ENDPOINTS
+
     readme = (ROOT / "README.md").read_text()
-    table = readme[readme.index("| endpoint | what |"):].split("\n\n")[0]
+    table = readme[readme.index("| endpoint | what |") :].split("\n\n")[0]
     listed = re.findall(r"`(GET|POST|PUT|PATCH|DELETE) (/[^`]*)`", table)
     assert len(listed) == len(set(listed)) and set(listed) == {(e.method, e.path) for e in ENDPOINTS}
 
 
 def request(method, path, path_params=None):
     """A Starlette Request as the router would hand it to a handler."""
-    scope = {"type": "http", "method": method, "path": path, "path_params": path_params or {},
-             "headers": [], "query_string": b""}
+    scope = {"type": "http", "method": method, "path": path, "path_params": path_params or {}, "headers": [], "query_string": b""}
     return Request(scope)
 
 
 def test_a_handler_called_alone(apps):
     from chat_recovery.service.handlers import get_recovery, post_reports
+
     service = apps["live"].service
     asking = request("GET", "/v1/visitors/v-alone/recovery", {"visitorId": "v-alone"})
     with pytest.raises(HttpError) as raised:
@@ -171,6 +190,6 @@ def test_a_handler_called_alone(apps):
     posting = request("POST", "/v1/reports")
     answer = asyncio.run(post_reports(service, posting, report))
     assert answer.status_code == 200 and json.loads(answer.body)["visitorId"] == "v-alone"
-    assert posting.state.visitorId == "v-alone"          # what the access log names
+    assert posting.state.visitorId == "v-alone"  # what the access log names
     answer = asyncio.run(get_recovery(service, asking))
     assert json.loads(answer.body)["recovery"]["visitorId"] == "v-alone"

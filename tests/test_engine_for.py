@@ -1,5 +1,6 @@
 """The compiled policy is plain data; the engines that replay it live beside
 it, in `replay`, made on first use per policy, thread and name."""
+
 import chat_recovery as cr
 from chat_recovery.replay import engine_for
 from conftest import NOW, report
@@ -12,6 +13,7 @@ def test_a_policy_is_plain_data_and_its_engines_live_beside_it(policy):
 
     from chat_recovery.policy.chat_model import ChatPolicy
     from chat_recovery.policy.contract import ReportValidator
+
     held = {f.name: getattr(policy, f.name) for f in fields(policy)}
     cr.recover(policy, [report(visitor={"status": "chatting"})], NOW, engine="python")
     assert {f.name: getattr(policy, f.name) for f in fields(policy)} == held
@@ -24,6 +26,7 @@ def test_engines_go_when_their_policy_goes():
     """A reloaded policy's engines are not kept for the life of the process."""
     import gc
     import weakref
+
     policy = cr.load_policy()
     engine = weakref.ref(engine_for(policy, "python"))
     assert engine() is not None

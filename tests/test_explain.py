@@ -1,5 +1,6 @@
 """`recover --explain`: every decision in words, as JSON and as a table at a
 terminal (run under a real pseudo-terminal) or in a pipe."""
+
 import json
 import os
 import re
@@ -36,29 +37,41 @@ def whys(entry):
 
 
 def test_priority_names_the_side_the_strategy_prefers(tmp_path):
-    entry = explained(tmp_path,
-                      report("agent", "2026-11-24T09:00:09Z", agent="a-7", visitor={"info": {"campaignId": "c-agent"}}),
-                      report("visitor", "2026-11-24T09:00:01Z", visitor={"info": {"campaignId": "c-visitor"}}),
-                      )["$.visitor.info.campaignId"]
+    entry = explained(
+        tmp_path,
+        report("agent", "2026-11-24T09:00:09Z", agent="a-7", visitor={"info": {"campaignId": "c-agent"}}),
+        report("visitor", "2026-11-24T09:00:01Z", visitor={"info": {"campaignId": "c-visitor"}}),
+    )["$.visitor.info.campaignId"]
     assert entry["value"] == "c-visitor" and entry["source"] == {"type": "visitor"}
-    assert entry["lost"] == [{"source": {"type": "agent", "id": "a-7"}, "sentAt": "2026-11-24T09:00:09Z", "value": "c-agent",
-                              "why": "agent a-7: visitorOverrideAgent prefers the visitor's value"}]
+    assert entry["lost"] == [
+        {
+            "source": {"type": "agent", "id": "a-7"},
+            "sentAt": "2026-11-24T09:00:09Z",
+            "value": "c-agent",
+            "why": "agent a-7: visitorOverrideAgent prefers the visitor's value",
+        }
+    ]
 
 
 def test_same_side_names_both_times(tmp_path):
-    entry = explained(tmp_path,
-                      report("agent", "2026-11-24T09:00:05Z", agent="a-7", visitor={"info": {"ticketId": "T-new"}}),
-                      report("agent", "2026-11-24T09:00:01Z", agent="a-9", visitor={"info": {"ticketId": "T-old"}}),
-                      )["$.visitor.info.ticketId"]
+    entry = explained(
+        tmp_path,
+        report("agent", "2026-11-24T09:00:05Z", agent="a-7", visitor={"info": {"ticketId": "T-new"}}),
+        report("agent", "2026-11-24T09:00:01Z", agent="a-9", visitor={"info": {"ticketId": "T-old"}}),
+    )["$.visitor.info.ticketId"]
     assert entry["value"] == "T-new"
     assert whys(entry) == ["agent a-9: older (sent 09:00:01, the winner 09:00:05)"]
 
 
 def test_a_side_the_strategy_does_not_read(tmp_path):
-    explain = explained(tmp_path,
-                        report("agent", agent="a-7", visitor={"info": {"visitedPageUrls": ["/a"], "ticketId": "T-1"}}),
-                        report("visitor", visitor={"info": {"visitedPageUrls": ["/b"], "ticketId": "T-2"}}))
-    assert whys(explain["$.visitor.info.visitedPageUrls"]) == ["agent a-7: not read, strategy visitorOnly reads visitor reports only"]
+    explain = explained(
+        tmp_path,
+        report("agent", agent="a-7", visitor={"info": {"visitedPageUrls": ["/a"], "ticketId": "T-1"}}),
+        report("visitor", visitor={"info": {"visitedPageUrls": ["/b"], "ticketId": "T-2"}}),
+    )
+    assert whys(explain["$.visitor.info.visitedPageUrls"]) == [
+        "agent a-7: not read, strategy visitorOnly reads visitor reports only"
+    ]
     assert whys(explain["$.visitor.info.ticketId"]) == ["visitor: not read, strategy agentOnly reads agent reports only"]
 
 
@@ -70,25 +83,34 @@ def test_a_value_no_allowed_side_supplied_is_explained_as_not_recovered(tmp_path
 
 
 def test_first_report_wins_names_who_came_later(tmp_path):
-    entry = explained(tmp_path,
-                      report("visitor", "2026-11-24T09:00:09Z", visitor={"info": {"browser": "Firefox"}}),
-                      report("agent", "2026-11-24T09:00:01Z", agent="a-7", visitor={"info": {"browser": "Chrome"}}),
-                      )["$.visitor.info.browser"]
+    entry = explained(
+        tmp_path,
+        report("visitor", "2026-11-24T09:00:09Z", visitor={"info": {"browser": "Firefox"}}),
+        report("agent", "2026-11-24T09:00:01Z", agent="a-7", visitor={"info": {"browser": "Chrome"}}),
+    )["$.visitor.info.browser"]
     assert entry["value"] == "Firefox"
     assert whys(entry) == ["first report wins (any): agent a-7 reported later"]
 
 
 def test_latest_pick_on_a_tie_names_the_preferred_side(tmp_path, rules_copy):
     edit(rules_copy / "strategies.yaml", "strategies:\n", "strategies:\n  newestWins: {from: [visitor, agent], pick: latest}\n")
-    edit(rules_copy / "visitor-info.yaml", "  departmentId:\n    strategy: agentOverrideVisitor", "  departmentId:\n    strategy: newestWins")
-    entry = explained(tmp_path,
-                      report("agent", "2026-11-24T09:00:05Z", agent="a-7", visitor={"info": {"departmentId": "d-agent"}}),
-                      report("visitor", "2026-11-24T09:00:05Z", visitor={"info": {"departmentId": "d-visitor"}}),
-                      report("agent", "2026-11-24T09:00:01Z", agent="a-9", visitor={"info": {"departmentId": "d-old"}}),
-                      policy=rules_copy)["$.visitor.info.departmentId"]
+    edit(
+        rules_copy / "visitor-info.yaml",
+        "  departmentId:\n    strategy: agentOverrideVisitor",
+        "  departmentId:\n    strategy: newestWins",
+    )
+    entry = explained(
+        tmp_path,
+        report("agent", "2026-11-24T09:00:05Z", agent="a-7", visitor={"info": {"departmentId": "d-agent"}}),
+        report("visitor", "2026-11-24T09:00:05Z", visitor={"info": {"departmentId": "d-visitor"}}),
+        report("agent", "2026-11-24T09:00:01Z", agent="a-9", visitor={"info": {"departmentId": "d-old"}}),
+        policy=rules_copy,
+    )["$.visitor.info.departmentId"]
     assert entry["value"] == "d-visitor" and entry["strategy"] == "newestWins"
-    assert whys(entry) == ["agent a-7: sent at the same time as the winner, and newestWins prefers the visitor's value",
-                           "agent a-9: older (sent 09:00:01, the winner 09:00:05)"]
+    assert whys(entry) == [
+        "agent a-7: sent at the same time as the winner, and newestWins prefers the visitor's value",
+        "agent a-9: older (sent 09:00:01, the winner 09:00:05)",
+    ]
 
 
 def test_status_replaced_by_its_status_rule(tmp_path, policy):
@@ -103,7 +125,10 @@ def test_status_decided_by_the_message_log_names_rule_and_message(tmp_path, poli
     entry = explained(tmp_path, chat_report(messages, status="waitingForChat"))["$.visitor.status"]
     accept = next(r for r in policy.chat.rules if r.name == "agentAcceptChat")
     assert entry["value"] == "chatting" and entry["uploaded"] == "waitingForChat" and entry["strategy"] == "messageLog"
-    assert entry["why"] == f"the message log decides: message m-002 (agentAcceptChat), rule agentAcceptChat ({accept.origin}) sets chatting"
+    assert (
+        entry["why"]
+        == f"the message log decides: message m-002 (agentAcceptChat), rule agentAcceptChat ({accept.origin}) sets chatting"
+    )
     assert whys(entry) == ["agent a-7: uploaded waitingForChat, the message log decides"]
 
 
@@ -111,14 +136,15 @@ def test_a_property_whose_when_status_did_not_hold(tmp_path):
     explain = explained(tmp_path, report("visitor", visitor={"status": "inSite"}))
     entry = explain["$.visitor.info.latestWaitingForChatTime"]
     assert entry["recovered"] is False
-    assert entry["why"] == "not recovered: latestWaitingForChatTime is recovered only when the status is in [waitingForChat], it is inSite"
+    assert (
+        entry["why"]
+        == "not recovered: latestWaitingForChatTime is recovered only when the status is in [waitingForChat], it is inSite"
+    )
 
 
 def test_each_message_names_the_rule_that_fired_or_why_none_did(tmp_path, policy):
     messages = log("visitorRequestChat", "visitorMessage", ("agentJoinChat", "agent", "a-5"))
-    explain = explained(tmp_path,
-                        chat_report(messages[:2], side="visitor"),
-                        chat_report([messages[0]], agent="a-7"))
+    explain = explained(tmp_path, chat_report(messages[:2], side="visitor"), chat_report([messages[0]], agent="a-7"))
     request = next(r for r in policy.chat.rules if r.name == "visitorRequestChat")
     fired = explain["$.chat.messages['m-001']"]
     assert (fired["rule"], fired["strategy"], fired["value"]) == (str(request.origin), "visitorRequestChat", "visitorRequestChat")
@@ -136,11 +162,16 @@ def test_a_set_aside_message_says_why(tmp_path):
 
 
 def test_a_rule_whose_when_did_not_hold_is_named_with_what_it_needed(tmp_path, rules_copy):
-    edit(rules_copy / "chat-actions.yaml", "    on: agentJoinChat\n", "    on: agentJoinChat\n    when: {status: [chatting, transferring]}\n")
+    edit(
+        rules_copy / "chat-actions.yaml",
+        "    on: agentJoinChat\n",
+        "    on: agentJoinChat\n    when: {status: [chatting, transferring]}\n",
+    )
     messages = log("visitorRequestChat", ("agentJoinChat", "agent", "a-7"))
     explain = explained(tmp_path, chat_report(messages), policy=rules_copy)
     assert explain["$.chat.messages['m-002']"]["why"] == (
-        "no rule's `when` held: rule agentJoinChat needs status in [chatting, transferring], it was waitingForChat")
+        "no rule's `when` held: rule agentJoinChat needs status in [chatting, transferring], it was waitingForChat"
+    )
 
 
 def test_chat_state_fields_name_the_last_rule_that_changed_them(tmp_path):
@@ -160,6 +191,7 @@ def test_explain_off_changes_nothing_else():
 
 
 # --- the table, where a user sees it ----------------------------------------
+
 
 def on_terminal(args, columns=100, rows=60, env_extra=None):
     """What the command printed on a terminal of the given size, one string
@@ -184,7 +216,7 @@ def test_table_on_a_terminal_fits_its_width_and_is_coloured():
     # too narrow for a readable why column beside the others: the reasons go beneath their row, wrapped, not cut
     why = next(i for i in range(at, len(text)) if text[i].startswith(BENEATH + "the message log"))
     assert "the message log decides: message m-006 (agentAcceptTransfer), rule agentAcceptTransfer" in text[why]
-    assert "".join(line.strip() for line in text[why:why + 2]).endswith("(rules/chat-actions.yaml:111:3) sets chatting")
+    assert "".join(line.strip() for line in text[why : why + 2]).endswith("(rules/chat-actions.yaml:111:3) sets chatting")
     assert any(re.match(r"m-003 +visitorMessage +- ", line) for line in text)
 
 
@@ -203,8 +235,8 @@ def column(table_text, name):
             span = (start, line.index(HEADERS[HEADERS.index(name) + 1]))
         elif not line.strip():
             span = None
-        elif span and not re.match(rf"^{BENEATH}(  )?\S", line) and line[span[0]:span[1]].strip():
-            pieces.append(line[span[0]:span[1]].strip())
+        elif span and not re.match(rf"^{BENEATH}(  )?\S", line) and line[span[0] : span[1]].strip():
+            pieces.append(line[span[0] : span[1]].strip())
     return pieces
 
 
@@ -216,7 +248,9 @@ def whole(pieces):
 @pytest.mark.parametrize("width", [80, 60])
 def test_every_value_and_path_appears_whole_at_a_narrow_width(policy, example, width):
     """Nothing in the value or path column is cut: read down the column, it holds every value (every path) of the unlimited table."""
-    recovery = cr.recover(policy, [json.loads(p.read_text()) for p in sorted((EXAMPLES / example).glob("*.json"))], NOW, explain=True)
+    recovery = cr.recover(
+        policy, [json.loads(p.read_text()) for p in sorted((EXAMPLES / example).glob("*.json"))], NOW, explain=True
+    )
     unlimited, narrow = table(recovery), table(recovery, width)
     assert max(map(len, narrow.splitlines())) <= width and ELLIPSIS not in narrow
     for name in ("PATH", "VALUE"):
@@ -228,7 +262,9 @@ def test_every_value_and_path_appears_whole_at_a_narrow_width(policy, example, w
 
 @pytest.mark.parametrize("example", sorted(p.name for p in EXAMPLES.iterdir() if p.is_dir()))
 def test_a_long_path_wraps_at_its_separators_at_80_columns(policy, example):
-    recovery = cr.recover(policy, [json.loads(p.read_text()) for p in sorted((EXAMPLES / example).glob("*.json"))], NOW, explain=True)
+    recovery = cr.recover(
+        policy, [json.loads(p.read_text()) for p in sorted((EXAMPLES / example).glob("*.json"))], NOW, explain=True
+    )
     pieces = iter(column(table(recovery, 80), "PATH"))
     for path in column(table(recovery), "PATH"):
         lines = [next(pieces)]

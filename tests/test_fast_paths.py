@@ -1,6 +1,7 @@
 """The compiled report check decides exactly as the JSON Schema does: it says
 yes to every report the schema accepts and to none it rejects, so taking the
 fast path never changes which reports pass or what their errors say."""
+
 import copy
 import json
 
@@ -24,14 +25,40 @@ EXAMPLES = [json.loads(p.read_text()) for p in sorted((ROOT / "examples").glob("
 POLICY = cr.load_policy()
 BASES = EXAMPLES + storm(StormSpec(visitors=12, seed=3))
 
-ODD_TEXT = ["", "x" * 257, "2026-11-24T09:00:00Z", "2026-11-24T09:00:00.123456789Z", "2026-11-24T09:00:00+01:00",
-            "2026-11-24T09:00:00-00:00", "2026-11-24 09:00:00Z", "2026-13-01T00:00:00Z", "\u0663" * 4 + "-11-24T09:00:00Z",
-            "agent", "visitor", "chatting", "chatEnded", "nonsense", "visitorMessage", "a\n"]
-LEAVES = (st.none() | st.booleans() | st.integers(-3, 3) | st.sampled_from([1.0, 2.5, -0.0, 0.0, 1e300])
-          | st.sampled_from(ODD_TEXT) | st.text(max_size=6))
-JSONISH = st.recursive(LEAVES, lambda inner: st.lists(inner, max_size=3)
-                       | st.dictionaries(st.sampled_from(["type", "id", "time", "x", "status", "info"]) | st.text(max_size=5),
-                                         inner, max_size=3), max_leaves=8)
+ODD_TEXT = [
+    "",
+    "x" * 257,
+    "2026-11-24T09:00:00Z",
+    "2026-11-24T09:00:00.123456789Z",
+    "2026-11-24T09:00:00+01:00",
+    "2026-11-24T09:00:00-00:00",
+    "2026-11-24 09:00:00Z",
+    "2026-13-01T00:00:00Z",
+    "\u0663" * 4 + "-11-24T09:00:00Z",
+    "agent",
+    "visitor",
+    "chatting",
+    "chatEnded",
+    "nonsense",
+    "visitorMessage",
+    "a\n",
+]
+LEAVES = (
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 3)
+    | st.sampled_from([1.0, 2.5, -0.0, 0.0, 1e300])
+    | st.sampled_from(ODD_TEXT)
+    | st.text(max_size=6)
+)
+JSONISH = st.recursive(
+    LEAVES,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(["type", "id", "time", "x", "status", "info"]) | st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
 
 
 def _places(value, path=()):
@@ -121,11 +148,17 @@ def test_a_status_the_policy_adds_is_admitted_on_the_fast_path():
     assert "(did you mean 'onHold'?)" in validate(body)[0].message
 
 
-@pytest.mark.parametrize("body, message", [
-    ({"visitorId": "v", "source": {"type": "agent"}, "sentAt": "2026-11-24T09:00:00Z"}, "missing required key 'id'"),
-    ({"visitorId": "v", "source": {"type": "visitor"}, "sentAt": "2026-11-24T09:00:00+01:00"}, "RFC 3339 UTC time"),
-    ({"visitorId": "v", "source": {"type": "visitor"}, "sentAt": "2026-11-24T09:00:00Z", "chta": {}}, "unknown key 'chta' (did you mean 'chat'?)"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ({"visitorId": "v", "source": {"type": "agent"}, "sentAt": "2026-11-24T09:00:00Z"}, "missing required key 'id'"),
+        ({"visitorId": "v", "source": {"type": "visitor"}, "sentAt": "2026-11-24T09:00:00+01:00"}, "RFC 3339 UTC time"),
+        (
+            {"visitorId": "v", "source": {"type": "visitor"}, "sentAt": "2026-11-24T09:00:00Z", "chta": {}},
+            "unknown key 'chta' (did you mean 'chat'?)",
+        ),
+    ],
+)
 def test_errors_are_still_the_schemas(body, message):
     with pytest.raises(cr.ReportError) as caught:
         cr.recover(POLICY, [body], now="2026-11-24T09:00:30Z")
@@ -145,11 +178,17 @@ def test_a_time_the_schema_lets_through_but_no_calendar_has_is_refused_at_its_pa
     assert str(caught.value).startswith("$.chat.messages[2].time: ")
 
 
-TIMES = st.builds(lambda y, mo, d, h, mi, s, frac, zone: f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}{frac}{zone}",
-                  st.sampled_from([1, 999, 1000, 2026, 9999]), st.integers(0, 13), st.integers(0, 32),
-                  st.integers(0, 24), st.integers(0, 60), st.integers(0, 61),
-                  st.sampled_from(["", ".", ".0", ".5", ".50", ".123456", ".1234560", ".000001", ".0000001", ".123456789"]),
-                  st.sampled_from(["Z", "z", "+00:00", "-00:00", "+01:00"]))
+TIMES = st.builds(
+    lambda y, mo, d, h, mi, s, frac, zone: f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}{frac}{zone}",
+    st.sampled_from([1, 999, 1000, 2026, 9999]),
+    st.integers(0, 13),
+    st.integers(0, 32),
+    st.integers(0, 24),
+    st.integers(0, 60),
+    st.integers(0, 61),
+    st.sampled_from(["", ".", ".0", ".5", ".50", ".123456", ".1234560", ".000001", ".0000001", ".123456789"]),
+    st.sampled_from(["Z", "z", "+00:00", "-00:00", "+01:00"]),
+)
 
 
 @settings(max_examples=800, deadline=None)
@@ -167,10 +206,18 @@ def test_a_time_already_in_the_one_spelling_is_kept_and_any_other_is_respelled_a
 
 
 ANY_JSON = st.recursive(
-    st.none() | st.booleans() | st.integers(-2, 2) | st.sampled_from([0.0, -0.0, 1.0, 2.0, 0.5, float("nan"), float("inf")])
+    st.none()
+    | st.booleans()
+    | st.integers(-2, 2)
+    | st.sampled_from([0.0, -0.0, 1.0, 2.0, 0.5, float("nan"), float("inf")])
     | st.sampled_from(["", "a", "1", "true", "é"]),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(["a", "b", "c"]), inner, max_size=3)
-    | st.dictionaries(st.sampled_from([1, "1", None]), inner, max_size=2), max_leaves=8)
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(["a", "b", "c"]), inner, max_size=3)
+        | st.dictionaries(st.sampled_from([1, "1", None]), inner, max_size=2)
+    ),
+    max_leaves=8,
+)
 
 
 @settings(max_examples=1500, deadline=None)
@@ -188,7 +235,7 @@ def test_same_json_is_equality_of_canonical_json(a, b):
 
 def test_same_json_knows_what_json_writes_alike():
     assert merge.same_json({"1": "a", "b": [1, {"c": None}]}, {"b": [1, {"c": None}], "1": "a"})
-    assert merge.same_json({"1": "a"}, {1: "a"})          # JSON writes the key 1 as "1"
+    assert merge.same_json({"1": "a"}, {1: "a"})  # JSON writes the key 1 as "1"
     assert not merge.same_json(1, 1.0) and not merge.same_json(True, 1) and not merge.same_json(0.0, -0.0)
     assert not merge.same_json({"a": "x"}, {"a": "y"}) and not merge.same_json({"a": "x"}, {"b": "x"})
     assert merge.same_json(float("nan"), float("nan"))
@@ -233,8 +280,12 @@ def test_the_depth_limit_counts_every_level_down_to_the_innermost_value(leaf_lev
     value = "leaf"
     for _ in range(leaf_level - 3):
         value = [value]
-    body = {"visitorId": "v", "source": {"type": "agent", "id": "a"}, "sentAt": "2026-11-24T09:00:00Z",
-            "unfinishedWrapup": {"deep": value}}
+    body = {
+        "visitorId": "v",
+        "source": {"type": "agent", "id": "a"},
+        "sentAt": "2026-11-24T09:00:00Z",
+        "unfinishedWrapup": {"deep": value},
+    }
     if too_deep:
         with pytest.raises(cr.ReportError, match="nested deeper than 64 levels"):
             cr.apply(POLICY, None, body, now="2026-11-24T09:00:30Z", owned=owned)
@@ -267,6 +318,7 @@ def test_an_owned_report_is_refused_with_the_same_words_as_a_copied_one(body):
             return cr.apply(POLICY, None, copy.deepcopy(body), "2026-11-24T09:00:30Z", owned=owned)
         except cr.ReportError as exc:
             return str(exc)
+
     assert outcome(True) == outcome(False)
 
 

@@ -1,6 +1,7 @@
 """`.ci/find-python`, behind the Makefile's PYTHON=: a command, a path or a
 version name finds an interpreter that runs, including a pyenv version that
 is installed but not selected (whose shim on PATH fails)."""
+
 import os
 import subprocess
 import sys
@@ -38,7 +39,7 @@ def test_a_pyenv_version_that_is_not_selected_is_found_by_command_or_version(pye
 def test_a_command_that_runs_and_a_path_are_taken_as_they_are(pyenv):
     _, env = pyenv
     assert subprocess.run([str(FIND), sys.executable], capture_output=True, text=True, env=env).stdout == f"{sys.executable}\n"
-    (Path(env["PATH"].split(":")[0]) / "python3.98").symlink_to(sys.executable)   # a command on PATH that runs
+    (Path(env["PATH"].split(":")[0]) / "python3.98").symlink_to(sys.executable)  # a command on PATH that runs
     done = subprocess.run([str(FIND), "python3.98"], capture_output=True, text=True, env=env)
     assert done.returncode == 0 and done.stdout.strip().endswith("/shims/python3.98")
 
@@ -50,5 +51,12 @@ def test_no_python_is_one_clear_line_and_make_stops_on_it(pyenv, tmp_path, what)
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("find-python: ") and what in done.stderr
     venv = tmp_path / "venv"
-    made = subprocess.run(["make", f"{venv}/bin/chat-recovery", f"PYTHON={what}", f"VENV={venv}"], cwd=ROOT, capture_output=True, text=True, env=env, timeout=60)
+    made = subprocess.run(
+        ["make", f"{venv}/bin/chat-recovery", f"PYTHON={what}", f"VENV={venv}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert made.returncode != 0 and done.stderr in made.stderr and not venv.exists()

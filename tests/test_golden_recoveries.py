@@ -17,6 +17,7 @@ Review the whole diff of tests/golden/recoveries/ before committing it; in
 storm/*.lines each line is one visitor's recovery (a digest), so the diff
 shows which visitors changed.
 """
+
 from __future__ import annotations
 
 import copy
@@ -37,12 +38,12 @@ import chat_recovery as cr
 from conftest import ROOT, cli, without_fallback_note
 
 GOLDEN = ROOT / "tests" / "golden" / "recoveries"
-NOW = "2026-11-24T09:00:30Z"        # README, `make demo` and corpus/README recover at this time
+NOW = "2026-11-24T09:00:30Z"  # README, `make demo` and corpus/README recover at this time
 ENGINES = ("durable", "compiled", "python")
-REPORT_SUFFIXES = (".json", ".yaml", ".yml")   # what `recover` and `recover --batch DIR` read as one report
+REPORT_SUFFIXES = (".json", ".yaml", ".yml")  # what `recover` and `recover --batch DIR` read as one report
 STORM_VISITORS, STORM_SEED = 10000, 1
 STORM_RECORD = GOLDEN / "storm" / f"seed-{STORM_SEED}-{STORM_VISITORS}-visitors.json"
-STORM_LINES = STORM_RECORD.with_suffix(".lines")   # a short digest of each output line, one a line
+STORM_LINES = STORM_RECORD.with_suffix(".lines")  # a short digest of each output line, one a line
 # Both ways `recover --batch` runs (in its own process, and in worker
 # processes) give the same bytes; each is pinned on some engine on every Python.
 STORM_JOBS = {"durable": 2, "compiled": 1, "python": 2}
@@ -60,8 +61,10 @@ def engine_missing(engine: str) -> str:
     try:
         import durable.engine  # noqa: F401  (the third-party package, not ours)
     except Exception as exc:  # noqa: BLE001  (ImportError, or the undefined symbol of its C extension on 3.13)
-        return (f"durable_rules does not import on Python {sys.version_info.major}.{sys.version_info.minor} "
-                f"({type(exc).__name__}: {exc}); the compiled and python engines still run")
+        return (
+            f"durable_rules does not import on Python {sys.version_info.major}.{sys.version_info.minor} "
+            f"({type(exc).__name__}: {exc}); the compiled and python engines still run"
+        )
     return ""
 
 
@@ -76,13 +79,15 @@ def need(engine: str) -> None:
 
 # --- the inputs --------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Visitor:
     """One recovery to pin: `name` is its golden path, less the suffix."""
+
     name: str
     now: str
     reports: tuple
-    files: tuple = ()    # the report files, for inputs that are folders
+    files: tuple = ()  # the report files, for inputs that are folders
 
 
 def plain(value, where: str):
@@ -137,7 +142,9 @@ def suite_cases() -> list[Visitor]:
                         report[key] = defaults[key]
                 reports.append(report)
             stem = slug(spec["name"])
-            assert stem not in seen, f"{suite.name}: cases '{seen[stem]}' and '{spec['name']}' share the golden name {stem}; reword one"
+            assert stem not in seen, (
+                f"{suite.name}: cases '{seen[stem]}' and '{spec['name']}' share the golden name {stem}; reword one"
+            )
             seen[stem] = spec["name"]
             name = f"suites/{suite.name.split('.')[0]}/{stem}"
             found.append(Visitor(name, spec.get("now", defaults.get("now", NOW)), tuple(reports)))
@@ -152,6 +159,7 @@ SETS = EXAMPLES + CORPUS
 
 # --- per visitor: recover, and compare with the recorded bytes ----------------
 
+
 def recovered(policy, visitor: Visitor, engine: str, explain: bool) -> tuple[str, bytes]:
     """(golden file name, bytes): what `recover` prints (JSON, 2-space
     indent, UTF-8), or the error the API raises."""
@@ -164,14 +172,16 @@ def recovered(policy, visitor: Visitor, engine: str, explain: bool) -> tuple[str
 
 
 def recover_all(policy, engine: str) -> dict[str, bytes]:
-    return dict(recovered(policy, visitor, engine, explain)
-                for visitor in SETS + SUITE_CASES for explain in (False, True))
+    return dict(recovered(policy, visitor, engine, explain) for visitor in SETS + SUITE_CASES for explain in (False, True))
 
 
 def recorded() -> dict[str, bytes]:
     """Every golden file but the storm's, by its path under GOLDEN."""
-    return {p.relative_to(GOLDEN).as_posix(): p.read_bytes()
-            for p in sorted(GOLDEN.rglob("*")) if p.is_file() and p.parent.name != "storm"}
+    return {
+        p.relative_to(GOLDEN).as_posix(): p.read_bytes()
+        for p in sorted(GOLDEN.rglob("*"))
+        if p.is_file() and p.parent.name != "storm"
+    }
 
 
 def first_difference(old: bytes, new: bytes, width: int = 30) -> str:
@@ -188,8 +198,10 @@ def first_difference(old: bytes, new: bytes, width: int = 30) -> str:
             old_text, new_text = old_pretty, new_pretty
         else:
             at = next((i for i, (a, b) in enumerate(zip(old_text, new_text)) if a != b), min(len(old_text), len(new_text)))
-            return (f"      the same JSON, spelt otherwise; from character {at}:\n"
-                    f"      recorded: {old_text[max(0, at - 40):at + 40]!r}\n      now:      {new_text[max(0, at - 40):at + 40]!r}")
+            return (
+                f"      the same JSON, spelt otherwise; from character {at}:\n"
+                f"      recorded: {old_text[max(0, at - 40) : at + 40]!r}\n      now:      {new_text[max(0, at - 40) : at + 40]!r}"
+            )
     lines = list(difflib.unified_diff(old_text.splitlines(), new_text.splitlines(), "recorded", "now", n=2, lineterm=""))
     more = f"\n      ... {len(lines) - width} more diff lines" if len(lines) > width else ""
     return "\n".join("      " + line for line in lines[:width]) + more
@@ -201,7 +213,9 @@ def differences(golden: dict[str, bytes], produced: dict[str, bytes], how: str) 
         if name not in golden:
             problems.append(f"{name}: {how} gives it, but nothing is recorded (a new input? record it with --update-golden)")
         elif name not in produced:
-            problems.append(f"{name}: recorded, but {how} no longer gives it (an input gone, or a recovery turned into an error or back)")
+            problems.append(
+                f"{name}: recorded, but {how} no longer gives it (an input gone, or a recovery turned into an error or back)"
+            )
         elif golden[name] != produced[name]:
             problems.append(f"{name}: {how} gives other bytes than recorded:\n{first_difference(golden[name], produced[name])}")
     return problems
@@ -222,8 +236,10 @@ def golden(request, policy) -> dict[str, bytes]:
         first, *others = engines_here()
         for engine in others:
             disagree = differences(outputs[first], outputs[engine], f"engine {engine}")
-            assert not disagree, (f"engines {first} and {engine} disagree, so one golden file per input cannot hold both; "
-                                  f"make them agree (or record one per engine):\n" + verdict(disagree))
+            assert not disagree, (
+                f"engines {first} and {engine} disagree, so one golden file per input cannot hold both; "
+                f"make them agree (or record one per engine):\n" + verdict(disagree)
+            )
         for old in recorded():
             (GOLDEN / old).unlink()
         for name, data in outputs[first].items():
@@ -256,7 +272,9 @@ def test_each_example_prints_as_recorded(example, explain, golden):
     done = cli("recover", "--now", NOW, *flags, *example.files)
     assert done.returncode == 0 and without_fallback_note(done.stderr) == b"", done.stderr.decode()
     name = example.name + (".explain" if explain else "") + ".json"
-    problems = differences({name: golden.get(name, b"")}, {name: done.stdout}, f"`{' '.join(['chat-recovery recover --now', NOW, *flags])}`")
+    problems = differences(
+        {name: golden.get(name, b"")}, {name: done.stdout}, f"`{' '.join(['chat-recovery recover --now', NOW, *flags])}`"
+    )
     if problems:
         pytest.fail(verdict(problems), pytrace=False)
 
@@ -282,8 +300,11 @@ def test_batch_recovers_every_set_as_recorded(engine, golden, tmp_path):
             visitor_id = json.loads(line)["visitorId"]
             name = expected.get(visitor_id, (f"(visitor {visitor_id})",))[0]
             produced[name] = line
-        problems = differences({name: data for name, data in expected.values()}, produced,
-                               f"`{' '.join(['chat-recovery recover --batch --engine', engine, *flags])}`")
+        problems = differences(
+            {name: data for name, data in expected.values()},
+            produced,
+            f"`{' '.join(['chat-recovery recover --batch --engine', engine, *flags])}`",
+        )
         if problems:
             pytest.fail(verdict(problems), pytrace=False)
 
@@ -296,6 +317,7 @@ def test_every_engine_the_command_offers_is_pinned_here():
 
 
 # --- the storm ---------------------------------------------------------------
+
 
 def storm_command(out) -> list:
     return ["bench", "storm", "--visitors", STORM_VISITORS, "--seed", STORM_SEED, "--out", out]
@@ -317,8 +339,8 @@ def file_digest(path: Path) -> str:
 class Digests:
     sha256: str
     bytes: int
-    lines: tuple           # a short digest of each line: enough to find the first that differs
-    first_changed: int     # the first line whose digest is not the recorded one (0: none)
+    lines: tuple  # a short digest of each line: enough to find the first that differs
+    first_changed: int  # the first line whose digest is not the recorded one (0: none)
     first_changed_line: bytes
 
 
@@ -375,8 +397,9 @@ def storm_record(request, storm, storm_run) -> dict:
         runs = {engine: storm_run(engine) for engine in engines_here()}
         first, *others = engines_here()
         for engine in others:
-            assert runs[engine].lines == runs[first].lines, \
+            assert runs[engine].lines == runs[first].lines, (
                 f"engines {first} and {engine} recover the storm differently; make them agree (or record one per engine)"
+            )
         record = {
             "storm": " ".join(map(str, ["chat-recovery", *storm_command("storm.ndjson")])),
             "storm_sha256": storm[1],
@@ -390,17 +413,21 @@ def storm_record(request, storm, storm_run) -> dict:
         STORM_RECORD.parent.mkdir(parents=True, exist_ok=True)
         STORM_RECORD.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
         STORM_LINES.write_text("".join(f"{digest}\n" for digest in runs[first].lines), encoding="utf-8")
-    assert STORM_RECORD.is_file() and STORM_LINES.is_file(), \
+    assert STORM_RECORD.is_file() and STORM_LINES.is_file(), (
         f"{STORM_RECORD.relative_to(ROOT)} is missing; run pytest tests/test_golden_recoveries.py --update-golden"
+    )
     return json.loads(STORM_RECORD.read_text(encoding="utf-8"))
 
 
 def test_the_storm_is_the_recorded_input(storm, storm_record):
     """Else the recoveries below cannot be compared: `bench storm` itself changed."""
     if storm[1] != storm_record["storm_sha256"]:
-        pytest.fail(f"`{storm_record['storm']}` no longer writes the storm the recoveries were recorded from "
-                    f"(sha256 {storm[1]}, recorded {storm_record['storm_sha256']}): the generator changed. "
-                    f"If that is intended, record again with --update-golden and review it", pytrace=False)
+        pytest.fail(
+            f"`{storm_record['storm']}` no longer writes the storm the recoveries were recorded from "
+            f"(sha256 {storm[1]}, recorded {storm_record['storm_sha256']}): the generator changed. "
+            f"If that is intended, record again with --update-golden and review it",
+            pytrace=False,
+        )
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -420,7 +447,9 @@ def test_the_storm_recovers_as_recorded(engine, storm, storm_run, storm_record):
     who = found.group(1).decode() if found else "?"
     shown = got.first_changed_line.decode(errors="replace").rstrip("\n")
     if got.first_changed:
-        where = f"the first at line {got.first_changed} (visitor {who}):\n  now: {shown[:400]}{' ...' if len(shown) > 400 else ''}"
+        where = (
+            f"the first at line {got.first_changed} (visitor {who}):\n  now: {shown[:400]}{' ...' if len(shown) > 400 else ''}"
+        )
     elif len(got.lines) < len(old):
         where = f"the output ends at line {len(got.lines)}"
     else:
@@ -433,4 +462,5 @@ def test_the_storm_recovers_as_recorded(engine, storm, storm_run, storm_record):
         f"  chat-recovery {' '.join(map(str, storm_command('storm.ndjson')))}\n"
         f"  chat-recovery {' '.join(map(str, batch_command('storm.ndjson', engine, 'out.ndjson')))} && sed -n {got.first_changed or 1}p out.ndjson\n"
         f"and the same on the commit that recorded it (git log -1 -- tests/golden/recoveries/storm) to compare.",
-        pytrace=False)
+        pytrace=False,
+    )

@@ -1,5 +1,6 @@
 """Malformed and hostile reports get a clear error or a valid recovery from the
 CLI and the API: never a traceback, never a half-applied state."""
+
 import io
 import json
 
@@ -15,16 +16,32 @@ POLICY = cr.load_policy()
 JSONISH = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
-    max_leaves=20)
+    max_leaves=20,
+)
 
-KEYS = ["visitorId", "source", "sentAt", "visitor", "chat", "unfinishedWrapup", "status", "info", "type", "id", "browser", "messages"]
+KEYS = [
+    "visitorId",
+    "source",
+    "sentAt",
+    "visitor",
+    "chat",
+    "unfinishedWrapup",
+    "status",
+    "info",
+    "type",
+    "id",
+    "browser",
+    "messages",
+]
 
 
 @st.composite
 def mangled_reports(draw):
     """A valid report with parts replaced by wrong types, unknown keys or junk."""
-    body = report(visitor={"status": "inSite", "info": {"browser": "b", "customVariables": {"k": "v"}}},
-                  chat={"id": "c", "messages": [{"id": "m", "time": NOW, "action": "visitorMessage", "sender": {"type": "visitor"}}]})
+    body = report(
+        visitor={"status": "inSite", "info": {"browser": "b", "customVariables": {"k": "v"}}},
+        chat={"id": "c", "messages": [{"id": "m", "time": NOW, "action": "visitorMessage", "sender": {"type": "visitor"}}]},
+    )
     for _ in range(draw(st.integers(1, 3))):
         target = body
         path = draw(st.lists(st.sampled_from(KEYS), min_size=1, max_size=3))
@@ -107,7 +124,9 @@ def test_non_utf8_bytes_through_the_real_command(tmp_path):
 
 
 def test_yaml_bomb_is_refused_quickly():
-    bomb = b"a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n" \
-           b"d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+    bomb = (
+        b"a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+        b"d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+    )
     code, out, err = run(bomb)
     assert code == 1

@@ -1,6 +1,7 @@
 """A server swaps policies while it recovers: every recovery is made under
 one whole policy, stamped with its name, version and digest, and a policy
 that fails to load or check never replaces a good one."""
+
 import os
 import shutil
 import threading
@@ -12,16 +13,28 @@ import chat_recovery as cr
 from conftest import NOW, ROOT, edit, report
 
 VISITOR = report("visitor", sent="2026-11-24T09:00:01Z", visitor={"info": {"name": "Ann"}})
-AGENT = report("agent", sent="2026-11-24T09:00:02Z", visitor={"info": {"name": "Bob"}},
-               chat={"id": "c-1", "props": {"ifEnterQueue": True}, "messages": []})
+AGENT = report(
+    "agent",
+    sent="2026-11-24T09:00:02Z",
+    visitor={"info": {"name": "Bob"}},
+    chat={"id": "c-1", "props": {"ifEnterQueue": True}, "messages": []},
+)
 
 
 def _version(directory, version, agent_first=False):
     shutil.copytree(ROOT / "rules", directory)
     edit(directory / "policy.yaml", 'version: "2026.11.24"', f'version: "{version}"')
     if agent_first:  # two files change together: a mix of old and new would show
-        edit(directory / "visitor-info.yaml", "  name:\n    strategy: visitorOverrideAgent", "  name:\n    strategy: agentOverrideVisitor")
-        edit(directory / "chat-props.yaml", "  ifEnterQueue:\n    strategy: agentOnly", "  ifEnterQueue:\n    strategy: visitorOnly")
+        edit(
+            directory / "visitor-info.yaml",
+            "  name:\n    strategy: visitorOverrideAgent",
+            "  name:\n    strategy: agentOverrideVisitor",
+        )
+        edit(
+            directory / "chat-props.yaml",
+            "  ifEnterQueue:\n    strategy: agentOnly",
+            "  ifEnterQueue:\n    strategy: visitorOnly",
+        )
     return directory
 
 
@@ -125,8 +138,11 @@ def test_no_recovery_sees_a_half_loaded_policy_under_concurrent_reloads(tmp_path
     """Four threads recover while a deploy flips a symlink between two good
     versions and a broken one and reloads after each flip. Every recovery
     must match, value for value, the one policy its digest names."""
-    versions = {"A": _version(tmp_path / "A", "A"), "B": _version(tmp_path / "B", "B", agent_first=True),
-                "broken": _broken(tmp_path / "broken")}
+    versions = {
+        "A": _version(tmp_path / "A", "A"),
+        "B": _version(tmp_path / "B", "B", agent_first=True),
+        "broken": _broken(tmp_path / "broken"),
+    }
     expected = {}
     for key in ("A", "B"):
         policy = cr.load_policy(versions[key])
@@ -155,7 +171,9 @@ def test_no_recovery_sees_a_half_loaded_policy_under_concurrent_reloads(tmp_path
             key = ("A", "B", "broken")[step % 3]
             _flip(link, versions[key])
             results.append((key, live.reload()))
-            done = len(seen)   # of 5 recoveries that end after the reload at most 4 (one a thread) began before it: one ran under it
+            done = len(
+                seen
+            )  # of 5 recoveries that end after the reload at most 4 (one a thread) began before it: one ran under it
             _wait(lambda: len(seen) >= done + 5 or errors, "the recovering threads stalled")  # noqa: B023 - called in this iteration
     finally:
         stop.set()

@@ -2,6 +2,7 @@
 messages are data: tests/golden/compile-errors/invariant-*), each invariant proved against the action rules, the shortest counterexample
 printed, and every counterexample the prover finds replayed through
 `recover` to show it happens in the real engine."""
+
 import json
 
 import pytest
@@ -35,12 +36,18 @@ def add_invariants(policy_dir, text):
 
 # --- the file kind ----------------------------------------------------------------
 
+
 def test_shipped_invariants_are_proved(policy):
     assert [(i.name, i.kind) for i in policy.invariants] == [
-        ("everyChatRelatedStatusIsReachable", "reachable"), ("chatEndedOnlyBySystem", "enteredOnlyBy"),
-        ("refusedByAgentOnlyByARefusal", "enteredOnlyBy"), ("waitingOnlyByARequest", "enteredOnlyBy"),
-        ("transferringOnlyByATransfer", "enteredOnlyBy"), ("invitationByWindowOnlyByInvitationText", "enteredOnlyBy"),
-        ("chatEndedIsTerminal", "terminal"), ("refusedNeverWaitsAgain", "never")]
+        ("everyChatRelatedStatusIsReachable", "reachable"),
+        ("chatEndedOnlyBySystem", "enteredOnlyBy"),
+        ("refusedByAgentOnlyByARefusal", "enteredOnlyBy"),
+        ("waitingOnlyByARequest", "enteredOnlyBy"),
+        ("transferringOnlyByATransfer", "enteredOnlyBy"),
+        ("invitationByWindowOnlyByInvitationText", "enteredOnlyBy"),
+        ("chatEndedIsTerminal", "terminal"),
+        ("refusedNeverWaitsAgain", "never"),
+    ]
     space = Space(policy.chat)
     assert all(prove(i, space).holds for i in policy.invariants)
 
@@ -52,6 +59,7 @@ def test_a_policy_without_invariants_still_loads(rules_copy):
 
 
 # --- the seed-implied invariants the shipped rules break -----------------------------
+
 
 def places(policy_dir, file):
     """name -> where `  name:` is written in the file, as diagnostics show it."""
@@ -67,8 +75,16 @@ CHATTING_ONLY_BY_AN_ACCEPT = """\
 def test_the_guards_are_what_make_the_shipped_invariants_hold(rules_copy):
     """Drop the status guard of two shipped rules: policy check must find the
     shortest log that breaks each invariant and name the rule to blame."""
-    edit(rules_copy / "chat-actions.yaml", "    on: agentAcceptChat\n    when: {status: {not: [chatEnded, refusedByAgent]}}\n", "    on: agentAcceptChat\n")
-    edit(rules_copy / "chat-actions.yaml", "    on: requestChatToBot\n    when: {status: {not: [chatEnded, refusedByAgent]}}\n", "    on: requestChatToBot\n")
+    edit(
+        rules_copy / "chat-actions.yaml",
+        "    on: agentAcceptChat\n    when: {status: {not: [chatEnded, refusedByAgent]}}\n",
+        "    on: agentAcceptChat\n",
+    )
+    edit(
+        rules_copy / "chat-actions.yaml",
+        "    on: requestChatToBot\n    when: {status: {not: [chatEnded, refusedByAgent]}}\n",
+        "    on: requestChatToBot\n",
+    )
     code, lines = check(rules_copy)
     rules, at = places(rules_copy, "chat-actions.yaml"), places(rules_copy, "invariants.yaml")
     assert code == 1 and lines == [
@@ -223,9 +239,12 @@ def test_the_prover_on_a_guarded_policy(guarded):
     policy, space, verdicts = _verdicts(guarded)
     assert space.complete
     assert {name for name, v in verdicts.items() if v.holds} == {"chattingNeverWaitsAgain", "endedOnlyByTheSystem"}
-    assert [str(space.events[e.event]) for e in verdicts["chatEndedIsTerminal"].path][-1] == 'systemMessage (data.reopen=true)'
+    assert [str(space.events[e.event]) for e in verdicts["chatEndedIsTerminal"].path][-1] == "systemMessage (data.reopen=true)"
     assert [str(space.events[e.event]) for e in verdicts["transferOnlyOnAcceptedTransfer"].path] == [
-        'visitorRequestChat (data.topic="billing")', "botAcceptChat", "agentTransferDepartment"]
+        'visitorRequestChat (data.topic="billing")',
+        "botAcceptChat",
+        "agentTransferDepartment",
+    ]
     assert verdicts["invitationsReachable"].unreached == ("manualInvitationByWindow",)
 
 
@@ -234,16 +253,23 @@ def test_broken_invariants_print_the_shortest_log_at_the_invariant(guarded):
     at = lambda name: "{}/invariants.yaml:{}:{}".format(guarded, *line_of(guarded / "invariants.yaml", f"  {name}:"))  # noqa: E731
     rule = lambda name: "{}/chat-actions.yaml:{}:{}".format(guarded, *line_of(guarded / "chat-actions.yaml", f"  {name}:"))  # noqa: E731
     assert code == 1
-    assert f"{at('transferOnlyOnAcceptedTransfer')}: error[invariant-fails]: invariant 'transferOnlyOnAcceptedTransfer' fails: " \
-        'visitorRequestChat (data.topic="billing") [waitingForChat] -> botAcceptChat [chatting] -> agentTransferDepartment [transferring]; ' \
+    assert (
+        f"{at('transferOnlyOnAcceptedTransfer')}: error[invariant-fails]: invariant 'transferOnlyOnAcceptedTransfer' fails: "
+        'visitorRequestChat (data.topic="billing") [waitingForChat] -> botAcceptChat [chatting] -> agentTransferDepartment [transferring]; '
         f"rule 'handOver' ({rule('handOver')}) turns chatting into transferring" in lines
-    assert f"{at('invitationsReachable')}: error[invariant-fails]: invariant 'invitationsReachable' fails: no message log reaches 'manualInvitationByWindow'" in lines
+    )
+    assert (
+        f"{at('invitationsReachable')}: error[invariant-fails]: invariant 'invitationsReachable' fails: no message log reaches 'manualInvitationByWindow'"
+        in lines
+    )
     assert sum(": error[invariant-fails]: invariant " in line for line in lines) == 5
 
 
 def test_lists_and_copied_values_in_counterexamples(lists):
     code, lines = check(lists)
-    assert code == 1 and [line.split(": error[invariant-fails]: ", 1)[1].split("; rule")[0] for line in lines if ": error[" in line] == [
+    assert code == 1 and [
+        line.split(": error[invariant-fails]: ", 1)[1].split("; rule")[0] for line in lines if ": error[" in line
+    ] == [
         "invariant 'chattingNeverWaitsAgain' fails: visitorRequestChat [waitingForChat] -> agentAcceptChat (no sender.id) [chatting] -> visitorMessage [waitingForChat]",
         "invariant 'endedOnlyByTheSystem' fails: visitorRequestChat [waitingForChat] -> agentAcceptChat (sender.id=\"a-boss\") [chatting] -> agentMessage [chatEnded]",
     ]
@@ -287,9 +313,20 @@ def test_every_counterexample_happens_in_the_real_engine(policy_dir, count, requ
 
 
 def _random_messages():
-    actions = ["visitorRequestChat", "botAcceptChat", "agentAcceptChat", "agentTransferDepartment", "agentRefuseChat",
-               "systemChatEnded", "systemMessage", "agentAcceptTransfer", "visitorMessage"]
-    data = st.fixed_dictionaries({}, optional={"topic": st.sampled_from(["billing", "sales"]), "reopen": st.sampled_from([True, False, "yes"])})
+    actions = [
+        "visitorRequestChat",
+        "botAcceptChat",
+        "agentAcceptChat",
+        "agentTransferDepartment",
+        "agentRefuseChat",
+        "systemChatEnded",
+        "systemMessage",
+        "agentAcceptTransfer",
+        "visitorMessage",
+    ]
+    data = st.fixed_dictionaries(
+        {}, optional={"topic": st.sampled_from(["billing", "sales"]), "reopen": st.sampled_from([True, False, "yes"])}
+    )
     step = st.tuples(st.sampled_from(actions), st.sampled_from(SENDER_TYPES), st.sampled_from(["a-1", "a-2"]), data)
     return st.lists(step, min_size=1, max_size=7)
 
@@ -301,12 +338,21 @@ def test_proved_invariants_hold_on_random_real_logs(steps):
     policy = GUARDED_POLICY[0]
     messages = []
     for n, (action, sender, sender_id, data) in enumerate(steps, 1):
-        message = {"id": f"m-{n:03d}", "time": f"2026-11-24T08:50:{n:02d}Z", "action": action, "sender": {"type": sender, "id": sender_id}}
+        message = {
+            "id": f"m-{n:03d}",
+            "time": f"2026-11-24T08:50:{n:02d}Z",
+            "action": action,
+            "sender": {"type": sender, "id": sender_id},
+        }
         if data:
             message["data"] = data
         messages.append(message)
-    seen = [cr.recover(policy, [report("agent", agent="a-1", chat={"id": "c-1", "messages": messages[:n]})], NOW, engine="python")["visitor"]["status"]
-            for n in range(1, len(messages) + 1)]
+    seen = [
+        cr.recover(policy, [report("agent", agent="a-1", chat={"id": "c-1", "messages": messages[:n]})], NOW, engine="python")[
+            "visitor"
+        ]["status"]
+        for n in range(1, len(messages) + 1)
+    ]
     for i, status in enumerate(seen):
         if status == "chatting":
             assert not set(seen[i:]) & {"waitingForChat", "refusedByAgent"}
@@ -322,6 +368,7 @@ GUARDED_POLICY: list = []
 def _guarded_policy(tmp_path_factory):
     directory = tmp_path_factory.mktemp("guarded") / "rules"
     import shutil
+
     shutil.copytree(ROOT / "rules", directory)
     (directory / "chat-actions.yaml").write_text(GUARDED_ACTIONS, encoding="utf-8")
     (directory / "invariants.yaml").write_text(GUARDED_INVARIANTS, encoding="utf-8")
@@ -332,12 +379,17 @@ def test_a_state_space_too_large_to_search_claims_nothing(rules_copy):
     """A list that grows with every message (an upsert without its key) has
     no end: the search stops at its bound and says so, proving nothing."""
     path = rules_copy / "chat-actions.yaml"
-    path.write_text(path.read_text(encoding="utf-8") + "  firstFile:\n    on: agentMessage\n    when: {state.files: [[]]}\n    status: chatting\n", encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8")
+        + "  firstFile:\n    on: agentMessage\n    when: {state.files: [[]]}\n    status: chatting\n",
+        encoding="utf-8",
+    )
     code, lines = check(rules_copy)
     assert code == 0 and lines == [
         f"{rules_copy}/chat-actions.yaml: warning[not-proved]: the action rules reach more than 20000 states (or 250000 steps) of the tested state fields: "
         "which rules never fire was not checked, and no invariant was proved",
-        f"{rules_copy}: ok (69 visitor properties, 5 chat props, 14 statuses, 0 invariants proved, 1 warning)"]
+        f"{rules_copy}: ok (69 visitor properties, 5 chat props, 14 statuses, 0 invariants proved, 1 warning)",
+    ]
     assert check(rules_copy, "--strict")[0] == 1
 
 

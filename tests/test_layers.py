@@ -2,6 +2,7 @@
 below it (and itself), so a reader can take the packages top to bottom, and
 no module takes part in an import cycle. Read statically, imports inside
 functions included: a deferred import is still a dependency."""
+
 from __future__ import annotations
 
 import ast
@@ -15,15 +16,15 @@ PACKAGE = ROOT / "engine" / "chat_recovery"
 
 # bottom to top; a unit is a top-level module or a sub-package of chat_recovery
 FLOORS = (
-    {"timeutil", "diagnostics", "paths", "json_identity", "stops", "version", "processes"},   # foundations
-    {"policy"},                          # YAML -> a checked, compiled, immutable Policy
-    {"replay"},                          # which action rule fires
-    {"recovery"},                        # reports + Policy -> a recovery
-    {"api"},                             # the Python API
-    {"authoring", "batch", "live"},      # the product owner's tools; many visitors; live recovery
-    {"service", "bench"},                # HTTP; the benchmark
-    {"cli"},                             # the command line
-    {"tool", ""},                        # the console script; `import chat_recovery` (lazy names)
+    {"timeutil", "diagnostics", "paths", "json_identity", "stops", "version", "processes"},  # foundations
+    {"policy"},  # YAML -> a checked, compiled, immutable Policy
+    {"replay"},  # which action rule fires
+    {"recovery"},  # reports + Policy -> a recovery
+    {"api"},  # the Python API
+    {"authoring", "batch", "live"},  # the product owner's tools; many visitors; live recovery
+    {"service", "bench"},  # HTTP; the benchmark
+    {"cli"},  # the command line
+    {"tool", ""},  # the console script; `import chat_recovery` (lazy names)
 )
 FLOOR = {unit: level for level, units in enumerate(FLOORS) for unit in units}
 
@@ -61,7 +62,7 @@ def _imports(name: str, path: Path, runtime_only: bool = False) -> set[str]:
         if isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".") if package else []
-                base = base[:len(base) - (node.level - 1)] if node.level > 1 else base
+                base = base[: len(base) - (node.level - 1)] if node.level > 1 else base
                 module = ".".join(base + ([node.module] if node.module else []))
             elif (node.module or "").split(".")[0] == "chat_recovery":
                 module = node.module.partition(".")[2]
@@ -84,8 +85,12 @@ def test_every_module_is_on_a_floor():
 
 
 def test_each_floor_imports_only_the_floors_below_it():
-    upward = {(m, t) for m, path in MODULES.items() for t in _imports(m, path)
-              if _unit(t) != _unit(m) and FLOOR[_unit(t)] > FLOOR[_unit(m)]}
+    upward = {
+        (m, t)
+        for m, path in MODULES.items()
+        for t in _imports(m, path)
+        if _unit(t) != _unit(m) and FLOOR[_unit(t)] > FLOOR[_unit(m)]
+    }
     assert sorted(upward - KNOWN) == [], "imports against the flow"
     assert sorted(KNOWN - upward) == [], "gone: take them off KNOWN"
 
@@ -121,6 +126,7 @@ def _strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
                 if w == v:
                     break
             out.append(sorted(scc))
+
     for v in sorted(graph):
         if v not in index:
             visit(v)

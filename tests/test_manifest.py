@@ -1,5 +1,6 @@
 """The optional policy manifest (policy.yaml): a name and version that every
 recovery carries, and the policy's choice of action-rule engine."""
+
 import json
 
 import chat_recovery as cr
@@ -29,7 +30,10 @@ def test_the_manifest_picks_the_engine_and_the_cli_can_override(rules_copy, tmp_
     edit(rules_copy / "policy.yaml", "engine: python", "engine: pyhton")
     done = cli("policy", "check", rules_copy)
     assert done.returncode == 1
-    assert b"policy.yaml:8:9: error[bad-value]: 'pyhton' is not one of: auto, durable, compiled, python (did you mean 'python'?)" in done.stdout
+    assert (
+        b"policy.yaml:8:9: error[bad-value]: 'pyhton' is not one of: auto, durable, compiled, python (did you mean 'python'?)"
+        in done.stdout
+    )
     edit(rules_copy / "policy.yaml", "engine: pyhton", "engine: python")
     path = tmp_path / "r.json"
     path.write_text(json.dumps(report(visitor={"status": "preChat"})))

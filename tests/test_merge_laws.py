@@ -1,6 +1,7 @@
 """Laws of the merge, checked on random report sets: arrival order does not
 matter (but for 'first writer wins' properties that reports disagree on), and
 a report applied twice changes nothing."""
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,16 +15,37 @@ SOURCES = [{"type": "visitor"}, {"type": "agent", "id": "a-1"}, {"type": "agent"
 TIMES = [f"2026-11-24T09:00:0{i}Z" for i in range(4)]
 TEXT = st.sampled_from(["x", "y", "z"])
 INFO = {
-    "browser": TEXT, "ip": TEXT, "campaignId": TEXT, "departmentId": TEXT, "email": TEXT,
-    "ticketId": TEXT, "segments": st.lists(TEXT, max_size=2), "visitTimes": st.integers(0, 2),
-    "ifCaptured": st.booleans(), "visitedPageUrls": st.lists(TEXT, max_size=2), "ssoId": TEXT,
+    "browser": TEXT,
+    "ip": TEXT,
+    "campaignId": TEXT,
+    "departmentId": TEXT,
+    "email": TEXT,
+    "ticketId": TEXT,
+    "segments": st.lists(TEXT, max_size=2),
+    "visitTimes": st.integers(0, 2),
+    "ifCaptured": st.booleans(),
+    "visitedPageUrls": st.lists(TEXT, max_size=2),
+    "ssoId": TEXT,
     "customVariables": st.dictionaries(st.sampled_from(["plan", "tier", "a.b"]), st.one_of(st.none(), TEXT), max_size=3),
-    "captureTime": st.sampled_from(TIMES), "latestPrechatTime": st.sampled_from(TIMES),
+    "captureTime": st.sampled_from(TIMES),
+    "latestPrechatTime": st.sampled_from(TIMES),
 }
 STATUS = st.sampled_from(["inSite", "preChat", "offlineMessage", "systemProcessing", "outOfSite", "chatting"])
-MESSAGES = st.lists(st.builds(lambda i, t: {"id": f"m-{i}", "time": TIMES[t], "action": "visitorMessage",
-                                            "sender": {"type": "visitor"}, "text": f"hello {i}"},
-                              st.integers(0, 5), st.integers(0, 3)), max_size=4, unique_by=lambda m: m["id"])
+MESSAGES = st.lists(
+    st.builds(
+        lambda i, t: {
+            "id": f"m-{i}",
+            "time": TIMES[t],
+            "action": "visitorMessage",
+            "sender": {"type": "visitor"},
+            "text": f"hello {i}",
+        },
+        st.integers(0, 5),
+        st.integers(0, 3),
+    ),
+    max_size=4,
+    unique_by=lambda m: m["id"],
+)
 
 
 @st.composite
@@ -34,8 +56,11 @@ def reports(draw):
         info = draw(st.fixed_dictionaries({}, optional={k: st.one_of(st.none(), v) for k, v in INFO.items()}))
         body["visitor"] = {"status": draw(st.one_of(st.none(), STATUS)), "info": info}
     if draw(st.booleans()):
-        body["chat"] = {"id": "c-1", "messages": draw(MESSAGES),
-                        "props": draw(st.fixed_dictionaries({}, optional={"source": TEXT, "ifEnterQueue": st.booleans()}))}
+        body["chat"] = {
+            "id": "c-1",
+            "messages": draw(MESSAGES),
+            "props": draw(st.fixed_dictionaries({}, optional={"source": TEXT, "ifEnterQueue": st.booleans()})),
+        }
     if source["type"] == "agent" and draw(st.booleans()):
         body["unfinishedWrapup"] = {"comment": draw(TEXT)}
     return body
@@ -65,7 +90,7 @@ def test_arrival_order_does_not_matter(batch, rnd):
     rnd.shuffle(shuffled)
     one, two = cr.recover(POLICY, batch, NOW), cr.recover(POLICY, shuffled, NOW)
     assert without_first_wins(one) == without_first_wins(two)
-    for key in FIRST_WINS:   # and 'first' means the first report that supplied one
+    for key in FIRST_WINS:  # and 'first' means the first report that supplied one
         for order, result in ((batch, one), (shuffled, two)):
             if result["visitor"] is not None:
                 assert result["visitor"]["info"].get(key) == first_supplied(order, key)
@@ -82,6 +107,7 @@ def test_a_report_applied_twice_changes_nothing(batch, data):
 @given(st.lists(reports(), min_size=1, max_size=4))
 def test_recoveries_are_json_and_stable(batch):
     import json
+
     result = cr.recover(POLICY, batch, NOW, explain=True)
     assert json.loads(json.dumps(result)) == result
     assert cr.recover(POLICY, batch, NOW, explain=True) == result

@@ -1,6 +1,7 @@
 """A required key typed with a slip (`sentat`) is one mistake: one line that
 names the unknown key and the required key it should be, in reports (CLI and
 API) and in rule files alike."""
+
 import json
 
 import pytest
@@ -24,13 +25,19 @@ def misspelt(body: dict, old: str, new: str) -> dict:
 def test_the_cli_names_the_slip_and_the_required_key_in_one_line(tmp_path):
     path = tmp_path / "r.json"
     path.write_text(json.dumps(misspelt(report(), "sentAt", "sentat")))
-    assert one_line(cli("recover", "--now", NOW, path)) == f"{path}: $.sentat: unknown key 'sentat'; required key 'sentAt' is missing (did you mean 'sentAt'?)"
+    assert (
+        one_line(cli("recover", "--now", NOW, path))
+        == f"{path}: $.sentat: unknown key 'sentat'; required key 'sentAt' is missing (did you mean 'sentAt'?)"
+    )
 
 
 def test_the_api_names_the_slip_and_the_report(policy):
     with pytest.raises(cr.ReportError) as caught:
         cr.recover(policy, [report(), misspelt(report("agent"), "visitorId", "visitorID")], NOW)
-    assert str(caught.value) == "report 1: $.visitorID: unknown key 'visitorID'; required key 'visitorId' is missing (did you mean 'visitorId'?)"
+    assert (
+        str(caught.value)
+        == "report 1: $.visitorID: unknown key 'visitorID'; required key 'visitorId' is missing (did you mean 'visitorId'?)"
+    )
     assert caught.value.path == "$.visitorID"
 
 

@@ -1,5 +1,6 @@
 """`policy diff OLD NEW`: rule changes named at file:line, and the recorded
 cases whose recovery changes, end to end through the CLI."""
+
 import json
 import re
 from pathlib import Path
@@ -53,17 +54,32 @@ def test_a_changed_strategy_names_the_property_its_line_and_the_cases(rules_copy
 
 def test_a_changed_strategy_definition_lists_every_property_it_affects(rules_copy):
     strategies = rules_copy / "strategies.yaml"
-    edit(strategies, "  agentOnly:\n    seed: agent only\n    from: [agent]", "  agentOnly:\n    seed: agent only\n    from: [agent, visitor]")
+    edit(
+        strategies,
+        "  agentOnly:\n    seed: agent only\n    from: [agent]",
+        "  agentOnly:\n    seed: agent only\n    from: [agent, visitor]",
+    )
     code, out, _ = run_diff("rules", rules_copy)
     line = next(l for l in out.splitlines() if ": agentOnly: " in l)
-    assert line.startswith(where(strategies, "agentOnly:") + ": agentOnly: from [agent], pick priority -> from [agent, visitor], pick priority; affects 24: ")
+    assert line.startswith(
+        where(strategies, "agentOnly:")
+        + ": agentOnly: from [agent], pick priority -> from [agent, visitor], pick priority; affects 24: "
+    )
     assert "ticketId" in line and "ifEnterQueue" in line
 
 
 def test_a_changed_action_rule_is_named_and_chat_cases_change(rules_copy):
     actions = rules_copy / "chat-actions.yaml"
-    edit(actions, "    add: {currentAgents: $sender.id}\n    status: chatting\n", "    add: {currentAgents: $sender.id}\n    status: transferring\n")
-    edit(actions, "    on: agentStopChat\n    remove: {currentAgents: $sender.id}", "    on: agentStopChat\n    set: {assignee: $sender.id}")
+    edit(
+        actions,
+        "    add: {currentAgents: $sender.id}\n    status: chatting\n",
+        "    add: {currentAgents: $sender.id}\n    status: transferring\n",
+    )
+    edit(
+        actions,
+        "    on: agentStopChat\n    remove: {currentAgents: $sender.id}",
+        "    on: agentStopChat\n    set: {assignee: $sender.id}",
+    )
     code, out, _ = run_diff("rules", rules_copy, "--corpus", "corpus", "--exit-code")
     assert code == 1
     assert f"{where(actions, 'agentAcceptChat:')}: agentAcceptChat: status chatting -> transferring" in out
@@ -73,7 +89,7 @@ def test_a_changed_action_rule_is_named_and_chat_cases_change(rules_copy):
     assert 'corpus/chatting-with-agent: $.visitor.status: "chatting" -> "transferring"' in out
     assert 'corpus/ended-two-wrapups: $.chat.state.currentAgents: ["a-1"] -> ["a-1","a-2"]' in out
     assert 'corpus/ended-two-wrapups: $.chat.state.assignee: null -> "a-2"' in out
-    assert "corpus/transfer-refused:" not in out   # a later rule decides its status
+    assert "corpus/transfer-refused:" not in out  # a later rule decides its status
 
 
 def test_description_comment_and_order_edits_change_no_behaviour(rules_copy):
@@ -109,7 +125,9 @@ def test_a_report_one_policy_refuses_is_a_changed_case(rules_copy, tmp_path):
     edit(rules_copy / "visitor-status.yaml", "statuses:\n", "statuses:\n  onHold:\n    recoverAs: inSite\n")
     corpus = tmp_path / "uploads" / "on-hold"
     corpus.mkdir(parents=True)
-    (corpus / "1-visitor.yaml").write_text("visitorId: v-1\nsource: {type: visitor}\nsentAt: '2026-11-24T09:00:00Z'\nvisitor: {status: onHold}\n")
+    (corpus / "1-visitor.yaml").write_text(
+        "visitorId: v-1\nsource: {type: visitor}\nsentAt: '2026-11-24T09:00:00Z'\nvisitor: {status: onHold}\n"
+    )
     code, out, _ = run_diff("rules", rules_copy, "--corpus", tmp_path / "uploads", "--format", "json")
     data = json.loads(out)
     assert [c["message"] for c in data["structural"]] == ["new status, recovered as inSite"]
@@ -124,19 +142,39 @@ def test_json_is_plain_data_with_counts(rules_copy):
     edit(client, "do: keepHeartbeat, seconds: 180}", "do: keepHeartbeat, seconds: 300}")
     code, out, _ = run_diff("rules", rules_copy, "--corpus", "examples", "--format", "json")
     data = json.loads(out)
-    assert data["summary"] == {"behaviourChanges": 1, "otherChanges": 0, "cases": 6, "casesChanged": 1,
-                               "valuesChanged": 1, "behaviourChanged": True}
+    assert data["summary"] == {
+        "behaviourChanges": 1,
+        "otherChanges": 0,
+        "cases": 6,
+        "casesChanged": 1,
+        "valuesChanged": 1,
+        "behaviourChanged": True,
+    }
     file, line, col = where(client, "  chatEnded:").rsplit(":", 2)
-    assert data["structural"] == [{"file": file, "line": int(line), "col": int(col), "area": "client rule", "kind": "behaviour",
-                                   "subject": "chatEnded", "message": "to visitor: keepHeartbeat seconds 180 -> seconds 300"}]
+    assert data["structural"] == [
+        {
+            "file": file,
+            "line": int(line),
+            "col": int(col),
+            "area": "client rule",
+            "kind": "behaviour",
+            "subject": "chatEnded",
+            "message": "to visitor: keepHeartbeat seconds 180 -> seconds 300",
+        }
+    ]
     ended = next(c for c in data["cases"] if c["name"] == "examples/chat-ended")
-    assert ended["changes"] == [{"path": "$.directives['visitor keepHeartbeat'].seconds", "old": 180, "new": 300,
-                                 "oldAbsent": False, "newAbsent": False}]
+    assert ended["changes"] == [
+        {"path": "$.directives['visitor keepHeartbeat'].seconds", "old": 180, "new": 300, "oldAbsent": False, "newAbsent": False}
+    ]
     assert all(c["changes"] == [] for c in data["cases"] if c is not ended)
 
 
 def test_markdown_for_a_pull_request(rules_copy):
-    edit(rules_copy / "visitor-status.yaml", "  systemProcessing:\n    recoverAs: waitingForChat", "  systemProcessing:\n    recoverAs: inSite")
+    edit(
+        rules_copy / "visitor-status.yaml",
+        "  systemProcessing:\n    recoverAs: waitingForChat",
+        "  systemProcessing:\n    recoverAs: inSite",
+    )
     code, out, _ = run_diff("rules", rules_copy, "--corpus", "corpus", "--format", "markdown")
     assert out.startswith(f"### Policy diff: `rules` -> `{rules_copy}`\n\n**behaviour changes: 1 rule change, 0 of 11 cases")
     assert "| where | what | change |" in out
@@ -152,7 +190,10 @@ def test_a_broken_new_policy_exits_3_with_its_positions(rules_copy):
 
 
 def test_a_bad_corpus_or_now_is_named(tmp_path):
-    assert run_diff("rules", "rules", "--corpus", tmp_path / "nowhere")[::2] == (1, f"chat-recovery: {tmp_path}/nowhere: no such corpus directory\n")
+    assert run_diff("rules", "rules", "--corpus", tmp_path / "nowhere")[::2] == (
+        1,
+        f"chat-recovery: {tmp_path}/nowhere: no such corpus directory\n",
+    )
     (tmp_path / "set").mkdir()
     (tmp_path / "set" / "1-visitor.json").write_text("{not json")
     code, _, err = run_diff("rules", "rules", "--corpus", tmp_path / "set")
@@ -162,10 +203,28 @@ def test_a_bad_corpus_or_now_is_named(tmp_path):
 
 def test_suite_cases_are_compared_through_the_seam(rules_copy):
     """The shape `policy_tests.load_suites` returns: suites holding cases."""
-    edit(rules_copy / "visitor-info.yaml", "  name:\n    strategy: visitorOverrideAgent", "  name:\n    strategy: agentOverrideVisitor")
-    reports = [{"visitorId": "v-1", "source": {"type": "visitor"}, "sentAt": "2026-11-24T09:00:00Z", "visitor": {"info": {"name": "Ann"}}},
-               {"visitorId": "v-1", "source": {"type": "agent", "id": "a-1"}, "sentAt": "2026-11-24T09:00:01Z", "visitor": {"info": {"name": "Bob"}}}]
-    case = SimpleNamespace(name="name: the visitor wins", file="rules/tests/info.test.yaml", line=12, reports=reports, now=NOW, expect={})
+    edit(
+        rules_copy / "visitor-info.yaml",
+        "  name:\n    strategy: visitorOverrideAgent",
+        "  name:\n    strategy: agentOverrideVisitor",
+    )
+    reports = [
+        {
+            "visitorId": "v-1",
+            "source": {"type": "visitor"},
+            "sentAt": "2026-11-24T09:00:00Z",
+            "visitor": {"info": {"name": "Ann"}},
+        },
+        {
+            "visitorId": "v-1",
+            "source": {"type": "agent", "id": "a-1"},
+            "sentAt": "2026-11-24T09:00:01Z",
+            "visitor": {"info": {"name": "Bob"}},
+        },
+    ]
+    case = SimpleNamespace(
+        name="name: the visitor wins", file="rules/tests/info.test.yaml", line=12, reports=reports, now=NOW, expect={}
+    )
     cases = cases_from_suites([SimpleNamespace(cases=[case])])
     result = diff(cr.load_policy(), cr.load_policy(rules_copy), cases)
     (changed,) = result.changed_cases
@@ -190,15 +249,23 @@ def test_every_corpus_set_is_valid_and_recovers(name, report_schema, policy):
 
 def test_the_policy_test_suites_are_cases_too(rules_copy):
     """The shipped suites are cases of the diff, beside the corpus."""
-    edit(rules_copy / "visitor-info.yaml", "  departmentId:\n    strategy: agentOverrideVisitor", "  departmentId:\n    strategy: visitorOverrideAgent")
+    edit(
+        rules_copy / "visitor-info.yaml",
+        "  departmentId:\n    strategy: agentOverrideVisitor",
+        "  departmentId:\n    strategy: visitorOverrideAgent",
+    )
     code, out, err = run_diff("rules", rules_copy, "--format", "json", suites=True)
     assert (code, without_fallback_note(err)) == (0, "")
     cases = json.loads(out)["cases"]
     assert any(".test.yaml:" in c["name"] for c in cases)
     changed = {c["name"]: c["changes"] for c in cases if c["changes"]}
-    assert any("visitor-info.test.yaml:" in name and "department id (departmentId): agent override visitor" in name
-               and {"path": "$.visitor.info.departmentId", "old": "support", "new": "sales", "oldAbsent": False, "newAbsent": False} in changes
-               for name, changes in changed.items()), changed
+    assert any(
+        "visitor-info.test.yaml:" in name
+        and "department id (departmentId): agent override visitor" in name
+        and {"path": "$.visitor.info.departmentId", "old": "support", "new": "sales", "oldAbsent": False, "newAbsent": False}
+        in changes
+        for name, changes in changed.items()
+    ), changed
 
 
 def test_an_invariant_change_is_listed_apart_from_behaviour(rules_copy):
@@ -207,7 +274,10 @@ def test_an_invariant_change_is_listed_apart_from_behaviour(rules_copy):
     code, out, _ = run_diff("rules", rules_copy, "--corpus", "corpus", "--exit-code")
     assert code == 0, out
     assert "Invariant changes (what `policy check` proves):\n" in out
-    assert f'{where(invariants, "waitingOnlyByARequest:")}: waitingOnlyByARequest: actions ["requestChatToBot", "visitorRequestChat"] -> ["visitorRequestChat"]' in out
+    assert (
+        f'{where(invariants, "waitingOnlyByARequest:")}: waitingOnlyByARequest: actions ["requestChatToBot", "visitorRequestChat"] -> ["visitorRequestChat"]'
+        in out
+    )
     assert out.splitlines()[-1].startswith("no behaviour change:")
 
 

@@ -1,5 +1,6 @@
 """`chat-recovery policy docs`: the policy as the seed's tables, and the
 committed docs/policy.md kept fresh."""
+
 import re
 
 from conftest import ROOT, cli, edit
@@ -25,15 +26,26 @@ def test_the_default_policy_and_its_directory_give_the_same_page():
 
 def test_tables_in_the_seed_shape_with_both_languages(policy):
     page = docs_of()
-    for heading in ("## Strategies", "## Visitor info (`visitor.info`)", "## Chat props (`chat.props`)",
-                    "## Visitor statuses", "## Action rules", "## Client rules"):
+    for heading in (
+        "## Strategies",
+        "## Visitor info (`visitor.info`)",
+        "## Chat props (`chat.props`)",
+        "## Visitor statuses",
+        "## Action rules",
+        "## Client rules",
+    ):
         assert heading in page
     assert "| property | seed | strategy | when | description zh | en |" in page
-    assert ("| `customVariables` | custom variable | `visitorOverrideAgent` | merged key by key | 访客的变量, 按照每一个具体的变量覆盖 |"
-            in page)
+    assert (
+        "| `customVariables` | custom variable | `visitorOverrideAgent` | merged key by key | 访客的变量, 按照每一个具体的变量覆盖 |"
+        in page
+    )
     assert "| `systemProcessing` | system processing | waitingForChat |" in page
     assert "| `outOfSite` | out of site | (not recovered) |" in page
-    assert "| `agentAcceptTransfer` | `agentAcceptTransfer` | status not in [chatEnded, refusedByAgent] | transferBeginTime = null; currentAgents -= $data.fromAgentId; currentAgents += $sender.id | chatting |" in page
+    assert (
+        "| `agentAcceptTransfer` | `agentAcceptTransfer` | status not in [chatEnded, refusedByAgent] | transferBeginTime = null; currentAgents -= $data.fromAgentId; currentAgents += $sender.id | chatting |"
+        in page
+    )
     rows = set(re.findall(r"^\| `(\w+)` \|", page, re.M))
     missing = [r.name for r in (*policy.info, *policy.chat_props)] + list(policy.statuses) + [r.name for r in policy.chat.rules]
     assert [name for name in missing if name not in rows] == []
@@ -53,8 +65,10 @@ def test_check_passes_on_a_fresh_copy_and_fails_on_a_stale_one(tmp_path, rules_c
     edit(rules_copy / "chat-props.yaml", "strategy: agentOnly", "strategy: visitorOnly")
     stale = cli("policy", "docs", rules_copy, "--out", out, "--check")
     assert stale.returncode == 1
-    assert stale.stderr.decode() == (f"{out}: stale: the policy changed since it was generated; "
-                                     f"regenerate it with `chat-recovery policy docs {rules_copy} --out {out}`\n")
+    assert stale.stderr.decode() == (
+        f"{out}: stale: the policy changed since it was generated; "
+        f"regenerate it with `chat-recovery policy docs {rules_copy} --out {out}`\n"
+    )
     assert out.read_bytes() == written  # --check writes nothing
 
 
@@ -73,7 +87,10 @@ def test_a_broken_policy_writes_nothing_and_says_where(tmp_path, rules_copy):
     out = tmp_path / "policy.md"
     done = cli("policy", "docs", rules_copy, "--out", out)
     assert done.returncode == 3 and not out.exists()
-    assert re.search(r"visitor-info\.yaml:\d+:\d+: error\[unknown-strategy\]: unknown strategy 'anny' \(did you mean 'any'\?\)", done.stderr.decode())
+    assert re.search(
+        r"visitor-info\.yaml:\d+:\d+: error\[unknown-strategy\]: unknown strategy 'anny' \(did you mean 'any'\?\)",
+        done.stderr.decode(),
+    )
     assert "Traceback" not in done.stderr.decode()
 
 

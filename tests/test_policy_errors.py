@@ -1,6 +1,7 @@
 """Through the API, a broken policy is refused with every problem at once, sorted;
 a good one compiles into a frozen object. What each mistake must say is data:
 tests/golden/compile-errors (run by tests/test_compile_errors.py)."""
+
 import dataclasses
 
 import pytest

@@ -1,6 +1,7 @@
 """The public API, `import chat_recovery as cr`, is a promise to servers that
 embed the engine: its names and their signatures stay put whatever moves
 inside the package."""
+
 from __future__ import annotations
 
 import importlib.metadata
@@ -12,8 +13,20 @@ import pytest
 
 import chat_recovery as cr
 
-NAMES = ["Diagnostic", "LivePolicy", "Policy", "PolicyError", "RecoveryError", "ReloadResult", "ReportError",
-         "apply", "check_policy", "load_policy", "recover", "render"]
+NAMES = [
+    "Diagnostic",
+    "LivePolicy",
+    "Policy",
+    "PolicyError",
+    "RecoveryError",
+    "ReloadResult",
+    "ReportError",
+    "apply",
+    "check_policy",
+    "load_policy",
+    "recover",
+    "render",
+]
 
 # (parameter, default) in order; annotations may change spelling (Optional[X] -> X | None), not meaning
 SIGNATURES = {
@@ -35,6 +48,7 @@ def test_the_names_are_the_promised_ones():
 def test_the_functions_keep_their_signatures():
     def parameters(function):
         return [(p.name, ... if p.default is p.empty else p.default) for p in inspect.signature(function).parameters.values()]
+
     assert {name: parameters(getattr(cr, name)) for name in SIGNATURES} == SIGNATURES
     assert [m for m in dir(cr.LivePolicy) if not m.startswith("_")] == LIVE_POLICY_METHODS
 

@@ -23,6 +23,7 @@ prints the README line and a diff of what the block shows against what ran.
 Blocks build on the set-up before them, in README order: run the whole file
 (`pytest tests/test_readme.py`), not one block with -k.
 """
+
 import difflib
 import doctest
 import os
@@ -42,24 +43,39 @@ from conftest import without_fallback_note  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 COPIED = ("examples", "rules", "corpus")
-TIMEOUT = 300   # a hang guard only: every block here finishes in seconds
+TIMEOUT = 300  # a hang guard only: every block here finishes in seconds
 
 
 def _env(workdir: Path) -> dict:
     bin_dir = Path(sys.executable).parent
-    return {**os.environ, "PATH": f"{workdir / 'bin'}:{bin_dir}:{os.environ.get('PATH', '')}", "PYTHONUNBUFFERED": "1",
-            "NO_COLOR": "1", "COLUMNS": "80", "TOKEN": "readme-token"}
+    return {
+        **os.environ,
+        "PATH": f"{workdir / 'bin'}:{bin_dir}:{os.environ.get('PATH', '')}",
+        "PYTHONUNBUFFERED": "1",
+        "NO_COLOR": "1",
+        "COLUMNS": "80",
+        "TOKEN": "readme-token",
+    }
 
 
 def _run(script: str, workdir: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(["bash", "-e", "-o", "pipefail", "-c", script], cwd=workdir, env=_env(workdir),
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=TIMEOUT)
+    return subprocess.run(
+        ["bash", "-e", "-o", "pipefail", "-c", script],
+        cwd=workdir,
+        env=_env(workdir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=TIMEOUT,
+    )
 
 
 def run_sh(example) -> None:
     done = _run(example.parsed, example.namespace["workdir"])
     if done.returncode:
-        raise AssertionError(f"README.md line {example.line}: the ```sh block exited {done.returncode}:\n{example.parsed}\n--- its output:\n{done.stdout}")
+        raise AssertionError(
+            f"README.md line {example.line}: the ```sh block exited {done.returncode}:\n{example.parsed}\n--- its output:\n{done.stdout}"
+        )
 
 
 def commands(block: str, first_line: int):
@@ -81,10 +97,12 @@ def run_console(example) -> None:
     failures = []
     for line, command, expected in commands(example.parsed, example.line + 1):
         done = _run(command, example.namespace["workdir"])
-        shown = without_fallback_note(done.stdout)   # 3.13+: the one line "Supported Pythons" tells of
+        shown = without_fallback_note(done.stdout)  # 3.13+: the one line "Supported Pythons" tells of
         if not matches(expected, shown):
             diff = "".join(difflib.unified_diff(expected.splitlines(True), shown.splitlines(True), "README (expected)", "actual"))
-            failures.append(f"README.md line {line}: $ {command}\n(exit {done.returncode}; `...` in the README matches any text)\n{diff}")
+            failures.append(
+                f"README.md line {line}: $ {command}\n(exit {done.returncode}; `...` in the README matches any text)\n{diff}"
+            )
     if failures:
         raise AssertionError("\n".join(failures))
 
@@ -129,4 +147,4 @@ def test_a_drifted_output_fails_with_its_readme_line_and_a_diff(tmp_path):
         example.evaluate()
     message = str(caught.value)
     assert "README.md line 7: $ echo three" in message and "-four\n+three\n" in message
-    assert "line 4" not in message   # `one` then `...` matched `one\ntwo`
+    assert "line 4" not in message  # `one` then `...` matched `one\ntwo`

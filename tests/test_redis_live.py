@@ -1,5 +1,6 @@
 """Live recovery through a real Redis: several processes submitting at once,
 and Redis stopped and started again mid-run."""
+
 import multiprocessing
 import random
 import threading
@@ -26,8 +27,10 @@ def first_writer_paths(policy):
 def comparable(recovery, any_paths):
     """The recovery less what arrival order may change: `any` values and
     their conflicts."""
+
     def loose(path):
         return any(path == p or path.startswith(p + "[") or path.startswith(p + ".") for p in any_paths)
+
     out = {**recovery}
     for section, base in (("visitor", "$.visitor.info"), ("chat", "$.chat.props")):
         holder = out.get(section)
@@ -44,6 +47,7 @@ def _submit_share(url, reports, done):
     from chat_recovery import load_policy
     from chat_recovery.live import Coordinator
     from chat_recovery.live.redis_store import RedisStore
+
     coordinator = Coordinator(load_policy(), RedisStore(url), window=600)
     for report in reports:
         coordinator.submit(report, now=NOW)
@@ -52,6 +56,7 @@ def _submit_share(url, reports, done):
 
 def test_processes_submitting_a_storm_in_random_order_lose_no_report(redis_server, policy):
     from chat_recovery.live.redis_store import RedisStore
+
     reports = storm(StormSpec(visitors=1000, seed=11))
     random.Random(5).shuffle(reports)
     ctx = multiprocessing.get_context("spawn")
@@ -65,7 +70,7 @@ def test_processes_submitting_a_storm_in_random_order_lose_no_report(redis_serve
     assert sum(done.get() for _ in procs) == len(reports)
 
     any_paths = first_writer_paths(policy)
-    assert any_paths   # the shipped policy has `any` properties: the comparison must leave them out
+    assert any_paths  # the shipped policy has `any` properties: the comparison must leave them out
     reader = Coordinator(policy, RedisStore(redis_server.url), window=600)
     groups = by_visitor(reports)
     assert len(groups) == 1000
@@ -79,6 +84,7 @@ def test_processes_submitting_a_storm_in_random_order_lose_no_report(redis_serve
 
 def test_redis_stopped_and_started_mid_run_every_submit_succeeds_or_says_retry(redis_server, policy):
     from chat_recovery.live.redis_store import RedisStore
+
     reports = storm(StormSpec(visitors=60, seed=12))
     coordinator = Coordinator(policy, RedisStore(redis_server.url, timeout=2), window=600)
     failed, other, applied = [], [], []
@@ -99,7 +105,7 @@ def test_redis_stopped_and_started_mid_run_every_submit_succeeds_or_says_retry(r
                 with lock:
                     failed.append(report)
                 some_failed.set()
-            except Exception as exc:   # noqa: BLE001 - anything else would be a bug: kept to fail the test below
+            except Exception as exc:  # noqa: BLE001 - anything else would be a bug: kept to fail the test below
                 with lock:
                     other.append(repr(exc))
             if hold and not stopped.is_set():
@@ -120,7 +126,7 @@ def test_redis_stopped_and_started_mid_run_every_submit_succeeds_or_says_retry(r
     assert other == []
     assert failed
     assert applied
-    for report in failed:                     # the caller retries what failed
+    for report in failed:  # the caller retries what failed
         coordinator.submit(report, now=NOW)
 
     fresh = Coordinator(policy, MemoryStore(), window=600)

@@ -1,6 +1,7 @@
 """The hand-written reference merge gives the engine's recovery: on a storm
 (both rule engines), on the bundled examples, and its hand-written input
 check refuses what the report schema refuses."""
+
 import copy
 import json
 from pathlib import Path
@@ -36,7 +37,13 @@ def storm_groups():
     return by_visitor(storm(StormSpec(visitors=300, seed=11)))
 
 
-ENGINES = ["python", "compiled", pytest.param("durable", marks=pytest.mark.skipif(not durable_available(), reason="durable_rules does not import on this Python"))]
+ENGINES = [
+    "python",
+    "compiled",
+    pytest.param(
+        "durable", marks=pytest.mark.skipif(not durable_available(), reason="durable_rules does not import on this Python")
+    ),
+]
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -79,10 +86,19 @@ def test_the_reference_leaves_out_only_the_policy_stamp(policy, storm_groups):
     assert set(cr.recover(policy, reports, NOW)) - set(reference.recover(reports, NOW)) == POLICY_ONLY
 
 
-GOOD = {"visitorId": "v-1", "source": {"type": "agent", "id": "a-1"}, "sentAt": "2026-11-24T09:00:00Z",
-        "visitor": {"status": "chatting", "info": {"browser": "Firefox 132", "visitTimes": 3, "navigations": ["/a", {"url": "/b"}]}},
-        "chat": {"id": "c-1", "props": {"monitorAgents": ["a-2"]},
-                 "messages": [{"id": "m-1", "time": "2026-11-24T08:00:00.5Z", "action": "visitorRequestChat", "sender": {"type": "visitor"}}]}}
+GOOD = {
+    "visitorId": "v-1",
+    "source": {"type": "agent", "id": "a-1"},
+    "sentAt": "2026-11-24T09:00:00Z",
+    "visitor": {"status": "chatting", "info": {"browser": "Firefox 132", "visitTimes": 3, "navigations": ["/a", {"url": "/b"}]}},
+    "chat": {
+        "id": "c-1",
+        "props": {"monitorAgents": ["a-2"]},
+        "messages": [
+            {"id": "m-1", "time": "2026-11-24T08:00:00.5Z", "action": "visitorRequestChat", "sender": {"type": "visitor"}}
+        ],
+    },
+}
 BAD = {
     "unknown top key": ("$", "visitr", {}),
     "missing sentAt": ("$", "sentAt", None),
@@ -124,7 +140,7 @@ def test_the_hand_written_check_refuses_what_the_schema_refuses(policy, report_s
     else:
         node[key] = value
     schema_says = list(Draft202012Validator(report_schema).iter_errors(report))
-    if case == "visitor source id differs":   # the one rule the schema cannot say; the engine checks it too
+    if case == "visitor source id differs":  # the one rule the schema cannot say; the engine checks it too
         assert not schema_says
         with pytest.raises(cr.ReportError):
             cr.recover(policy, [report], NOW)
@@ -141,7 +157,15 @@ def test_the_hand_written_check_accepts_a_good_report(report_schema):
 
 LATE = [  # after the end and after a refusal: the guards of the shipped action rules
     ["visitorRequestChat", "agentAcceptChat", "systemChatEnded", "agentAcceptChat", "agentTransferDepartment", "agentRefuseChat"],
-    ["visitorRequestChat", "agentRefuseChat", "visitorRequestChat", "agentAcceptChat", "agentRefuseChat", "systemChatEnded", "visitorRequestChat"],
+    [
+        "visitorRequestChat",
+        "agentRefuseChat",
+        "visitorRequestChat",
+        "agentAcceptChat",
+        "agentRefuseChat",
+        "systemChatEnded",
+        "visitorRequestChat",
+    ],
     ["agentAddInvitationText", "visitorAcceptChat", "systemChatEnded", "botAcceptChat", "requestChatToBot"],
 ]
 
@@ -151,9 +175,22 @@ LATE = [  # after the end and after a refusal: the guards of the shipped action 
 def test_the_reference_keeps_the_guards_as_the_engine_does(policy, engine, actions):
     messages = []
     for n, action in enumerate(actions, 1):
-        sender = {"type": "visitor"} if action.startswith("visitor") else {"type": "system"} if action.startswith("system") \
-            else {"type": "bot", "id": "b-1"} if action.startswith(("bot", "request")) else {"type": "agent", "id": f"a-{n}"}
+        sender = (
+            {"type": "visitor"}
+            if action.startswith("visitor")
+            else {"type": "system"}
+            if action.startswith("system")
+            else {"type": "bot", "id": "b-1"}
+            if action.startswith(("bot", "request"))
+            else {"type": "agent", "id": f"a-{n}"}
+        )
         messages.append({"id": f"m-{n}", "time": f"2026-11-24T08:50:0{n}Z", "action": action, "sender": sender})
-    reports = [{"visitorId": "v-1", "source": {"type": "agent", "id": "a-1"}, "sentAt": "2026-11-24T09:00:00Z",
-                "chat": {"id": "c-1", "messages": messages}}]
+    reports = [
+        {
+            "visitorId": "v-1",
+            "source": {"type": "agent", "id": "a-1"},
+            "sentAt": "2026-11-24T09:00:00Z",
+            "chat": {"id": "c-1", "messages": messages},
+        }
+    ]
     assert reference.recover(reports, NOW) == comparable(cr.recover(policy, reports, NOW, engine=engine))

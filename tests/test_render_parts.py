@@ -1,6 +1,7 @@
 """The parts of `render`, each called alone on a held state: the status
 (decided once, the message log's word included), the visitor, the chat and
 the directives, each with the conflicts and explain entries it writes."""
+
 import json
 
 import pytest
@@ -63,7 +64,12 @@ def test_the_status_conflict_and_explain_are_written_once_with_the_log_as_decide
 def test_a_status_rule_recovers_the_uploaded_status_as_another(policy):
     state, chat = held(policy, [report(visitor={"status": "systemProcessing"})])
     status = decide_status(policy, state, chat)
-    assert (status.uploaded, status.value, status.rule.status, status.log) == ("systemProcessing", "waitingForChat", "systemProcessing", None)
+    assert (status.uploaded, status.value, status.rule.status, status.log) == (
+        "systemProcessing",
+        "waitingForChat",
+        "systemProcessing",
+        None,
+    )
     findings = Findings(NOW, explain=True)
     findings.status(policy.status, status)
     entry = findings.explain.entries["$.visitor.status"]
@@ -101,14 +107,19 @@ def test_the_chat_alone(policy):
     recovered = recover_chat(policy, state, chat, findings)
     assert recovered == cr.recover(policy, example("chat-transferred"), NOW)["chat"]
     assert recovered["state"]["chatType"] and recovered["messages"] == chat.messages
-    assert findings.explain.entries["$.chat.messages['m-001']"]["why"] == "rule visitorRequestChat fired and set the status to waitingForChat"
+    assert (
+        findings.explain.entries["$.chat.messages['m-001']"]["why"]
+        == "rule visitorRequestChat fired and set the status to waitingForChat"
+    )
     assert recover_chat(policy, held(policy, example("plain-visitor"))[0], None, findings) is None
 
 
 def test_the_chat_lists_copies_of_a_message_that_differ(policy):
     said = {"id": "m-1", "time": "2026-11-24T08:59:00Z", "action": "visitorSendMessage", "sender": {"type": "visitor"}}
-    reports = [report(chat={"id": "c-1", "messages": [{**said, "text": "hi"}]}),
-               report("agent", "2026-11-24T09:00:02Z", chat={"id": "c-1", "messages": [{**said, "text": "hi!"}]})]
+    reports = [
+        report(chat={"id": "c-1", "messages": [{**said, "text": "hi"}]}),
+        report("agent", "2026-11-24T09:00:02Z", chat={"id": "c-1", "messages": [{**said, "text": "hi!"}]}),
+    ]
     state, chat = held(policy, reports)
     findings = Findings(NOW, explain=False)
     assert recover_chat(policy, state, chat, findings)["messages"] == [{**said, "text": "hi!"}]

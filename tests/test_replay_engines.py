@@ -1,4 +1,5 @@
 """The guards around durable_rules: what it would swallow, we refuse."""
+
 import pytest
 
 from chat_recovery.replay import ReplayError, durable_available, engine_for, make_engine
@@ -18,8 +19,9 @@ def test_a_session_is_deleted_only_after_its_finalize_action_ran(policy, monkeyp
 
     def without_finalize(chat):
         ruleset = dict(original(chat))
-        ruleset[durable_engine.FINALIZE] = {"all": [{"m": {"finalize": 2}}]}   # matches nothing we post
+        ruleset[durable_engine.FINALIZE] = {"all": [{"m": {"finalize": 2}}]}  # matches nothing we post
         return ruleset
+
     original = durable_engine.ruleset_for
     monkeypatch.setattr(durable_engine, "ruleset_for", without_finalize)
     engine = durable_engine.DurableEngine(policy.chat)
@@ -36,14 +38,17 @@ def test_the_durable_engine_names_the_rule_durable_rules_chose(policy):
         if rule.conditions:
             continue
         session = engine.open()
-        assert session.fire({"action": action, **{f"c{i}": "null" for i, _ in enumerate(policy.chat.condition_fields)}}) == indexes[0]
+        assert (
+            session.fire({"action": action, **{f"c{i}": "null" for i, _ in enumerate(policy.chat.condition_fields)}})
+            == indexes[0]
+        )
         session.close()
 
 
 def test_sessions_are_opened_one_at_a_time_and_reused(policy):
     engine = make_engine(policy.chat, "durable")
     index, event = event_for(policy, "agentAcceptChat")
-    for _ in range(3000):   # far past durable_rules' 1,024 live sessions: each is closed
+    for _ in range(3000):  # far past durable_rules' 1,024 live sessions: each is closed
         session = engine.open()
         assert session.fire(event) == index
         assert session.fire({**event, "action": "visitorMessage"}) is None
@@ -60,10 +65,10 @@ def test_unknown_engine_name(policy):
 
 def test_engines_are_per_thread(policy):
     import threading
+
     seen = []
     thread = threading.Thread(target=lambda: seen.append(engine_for(policy, "durable")))
     thread.start()
     thread.join()
     assert seen[0] is not engine_for(policy, "durable")
     assert engine_for(policy, "durable") is engine_for(policy, "durable")
-

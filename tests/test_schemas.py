@@ -1,5 +1,6 @@
 """The schemas state the contract: they are valid 2020-12, agree with the
 contract's lists, and every recovery the engine returns validates."""
+
 import json
 import re
 
@@ -33,22 +34,37 @@ def test_report_schema_lists_the_contracts_names():
 
 def test_contract_example_report_validates():
     example = {
-        "visitorId": "v-1001", "source": {"type": "agent", "id": "a-7"}, "sentAt": "2026-11-24T09:00:05Z",
+        "visitorId": "v-1001",
+        "source": {"type": "agent", "id": "a-7"},
+        "sentAt": "2026-11-24T09:00:05Z",
         "visitor": {"status": "chatting", "info": {"browser": "Firefox 132", "customVariables": {"plan": "gold"}}},
-        "chat": {"id": "c-555", "props": {"ifEnterQueue": True}, "messages": [
-            {"id": "m-1", "time": "2026-11-24T08:58:00Z", "action": "visitorRequestChat", "sender": {"type": "visitor", "id": "v-1001"}}]},
+        "chat": {
+            "id": "c-555",
+            "props": {"ifEnterQueue": True},
+            "messages": [
+                {
+                    "id": "m-1",
+                    "time": "2026-11-24T08:58:00Z",
+                    "action": "visitorRequestChat",
+                    "sender": {"type": "visitor", "id": "v-1001"},
+                }
+            ],
+        },
         "unfinishedWrapup": {"categories": ["billing"], "comment": "call back"},
     }
     assert list(CONTRACT.validator("report.schema.json").iter_errors(example)) == []
 
 
-@pytest.mark.parametrize("mutate,where", [
-    (lambda r: r.update(extra=1), "extra"),
-    (lambda r: r["source"].pop("id"), "source"),
-    (lambda r: r.update(sentAt="2026-11-24T09:00:05"), "sentAt"),
-    (lambda r: r.update(sentAt="2026-11-24T09:00:05+02:00"), "sentAt"),
-    (lambda r: r["visitor"].update(status="online"), "status"),
-])
+@pytest.mark.parametrize(
+    "mutate,where",
+    [
+        (lambda r: r.update(extra=1), "extra"),
+        (lambda r: r["source"].pop("id"), "source"),
+        (lambda r: r.update(sentAt="2026-11-24T09:00:05"), "sentAt"),
+        (lambda r: r.update(sentAt="2026-11-24T09:00:05+02:00"), "sentAt"),
+        (lambda r: r["visitor"].update(status="online"), "status"),
+    ],
+)
 def test_report_schema_refuses(mutate, where):
     example = {"visitorId": "v", "source": {"type": "agent", "id": "a"}, "sentAt": NOW, "visitor": {"status": "inSite"}}
     mutate(example)
@@ -84,6 +100,7 @@ def test_only_the_message_fields_the_merge_treats_as_free_can_hold_other_than_te
     let another message field hold numbers or booleans, two copies differing
     only in 1 vs 1.0 would be taken as the same, and this test says so."""
     from chat_recovery.recovery.chat import MESSAGE_FREE_FIELDS
+
     schema = json.loads((ROOT / "schemas" / "report.schema.json").read_text())
     defs = schema["$defs"]
 
@@ -97,8 +114,11 @@ def test_only_the_message_fields_the_merge_treats_as_free_can_hold_other_than_te
         kinds = node.get("type")
         if kinds == "string" or ("enum" in node and all(isinstance(v, str) for v in node["enum"])):
             return True
-        return kinds == "object" and node.get("additionalProperties") is False and all(
-            text_only(sub) for sub in node.get("properties", {}).values())
+        return (
+            kinds == "object"
+            and node.get("additionalProperties") is False
+            and all(text_only(sub) for sub in node.get("properties", {}).values())
+        )
 
     message = deref(defs["message"])
     assert message["additionalProperties"] is False
@@ -110,8 +130,10 @@ def test_message_copies_that_differ_only_as_json_numbers_do_are_a_conflict(polic
     """1 and 1.0 in a message's free `data` are different JSON: the copies conflict."""
     base = {"visitorId": "v", "sentAt": NOW, "chat": {"id": "c", "messages": []}}
     message = {"id": "m1", "time": NOW, "action": "agentSendFile", "sender": {"type": "agent", "id": "a"}}
-    reports = [{**base, "source": {"type": "visitor"}, "chat": {"id": "c", "messages": [{**message, "data": {"size": 1}}]}},
-               {**base, "source": {"type": "agent", "id": "a"}, "chat": {"id": "c", "messages": [{**message, "data": {"size": 1.0}}]}}]
+    reports = [
+        {**base, "source": {"type": "visitor"}, "chat": {"id": "c", "messages": [{**message, "data": {"size": 1}}]}},
+        {**base, "source": {"type": "agent", "id": "a"}, "chat": {"id": "c", "messages": [{**message, "data": {"size": 1.0}}]}},
+    ]
     recovery = cr.recover(policy, reports, now=NOW)
     assert [c["path"] for c in recovery["conflicts"]] == ["$.chat.messages.m1"]
     same = [{**r, "chat": {"id": "c", "messages": [{**message, "data": {"size": 1}}]}} for r in reports]

@@ -1,5 +1,6 @@
 """Every row of the seed's visitor-property, visitor-status and chat-prop
 tables, pinned through the public API: what a server sees after recovery."""
+
 import pytest
 
 import chat_recovery as cr
@@ -18,8 +19,14 @@ def sample(schema: dict, tag: str):
     kinds = [k for k in kinds if k != "null"] or ["string"]
     kind = kinds[0]
     n = {"v": 1, "a": 2, "b": 3}[tag]
-    return {"string": f"{tag}-value", "integer": n, "number": n, "boolean": tag == "v",
-            "array": [f"{tag}-item"], "object": {f"{tag}Key": f"{tag}-value"}}.get(kind, f"{tag}-value")
+    return {
+        "string": f"{tag}-value",
+        "integer": n,
+        "number": n,
+        "boolean": tag == "v",
+        "array": [f"{tag}-item"],
+        "object": {f"{tag}Key": f"{tag}-value"},
+    }.get(kind, f"{tag}-value")
 
 
 def info_schema(report_schema, key):
@@ -84,21 +91,30 @@ def test_visitor_property_row(policy, report_schema, key, strategy, visitor_firs
 def test_visitor_property_row_one_side_only(policy, report_schema, key, strategy, only):
     value = sample(info_schema(report_schema, key), only[0])
     info, _ = recovered_info(policy, (only, key, value, EARLY))
-    sides = {"any": ("visitor", "agent"), "visitorOverrideAgent": ("visitor", "agent"),
-             "agentOverrideVisitor": ("visitor", "agent"), "agentOnly": ("agent",),
-             "visitorOnly": ("visitor",), "none": ()}[strategy]
+    sides = {
+        "any": ("visitor", "agent"),
+        "visitorOverrideAgent": ("visitor", "agent"),
+        "agentOverrideVisitor": ("visitor", "agent"),
+        "agentOnly": ("agent",),
+        "visitorOnly": ("visitor",),
+        "none": (),
+    }[strategy]
     assert info.get(key) == (value if only in sides else None)
 
 
 def test_latest_activity_time_is_now_whatever_the_clients_say(policy):
-    info, result = recovered_info(policy, ("visitor", "latestActivityTime", "2026-11-24T08:00:00Z", EARLY),
-                                  ("agent", "latestActivityTime", "2026-11-24T08:30:00Z", LATE))
+    info, result = recovered_info(
+        policy,
+        ("visitor", "latestActivityTime", "2026-11-24T08:00:00Z", EARLY),
+        ("agent", "latestActivityTime", "2026-11-24T08:30:00Z", LATE),
+    )
     assert info["latestActivityTime"] == NOW
     assert result["explain"]["$.visitor.info.latestActivityTime"]["source"] is None
 
 
-@pytest.mark.parametrize("status,present", [("waitingForChat", True), ("systemProcessing", True),
-                                            ("inSite", False), ("chatting", False)])
+@pytest.mark.parametrize(
+    "status,present", [("waitingForChat", True), ("systemProcessing", True), ("inSite", False), ("chatting", False)]
+)
 def test_latest_waiting_for_chat_time_is_now_only_while_waiting(policy, status, present):
     info, _ = recovered_info(policy, ("visitor", "browser", "x", EARLY), status=status)
     assert ("latestWaitingForChatTime" in info) is present
@@ -134,8 +150,7 @@ def test_status_side_effect_overrides_the_clients_time(policy):
 
 
 def test_uploaded_status_visitor_wins_over_agent(policy):
-    sent = [report("visitor", EARLY, visitor={"status": "preChat"}),
-            report("agent", LATE, visitor={"status": "inSite"})]
+    sent = [report("visitor", EARLY, visitor={"status": "preChat"}), report("agent", LATE, visitor={"status": "inSite"})]
     assert cr.recover(policy, sent, NOW)["visitor"]["status"] == "preChat"
     assert cr.recover(policy, sent[1:], NOW)["visitor"]["status"] == "inSite"
 
@@ -149,11 +164,18 @@ def test_out_of_site_with_a_chat_still_recovers_the_visitor(policy):
 @pytest.mark.parametrize("key,strategy", list(CHAT_PROPS.items()))
 @pytest.mark.parametrize("visitor_first", [True, False], ids=["visitor-first", "agent-first"])
 def test_chat_prop_row(policy, key, strategy, visitor_first):
-    values = {"ifEnterQueue": (False, True), "monitorAgents": (["a-v"], ["a-a"]), "source": ("widget", "api"),
-              "visitorMessageSeenByAgent": (False, True), "agentMessageSeenByVisitor": (True, False)}
+    values = {
+        "ifEnterQueue": (False, True),
+        "monitorAgents": (["a-v"], ["a-a"]),
+        "source": ("widget", "api"),
+        "visitorMessageSeenByAgent": (False, True),
+        "agentMessageSeenByVisitor": (True, False),
+    }
     v, a = values[key]
-    sent = [report("visitor", EARLY, chat={"id": "c-1", "props": {key: v}}),
-            report("agent", LATE, chat={"id": "c-1", "props": {key: a}})]
+    sent = [
+        report("visitor", EARLY, chat={"id": "c-1", "props": {key: v}}),
+        report("agent", LATE, chat={"id": "c-1", "props": {key: a}}),
+    ]
     if not visitor_first:
         sent.reverse()
     props = cr.recover(policy, sent, NOW)["chat"]["props"]
@@ -165,7 +187,9 @@ def test_latest_waiting_for_chat_time_follows_the_status_the_log_gives(policy):
     chat log decides: waiting after a request, not once an agent accepted."""
     request = {"id": "m-1", "time": "2026-11-24T08:59:00Z", "action": "visitorRequestChat", "sender": {"type": "visitor"}}
     accept = {"id": "m-2", "time": "2026-11-24T08:59:10Z", "action": "agentAcceptChat", "sender": {"type": "agent", "id": "a-1"}}
-    waiting = cr.recover(policy, [report("visitor", EARLY, visitor={"status": "inSite"}, chat={"id": "c", "messages": [request]})], NOW)
+    waiting = cr.recover(
+        policy, [report("visitor", EARLY, visitor={"status": "inSite"}, chat={"id": "c", "messages": [request]})], NOW
+    )
     assert waiting["visitor"]["status"] == "waitingForChat"
     assert waiting["visitor"]["info"]["latestWaitingForChatTime"] == NOW
     chatting = cr.recover(policy, [report("visitor", EARLY, chat={"id": "c", "messages": [request, accept]})], NOW)

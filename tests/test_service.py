@@ -1,5 +1,6 @@
 """The HTTP service through a real uvicorn process, as a chat server in
 another language would use it."""
+
 import concurrent.futures
 import json
 import shutil
@@ -26,8 +27,10 @@ def served():
 
 
 def test_the_banner_says_where_it_listens_and_which_store(served):
-    assert served.banner == (f"chat-recovery: serving on http://127.0.0.1:{served.port} (store: embedded (in-process); "
-                             "policy: bundled; 1 replay worker)")
+    assert served.banner == (
+        f"chat-recovery: serving on http://127.0.0.1:{served.port} (store: embedded (in-process); "
+        "policy: bundled; 1 replay worker)"
+    )
 
 
 def test_reports_one_at_a_time_give_the_recovery_so_far(served, policy):
@@ -35,7 +38,7 @@ def test_reports_one_at_a_time_give_the_recovery_so_far(served, policy):
     got = served.client.post("/v1/reports", json=first)
     assert got.status_code == 200
     body = got.json()
-    assert body["reports"] == 1 and body["complete"] is True   # a refused chat: no agent holds it
+    assert body["reports"] == 1 and body["complete"] is True  # a refused chat: no agent holds it
     got = served.client.post("/v1/reports", json=second).json()
     assert got["reports"] == 2 and got["receipt"] == {"late": False, "duplicate": False}
     expected = cr.recover(policy, [first, second], got["recovery"]["visitor"]["info"]["latestActivityTime"])
@@ -45,7 +48,7 @@ def test_reports_one_at_a_time_give_the_recovery_so_far(served, policy):
 
 
 def test_a_list_of_reports_answers_each(served):
-    good, = example("plain-visitor")[:1]
+    (good,) = example("plain-visitor")[:1]
     bad = {**example("plain-visitor")[1], "sentAt": "not a time"}
     got = served.client.post("/v1/reports", json=[good, bad])
     assert got.status_code == 207
@@ -66,12 +69,15 @@ def test_a_bad_report_gets_422_naming_the_field(served):
     assert "did you mean 'browser'" in error["message"]
 
 
-@pytest.mark.parametrize("body, headers, status, code", [
-    (b"{not json", {"Content-Type": "application/json"}, 400, "invalidJson"),
-    (b"{}", {"Content-Type": "text/plain"}, 415, "notJson"),
-    (b"42", {"Content-Type": "application/json"}, 422, "invalidReport"),
-    (b"[]", {"Content-Type": "application/json"}, 422, "invalidReport"),
-])
+@pytest.mark.parametrize(
+    "body, headers, status, code",
+    [
+        (b"{not json", {"Content-Type": "application/json"}, 400, "invalidJson"),
+        (b"{}", {"Content-Type": "text/plain"}, 415, "notJson"),
+        (b"42", {"Content-Type": "application/json"}, 422, "invalidReport"),
+        (b"[]", {"Content-Type": "application/json"}, 422, "invalidReport"),
+    ],
+)
 def test_bodies_that_are_not_reports_get_a_json_error(served, body, headers, status, code):
     got = served.client.post("/v1/reports", content=body, headers=headers)
     assert got.status_code == status and got.json()["error"]["code"] == code
@@ -105,8 +111,11 @@ def test_metrics_count_what_happened(served):
     after = httpx.get(served.url + "/metrics").text
 
     def value(text, name):
-        line = next(l for l in text.splitlines() if l.startswith(name + " ") or l.startswith(name + "{") and l.split(" ")[0] == name)
+        line = next(
+            l for l in text.splitlines() if l.startswith(name + " ") or l.startswith(name + "{") and l.split(" ")[0] == name
+        )
         return float(line.rsplit(" ", 1)[1])
+
     key = 'chat_recovery_reports_total{outcome="invalid"}'
     assert value(after, key) == value(before, key) + 1
     assert "chat_recovery_submit_seconds_bucket" in after
@@ -119,9 +128,10 @@ def test_a_body_over_the_limit_is_413():
         got = server.client.post("/v1/reports", json={"visitorId": "v", "pad": "x" * 5000})
         assert got.status_code == 413 and got.json()["error"]["code"] == "tooLarge"
 
-        def chunks():   # no Content-Length: counted while reading
+        def chunks():  # no Content-Length: counted while reading
             for _ in range(10):
                 yield b" " * 500
+
         got = server.client.post("/v1/reports", content=chunks(), headers={"Content-Type": "application/json"})
         assert got.status_code == 413
     finally:
@@ -130,6 +140,7 @@ def test_a_body_over_the_limit_is_413():
 
 def test_a_storm_beyond_the_admission_limit_gets_429_with_jittered_retry_after():
     from test_workers import big_chat
+
     server = Served("--workers", "0", "--max-in-flight", "2")
     try:
         bodies = [big_chat(6000, visitor_id=f"v-storm-{n}") for n in range(16)]
@@ -162,34 +173,46 @@ def test_policy_check_over_http(served):
 
 
 def test_settings_come_from_the_environment_and_flags_win():
-    server = Served(env={"CHAT_RECOVERY_WINDOW": "5", "CHAT_RECOVERY_WORKERS": "0", "CHAT_RECOVERY_TOKEN": "from-env"},
-                    token=None)
+    server = Served(
+        env={"CHAT_RECOVERY_WINDOW": "5", "CHAT_RECOVERY_WORKERS": "0", "CHAT_RECOVERY_TOKEN": "from-env"}, token=None
+    )
     try:
-        got = httpx.post(server.url + "/v1/reports", json=example("plain-visitor")[0],
-                         headers={"Authorization": "Bearer from-env"})
+        got = httpx.post(
+            server.url + "/v1/reports", json=example("plain-visitor")[0], headers={"Authorization": "Bearer from-env"}
+        )
         assert got.status_code == 200
         opened, closes = got.json()["openedAt"], got.json()["closesAt"]
         from datetime import datetime
+
         span = datetime.fromisoformat(closes.replace("Z", "+00:00")) - datetime.fromisoformat(opened.replace("Z", "+00:00"))
         assert span.total_seconds() == 5
     finally:
         server.stop()
 
 
-@pytest.mark.parametrize("args, env, message, code", [
-    (["--port", "0"], {}, "--port must be 1-65535", 2),
-    (["--window", "soon"], {}, "--window: 'soon' is not a number", 2),
-    ([], {"CHAT_RECOVERY_PORT": "http"}, "CHAT_RECOVERY_PORT: 'http' is not a whole number", 2),
-    (["--host", "0.0.0.0"], {}, "a token is required to listen on 0.0.0.0", 2),
-    (["--log-format", "xml"], {}, "--log-format must be text or json, not 'xml'", 2),
-])
+@pytest.mark.parametrize(
+    "args, env, message, code",
+    [
+        (["--port", "0"], {}, "--port must be 1-65535", 2),
+        (["--window", "soon"], {}, "--window: 'soon' is not a number", 2),
+        ([], {"CHAT_RECOVERY_PORT": "http"}, "CHAT_RECOVERY_PORT: 'http' is not a whole number", 2),
+        (["--host", "0.0.0.0"], {}, "a token is required to listen on 0.0.0.0", 2),
+        (["--log-format", "xml"], {}, "--log-format must be text or json, not 'xml'", 2),
+    ],
+)
 def test_bad_settings_are_said_with_their_source(args, env, message, code):
     import os
     import sys
     from pathlib import Path
+
     exe = Path(sys.executable).with_name("chat-recovery")
-    done = subprocess.run([str(exe), "serve", *args], capture_output=True, text=True, timeout=60,
-                          env={k: v for k, v in {**os.environ, **env}.items() if not k.startswith("CHAT_RECOVERY_") or k in env})
+    done = subprocess.run(
+        [str(exe), "serve", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in {**os.environ, **env}.items() if not k.startswith("CHAT_RECOVERY_") or k in env},
+    )
     assert done.returncode == code and message in done.stderr and "Traceback" not in done.stderr
 
 
@@ -198,6 +221,7 @@ def test_a_policy_that_does_not_load_stops_serve_with_exit_3(tmp_path, rules_cop
     from pathlib import Path
 
     from conftest import edit
+
     edit(rules_copy / "visitor-info.yaml", "strategy: visitorOnly", "strategy: vistiorOnly")
     exe = Path(sys.executable).with_name("chat-recovery")
     done = subprocess.run([str(exe), "serve", "--policy", str(rules_copy)], capture_output=True, text=True, timeout=60)
@@ -207,12 +231,31 @@ def test_a_policy_that_does_not_load_stops_serve_with_exit_3(tmp_path, rules_cop
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_the_readme_curl_session(served):
     report = ROOT / "examples" / "chat-ended" / "2-agent-a7.json"
-    post = subprocess.run(["curl", "-sS", "-X", "POST", f"{served.url}/v1/reports", "-H", f"Authorization: Bearer {TOKEN}",
-                           "-H", "Content-Type: application/json", "--data-binary", f"@{report}"],
-                          capture_output=True, text=True, timeout=60)
+    post = subprocess.run(
+        [
+            "curl",
+            "-sS",
+            "-X",
+            "POST",
+            f"{served.url}/v1/reports",
+            "-H",
+            f"Authorization: Bearer {TOKEN}",
+            "-H",
+            "Content-Type: application/json",
+            "--data-binary",
+            f"@{report}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert json.loads(post.stdout)["visitorId"] == "v-6006"
-    get = subprocess.run(["curl", "-sS", f"{served.url}/v1/visitors/v-6006/recovery", "-H", f"Authorization: Bearer {TOKEN}"],
-                         capture_output=True, text=True, timeout=60)
+    get = subprocess.run(
+        ["curl", "-sS", f"{served.url}/v1/visitors/v-6006/recovery", "-H", f"Authorization: Bearer {TOKEN}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert json.loads(get.stdout)["recovery"]["visitorId"] == "v-6006"
 
 
@@ -222,12 +265,26 @@ def test_fuzzed_from_its_openapi_document_no_5xx_and_every_answer_as_documented(
     media types, headers and schemas."""
     import sys
     from pathlib import Path
+
     exe = Path(sys.executable).with_name("schemathesis")
-    done = subprocess.run([str(exe), "run", f"{served.url}/openapi.json", "-H", f"Authorization: Bearer {TOKEN}",
-                           "--max-examples", "30", "--checks",
-                           "not_a_server_error,status_code_conformance,content_type_conformance,"
-                           "response_schema_conformance,response_headers_conformance"],
-                          capture_output=True, text=True, timeout=600, cwd=tmp_path)   # its cache stays out of the tree
+    done = subprocess.run(
+        [
+            str(exe),
+            "run",
+            f"{served.url}/openapi.json",
+            "-H",
+            f"Authorization: Bearer {TOKEN}",
+            "--max-examples",
+            "30",
+            "--checks",
+            "not_a_server_error,status_code_conformance,content_type_conformance,"
+            "response_schema_conformance,response_headers_conformance",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )  # its cache stays out of the tree
     assert done.returncode == 0, done.stdout[-4000:]
     assert "No issues found" in done.stdout
 
@@ -261,6 +318,7 @@ def test_two_nodes_share_one_redis_and_readiness_follows_it(redis_server):
 
 def test_the_load_script_posts_a_storm_and_counts_every_report(served):
     from chat_recovery.bench.http_load import run
+
     result = run(served.url, TOKEN, visitors=20, concurrency=4, seed=9)
     assert result["statuses"].get("200") == result["reports"] and result["reportsPerSecond"] > 0
 
@@ -268,11 +326,13 @@ def test_the_load_script_posts_a_storm_and_counts_every_report(served):
 def _serve_argv(*args):
     import sys
     from pathlib import Path
+
     return [str(Path(sys.executable).with_name("chat-recovery")), "serve", *args]
 
 
 def test_a_port_in_use_is_its_own_one_line_error_with_exit_4():
     import socket
+
     with socket.socket() as held:
         held.bind(("127.0.0.1", 0))
         held.listen()
@@ -288,14 +348,17 @@ def test_serving_on_is_said_once_the_port_is_bound():
     import socket
 
     from redis_server import free_port
+
     port = free_port()
-    proc = subprocess.Popen(_serve_argv("--port", str(port), "--workers", "0"), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        _serve_argv("--port", str(port), "--workers", "0"), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
     try:
         assert "serving on" in proc.stdout.readline()
         socket.create_connection(("127.0.0.1", port), timeout=60).close()
     finally:
         proc.terminate()
-        assert proc.wait(300) == 0   # SIGTERM: asked to stop, stopped
+        assert proc.wait(300) == 0  # SIGTERM: asked to stop, stopped
 
 
 TRIPWIRE = """
@@ -325,6 +388,7 @@ def test_a_sigterm_sent_as_the_banner_is_read_stops_the_server_as_asked():
     import sys
 
     from redis_server import free_port
+
     done = subprocess.run([sys.executable, "-c", TRIPWIRE, str(free_port())], capture_output=True, text=True, timeout=300)
     assert done.stdout.startswith("chat-recovery: serving on") and done.returncode == 0, done.stderr
     events = [line.split()[2] for line in done.stderr.splitlines() if len(line.split()) > 2]
@@ -334,6 +398,7 @@ def test_a_sigterm_sent_as_the_banner_is_read_stops_the_server_as_asked():
 def _worker_pids(pid):
     """The replay workers serve spawned (not multiprocessing's resource tracker)."""
     from pathlib import Path
+
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     return [int(c) for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
 
@@ -341,6 +406,7 @@ def _worker_pids(pid):
 def test_serve_logs_each_request_a_replaced_worker_and_its_shutdown_never_the_token_or_a_body():
     import os
     import signal
+
     server = Served("--workers", "1")
     try:
         report = example("plain-visitor")[0]
@@ -351,14 +417,17 @@ def test_serve_logs_each_request_a_replaced_worker_and_its_shutdown_never_the_to
         assert "method=POST" in access and "status=200" in access and "visitorId=v-1001" in access and "durationMs=" in access
         assert server.client.get("/v1/visitors/v-nobody/recovery").status_code == 404
         assert "method=GET" in server.wait_log(lambda l: "status=404" in l and "visitorId=v-nobody" in l)
-        assert httpx.post(server.url + "/v1/reports", json=report, headers={"Authorization": "Bearer wrong-token-55"}).status_code == 401
+        assert (
+            httpx.post(server.url + "/v1/reports", json=report, headers={"Authorization": "Bearer wrong-token-55"}).status_code
+            == 401
+        )
         assert server.wait_log(lambda l: "status=401" in l)
 
         (worker,) = _worker_pids(server.proc.pid)
         os.kill(worker, signal.SIGKILL)
         assert server.client.post("/v1/reports", json=example("plain-visitor")[1]).status_code == 200
         replaced = server.wait_log(lambda l: "replayWorkerReplaced" in l)
-        assert replaced.split()[1] == "WARNING" and f"pid={worker}" in replaced and "cause=\"killed by SIGKILL\"" in replaced
+        assert replaced.split()[1] == "WARNING" and f"pid={worker}" in replaced and 'cause="killed by SIGKILL"' in replaced
 
         server.proc.send_signal(signal.SIGTERM)
         assert server.proc.wait(60) == 0
@@ -366,13 +435,14 @@ def test_serve_logs_each_request_a_replaced_worker_and_its_shutdown_never_the_to
     finally:
         server.stop()
     every = [l for l in server.log if l is not None]
-    lines = every[0 if durable_available() else 1:]   # where durable_rules does not import, `auto`'s fallback comes first
+    lines = every[0 if durable_available() else 1 :]  # where durable_rules does not import, `auto`'s fallback comes first
     assert lines[0].split()[1:3] == ["INFO", "start"] and lines[-1].split()[1:3] == ["INFO", "stopped"]
     assert not [l for l in every if TOKEN in l or "wrong-token-55" in l or "BODY-MARKER" in l or "Bearer" in l]
 
 
 def test_json_logs_are_one_object_a_line_and_the_level_is_a_setting():
     import signal
+
     server = Served("--workers", "0", "--log-format", "json", env={"CHAT_RECOVERY_LOG_LEVEL": "warning"})
     quiet = Served("--workers", "0", env={"CHAT_RECOVERY_LOG_FORMAT": "json"})
     try:
@@ -380,17 +450,22 @@ def test_json_logs_are_one_object_a_line_and_the_level_is_a_setting():
             assert s.client.post("/v1/reports", json=example("plain-visitor")[0]).status_code == 200
             s.proc.send_signal(signal.SIGTERM)
             assert s.proc.wait(60) == 0
-            s.wait_log(lambda l: False)          # the whole log, to its end
+            s.wait_log(lambda l: False)  # the whole log, to its end
     finally:
         server.stop()
         quiet.stop()
     logged = [json.loads(l) for l in quiet.log if l is not None]
-    fallback = [] if durable_available() else ["warning"]   # `auto` took the compiled engine: said once, in the log's format
+    fallback = [] if durable_available() else ["warning"]  # `auto` took the compiled engine: said once, in the log's format
     assert [e["event"] for e in logged] == [*fallback, "start", "access", "shutdown", "stopped"]
-    assert logged[len(fallback)]["engine"] == ("durable" if durable_available() else "compiled")   # `auto` as it was decided
+    assert logged[len(fallback)]["engine"] == ("durable" if durable_available() else "compiled")  # `auto` as it was decided
     access = logged[len(fallback) + 1]
     assert {k: access[k] for k in ("level", "method", "path", "status", "visitorId")} == {
-        "level": "info", "method": "POST", "path": "/v1/reports", "status": 200, "visitorId": "v-1001"}
+        "level": "info",
+        "method": "POST",
+        "path": "/v1/reports",
+        "status": 200,
+        "visitorId": "v-1001",
+    }
     assert isinstance(access["durationMs"], float) and access["time"].endswith("Z")
     # warning and up: a quiet run logs nothing, but where durable_rules does not import, `auto`'s fallback, once, as JSON
     fallback = [] if durable_available() else [("warning", "warning", "EngineFallbackWarning")]
@@ -402,8 +477,9 @@ def test_the_redis_password_is_in_no_banner_answer_or_log_line():
     of an unreachable Redis, /readyz and every log line name the store as
     redis://***@host:port/db (the password used to be in all of them)."""
     from redis_server import free_port
+
     secret = "S3cr3t-pw-77"
-    server = Served("--workers", "0", "--redis-url", f"redis://:{secret}@127.0.0.1:{free_port()}/0")   # nothing listens there
+    server = Served("--workers", "0", "--redis-url", f"redis://:{secret}@127.0.0.1:{free_port()}/0")  # nothing listens there
     try:
         submitted = server.client.post("/v1/reports", json=example("plain-visitor")[0])
         ready = server.client.get("/readyz")

@@ -4,6 +4,7 @@ it) and SIGTERM, each at a moment the test synchronises on: before, during
 and after the index pass of `recover --batch`, from a file and from stdin.
 Each ends the command with one line at most and the shell's code, with no
 traceback, no process of its group and no temporary file left."""
+
 import fcntl
 import os
 import re
@@ -50,13 +51,14 @@ def private_tmp(tmp_path):
 def start(args, private_tmp, **streams):
     """The installed command in a process group of its own (its workers join it)."""
     streams = {"stdin": subprocess.DEVNULL, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE, **streams}
-    return subprocess.Popen([str(EXE), *map(str, args)], cwd=ROOT, start_new_session=True,
-                            env={**os.environ, "TMPDIR": str(private_tmp)}, **streams)
+    return subprocess.Popen(
+        [str(EXE), *map(str, args)], cwd=ROOT, start_new_session=True, env={**os.environ, "TMPDIR": str(private_tmp)}, **streams
+    )
 
 
 def assert_left_nothing(proc, private_tmp):
     assert sorted(os.listdir(private_tmp)) == []
-    assert subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True).stdout == b""   # the workers went with it
+    assert subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True).stdout == b""  # the workers went with it
 
 
 BATCH = ["recover", "--batch", "{storm}", "--now", NOW]
@@ -107,8 +109,16 @@ def test_head_1_on_a_batch_ends_it_quietly(jobs, storm_file, private_tmp):
 
 
 SIGNALS = {  # how it is sent, the exit code, the line said
-    "ctrl-c": (lambda proc: os.killpg(proc.pid, signal.SIGINT), 130, "chat-recovery: interrupted"),   # a terminal signals the whole group
-    "sigterm": (lambda proc: os.kill(proc.pid, signal.SIGTERM), 143, "chat-recovery: terminated"),   # `kill PID`, a service manager
+    "ctrl-c": (
+        lambda proc: os.killpg(proc.pid, signal.SIGINT),
+        130,
+        "chat-recovery: interrupted",
+    ),  # a terminal signals the whole group
+    "sigterm": (
+        lambda proc: os.kill(proc.pid, signal.SIGTERM),
+        143,
+        "chat-recovery: terminated",
+    ),  # `kill PID`, a service manager
 }
 FINISHED_SO_FAR = "; the output holds the visitors finished so far"
 
@@ -120,44 +130,45 @@ def stop_batch(feed, moment, how, storm_file, private_tmp, tmp_path):
     tell when the command is reading it."""
     data = storm_file.read_bytes()
     send, code, said = SIGNALS[how]
-    if feed == "file" and moment == "after":   # a file: each visitor's reports are read from it again
+    if feed == "file" and moment == "after":  # a file: each visitor's reports are read from it again
         proc = start([*BATCH[:2], storm_file, *BATCH[3:], "--jobs", "2"], private_tmp)
         sink = None
     elif feed == "file":
         fifo = tmp_path / "storm.ndjson"
         os.mkfifo(fifo)
         proc = start([*BATCH[:2], fifo, *BATCH[3:], "--jobs", "2"], private_tmp)
-        sink = open(fifo, "wb")   # noqa: SIM115 - returns once the command opened it: started, its temporary folder made, nothing read
+        sink = open(fifo, "wb")  # noqa: SIM115 - returns once the command opened it: started, its temporary folder made, nothing read
     else:
         proc = start([*BATCH[:2], "-", *BATCH[3:], "--jobs", "2"], private_tmp, stdin=subprocess.PIPE)
         sink = proc.stdin
     if moment == "during":
         sink.write(data[:HALF])
-        sink.flush()   # returns once the command has read most of it: in the index pass, waiting for more
-        if feed == "stdin":   # the copy it keeps of stdin is there now, and must go
+        sink.flush()  # returns once the command has read most of it: in the index pass, waiting for more
+        if feed == "stdin":  # the copy it keeps of stdin is there now, and must go
             copies = list(private_tmp.glob("chat-recovery-batch-*/*"))
             assert len(copies) == 1 and copies[0].stat().st_size > HALF // 2
     elif moment == "after":
         if sink:
             sink.write(data)
             sink.close()
-        first = proc.stdout.readline()   # the index pass is over: recoveries are being written
+        first = proc.stdout.readline()  # the index pass is over: recoveries are being written
         assert first.endswith(b"\n"), first
     send(proc)
     if sink and not sink.closed:
         sink.close()
-    proc.stdin = None   # closed above, when it was stdin
+    proc.stdin = None  # closed above, when it was stdin
     out, err = proc.communicate(timeout=120)
     expected = said + (FINISHED_SO_FAR if moment == "after" else "")
     assert (proc.returncode, without_fallback_note(err.decode()).strip()) == (code, expected)
     assert_left_nothing(proc, private_tmp)
-    assert out == b"" or out.endswith(b"\n")   # whole lines only
+    assert out == b"" or out.endswith(b"\n")  # whole lines only
     return out
 
 
 @pytest.mark.parametrize("how", SIGNALS)
-@pytest.mark.parametrize("feed, moment", [("file", "before"), ("file", "during"), ("stdin", "during"),
-                                          ("file", "after"), ("stdin", "after")])
+@pytest.mark.parametrize(
+    "feed, moment", [("file", "before"), ("file", "during"), ("stdin", "during"), ("file", "after"), ("stdin", "after")]
+)
 def test_a_signal_at_any_moment_of_a_batch_ends_it_cleanly(feed, moment, how, storm_file, private_tmp, tmp_path):
     """Ctrl-C or SIGTERM before, during or after the index pass, from a file
     or stdin: one line and 130 or 143, no traceback, no worker and no
@@ -174,15 +185,17 @@ def test_ctrl_c_typed_at_a_terminal_during_the_index_pass(storm_file, private_tm
     data = storm_file.read_bytes()[:HALF]
 
     def feed():
-        with open(fifo, "wb") as sink:   # open returns once the command opened it
+        with open(fifo, "wb") as sink:  # open returns once the command opened it
             sink.write(data)
-            sink.flush()                  # and this once it has read most of it
+            sink.flush()  # and this once it has read most of it
             reading.set()
-            done.wait()                   # the input stays open: the command waits for more until Ctrl-C
+            done.wait()  # the input stays open: the command waits for more until Ctrl-C
+
     threading.Thread(target=feed, daemon=True).start()
     try:
-        code, seen, pid = interrupt_on_terminal([*BATCH[:2], fifo, *BATCH[3:], "--jobs", "2"], ready=reading.is_set,
-                                                env_extra={"TMPDIR": str(private_tmp)})
+        code, seen, pid = interrupt_on_terminal(
+            [*BATCH[:2], fifo, *BATCH[3:], "--jobs", "2"], ready=reading.is_set, env_extra={"TMPDIR": str(private_tmp)}
+        )
     finally:
         done.set()
     text = seen.decode()
@@ -197,12 +210,18 @@ def test_ctrl_c_while_the_command_loads_its_modules(private_tmp, tmp_path):
     test stops reading at an early module of the CLI, so the command is held
     mid-import, writing the rest, when Ctrl-C comes."""
     fifo = tmp_path / "storm.ndjson"
-    os.mkfifo(fifo)   # never opened for writing: the command cannot finish before the signal
+    os.mkfifo(fifo)  # never opened for writing: the command cannot finish before the signal
     reader, writer = os.pipe()
     fcntl.fcntl(writer, fcntl.F_SETPIPE_SZ, 4096)
-    proc = subprocess.Popen([str(EXE), *BATCH[:2], str(fifo), *BATCH[3:]], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=writer, start_new_session=True, cwd=ROOT,
-                            env={**os.environ, "TMPDIR": str(private_tmp), "PYTHONPROFILEIMPORTTIME": "1"})
+    proc = subprocess.Popen(
+        [str(EXE), *BATCH[:2], str(fifo), *BATCH[3:]],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=writer,
+        start_new_session=True,
+        cwd=ROOT,
+        env={**os.environ, "TMPDIR": str(private_tmp), "PYTHONPROFILEIMPORTTIME": "1"},
+    )
     os.close(writer)
     seen = b""
     while not re.search(rb"\| +chat_recovery\.diagnostics\n", seen):

@@ -1,6 +1,7 @@
 """The guards in the shipped action rules: an ended chat stays ended, and a
 refused chat only ends. Written as `when: {status: {not: [...]}}`, which the
 compiler turns into the list of every other status."""
+
 import pytest
 
 import chat_recovery as cr
@@ -46,8 +47,11 @@ def test_not_lists_every_other_status_null_included(rules_copy):
 
 def test_not_on_an_open_field_or_an_unknown_status_is_an_error(rules_copy):
     actions = rules_copy / "chat-actions.yaml"
-    edit(actions, "    on: agentAcceptChat\n    when: {status: {not: [chatEnded, refusedByAgent]}}",
-         "    on: agentAcceptChat\n    when: {status: {not: [chatEnded, refusedByAgnet]}, data.kind: {not: [x]}}")
+    edit(
+        actions,
+        "    on: agentAcceptChat\n    when: {status: {not: [chatEnded, refusedByAgent]}}",
+        "    on: agentAcceptChat\n    when: {status: {not: [chatEnded, refusedByAgnet]}, data.kind: {not: [x]}}",
+    )
     with pytest.raises(cr.PolicyError) as caught:
         cr.load_policy(rules_copy)
     messages = [d.message for d in caught.value.diagnostics]

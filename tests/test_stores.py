@@ -1,5 +1,6 @@
 """One suite for every store: what the coordinator relies on, run against
 the in-process store and a real Redis."""
+
 import multiprocessing
 import threading
 import time
@@ -39,6 +40,7 @@ def store(request, tmp_path, clock):
         return
     clock.real = True
     from chat_recovery.live import RedisStore
+
     server = request.getfixturevalue("redis_server")
     made = RedisStore(server.url, prefix=f"t{time.monotonic_ns()}")
     yield made
@@ -49,7 +51,7 @@ def put(value):
     return lambda doc: ({"n": value}, "done")
 
 
-LONG = lambda doc: 600.0   # noqa: E731
+LONG = lambda doc: 600.0  # noqa: E731
 
 
 def test_nothing_is_held_for_an_unknown_visitor(store):
@@ -76,6 +78,7 @@ def test_an_error_in_a_change_writes_nothing(store):
 
     def boom(doc):
         raise ValueError("bad report")
+
     with pytest.raises(ValueError, match="bad report"):
         store.update("v-1", boom, LONG)
     assert store.get("v-1") == {"n": 1}
@@ -109,6 +112,7 @@ def test_concurrent_changes_of_one_visitor_lose_nothing(store):
     def worker():
         for _ in range(40):
             store.update("v-1", increment, LONG)
+
     threads = [threading.Thread(target=worker) for _ in range(6)]
     for t in threads:
         t.start()
@@ -120,6 +124,7 @@ def test_concurrent_changes_of_one_visitor_lose_nothing(store):
 
 def _increments(url, prefix, count):
     from chat_recovery.live import RedisStore
+
     store = RedisStore(url, prefix=prefix)
     for _ in range(count):
         store.update("v-1", increment, LONG)
@@ -127,6 +132,7 @@ def _increments(url, prefix, count):
 
 def test_processes_changing_one_visitor_in_redis_lose_nothing(redis_server):
     from chat_recovery.live import RedisStore
+
     ctx = multiprocessing.get_context("spawn")
     procs = [ctx.Process(target=_increments, args=(redis_server.url, "p", 50)) for _ in range(4)]
     for p in procs:
@@ -141,6 +147,7 @@ def test_redis_keys_carry_the_visitor_as_a_hash_tag(redis_server):
     import redis
 
     from chat_recovery.live import RedisStore
+
     store = RedisStore(redis_server.url)
     store.update("v-1001", put(1), LONG)
     client = redis.Redis.from_url(redis_server.url)
@@ -151,6 +158,7 @@ def test_redis_keys_carry_the_visitor_as_a_hash_tag(redis_server):
 def test_an_unreachable_redis_is_store_unavailable_naming_it(tmp_path):
     from chat_recovery.live import RedisStore
     from redis_server import free_port
+
     url = f"redis://127.0.0.1:{free_port()}/0"
     store = RedisStore(url, timeout=1)
     for call in (lambda: store.get("v-1"), lambda: store.update("v-1", put(1), LONG)):
@@ -161,18 +169,23 @@ def test_an_unreachable_redis_is_store_unavailable_naming_it(tmp_path):
 
 def test_a_url_that_is_not_redis_is_said_plainly():
     from chat_recovery.live import RedisStore
+
     with pytest.raises(StoreUnavailable, match="not a Redis URL"):
         RedisStore("http://localhost:6379")
 
 
-@pytest.mark.parametrize("url, shown", [
-    ("redis://:S3cr3t@127.0.0.1:6414/0", "redis://***@127.0.0.1:6414/0"),
-    ("redis://user:pw@h:1/2?password=x&db=1", "redis://***@h:1/2?password=***&db=1"),
-    ("unix:///tmp/r.sock?password=p", "unix:///tmp/r.sock?password=***"),
-    ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
-])
+@pytest.mark.parametrize(
+    "url, shown",
+    [
+        ("redis://:S3cr3t@127.0.0.1:6414/0", "redis://***@127.0.0.1:6414/0"),
+        ("redis://user:pw@h:1/2?password=x&db=1", "redis://***@h:1/2?password=***&db=1"),
+        ("unix:///tmp/r.sock?password=p", "unix:///tmp/r.sock?password=***"),
+        ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
+    ],
+)
 def test_a_store_url_is_shown_without_its_credentials(url, shown):
     from chat_recovery.live.redis_store import redacted
+
     assert redacted(url) == shown
 
 
@@ -180,6 +193,7 @@ def _held_bytes(work) -> int:
     """Bytes still allocated after `work()` that were not before it."""
     import gc
     import tracemalloc
+
     gc.collect()
     tracemalloc.start()
     try:
@@ -194,7 +208,7 @@ def _held_bytes(work) -> int:
 def test_the_memory_store_keeps_nothing_for_unknown_visitors(clock):
     """5,000 GETs of ids never written leave nothing behind (each left a lock before)."""
     store = MemoryStore(clock=clock)
-    store.get("v-warm")   # first-use allocations are not the store's growth
+    store.get("v-warm")  # first-use allocations are not the store's growth
     assert _held_bytes(lambda: [store.get(f"v-unknown-{i}") for i in range(5000)]) < 20_000
     assert len(store) == 0
 
@@ -203,12 +217,15 @@ def test_the_memory_store_forgets_expired_visitors_without_being_asked(clock):
     """2,000 visitors expire; after `purge_every` has passed, the next write drops them all:
     the store's memory follows the visitors held, not every visitor ever seen."""
     store = MemoryStore(clock=clock, purge_every=60)
-    short = lambda doc: 10.0   # noqa: E731
+    short = lambda doc: 10.0  # noqa: E731
 
     def churn():
         for i in range(2000):
             store.update(f"v-{i}", put(i), short)
         clock.let_pass(61)
         store.update("v-last", put(0), LONG)
-    assert _held_bytes(churn) < 150_000   # the dict's table keeps the size of its peak (about 50 KB here); the 2,000 documents (over 500 KB) go
+
+    assert (
+        _held_bytes(churn) < 150_000
+    )  # the dict's table keeps the size of its peak (about 50 KB here); the 2,000 documents (over 500 KB) go
     assert len(store) == 1 and store.get("v-last") == {"n": 0} and store.get("v-7") is None

@@ -1,5 +1,6 @@
 """Times: one UTC spelling out, and an ordering that never disagrees with the
 clock (a later sentAt must win even when one time has fractional seconds)."""
+
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
@@ -28,5 +29,6 @@ def test_a_year_before_1000_is_written_with_four_digits():
     """Found by fuzzing the service: strftime wrote 0019 as '19', so the
     recovery held a time its own schema refuses."""
     from chat_recovery import timeutil
+
     assert timeutil.canonical("0019-10-01T02:59:48Z") == "0019-10-01T02:59:48Z"
     assert timeutil.canonical("0019-10-01T02:59:48.500+00:00") == "0019-10-01T02:59:48.5Z"

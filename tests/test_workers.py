@@ -1,6 +1,7 @@
 """Replays in supervised worker processes: a worker that dies mid-recovery
 (as durable_rules can, with a segfault) costs a retry, never the recovery
 and never a report. Real processes, real signals."""
+
 import functools
 import json
 import multiprocessing
@@ -23,15 +24,28 @@ EXAMPLES = sorted(p for p in (ROOT / "examples").iterdir() if p.is_dir())
 
 def big_chat(n, visitor_id="v-big"):
     """A chat of n messages (the worker pipe carries it in many pieces)."""
-    msgs = [{"id": "m-000000", "time": "2026-11-24T08:00:00Z", "action": "visitorRequestChat", "sender": {"type": "visitor"}},
-            {"id": "m-000001", "time": "2026-11-24T08:00:01Z", "action": "agentAcceptChat", "sender": {"type": "agent", "id": "a-7"}}]
+    msgs = [
+        {"id": "m-000000", "time": "2026-11-24T08:00:00Z", "action": "visitorRequestChat", "sender": {"type": "visitor"}},
+        {"id": "m-000001", "time": "2026-11-24T08:00:01Z", "action": "agentAcceptChat", "sender": {"type": "agent", "id": "a-7"}},
+    ]
     for i in range(2, n):
         agent = i % 2
-        msgs.append({"id": f"m-{i:06d}", "time": f"2026-11-24T08:{(i // 60) % 60:02d}:{i % 60:02d}Z",
-                     "action": "agentMessage" if agent else "visitorMessage",
-                     "sender": {"type": "agent", "id": "a-7"} if agent else {"type": "visitor"}, "text": f"line {i}"})
-    return {"visitorId": visitor_id, "source": {"type": "agent", "id": "a-7"}, "sentAt": "2026-11-24T09:00:00Z",
-            "visitor": {"status": "chatting"}, "chat": {"id": "c-big", "messages": msgs}}
+        msgs.append(
+            {
+                "id": f"m-{i:06d}",
+                "time": f"2026-11-24T08:{(i // 60) % 60:02d}:{i % 60:02d}Z",
+                "action": "agentMessage" if agent else "visitorMessage",
+                "sender": {"type": "agent", "id": "a-7"} if agent else {"type": "visitor"},
+                "text": f"line {i}",
+            }
+        )
+    return {
+        "visitorId": visitor_id,
+        "source": {"type": "agent", "id": "a-7"},
+        "sentAt": "2026-11-24T09:00:00Z",
+        "visitor": {"status": "chatting"},
+        "chat": {"id": "c-big", "messages": msgs},
+    }
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +91,7 @@ class Hold:
     worker (which says so) until the test kills it. No clock involved."""
 
     def __init__(self):
-        ctx = multiprocessing.get_context("spawn")   # the runner's: its semaphores reach spawned workers
+        ctx = multiprocessing.get_context("spawn")  # the runner's: its semaphores reach spawned workers
         self.armed, self.held = ctx.Semaphore(0), ctx.Event()
         self.before_step = functools.partial(crashing_work.hold_when_armed, self.armed, self.held)
 
@@ -89,6 +103,7 @@ class Hold:
             assert self.held.wait(120), "no worker began the step"
             (pid,) = runner.worker_pids()
             os.kill(pid, sig)
+
         killer = threading.Thread(target=go)
         killer.start()
         return killer
@@ -156,8 +171,11 @@ def test_a_worker_killed_by_a_signal_without_a_name_is_said_and_replaced(policy,
             assert steps(runner, policy, [one]) == cr.recover(policy, [one], NOW)
         assert runner.stats()["crashes"] == 1 and runner.worker_pids()[0] != dead
     (replaced,) = [r.fields for r in caplog.records if r.getMessage() == "replayWorkerReplaced"]
-    assert replaced == {"pid": dead, "cause": f"killed by signal {signal.SIGRTMIN + 1}",
-                        "then": "the step runs again on a new worker"}
+    assert replaced == {
+        "pid": dead,
+        "cause": f"killed by signal {signal.SIGRTMIN + 1}",
+        "then": "the step runs again on a new worker",
+    }
 
 
 def test_when_retries_are_spent_the_compiled_engine_completes_the_step(policy):

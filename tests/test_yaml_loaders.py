@@ -1,6 +1,7 @@
 """Policy YAML is composed by libyaml where PyYAML has it, and by the
 pure-Python loader otherwise and for every error: both must give the same
 data and the same positions, and an error must read as it always did."""
+
 import string
 
 import pytest
@@ -13,8 +14,12 @@ from conftest import ROOT
 
 pytestmark = pytest.mark.skipif(_FastLoader is None, reason="PyYAML was built without libyaml here")
 
-FILES = sorted(p for pattern in ("*.yaml", "*.yml") for p in ROOT.rglob(pattern)
-               if not any(part.startswith(".") for part in p.relative_to(ROOT).parts))
+FILES = sorted(
+    p
+    for pattern in ("*.yaml", "*.yml")
+    for p in ROOT.rglob(pattern)
+    if not any(part.startswith(".") for part in p.relative_to(ROOT).parts)
+)
 
 
 def both(text):
@@ -30,7 +35,7 @@ def both(text):
 
 
 def test_the_repositorys_yaml_files_are_many():
-    assert len(FILES) >= 15   # rules, their test suites, the corpus: a guard against an empty glob
+    assert len(FILES) >= 15  # rules, their test suites, the corpus: a guard against an empty glob
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(ROOT)))
@@ -41,10 +46,12 @@ def test_every_yaml_file_here_reads_the_same_with_both_loaders(path):
 
 
 text = st.text(alphabet=string.ascii_letters + string.digits + " -_:#'\"&*!%@`|>{}[],?\t\\" + "访客坐席中文", max_size=12)
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6),
-                    st.floats(allow_nan=False, allow_infinity=False, width=32), text)
-documents = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                        st.dictionaries(text, inner, max_size=4)), max_leaves=20)
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(-(10**6), 10**6), st.floats(allow_nan=False, allow_infinity=False, width=32), text
+)
+documents = st.recursive(
+    scalars, lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(text, inner, max_size=4)), max_leaves=20
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -70,16 +77,20 @@ def test_any_text_reads_the_same_or_fails_the_same(source):
     assert (located.data, located.values, located.keys) == (pure.data, pure.values, pure.keys)
 
 
-@pytest.mark.parametrize("source", [
-    "a: 1\na: 2\n",                          # duplicate key
-    "a: &x [1]\nb: *x\n",                    # alias
-    "a:\n\t- 1\n",                           # tab indentation
-    "a: !python/object:os.system x\n",       # unknown tag
-    "a: [1, 2\n",                            # unclosed flow
-    "a: \x07\n",                             # a control character
-    "? [1, 2]\n: x\n",                       # a key that is not text
-    "x:\n" + "".join("  " * i + "- \n" for i in range(1, 70)),   # deep
-], ids=["duplicate", "alias", "tab", "tag", "unclosed", "control", "bad-key", "deep"])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "a: 1\na: 2\n",  # duplicate key
+        "a: &x [1]\nb: *x\n",  # alias
+        "a:\n\t- 1\n",  # tab indentation
+        "a: !python/object:os.system x\n",  # unknown tag
+        "a: [1, 2\n",  # unclosed flow
+        "a: \x07\n",  # a control character
+        "? [1, 2]\n: x\n",  # a key that is not text
+        "x:\n" + "".join("  " * i + "- \n" for i in range(1, 70)),  # deep
+    ],
+    ids=["duplicate", "alias", "tab", "tag", "unclosed", "control", "bad-key", "deep"],
+)
 def test_problems_are_worded_by_the_pure_loader(source):
     with pytest.raises(YamlError) as pure:
         read(source, "f.yaml", _Loader)

@@ -8,6 +8,7 @@ reports its clients upload after a restart, under a YAML policy.
 The names below are imported on first use, so the `chat-recovery` command
 can set its signal handlers before the policy machinery loads.
 """
+
 from __future__ import annotations
 
 import sys
@@ -24,17 +25,40 @@ if TYPE_CHECKING:
     from .diagnostics import Diagnostic, PolicyError, RecoveryError, ReportError
     from .policy.model import Policy
 
-_HOME = {"apply": "api", "check_policy": "authoring.check", "load_policy": "api", "recover": "api", "render": "api",
-         "LivePolicy": "authoring.reload", "ReloadResult": "authoring.reload", "Policy": "policy.model",
-         "Diagnostic": "diagnostics", "PolicyError": "diagnostics", "RecoveryError": "diagnostics", "ReportError": "diagnostics"}
-__all__ = ["apply", "check_policy", "load_policy", "recover", "render", "LivePolicy", "ReloadResult",
-           "Diagnostic", "Policy", "PolicyError", "RecoveryError", "ReportError"]
+_HOME = {
+    "apply": "api",
+    "check_policy": "authoring.check",
+    "load_policy": "api",
+    "recover": "api",
+    "render": "api",
+    "LivePolicy": "authoring.reload",
+    "ReloadResult": "authoring.reload",
+    "Policy": "policy.model",
+    "Diagnostic": "diagnostics",
+    "PolicyError": "diagnostics",
+    "RecoveryError": "diagnostics",
+    "ReportError": "diagnostics",
+}
+__all__ = [
+    "apply",
+    "check_policy",
+    "load_policy",
+    "recover",
+    "render",
+    "LivePolicy",
+    "ReloadResult",
+    "Diagnostic",
+    "Policy",
+    "PolicyError",
+    "RecoveryError",
+    "ReportError",
+]
 
 
 class _Package(types.ModuleType):
     def __setattr__(self, name: str, value) -> None:
         if name in _HOME and isinstance(value, types.ModuleType):
-            return   # importing the submodule `render` must not hide the function `render`
+            return  # importing the submodule `render` must not hide the function `render`
         super().__setattr__(name, value)
 
 

@@ -1,5 +1,6 @@
 """The Python API for servers: load a policy once, then recover a batch or
 apply reports one at a time. Results and states are plain JSON-ready dicts."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -47,8 +48,7 @@ def check_report(policy: Policy, report: Any, owned: bool = False) -> dict:
     return check(policy, report, owned)
 
 
-def step(policy: Policy, state: dict | None, checked: dict, now: Instant,
-         engine: str | None = None) -> tuple[dict, dict]:
+def step(policy: Policy, state: dict | None, checked: dict, now: Instant, engine: str | None = None) -> tuple[dict, dict]:
     """Fold a report `check_report` returned into a held state (None to
     start) and render the recovery without explain: (new state, recovery).
     What the live service does for each report it receives."""

@@ -2,6 +2,7 @@
 name is close to a known one, a suggestion. `Code` is the one table of kinds:
 a call site names its kind as `Code.UNKNOWN_STRATEGY`, never as a string, so a
 slip fails at once and each kind has one severity and one meaning."""
+
 from __future__ import annotations
 
 import difflib
@@ -128,9 +129,13 @@ class Diagnostic:
 
     def to_dict(self) -> dict:
         return {
-            "file": self.file, "line": self.line, "col": self.col,
-            "severity": self.severity, "code": self.code,
-            "message": self.message, "path": self.path,
+            "file": self.file,
+            "line": self.line,
+            "col": self.col,
+            "severity": self.severity,
+            "code": self.code,
+            "message": self.message,
+            "path": self.path,
         }
 
 

@@ -2,6 +2,7 @@
 same canonical JSON (keys sorted, no spaces, UTF-8 kept), so 1, 1.0 and true
 stay different and key order does not matter. The fold, the chat replay,
 the compiled action rules and policy diffs all compare values this way."""
+
 from __future__ import annotations
 
 import json

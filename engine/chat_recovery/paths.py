@@ -1,4 +1,5 @@
 """JSONPath spelling shared by errors, conflicts and explain output."""
+
 from __future__ import annotations
 
 import re

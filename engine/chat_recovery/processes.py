@@ -10,6 +10,7 @@ a module-level function so spawned workers can find it), then answers each
 message with `step(message)` until told to stop (None) or until the parent is
 gone (then quietly: nobody reads). A worker is replaced, never restarted: a
 new `Worker` takes the place of one that died."""
+
 from __future__ import annotations
 
 import signal
@@ -18,8 +19,8 @@ from typing import Any
 
 from .stops import STOPS, held_stops
 
-REAP_WAIT = 30.0   # seconds `how_it_ended` waits for a worker whose pipe broke to be reaped
-KILL_WAIT = 10.0   # seconds to reap a worker after SIGKILL
+REAP_WAIT = 30.0  # seconds `how_it_ended` waits for a worker whose pipe broke to be reaped
+KILL_WAIT = 10.0  # seconds to reap a worker after SIGKILL
 
 
 class NotStarted(RuntimeError):
@@ -35,14 +36,14 @@ def _serve(conn, setup: Callable, args: tuple, handshake: bool, parent_stops: bo
     """A worker's life (see the module's docstring). With `handshake` it says
     ("ready", None) once set up, or ("failed", text) when `setup` raised."""
     if parent_stops:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C is the parent's to handle: it ends the workers
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)   # not the parent's handler: its cleanup is the parent's
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)   # held since birth (see Worker) until now
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it ends the workers
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler: its cleanup is the parent's
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)  # held since birth (see Worker) until now
     try:
         step = setup(*args)
     except Exception as exc:
         if not handshake:
-            raise   # it dies, and its parent is told how
+            raise  # it dies, and its parent is told how
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))
         return
     if handshake:
@@ -50,14 +51,14 @@ def _serve(conn, setup: Callable, args: tuple, handshake: bool, parent_stops: bo
     while True:
         try:
             message = conn.recv()
-        except (EOFError, OSError):   # the parent is gone
+        except (EOFError, OSError):  # the parent is gone
             return
         if message is None:
             return
         answer = step(message)
         try:
             conn.send(answer)
-        except OSError:   # the parent is gone
+        except OSError:  # the parent is gone
             return
 
 
@@ -71,12 +72,10 @@ class Worker:
     once the worker has started; if that stops the parent, the worker is
     killed, since no one else knows of it yet."""
 
-    def __init__(self, context, setup: Callable, args: tuple, *, name: str,
-                 handshake: bool = False, parent_stops: bool = False):
+    def __init__(self, context, setup: Callable, args: tuple, *, name: str, handshake: bool = False, parent_stops: bool = False):
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child, setup, args, handshake, parent_stops),
-                                       daemon=True, name=name)
-        self.hung = False   # the last `receive` timed out
+        self.process = context.Process(target=_serve, args=(child, setup, args, handshake, parent_stops), daemon=True, name=name)
+        self.hung = False  # the last `receive` timed out
         try:
             if parent_stops:
                 with held_stops():

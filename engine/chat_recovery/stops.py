@@ -1,15 +1,16 @@
 """How a command stops by signal, shared by the console script (`tool`),
 which turns SIGTERM into an exception, and the commands that must not be cut
 mid-line (`recover --batch`): the exception, the exit codes, the last line."""
+
 from __future__ import annotations
 
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-EXIT_INTERRUPTED = 128 + signal.SIGINT   # 130: Ctrl-C
+EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130: Ctrl-C
 EXIT_CLOSED_PIPE = 128 + signal.SIGPIPE  # 141: the reader of stdout went away
-EXIT_TERMINATED = 128 + signal.SIGTERM   # 143: SIGTERM
+EXIT_TERMINATED = 128 + signal.SIGTERM  # 143: SIGTERM
 STOPS = (signal.SIGINT, signal.SIGTERM)
 
 

@@ -1,13 +1,13 @@
 """RFC 3339 UTC times: parsed for comparison, always written with 'Z'."""
+
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
 
-Instant = str | datetime   # RFC 3339 text, or a timezone-aware datetime
+Instant = str | datetime  # RFC 3339 text, or a timezone-aware datetime
 
-_RFC3339 = re.compile(
-    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$")
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$")
 
 
 def parse(text: str) -> datetime:
@@ -44,7 +44,9 @@ def given_now(now: Instant) -> str:
     zone; the error names `now`, since no report is at fault."""
     if isinstance(now, datetime):
         if now.utcoffset() is None:
-            raise ValueError(f"now: {now.isoformat()} has no timezone; give an aware datetime, e.g. datetime(..., tzinfo=timezone.utc)")
+            raise ValueError(
+                f"now: {now.isoformat()} has no timezone; give an aware datetime, e.g. datetime(..., tzinfo=timezone.utc)"
+            )
         return format_time(now)
     if not isinstance(now, str):
         raise TypeError(f"now: expected RFC 3339 text or a timezone-aware datetime, not {type(now).__name__}")
@@ -57,8 +59,7 @@ def given_now(now: Instant) -> str:
 def format_time(stamp: datetime) -> str:
     stamp = stamp.astimezone(UTC)
     # not strftime: glibc writes year 19 as "19", which no RFC 3339 reader takes
-    body = (f"{stamp.year:04d}-{stamp.month:02d}-{stamp.day:02d}"
-            f"T{stamp.hour:02d}:{stamp.minute:02d}:{stamp.second:02d}")
+    body = f"{stamp.year:04d}-{stamp.month:02d}-{stamp.day:02d}T{stamp.hour:02d}:{stamp.minute:02d}:{stamp.second:02d}"
     if stamp.microsecond:
         body += f".{stamp.microsecond:06d}".rstrip("0")
     return body + "Z"

@@ -5,6 +5,7 @@ turned into an exception in this process, so `finally` blocks and context
 managers (the batch's temporary folder) run as they do for Ctrl-C. The
 handlers are set before the CLI's modules are imported (a second on a busy
 machine), so a Ctrl-C while they load ends the command like any other."""
+
 from __future__ import annotations
 
 import os
@@ -22,6 +23,7 @@ def entry() -> None:
 
 def _main() -> int:
     from .cli import main
+
     return main(sys.argv[1:])
 
 
@@ -31,7 +33,7 @@ def run(main: Callable[[], int]) -> int:
     with _stop_signals():
         try:
             code = main()
-            sys.stdout.flush()   # a closed pipe is found here, not in the interpreter's last flush
+            sys.stdout.flush()  # a closed pipe is found here, not in the interpreter's last flush
             return code
         except BrokenPipeError:
             _quiet()
@@ -51,7 +53,7 @@ def _stop_signals() -> Iterator[None]:
     stopping: list[int] = []
 
     def stop(signum, frame):
-        if os.getpid() != owner:   # a forked child before it set its own handlers: die as if we had none
+        if os.getpid() != owner:  # a forked child before it set its own handlers: die as if we had none
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)
             return

@@ -6,6 +6,7 @@ names), so a stale copy is found by comparing text.
 
 One function per rule-file kind, in the SECTIONS table; a kind the policy
 does not have (say `invariants`) is left out."""
+
 from __future__ import annotations
 
 import json
@@ -70,11 +71,23 @@ def _strategies(doc: Document) -> list[str]:
     rows = []
     for name, spec in doc.doc.data["strategies"].items():
         reads = f"value: {spec['value']}" if "value" in spec else (", ".join(spec.get("from", ())) or "nothing")
-        rows.append((f"`{name}`", cell(spec.get("seed")), cell(reads), cell(spec.get("pick")),
-                     _text(spec.get("description"), "zh"), _text(spec.get("description"), "en")))
+        rows.append(
+            (
+                f"`{name}`",
+                cell(spec.get("seed")),
+                cell(reads),
+                cell(spec.get("pick")),
+                _text(spec.get("description"), "zh"),
+                _text(spec.get("description"), "en"),
+            )
+        )
     picks = [(f"`{p.name}`", cell(p.doc)) for p in PICKS.values()]
-    return (_intro(doc, "Strategies") + _table(("strategy", "seed", "reads", "pick", "description zh", "en"), rows)
-            + ["", "How a pick chooses among the reports that hold a value:", ""] + _table(("pick", "which value is kept"), picks))
+    return (
+        _intro(doc, "Strategies")
+        + _table(("strategy", "seed", "reads", "pick", "description zh", "en"), rows)
+        + ["", "How a pick chooses among the reports that hold a value:", ""]
+        + _table(("pick", "which value is kept"), picks)
+    )
 
 
 def _properties(doc: Document) -> list[str]:
@@ -86,11 +99,20 @@ def _properties(doc: Document) -> list[str]:
             notes.append("merged key by key")
         if spec.get("when", {}).get("status"):
             notes.append("only when the status is " + ", ".join(spec["when"]["status"]))
-        rows.append((f"`{name}`", cell(spec.get("seed")), f"`{spec['strategy']}`", cell("; ".join(notes)),
-                     _text(spec.get("description"), "zh"), _text(spec.get("description"), "en")))
+        rows.append(
+            (
+                f"`{name}`",
+                cell(spec.get("seed")),
+                f"`{spec['strategy']}`",
+                cell("; ".join(notes)),
+                _text(spec.get("description"), "zh"),
+                _text(spec.get("description"), "en"),
+            )
+        )
     title = {"visitor.info": "Visitor info", "chat.props": "Chat props"}.get(data["target"], data["target"])
     return _intro(doc, f"{title} (`{data['target']}`)") + _table(
-        ("property", "seed", "strategy", "when", "description zh", "en"), rows)
+        ("property", "seed", "strategy", "when", "description zh", "en"), rows
+    )
 
 
 def _statuses(doc: Document) -> list[str]:
@@ -98,8 +120,17 @@ def _statuses(doc: Document) -> list[str]:
     rows = []
     for name, spec in data["statuses"].items():
         sets = ", ".join(f"{k} = {v}" for k, v in (spec.get("set") or {}).items())
-        rows.append((f"`{name}`", cell(spec.get("seed")), cell(spec["recoverAs"]) or "(not recovered)", cell(sets),
-                     "yes" if spec.get("chatRelated") else "", _text(spec.get("description"), "zh"), _text(spec.get("description"), "en")))
+        rows.append(
+            (
+                f"`{name}`",
+                cell(spec.get("seed")),
+                cell(spec["recoverAs"]) or "(not recovered)",
+                cell(sets),
+                "yes" if spec.get("chatRelated") else "",
+                _text(spec.get("description"), "zh"),
+                _text(spec.get("description"), "en"),
+            )
+        )
     head = _intro(doc, "Visitor statuses") + [f"The uploaded status is picked with strategy `{data['strategy']}`; then:", ""]
     return head + _table(("uploaded status", "seed", "recovered as", "sets", "chat-related", "description zh", "en"), rows)
 
@@ -116,7 +147,9 @@ def _conditions(when: dict | None) -> str:
 
 
 def _effects(spec: dict) -> str:
-    return "; ".join(op.written(field, value, literal) for op in EFFECT_OPS.values() for field, value in (spec.get(op.name) or {}).items())
+    return "; ".join(
+        op.written(field, value, literal) for op in EFFECT_OPS.values() for field, value in (spec.get(op.name) or {}).items()
+    )
 
 
 def _actions(doc: Document) -> list[str]:
@@ -126,18 +159,33 @@ def _actions(doc: Document) -> list[str]:
         when = _conditions(spec.get("when"))
         if "priority" in spec:
             when = f"{when} (priority {spec['priority']})".strip()
-        rows.append((f"`{name}`", f"`{spec['on']}`", when, _effects(spec), cell(spec.get("status")),
-                     _text(spec.get("seed"), "zh"), _text(spec.get("seed"), "en")))
+        rows.append(
+            (
+                f"`{name}`",
+                f"`{spec['on']}`",
+                when,
+                _effects(spec),
+                cell(spec.get("status")),
+                _text(spec.get("seed"), "zh"),
+                _text(spec.get("seed"), "en"),
+            )
+        )
     trust = [(f"`{sender}`", ", ".join(sides)) for sender, sides in data["trust"].items()]
     state = [(f"`{field}`", literal(value)) for field, value in data["state"].items()]
     ops = [(f"`{op.name}`", cell(op.doc)) for op in EFFECT_OPS.values()]
     tests = [(f"`{kind.name}`", cell(kind.doc)) for kind in CONDITIONS.values()]
-    return (_intro(doc, "Action rules (the chat, from the message log)")
-            + _table(("rule", "action", "conditions", "effects", "status", "seed zh", "en"), rows)
-            + ["", "What a condition may test:", ""] + _table(("field", "what it reads"), tests)
-            + ["", "Effects, in the order a rule's effects run:", ""] + _table(("effect", "what it does"), ops)
-            + ["", "Initial chat state:", ""] + _table(("field", "starts as"), state)
-            + ["", "Which report sides are believed, by sender type:", ""] + _table(("sender", "believed from"), trust))
+    return (
+        _intro(doc, "Action rules (the chat, from the message log)")
+        + _table(("rule", "action", "conditions", "effects", "status", "seed zh", "en"), rows)
+        + ["", "What a condition may test:", ""]
+        + _table(("field", "what it reads"), tests)
+        + ["", "Effects, in the order a rule's effects run:", ""]
+        + _table(("effect", "what it does"), ops)
+        + ["", "Initial chat state:", ""]
+        + _table(("field", "starts as"), state)
+        + ["", "Which report sides are believed, by sender type:", ""]
+        + _table(("sender", "believed from"), trust)
+    )
 
 
 def _client(doc: Document) -> list[str]:
@@ -146,11 +194,18 @@ def _client(doc: Document) -> list[str]:
         when = spec["when"]
         parts = [f"status in [{', '.join(when['status'])}]"] if "status" in when else []
         if "action" in when:
-            parts.append(f"a message with action {when['action']}" + (f" that the {when['missingFrom']}'s report lacks" if "missingFrom" in when else ""))
+            parts.append(
+                f"a message with action {when['action']}"
+                + (f" that the {when['missingFrom']}'s report lacks" if "missingFrom" in when else "")
+            )
         if when.get("wrapup"):
             parts.append("an unfinished wrap-up")
-        directives = "; ".join(f"{d['to']}: {d['do']}" + (f" {d['seconds']}s" if "seconds" in d else "") for d in spec["directives"])
-        rows.append((f"`{name}`", cell("; ".join(parts)), cell(directives), _text(spec.get("seed"), "zh"), _text(spec.get("seed"), "en")))
+        directives = "; ".join(
+            f"{d['to']}: {d['do']}" + (f" {d['seconds']}s" if "seconds" in d else "") for d in spec["directives"]
+        )
+        rows.append(
+            (f"`{name}`", cell("; ".join(parts)), cell(directives), _text(spec.get("seed"), "zh"), _text(spec.get("seed"), "en"))
+        )
     return _intro(doc, "Client rules (directives)") + _table(("rule", "when", "directives", "seed zh", "en"), rows)
 
 
@@ -188,8 +243,7 @@ def markdown(directory: str | Path | None = None) -> str:
     path = bundled.rules_dir() if directory is None else Path(directory)
     docs, _ = read_documents(path, policy.root, load_contract(bundled.schemas_dir()))
     order = {"visitor.info": 0, "chat.props": 1}
-    out = ["# The recovery policy", "",
-           f"Generated from the rule files by `{COMMAND}`; edit the rule files, not this page.", ""]
+    out = ["# The recovery policy", "", f"Generated from the rule files by `{COMMAND}`; edit the rule files, not this page.", ""]
     for kind, section in SECTIONS:
         found = sorted((d for d in docs if d.kind == kind), key=lambda d: (order.get(d.doc.data.get("target"), 9), d.file))
         for doc in found:

@@ -6,6 +6,7 @@ atomic for them: a recovery sees the old policy or the new one, never a mix.
 A policy that fails to load or check never replaces the one in force; the
 failure is kept and reported. This is a shell around the pure core: it reads
 files and may start a thread; the core it calls does neither."""
+
 from __future__ import annotations
 
 import threading
@@ -26,10 +27,11 @@ from .check import check_policy
 class ReloadResult:
     """What one reload did. `ok` is False when the files did not load or a
     check found errors; then `policy` is the one still in force."""
+
     ok: bool
-    changed: bool                        # a different policy is now in force
+    changed: bool  # a different policy is now in force
     policy: Policy
-    problems: tuple[Diagnostic, ...]     # errors that kept the old policy, or warnings
+    problems: tuple[Diagnostic, ...]  # errors that kept the old policy, or warnings
 
     def __str__(self) -> str:
         head = f"policy {_label(self.policy)}"
@@ -48,7 +50,8 @@ def fingerprint(directory: Path) -> tuple:
     a symlink) and each rule file's name, size and mtime."""
     try:
         return (str(directory.resolve()),) + tuple(
-            (p.name, st.st_size, st.st_mtime_ns) for p in rule_files(directory) for st in [p.stat()])
+            (p.name, st.st_size, st.st_mtime_ns) for p in rule_files(directory) for st in [p.stat()]
+        )
     except OSError:
         return ()
 
@@ -60,8 +63,7 @@ class LivePolicy:
     included) before a new version may replace the old; warnings do not
     block. Safe to use from several threads."""
 
-    def __init__(self, directory: str | Path, check: bool = True,
-                 on_reload: Callable[[ReloadResult], None] | None = None):
+    def __init__(self, directory: str | Path, check: bool = True, on_reload: Callable[[ReloadResult], None] | None = None):
         self.directory = Path(directory)
         self._check = check
         self._on_reload = on_reload
@@ -168,14 +170,18 @@ class _Watcher(threading.Thread):
             if now == self._live._seen:
                 pending = None
             elif now != pending:
-                pending = now           # changed: wait for it to settle
+                pending = now  # changed: wait for it to settle
             else:
                 pending = None
                 try:
                     self._live.reload()
                 except Exception as exc:  # noqa: BLE001 - a watcher that dies would silently stop reloading
-                    self._live.last_result = ReloadResult(False, False, self._live.policy, (
-                        Diagnostic(str(self._live.directory), 0, 0, f"reload failed: {exc!r}", Code.RELOAD_FAILED),))
+                    self._live.last_result = ReloadResult(
+                        False,
+                        False,
+                        self._live.policy,
+                        (Diagnostic(str(self._live.directory), 0, 0, f"reload failed: {exc!r}", Code.RELOAD_FAILED),),
+                    )
 
     def stop(self) -> None:
         self._stopped.set()

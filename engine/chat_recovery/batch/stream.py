@@ -8,6 +8,7 @@ grouped by visitor; the reports are read again one visitor at a time by the
 process that recovers that visitor (`Recoverer`). `outcomes` runs that in
 this process or in N worker processes (`batch_workers`), with a bounded
 window of work in flight so results are written in order without piling up."""
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,8 @@ from . import workers as batch_workers
 
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
 REPORT_SUFFIXES = (".json", ".yaml", ".yml")
-WHOLE_FILE = -1          # an entry's offset when its source is one report
-CHUNK = 48               # visitors sent to a worker at a time (fewer, larger tasks: less pool overhead in the parent)
+WHOLE_FILE = -1  # an entry's offset when its source is one report
+CHUNK = 48  # visitors sent to a worker at a time (fewer, larger tasks: less pool overhead in the parent)
 # The storm and most serializers write visitorId first: read it without a parse.
 _FIRST_KEY = re.compile(rb'\s*\{\s*"visitorId"\s*:\s*"([^"\\]{1,256})"')
 
@@ -35,7 +36,8 @@ _FIRST_KEY = re.compile(rb'\s*\{\s*"visitorId"\s*:\s*"([^"\\]{1,256})"')
 @dataclass(frozen=True)
 class Problem:
     """One report that could not be used, and where it is."""
-    where: str                     # file:line, or the file of a one-report file
+
+    where: str  # file:line, or the file of a one-report file
     message: str
     visitor: str | None = None  # None when the report's visitor cannot be read
 
@@ -46,6 +48,7 @@ class Problem:
 @dataclass(frozen=True)
 class Outcome:
     """One visitor: its recovery as a JSON line, or None when a report was bad."""
+
     visitor: str
     line: str | None
     reports: int
@@ -55,7 +58,8 @@ class Outcome:
 @dataclass
 class Index:
     """Where every report is, by visitor in order of first report."""
-    sources: list[tuple[str, str]] = field(default_factory=list)   # (path to read, name to show)
+
+    sources: list[tuple[str, str]] = field(default_factory=list)  # (path to read, name to show)
     groups: dict[str, list[tuple[int, int, int]]] = field(default_factory=dict)  # visitor -> (source, offset, line)
     problems: list[Problem] = field(default_factory=list)
     reports: int = 0
@@ -117,7 +121,7 @@ def _visitor_of_line(line: bytes) -> str:
         try:
             return found.group(1).decode("utf-8")
         except UnicodeDecodeError:
-            pass   # the full parse below says what is wrong
+            pass  # the full parse below says what is wrong
     return _visitor_of(_parse_line(line))
 
 
@@ -145,10 +149,11 @@ class Recoverer:
     """Recovers visitors from an index's entries: one per process, with the
     policy compiled once and each source opened once."""
 
-    def __init__(self, policy, sources: list[tuple[str, str]], now: str, engine: str | None, explain: bool,
-                 unusable: str | None = None):
+    def __init__(
+        self, policy, sources: list[tuple[str, str]], now: str, engine: str | None, explain: bool, unusable: str | None = None
+    ):
         self.policy, self.sources, self.now, self.engine, self.explain = policy, sources, now, engine, explain
-        self.unusable = unusable   # why this process cannot recover anyone (its policy did not load)
+        self.unusable = unusable  # why this process cannot recover anyone (its policy did not load)
         self._open: dict[int, IO[bytes]] = {}
 
     def close(self) -> None:
@@ -167,16 +172,16 @@ class Recoverer:
                 if _visitor_of(report) != visitor:
                     raise ReportError(f"visitorId is given twice, the last as '{report['visitorId']}'", "$.visitorId")
                 if problems:
-                    check(self.policy, report)   # already lost: only say what else is wrong
+                    check(self.policy, report)  # already lost: only say what else is wrong
                 else:
-                    state = apply(self.policy, state, report, self.now, owned=True)   # parsed from its line just now
+                    state = apply(self.policy, state, report, self.now, owned=True)  # parsed from its line just now
             except ReportError as exc:
                 problems.append(Problem(at, str(exc), visitor))
             except OSError as exc:
                 problems.append(Problem(at, f"cannot read: {exc.strerror or exc}", visitor))
         if problems:
             return Outcome(visitor, None, len(entries), tuple(problems))
-        assert state is not None   # a visitor has at least one entry
+        assert state is not None  # a visitor has at least one entry
         try:
             recovery = render(self.policy, state, explain=self.explain, engine=engine or self.engine)
         except (RecoveryError, ReportError) as exc:
@@ -194,7 +199,9 @@ class Recoverer:
         try:
             return self.recover(visitor, entries, engine)
         except Exception as exc:  # noqa: BLE001 - one visitor must not stop the others
-            return self.lost(visitor, entries, f"internal error recovering this visitor ({type(exc).__name__}: {exc}); please report it")
+            return self.lost(
+                visitor, entries, f"internal error recovering this visitor ({type(exc).__name__}: {exc}); please report it"
+            )
 
     def lost(self, visitor: str, entries: list, message: str) -> Outcome:
         return unrecovered(self.sources, visitor, entries, message)
@@ -217,8 +224,7 @@ def unrecovered(sources: list[tuple[str, str]], visitor: str, entries: list, mes
     return Outcome(visitor, None, len(entries), (Problem(where(sources[source][1], line), message, visitor),))
 
 
-def start_recoverer(policy, policy_dir: str | None, sources: list, now: str, engine: str | None,
-                    explain: bool) -> Recoverer:
+def start_recoverer(policy, policy_dir: str | None, sources: list, now: str, engine: str | None, explain: bool) -> Recoverer:
     """A worker's Recoverer. `policy` is the parent's own when the worker is
     forked (it is in the worker's memory already; loading it again cost each
     worker a quarter of a second under load); a spawned worker gets None and
@@ -230,7 +236,7 @@ def start_recoverer(policy, policy_dir: str | None, sources: list, now: str, eng
         try:
             policy = load_policy(policy_dir)
         except Exception as exc:  # noqa: BLE001 - said per visitor, never a dead worker
-            why = "; ".join(str(exc).splitlines())   # one line a visitor on stderr
+            why = "; ".join(str(exc).splitlines())  # one line a visitor on stderr
             unusable = f"a worker could not load the policy again ({type(exc).__name__}: {why}); run with --jobs 1"
     return Recoverer(policy, sources, now, engine, explain, unusable)
 
@@ -246,8 +252,16 @@ def chunks(groups: dict, size: int = CHUNK) -> Iterator[list]:
         yield batch
 
 
-def outcomes(index: Index, policy, policy_dir: str | None, now: str, engine: str | None = None,
-             explain: bool = False, jobs: int = 1, start_method: str | None = None) -> Generator[Outcome, None, None]:
+def outcomes(
+    index: Index,
+    policy,
+    policy_dir: str | None,
+    now: str,
+    engine: str | None = None,
+    explain: bool = False,
+    jobs: int = 1,
+    start_method: str | None = None,
+) -> Generator[Outcome, None, None]:
     """Every visitor's outcome, in index order (each visitor's first report),
     whatever the number of processes. Workers are forked where the system
     can (`start_method` chooses otherwise, for tests)."""
@@ -260,9 +274,16 @@ def outcomes(index: Index, policy, policy_dir: str | None, now: str, engine: str
             here.close()
         return
     method = start_method or batch_workers.pool_start_method()
-    yield from _pooled(index, policy if method == "fork" else None, policy_dir, now,
-                       engine_name(policy, engine),   # `auto` decided here, once: workers neither choose again nor each say so
-                       explain, jobs, method)
+    yield from _pooled(
+        index,
+        policy if method == "fork" else None,
+        policy_dir,
+        now,
+        engine_name(policy, engine),  # `auto` decided here, once: workers neither choose again nor each say so
+        explain,
+        jobs,
+        method,
+    )
 
 
 def _pooled(index: Index, policy, policy_dir, now, engine, explain, jobs: int, method: str) -> Iterator[Outcome]:

@@ -9,6 +9,7 @@ takes its task with it: the run waited forever. Here the parent's one thread
 hands each idle worker one chunk, reads answers as they come and yields them
 in order. A chunk whose worker died runs again one visitor at a time, then on
 the compiled engine; a visitor that kills that too is said as not recovered."""
+
 from __future__ import annotations
 
 import multiprocessing
@@ -21,7 +22,7 @@ from ..diagnostics import RecoveryError
 from ..processes import Worker
 from ..replay import FALLBACK_ENGINE
 
-ATTEMPTS = 3     # a visitor's tries: in its chunk, alone, alone on the fallback engine
+ATTEMPTS = 3  # a visitor's tries: in its chunk, alone, alone on the fallback engine
 # Deaths in a row with no answer between them after which the workers are
 # taken to be unable to run at all: more than two visitors' every attempt at
 # once, and one for each worker (all of them may die together).
@@ -46,14 +47,14 @@ def _chunk_step(start: Callable, args: tuple) -> Callable:
 
 @dataclass
 class _Task:
-    number: int            # the chunk's place in the output
-    part: int | None    # None: the whole chunk; i: its i-th visitor alone, after a crash
-    items: list            # (visitor, entries) pairs
+    number: int  # the chunk's place in the output
+    part: int | None  # None: the whole chunk; i: its i-th visitor alone, after a crash
+    items: list  # (visitor, entries) pairs
     attempt: int = 0
 
     @property
     def engine(self) -> str | None:
-        return FALLBACK_ENGINE if self.attempt == ATTEMPTS - 1 else None   # None: the run's own engine
+        return FALLBACK_ENGINE if self.attempt == ATTEMPTS - 1 else None  # None: the run's own engine
 
 
 class _Worker(Worker):
@@ -86,8 +87,15 @@ class _Slot:
         self.missing -= len(outcomes)
 
 
-def ordered(chunks: Iterable[list], jobs: int, method: str, start: Callable, args: tuple,
-            lost: Callable[[str, list, str], object], window: int | None = None) -> Iterator[list]:
+def ordered(
+    chunks: Iterable[list],
+    jobs: int,
+    method: str,
+    start: Callable,
+    args: tuple,
+    lost: Callable[[str, list, str], object],
+    window: int | None = None,
+) -> Iterator[list]:
     """Each chunk's outcomes, in chunk order, recovered by `jobs` processes
     that each run `start(*args)` once (a module-level function, so spawned
     workers can find it). At most `window` chunks are out or waiting to be
@@ -102,10 +110,10 @@ class _Run:
         self.start, self.args, self.lost, self.window, self.jobs = start, args, lost, window, jobs
         self.chunks = iter(chunks)
         self.exhausted = False
-        self.again: list[_Task] = []     # tasks to run again after a crash, before any new chunk
+        self.again: list[_Task] = []  # tasks to run again after a crash, before any new chunk
         self.slots: dict[int, _Slot] = {}
-        self.taken = self.written = 0    # chunks taken (the next one's number), and yielded
-        self.fruitless = 0               # deaths since the last answer: workers that cannot even start end the run
+        self.taken = self.written = 0  # chunks taken (the next one's number), and yielded
+        self.fruitless = 0  # deaths since the last answer: workers that cannot even start end the run
 
     def outcomes(self) -> Iterator[list]:
         workers: list[_Worker] = []
@@ -121,15 +129,15 @@ class _Run:
                 ended: dict[Any, _Worker] = {worker.sentinel: worker for worker in busy.values()}
                 for ready in wait([*busy, *ended]):
                     worker = busy.get(ready) or ended[ready]
-                    if worker.task is not None:   # not when its pipe and its sentinel were both ready
+                    if worker.task is not None:  # not when its pipe and its sentinel were both ready
                         workers[workers.index(worker)] = self._collect(worker)
                 while self.written in self.slots and self.slots[self.written].missing == 0:
                     yield self.slots.pop(self.written).outcomes
                     self.written += 1
-                    for worker in workers:   # the window moved: idle workers may take a chunk now
+                    for worker in workers:  # the window moved: idle workers may take a chunk now
                         if worker.task is None:
                             self._feed(worker)
-            if self.slots:   # never a silent gap in the output
+            if self.slots:  # never a silent gap in the output
                 raise RuntimeError(f"internal error: chunks {sorted(self.slots)} were never answered; please report it")
             finished = True
         finally:
@@ -141,7 +149,7 @@ class _Run:
         is written, so it does not wait for the parent; or, when it died, its
         task put back and a new worker in its place."""
         task, worker.task = worker.task, None
-        assert task is not None   # only a busy worker is collected
+        assert task is not None  # only a busy worker is collected
         outcomes = worker.receive()
         if outcomes is not None:
             self.fruitless = 0
@@ -152,7 +160,7 @@ class _Run:
         self.fruitless += 1
         if self.fruitless > GIVE_UP + self.jobs:
             raise WorkersFailed(f"worker processes keep dying before they answer ({why}); run with --jobs 1")
-        self.again = _after_crash(task, why, self.slots, self.lost) + self.again   # a visitor's next try comes first
+        self.again = _after_crash(task, why, self.slots, self.lost) + self.again  # a visitor's next try comes first
         worker.stop(0)
         fresh = _Worker(self.context, self.start, self.args)
         self._feed(fresh)
@@ -181,8 +189,18 @@ def _after_crash(task: _Task, why: str, slots: dict, lost: Callable) -> list[_Ta
         return [_Task(task.number, i, [item], 1) for i, item in enumerate(task.items)]
     if task.attempt + 1 < ATTEMPTS:
         return [_Task(task.number, task.part, task.items, task.attempt + 1)]
-    (visitor, entries), = task.items
-    slots[task.number].fill(task, [lost(visitor, entries, (
-        f"its worker process died recovering it {ATTEMPTS} times ({why}), the {FALLBACK_ENGINE} "
-        f"engine included; this is a fault of ours, please report it"))])
+    ((visitor, entries),) = task.items
+    slots[task.number].fill(
+        task,
+        [
+            lost(
+                visitor,
+                entries,
+                (
+                    f"its worker process died recovering it {ATTEMPTS} times ({why}), the {FALLBACK_ENGINE} "
+                    f"engine included; this is a fault of ours, please report it"
+                ),
+            )
+        ],
+    )
     return []

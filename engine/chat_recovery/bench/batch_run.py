@@ -2,6 +2,7 @@
 visitors, each --jobs value in its own process tree and in interleaved
 rounds, with the peak memory of the whole tree (parent and workers
 together) and the machine's parallel ceiling beside each speed-up."""
+
 from __future__ import annotations
 
 import os
@@ -88,8 +89,20 @@ class TreeMemory:
 
 
 def run_batch(storm_path: Path, out_path: Path, jobs: int, now: str) -> dict:
-    argv = [sys.executable, "-c", *RUN_BATCH, "recover", "--batch", str(storm_path), "--jobs", str(jobs),
-            "--now", now, "--out", str(out_path)]
+    argv = [
+        sys.executable,
+        "-c",
+        *RUN_BATCH,
+        "recover",
+        "--batch",
+        str(storm_path),
+        "--jobs",
+        str(jobs),
+        "--now",
+        now,
+        "--out",
+        str(out_path),
+    ]
     started = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     with TreeMemory(proc.pid) as memory:
@@ -100,8 +113,9 @@ def run_batch(storm_path: Path, out_path: Path, jobs: int, now: str) -> dict:
     return {"jobs": jobs, "seconds": round(seconds, 2), "peakTreePssMB": memory.peak_mb, "summary": err.strip().splitlines()[-1]}
 
 
-def batch_bench(spec: StormSpec, jobs: tuple[int, ...], workdir: Path, repeat: int = 3,
-                progress: Callable[[str], object] = lambda text: None) -> dict:
+def batch_bench(
+    spec: StormSpec, jobs: tuple[int, ...], workdir: Path, repeat: int = 3, progress: Callable[[str], object] = lambda text: None
+) -> dict:
     """Each --jobs value on one storm, `repeat` rounds with the values
     interleaved (a neighbour that slows one round slows every value in it),
     and this machine's parallel ceiling measured in each round. Speed-ups are
@@ -118,7 +132,7 @@ def batch_bench(spec: StormSpec, jobs: tuple[int, ...], workdir: Path, repeat: i
             runs: dict[int, dict] = {}
             for n in jobs:
                 progress(f"round {number} of {repeat}: recover --batch --jobs {n} ...")
-                first = not rounds and not runs   # its output is the one every other run must equal
+                first = not rounds and not runs  # its output is the one every other run must equal
                 out_path = first_out if first else workdir / "batch-out.ndjson"
                 runs[n] = run_batch(storm_path, out_path, n, spec.now)
                 if not first:
@@ -130,8 +144,12 @@ def batch_bench(spec: StormSpec, jobs: tuple[int, ...], workdir: Path, repeat: i
     finally:
         for path in (storm_path, first_out):
             path.unlink(missing_ok=True)
-    return {"storm": facts, "repeat": repeat, "runs": [_summarize(n, jobs[0], rounds, ceilings, spec.visitors) for n in jobs],
-            "identicalOutputs": same}
+    return {
+        "storm": facts,
+        "repeat": repeat,
+        "runs": [_summarize(n, jobs[0], rounds, ceilings, spec.visitors) for n in jobs],
+        "identicalOutputs": same,
+    }
 
 
 def _summarize(n: int, base: int, rounds: list[dict[int, dict]], ceilings: list[dict[int, float]], visitors: int) -> dict:

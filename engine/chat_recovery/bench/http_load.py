@@ -5,6 +5,7 @@ after their Retry-After, as a client should.
 
     python -m chat_recovery.bench.http_load --url http://127.0.0.1:8080 --token T --visitors 1000 --concurrency 8
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,6 +20,7 @@ from .storm import StormSpec, storm
 
 def run(url: str, token: str, visitors: int, concurrency: int, seed: int) -> dict:
     import httpx
+
     reports = storm(StormSpec(visitors=visitors, seed=seed))
     bodies = [json.dumps(r).encode() for r in reports]
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
@@ -50,9 +52,16 @@ def run(url: str, token: str, visitors: int, concurrency: int, seed: int) -> dic
     seconds = time.perf_counter() - started
     latencies.sort()
     q = lambda f: round(latencies[min(len(latencies) - 1, int(f * len(latencies)))] * 1000, 1)  # noqa: E731
-    return {"reports": len(bodies), "visitors": visitors, "concurrency": concurrency, "seconds": round(seconds, 2),
-            "reportsPerSecond": round(len(bodies) / seconds, 1), "p50ms": q(0.5), "p99ms": q(0.99),
-            "statuses": {str(k): v for k, v in sorted(statuses.items())}}
+    return {
+        "reports": len(bodies),
+        "visitors": visitors,
+        "concurrency": concurrency,
+        "seconds": round(seconds, 2),
+        "reportsPerSecond": round(len(bodies) / seconds, 1),
+        "p50ms": q(0.5),
+        "p99ms": q(0.99),
+        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+    }
 
 
 def main(argv=None) -> int:
@@ -65,8 +74,11 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     result = run(args.url, args.token, args.visitors, args.concurrency, args.seed)
     print(json.dumps(result))
-    print(f"{result['reports']} reports ({args.visitors} visitors) in {result['seconds']} s: {result['reportsPerSecond']} reports/s, "
-          f"p50 {result['p50ms']} ms, p99 {result['p99ms']} ms, statuses {result['statuses']}", file=sys.stderr)
+    print(
+        f"{result['reports']} reports ({args.visitors} visitors) in {result['seconds']} s: {result['reportsPerSecond']} reports/s, "
+        f"p50 {result['p50ms']} ms, p99 {result['p99ms']} ms, statuses {result['statuses']}",
+        file=sys.stderr,
+    )
     return 0
 
 

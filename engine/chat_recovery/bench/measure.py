@@ -6,6 +6,7 @@ render the recovery, write the recovery as one JSON line.
     python -m chat_recovery.bench.measure ENGINE STORM.ndjson OUT.ndjson NOW
 
 prints the figures as one JSON object."""
+
 from __future__ import annotations
 
 import json
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from ..replay.engines import ENGINES as TABLE
 
 STAGES = ("read", "validate", "merge", "replay", "write")
-REFERENCE = "reference"   # the hand-written reference merge, measured beside the engines
+REFERENCE = "reference"  # the hand-written reference merge, measured beside the engines
 ENGINES = (*TABLE, REFERENCE)
 
 
@@ -28,7 +29,7 @@ def available() -> tuple[str, ...]:
 
 def _peak_mb() -> float:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024   # bytes on macOS, KiB on Linux
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux
 
 
 def _read(path: str, spent: dict) -> dict:
@@ -54,11 +55,14 @@ def _engine_steps(name: str, now: str) -> tuple[Callable, Callable, Callable]:
     from ..recovery.render import render
     from ..recovery.reports import check
     from ..replay import engine_for
+
     policy = load_policy()
     engine = engine_for(policy, name)
-    return ((lambda report: check(policy, report, owned=True)),   # parsed from its line, as `recover --batch` does
-            (lambda held, checked, seq: fold(policy, held, checked, now)),
-            (lambda held: render(policy, held, engine)))
+    return (
+        (lambda report: check(policy, report, owned=True)),  # parsed from its line, as `recover --batch` does
+        (lambda held, checked, seq: fold(policy, held, checked, now)),
+        (lambda held: render(policy, held, engine)),
+    )
 
 
 def _reference_steps(now: str) -> tuple[Callable, Callable, Callable]:
@@ -73,6 +77,7 @@ def _reference_steps(now: str) -> tuple[Callable, Callable, Callable]:
     def checked(report):
         check(report)
         return report
+
     return checked, merge, (lambda held: reference.render(held, now))
 
 
@@ -109,13 +114,23 @@ def measure(engine: str, storm_path: str, out_path: str, now: str) -> dict:
     wall = clock() - wall
     latencies.sort()
     total = sum(spent.values())
-    return {"engine": engine, "visitors": len(groups), "reports": sum(len(g) for g in groups.values()),
-            "seconds": round(total, 4), "wallSeconds": round(wall, 4), "loadSeconds": round(loaded, 4),
-            "recoveriesPerSecond": round(len(groups) / total, 1) if total else None,
-            "latencyMs": {"p50": round(_quantile(latencies, 0.50) * 1000, 3), "p99": round(_quantile(latencies, 0.99) * 1000, 3),
-                          "max": round(latencies[-1] * 1000, 3) if latencies else 0.0},
-            "stageSeconds": {k: round(v, 4) for k, v in spent.items()},
-            "peakRssMB": round(_peak_mb(), 1), "rssGrowthMB": round(_peak_mb() - base_mb, 1)}
+    return {
+        "engine": engine,
+        "visitors": len(groups),
+        "reports": sum(len(g) for g in groups.values()),
+        "seconds": round(total, 4),
+        "wallSeconds": round(wall, 4),
+        "loadSeconds": round(loaded, 4),
+        "recoveriesPerSecond": round(len(groups) / total, 1) if total else None,
+        "latencyMs": {
+            "p50": round(_quantile(latencies, 0.50) * 1000, 3),
+            "p99": round(_quantile(latencies, 0.99) * 1000, 3),
+            "max": round(latencies[-1] * 1000, 3) if latencies else 0.0,
+        },
+        "stageSeconds": {k: round(v, 4) for k, v in spent.items()},
+        "peakRssMB": round(_peak_mb(), 1),
+        "rssGrowthMB": round(_peak_mb() - base_mb, 1),
+    }
 
 
 def _quantile(ordered: list, q: float) -> float:

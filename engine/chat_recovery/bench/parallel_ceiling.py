@@ -3,6 +3,7 @@ pure-Python work done N times in one process, then once in each of N
 processes at the same time. On a shared machine the neighbours take cores
 (or slow ours) from one minute to the next, so a `--jobs N` speed-up is
 read against this figure, measured in the same minute, as well as against N."""
+
 from __future__ import annotations
 
 import multiprocessing
@@ -10,7 +11,7 @@ import time
 
 from ..batch.workers import pool_start_method
 
-UNIT = 600_000   # steps of work a unit: about a quarter of a second of CPU on the 2-core machine
+UNIT = 600_000  # steps of work a unit: about a quarter of a second of CPU on the 2-core machine
 
 
 def _spin(units: int) -> None:
@@ -25,7 +26,7 @@ def _spin(units: int) -> None:
 def _wall(units_each: list[int]) -> float:
     """Seconds from starting one process per entry (each doing that many
     units) until the last has finished."""
-    context = multiprocessing.get_context(pool_start_method())   # processes started as --jobs starts them
+    context = multiprocessing.get_context(pool_start_method())  # processes started as --jobs starts them
     started = time.perf_counter()
     workers = [context.Process(target=_spin, args=(units,)) for units in units_each]  # type: ignore[attr-defined]  # typeshed: BaseContext
     for worker in workers:

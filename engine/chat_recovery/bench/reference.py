@@ -9,6 +9,7 @@ file), and `explain` (which names rule files too; it is `{}` here, as it is
 from the engine unless asked for). Reports are checked by hand
 (`reference_check`: the contract's types, written as plain tests), as a
 server that must be fast would check them; a bad report raises ValueError."""
+
 from __future__ import annotations
 
 import json
@@ -18,41 +19,138 @@ from .reference_chat import Chat, canonical_time, directives, rebuild, time_key
 from .reference_check import check
 
 NOW_ALWAYS, NOW_WAITING = "now", "nowWhenWaiting"
-FIRST, VISITOR, AGENT, AGENT_ONLY, VISITOR_ONLY, NONE = "any", "visitorOverrideAgent", "agentOverrideVisitor", "agentOnly", "visitorOnly", "none"
+FIRST, VISITOR, AGENT, AGENT_ONLY, VISITOR_ONLY, NONE = (
+    "any",
+    "visitorOverrideAgent",
+    "agentOverrideVisitor",
+    "agentOnly",
+    "visitorOnly",
+    "none",
+)
 SIDES = {VISITOR: ("visitor", "agent"), AGENT: ("agent", "visitor"), AGENT_ONLY: ("agent",), VISITOR_ONLY: ("visitor",)}
 # The seed's table "strategy of each visitor property", in the contract's order.
-INFO = (("latestActivityTime", NOW_ALWAYS), ("latestWaitingForChatTime", NOW_WAITING),
-        *((k, FIRST) for k in ("browser", "ip", "country", "city", "state", "countryCode", "flashVersion", "language",
-                               "operatingSystem", "screenResolution", "firstVisitTime", "enterSiteTime", "timeZone",
-                               "visitTimes", "chatTimes", "landingPageUrl", "landingPageTitle", "referrerUrl",
-                               "searchEngine", "keywords")),
-        ("campaignId", VISITOR), ("autoInvitationId", AGENT), ("departmentId", AGENT), ("customVariables", VISITOR),
-        ("customFields", AGENT),
-        *((k, VISITOR) for k in ("latestEmail", "latestName", "productService", "company", "email", "name", "phone",
-                                 "currentPageUrl", "currentPageTitle", "currentPageVisitTime", "requestingPageTitle",
-                                 "requestingPageUrl")),
-        *((k, AGENT_ONLY) for k in ("ifCaptured", "captureTime", "sfUrl", "sfContact", "sfAccount", "sfLead", "sfTask",
-                                    "sfCase", "currentSfObjectId", "currentSfObjectType", "hasEditFieldInAutomaticMode",
-                                    "isNeedPush", "pushConfig", "wrapupCategoryList", "operatorComment",
-                                    "chatRouteTarget", "avatarUrl", "socialMediaSource", "socialMediaProfileUrl",
-                                    "zendeskUrl", "segments", "ticketId")),
-        ("ifSearchingKb", VISITOR), ("visitedPageUrls", VISITOR_ONLY), ("navigations", VISITOR_ONLY),
-        ("ssoId", NONE), ("errorMessageSfChatEnded", NONE), ("location", NONE),
-        ("latestPrechatTime", VISITOR), ("latestOfflineMessageTime", VISITOR))
+INFO = (
+    ("latestActivityTime", NOW_ALWAYS),
+    ("latestWaitingForChatTime", NOW_WAITING),
+    *(
+        (k, FIRST)
+        for k in (
+            "browser",
+            "ip",
+            "country",
+            "city",
+            "state",
+            "countryCode",
+            "flashVersion",
+            "language",
+            "operatingSystem",
+            "screenResolution",
+            "firstVisitTime",
+            "enterSiteTime",
+            "timeZone",
+            "visitTimes",
+            "chatTimes",
+            "landingPageUrl",
+            "landingPageTitle",
+            "referrerUrl",
+            "searchEngine",
+            "keywords",
+        )
+    ),
+    ("campaignId", VISITOR),
+    ("autoInvitationId", AGENT),
+    ("departmentId", AGENT),
+    ("customVariables", VISITOR),
+    ("customFields", AGENT),
+    *(
+        (k, VISITOR)
+        for k in (
+            "latestEmail",
+            "latestName",
+            "productService",
+            "company",
+            "email",
+            "name",
+            "phone",
+            "currentPageUrl",
+            "currentPageTitle",
+            "currentPageVisitTime",
+            "requestingPageTitle",
+            "requestingPageUrl",
+        )
+    ),
+    *(
+        (k, AGENT_ONLY)
+        for k in (
+            "ifCaptured",
+            "captureTime",
+            "sfUrl",
+            "sfContact",
+            "sfAccount",
+            "sfLead",
+            "sfTask",
+            "sfCase",
+            "currentSfObjectId",
+            "currentSfObjectType",
+            "hasEditFieldInAutomaticMode",
+            "isNeedPush",
+            "pushConfig",
+            "wrapupCategoryList",
+            "operatorComment",
+            "chatRouteTarget",
+            "avatarUrl",
+            "socialMediaSource",
+            "socialMediaProfileUrl",
+            "zendeskUrl",
+            "segments",
+            "ticketId",
+        )
+    ),
+    ("ifSearchingKb", VISITOR),
+    ("visitedPageUrls", VISITOR_ONLY),
+    ("navigations", VISITOR_ONLY),
+    ("ssoId", NONE),
+    ("errorMessageSfChatEnded", NONE),
+    ("location", NONE),
+    ("latestPrechatTime", VISITOR),
+    ("latestOfflineMessageTime", VISITOR),
+)
 PER_KEY = "customVariables"
-TIMES = frozenset(("latestActivityTime", "latestWaitingForChatTime", "firstVisitTime", "enterSiteTime",
-                   "currentPageVisitTime", "captureTime", "latestPrechatTime", "latestOfflineMessageTime"))
+TIMES = frozenset(
+    (
+        "latestActivityTime",
+        "latestWaitingForChatTime",
+        "firstVisitTime",
+        "enterSiteTime",
+        "currentPageVisitTime",
+        "captureTime",
+        "latestPrechatTime",
+        "latestOfflineMessageTime",
+    )
+)
 # The seed's chat property table.
-CHAT_PROPS = (("ifEnterQueue", AGENT_ONLY), ("monitorAgents", AGENT_ONLY), ("source", VISITOR),
-              ("visitorMessageSeenByAgent", AGENT), ("agentMessageSeenByVisitor", VISITOR))
+CHAT_PROPS = (
+    ("ifEnterQueue", AGENT_ONLY),
+    ("monitorAgents", AGENT_ONLY),
+    ("source", VISITOR),
+    ("visitorMessageSeenByAgent", AGENT),
+    ("agentMessageSeenByVisitor", VISITOR),
+)
 # The seed's visitor status table: uploaded -> (recovered as, info property set to now).
-STATUSES = {"inSite": ("inSite", None), "preChat": ("preChat", "latestPrechatTime"),
-            "offlineMessage": ("offlineMessage", "latestOfflineMessageTime"),
-            "manualInvitation": ("manualInvitation", None), "autoInvitation": ("autoInvitation", None),
-            "refusedByVisitor": ("refusedByVisitor", None), "systemProcessing": ("waitingForChat", None),
-            "outOfSite": (None, None),
-            **{s: (s, None) for s in ("waitingForChat", "chatting", "transferring", "chatEnded", "refusedByAgent",
-                                      "manualInvitationByWindow")}}
+STATUSES = {
+    "inSite": ("inSite", None),
+    "preChat": ("preChat", "latestPrechatTime"),
+    "offlineMessage": ("offlineMessage", "latestOfflineMessageTime"),
+    "manualInvitation": ("manualInvitation", None),
+    "autoInvitation": ("autoInvitation", None),
+    "refusedByVisitor": ("refusedByVisitor", None),
+    "systemProcessing": ("waitingForChat", None),
+    "outOfSite": (None, None),
+    **{
+        s: (s, None)
+        for s in ("waitingForChat", "chatting", "transferring", "chatEnded", "refusedByAgent", "manualInvitationByWindow")
+    },
+}
 
 
 def same(a: Any, b: Any) -> bool:
@@ -66,6 +164,7 @@ def _json(value: Any) -> str:
 
 class Said:
     """What one source said about one value: its latest word, and its first."""
+
     __slots__ = ("value", "sent", "seq", "first")
 
     def __init__(self, value: Any, sent: str, seq: int):
@@ -158,12 +257,17 @@ class Out:
         decision = pick(strategy, slot, self.now)
         said = list(slot.values())
         if any(not same(s.value, said[0].value) for s in said[1:]):
-            self.conflicts.append({
-                "path": path,
-                "values": [{"source": source_of(s), "sentAt": slot[s].sent, "value": slot[s].value} for s in sorted(slot)],
-                "decided": {"strategy": "specify" if strategy in (NOW_ALWAYS, NOW_WAITING) else strategy,
-                            "value": decision[0] if decision else None,
-                            "source": source_of(decision[1]) if decision and decision[1] else None}})
+            self.conflicts.append(
+                {
+                    "path": path,
+                    "values": [{"source": source_of(s), "sentAt": slot[s].sent, "value": slot[s].value} for s in sorted(slot)],
+                    "decided": {
+                        "strategy": "specify" if strategy in (NOW_ALWAYS, NOW_WAITING) else strategy,
+                        "value": decision[0] if decision else None,
+                        "source": source_of(decision[1]) if decision and decision[1] else None,
+                    },
+                }
+            )
         return decision
 
 
@@ -196,7 +300,7 @@ def render(held: Visitor, now: str) -> dict:
         visitor = {"status": status, "info": _info(out, held, status, sets)}
     chat = None
     if log is not None:
-        assert held.chat is not None   # a log is kept only for a held chat
+        assert held.chat is not None  # a log is kept only for a held chat
         props = {}
         for name, strategy in CHAT_PROPS:
             decision = out.decide(f"$.chat.props.{name}", strategy, held.props.get(name, {}))
@@ -205,10 +309,16 @@ def render(held: Visitor, now: str) -> dict:
         chat = {"id": held.chat.id, "props": props, "state": log.state, "messages": log.messages}
         out.conflicts.extend(log.conflicts)
     wrapups = {agent: slot[f"agent:{agent}"].value for agent, slot in sorted(held.wrapups.items())}
-    return {"visitorId": held.id, "visitor": visitor, "chat": chat,
-            "directives": directives(status, log, wrapups),
-            "setAside": log.set_aside if log else [], "unfinishedWrapups": wrapups,
-            "conflicts": out.conflicts, "explain": {}}
+    return {
+        "visitorId": held.id,
+        "visitor": visitor,
+        "chat": chat,
+        "directives": directives(status, log, wrapups),
+        "setAside": log.set_aside if log else [],
+        "unfinishedWrapups": wrapups,
+        "conflicts": out.conflicts,
+        "explain": {},
+    }
 
 
 def _info(out: Out, held: Visitor, status: str | None, sets: str | None) -> dict:
@@ -231,4 +341,3 @@ def _info(out: Out, held: Visitor, status: str | None, sets: str | None) -> dict
     if sets is not None:
         info[sets] = out.now
     return info
-

@@ -1,6 +1,7 @@
 """The reference's chat: the merged log, who is believed, the seed's
 "state recovered from actions" table as one handler per action, and the
 seed's "Client" section as plain code."""
+
 from __future__ import annotations
 
 import json
@@ -10,9 +11,19 @@ from typing import Any
 from .. import timeutil
 
 IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-INITIAL: dict[str, Any] = {"requestTime": None, "startTime": None, "transferBeginTime": None, "timeBeginWaiting": None,
-           "chatType": None, "currentAgents": [], "assignee": None, "translation": {"enabled": False},
-           "audioVideo": None, "cobrowse": None, "files": []}
+INITIAL: dict[str, Any] = {
+    "requestTime": None,
+    "startTime": None,
+    "transferBeginTime": None,
+    "timeBeginWaiting": None,
+    "chatType": None,
+    "currentAgents": [],
+    "assignee": None,
+    "translation": {"enabled": False},
+    "audioVideo": None,
+    "cobrowse": None,
+    "files": [],
+}
 
 
 def time_key(text: str) -> str:
@@ -43,7 +54,7 @@ class Chat:
 
     def __init__(self, chat_id: str):
         self.id = chat_id
-        self.copies: dict = {}      # message id -> {source key: (sentAt, message)}
+        self.copies: dict = {}  # message id -> {source key: (sentAt, message)}
         self.sources: set = set()
 
     def add(self, src: str, sent: str, messages) -> None:
@@ -77,10 +88,18 @@ def _merged(chat: Chat) -> Log:
         messages.append(message)
         holders[message_id] = sorted(copies)
         if any(c[1] != message for c in copies.values()):
-            path = f"$.chat.messages.{message_id}" if IDENT.match(message_id) else "$.chat.messages['" + message_id.replace("\\", "\\\\").replace("'", "\\'") + "']"
-            conflicts.append({"path": path,
-                              "values": [{"source": _source(s), "sentAt": copies[s][0], "value": copies[s][1]} for s in sorted(copies)],
-                              "decided": {"strategy": "latest", "value": message, "source": _source(src)}})
+            path = (
+                f"$.chat.messages.{message_id}"
+                if IDENT.match(message_id)
+                else "$.chat.messages['" + message_id.replace("\\", "\\\\").replace("'", "\\'") + "']"
+            )
+            conflicts.append(
+                {
+                    "path": path,
+                    "values": [{"source": _source(s), "sentAt": copies[s][0], "value": copies[s][1]} for s in sorted(copies)],
+                    "decided": {"strategy": "latest", "value": message, "source": _source(src)},
+                }
+            )
     messages.sort(key=lambda m: (_key(m["time"]), m["id"]))
     log = Log(messages, holders, sorted(chat.sources))
     log.conflicts = conflicts
@@ -96,9 +115,13 @@ def rebuild(chat: Chat) -> Log:
         believed = ("agent", "visitor") if kind != "agent" or message["action"] == "agentRefuseChat" else ("agent",)
         held_by = {s.partition(":")[0] for s in log.holders[message["id"]]}
         if not any(side in held_by for side in believed) and any(side in reporting for side in believed):
-            log.set_aside.append({
-                "message": message, "heldBy": [_source(s) for s in log.holders[message["id"]]],
-                "reason": f"this {kind} message is believed from {' or '.join(sorted(believed))} reports only, and such reports hold this chat without it"})
+            log.set_aside.append(
+                {
+                    "message": message,
+                    "heldBy": [_source(s) for s in log.holders[message["id"]]],
+                    "reason": f"this {kind} message is believed from {' or '.join(sorted(believed))} reports only, and such reports hold this chat without it",
+                }
+            )
             continue
         log.replayed.add(message["id"])
         handler = ACTIONS.get(message["action"])
@@ -111,9 +134,19 @@ def rebuild(chat: Chat) -> Log:
 
 # The actions that lead to a status. Once the chat has ended none of them
 # applies; once an agent has refused it, only another refusal or the end.
-STATUS_ACTIONS = frozenset({
-    "visitorRequestChat", "requestChatToBot", "agentAcceptChat", "botAcceptChat", "visitorAcceptChat",
-    "agentTransferDepartment", "agentRefuseTransfer", "agentAcceptTransfer", "agentAddInvitationText"})
+STATUS_ACTIONS = frozenset(
+    {
+        "visitorRequestChat",
+        "requestChatToBot",
+        "agentAcceptChat",
+        "botAcceptChat",
+        "visitorAcceptChat",
+        "agentTransferDepartment",
+        "agentRefuseTransfer",
+        "agentAcceptTransfer",
+        "agentAddInvitationText",
+    }
+)
 
 
 def _closed(status: str | None, action: str) -> bool:
@@ -216,13 +249,18 @@ def _audio_video(s, m):
         return
     if not isinstance(s["audioVideo"], dict):
         s["audioVideo"] = {}
-    s["audioVideo"].update(kind=kind.lower(), state={"Accept": "accepted", "Refuse": "refused", "Cancel": "cancelled"}[verb],
-                           by=side, time=m["time"])
+    s["audioVideo"].update(
+        kind=kind.lower(), state={"Accept": "accepted", "Refuse": "refused", "Cancel": "cancelled"}[verb], by=side, time=m["time"]
+    )
 
 
-COBROWSE = {"visitorAcceptCobrowse": ("accepted", None), "visitorRefuseCobrowse": ("refused", None),
-            "agentCancelCobrowse": ("cancelled", None), "agentEndCobrowse": ("ended", "agent"),
-            "visitorEndCobrowse": ("ended", "visitor")}
+COBROWSE = {
+    "visitorAcceptCobrowse": ("accepted", None),
+    "visitorRefuseCobrowse": ("refused", None),
+    "agentCancelCobrowse": ("cancelled", None),
+    "agentEndCobrowse": ("ended", "agent"),
+    "visitorEndCobrowse": ("ended", "visitor"),
+}
 
 
 def _cobrowse(s, m):
@@ -241,9 +279,15 @@ def _cobrowse(s, m):
 
 def _file(s, m):
     state = "sending" if "Send" in m["action"] else "sent"
-    item = {"fileId": _get(m, "data", "fileId"), "name": _get(m, "data", "name"), "url": _get(m, "data", "url"),
-            "kind": "image" if m["action"].endswith("Image") else "file", "state": state,
-            "sender": _sender(m), "time": m["time"]}
+    item = {
+        "fileId": _get(m, "data", "fileId"),
+        "name": _get(m, "data", "name"),
+        "url": _get(m, "data", "url"),
+        "kind": "image" if m["action"].endswith("Image") else "file",
+        "state": state,
+        "sender": _sender(m),
+        "time": m["time"],
+    }
     item = {k: v for k, v in item.items() if v is not None}
     key = item.get("fileId")
     for i, held in enumerate(s["files"]):
@@ -254,16 +298,30 @@ def _file(s, m):
 
 
 ACTIONS = {
-    "visitorRequestChat": _request, "requestChatToBot": _request_bot, "agentAcceptChat": _accept,
-    "botStartChat": _bot_start, "botAcceptChat": _bot_accept, "visitorAcceptChat": lambda s, m: "chatting",
-    "agentJoinChat": _join, "agentStopChat": _stop, "agentTransferDepartment": _transfer,
-    "agentRefuseTransfer": _refuse_transfer, "agentAcceptTransfer": _accept_transfer,
-    "agentAddInvitationText": _invite, "agentRefuseChat": lambda s, m: "refusedByAgent",
+    "visitorRequestChat": _request,
+    "requestChatToBot": _request_bot,
+    "agentAcceptChat": _accept,
+    "botStartChat": _bot_start,
+    "botAcceptChat": _bot_accept,
+    "visitorAcceptChat": lambda s, m: "chatting",
+    "agentJoinChat": _join,
+    "agentStopChat": _stop,
+    "agentTransferDepartment": _transfer,
+    "agentRefuseTransfer": _refuse_transfer,
+    "agentAcceptTransfer": _accept_transfer,
+    "agentAddInvitationText": _invite,
+    "agentRefuseChat": lambda s, m: "refusedByAgent",
     "systemChatEnded": lambda s, m: "chatEnded",
-    "agentEnableTranslation": _translation, "agentDisableTranslation": _translation,
-    **{f"{side}{verb}{kind}Chat": _audio_video for side in ("agent", "visitor")
-       for verb in ("Request", "Accept", "Refuse", "Cancel") for kind in ("Audio", "Video")},
-    "agentRequestCobrowse": _cobrowse, **{action: _cobrowse for action in COBROWSE},
+    "agentEnableTranslation": _translation,
+    "agentDisableTranslation": _translation,
+    **{
+        f"{side}{verb}{kind}Chat": _audio_video
+        for side in ("agent", "visitor")
+        for verb in ("Request", "Accept", "Refuse", "Cancel")
+        for kind in ("Audio", "Video")
+    },
+    "agentRequestCobrowse": _cobrowse,
+    **{action: _cobrowse for action in COBROWSE},
     **{f"agent{verb}{noun}": _file for verb in ("Send", "Sent") for noun in ("File", "Image")},
 }
 
@@ -272,14 +330,19 @@ def directives(status: str | None, log: Log | None, wrapups: dict) -> list:
     """The seed's "Client" section."""
     out: list = []
     if status in ("chatEnded", "refusedByAgent"):
-        out += [{"to": {"type": "visitor"}, "do": "recoverChat"},
-                {"to": {"type": "visitor"}, "do": "keepHeartbeat", "seconds": 180}]
+        out += [
+            {"to": {"type": "visitor"}, "do": "recoverChat"},
+            {"to": {"type": "visitor"}, "do": "keepHeartbeat", "seconds": 180},
+        ]
     if status == "chatEnded" and log is not None:
         out += [{"to": {"type": "agent", "id": s[6:]}, "do": "recoverChat"} for s in log.reporters if s != "visitor"]
     if status == "refusedByAgent" and log is not None:
         for message in log.messages:
-            if (message["action"] == "agentRefuseChat" and message["id"] in log.replayed
-                    and "visitor" not in log.holders[message["id"]]):
+            if (
+                message["action"] == "agentRefuseChat"
+                and message["id"] in log.replayed
+                and "visitor" not in log.holders[message["id"]]
+            ):
                 out.append({"to": {"type": "visitor"}, "do": "deliverMessage", "message": message})
     for agent, wrapup in wrapups.items():
         out.append({"to": {"type": "agent", "id": agent}, "do": "restoreWrapup", "wrapup": wrapup})

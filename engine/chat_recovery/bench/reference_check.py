@@ -3,6 +3,7 @@ written by hand as plain type tests, the way a server that must be fast
 would check its input. It accepts and refuses what the schema does for the
 shapes a client sends (a test holds it to that on good and bad reports);
 the messages are terser. Raises ValueError naming the JSON path."""
+
 from __future__ import annotations
 
 import re
@@ -11,16 +12,31 @@ from typing import Any
 
 TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]00:00)$")
 ACTION = re.compile(r"^[a-z][A-Za-z0-9]*$")
-STATUSES = frozenset(("inSite", "preChat", "offlineMessage", "manualInvitation", "autoInvitation", "refusedByVisitor",
-                      "systemProcessing", "outOfSite", "waitingForChat", "chatting", "transferring", "chatEnded",
-                      "refusedByAgent", "manualInvitationByWindow"))
+STATUSES = frozenset(
+    (
+        "inSite",
+        "preChat",
+        "offlineMessage",
+        "manualInvitation",
+        "autoInvitation",
+        "refusedByVisitor",
+        "systemProcessing",
+        "outOfSite",
+        "waitingForChat",
+        "chatting",
+        "transferring",
+        "chatEnded",
+        "refusedByAgent",
+        "manualInvitationByWindow",
+    )
+)
 TOP = frozenset(("visitorId", "source", "sentAt", "visitor", "chat", "unfinishedWrapup"))
 MESSAGE = frozenset(("id", "time", "action", "sender", "text", "data"))
 SENDERS = frozenset(("visitor", "agent", "bot", "system"))
 TEXT, STAMP, COUNT, FLAG, OBJECT, STRINGS, TRAIL, ANY, IDS = range(9)
 _INFO_BY_TYPE = {
     STAMP: "latestActivityTime latestWaitingForChatTime firstVisitTime enterSiteTime currentPageVisitTime captureTime "
-           "latestPrechatTime latestOfflineMessageTime",
+    "latestPrechatTime latestOfflineMessageTime",
     COUNT: "visitTimes chatTimes",
     FLAG: "ifCaptured hasEditFieldInAutomaticMode isNeedPush ifSearchingKb",
     OBJECT: "customVariables customFields pushConfig",
@@ -28,15 +44,20 @@ _INFO_BY_TYPE = {
     TRAIL: "navigations",
     ANY: "location",
     TEXT: "browser ip country city state countryCode flashVersion language operatingSystem screenResolution timeZone "
-          "landingPageUrl landingPageTitle referrerUrl searchEngine keywords campaignId autoInvitationId departmentId "
-          "latestEmail latestName productService company email name phone currentPageUrl currentPageTitle "
-          "requestingPageTitle requestingPageUrl sfUrl sfContact sfAccount sfLead sfTask sfCase currentSfObjectId "
-          "currentSfObjectType operatorComment chatRouteTarget avatarUrl socialMediaSource socialMediaProfileUrl "
-          "zendeskUrl ticketId ssoId errorMessageSfChatEnded",
+    "landingPageUrl landingPageTitle referrerUrl searchEngine keywords campaignId autoInvitationId departmentId "
+    "latestEmail latestName productService company email name phone currentPageUrl currentPageTitle "
+    "requestingPageTitle requestingPageUrl sfUrl sfContact sfAccount sfLead sfTask sfCase currentSfObjectId "
+    "currentSfObjectType operatorComment chatRouteTarget avatarUrl socialMediaSource socialMediaProfileUrl "
+    "zendeskUrl ticketId ssoId errorMessageSfChatEnded",
 }
 INFO = {key: kind for kind, keys in _INFO_BY_TYPE.items() for key in keys.split()}
-PROPS = {"ifEnterQueue": FLAG, "monitorAgents": IDS, "source": TEXT,
-         "visitorMessageSeenByAgent": FLAG, "agentMessageSeenByVisitor": FLAG}
+PROPS = {
+    "ifEnterQueue": FLAG,
+    "monitorAgents": IDS,
+    "source": TEXT,
+    "visitorMessageSeenByAgent": FLAG,
+    "agentMessageSeenByVisitor": FLAG,
+}
 
 
 class Bad(ValueError):

@@ -1,6 +1,7 @@
 """A benchmark run: write the storm as NDJSON once, measure each engine on
 it in a fresh process, and set each engine's time beside the reference's
 from the same run."""
+
 from __future__ import annotations
 
 import json
@@ -22,9 +23,14 @@ class BenchError(Exception):
 def machine() -> dict:
     """What the figures depend on: cores, load when the run began, Python."""
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    info = {"cores": os.cpu_count(), "load1": round(load, 2) if load is not None else None,
-            "python": platform.python_version(), "platform": platform.platform(terse=True)}
+    info = {
+        "cores": os.cpu_count(),
+        "load1": round(load, 2) if load is not None else None,
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+    }
     from importlib.metadata import PackageNotFoundError, version
+
     try:
         info["durableRules"] = version("durable-rules")
     except PackageNotFoundError:  # not installed on this Python
@@ -45,16 +51,27 @@ def write_storm(spec: StormSpec, path: Path) -> dict:
                 chats.add(chat["id"])
                 messages += len(chat.get("messages") or ())
             out.write(json.dumps(report, ensure_ascii=False) + "\n")
-    return {"visitors": spec.visitors, "seed": spec.seed, "messagesPerChat": list(spec.messages),
-            "agentsPerChat": list(spec.agents), "chats": len(chats), "reports": len(reports),
-            "messagesInReports": messages, "megabytes": round(path.stat().st_size / 1e6, 1),
-            "generateSeconds": round(generated, 2), "now": spec.now}
+    return {
+        "visitors": spec.visitors,
+        "seed": spec.seed,
+        "messagesPerChat": list(spec.messages),
+        "agentsPerChat": list(spec.agents),
+        "chats": len(chats),
+        "reports": len(reports),
+        "messagesInReports": messages,
+        "megabytes": round(path.stat().st_size / 1e6, 1),
+        "generateSeconds": round(generated, 2),
+        "now": spec.now,
+    }
 
 
 def measure_engine(engine: str, storm_path: Path, out_path: Path, now: str) -> dict:
     """One engine in a fresh interpreter; its recoveries go to `out_path`."""
-    done = subprocess.run([sys.executable, "-m", "chat_recovery.bench.measure", engine, str(storm_path), str(out_path), now],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "chat_recovery.bench.measure", engine, str(storm_path), str(out_path), now],
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         tail = "\n".join(done.stderr.strip().splitlines()[-5:])
         raise BenchError(f"engine '{engine}' failed (exit {done.returncode}):\n{tail}")
@@ -93,5 +110,10 @@ def sizes(spec: StormSpec) -> list[StormSpec]:
     the cost should grow linearly with visitors, and about n log n with
     the messages of a chat."""
     third = replace(spec, visitors=max(1, spec.visitors // 3))
-    return [replace(spec, visitors=max(1, spec.visitors // 10)), third, spec,      # visitors grow
-            replace(third, messages=(10, 30)), replace(third, messages=(40, 120))]  # with `third`: logs grow
+    return [
+        replace(spec, visitors=max(1, spec.visitors // 10)),
+        third,
+        spec,  # visitors grow
+        replace(third, messages=(10, 30)),
+        replace(third, messages=(40, 120)),
+    ]  # with `third`: logs grow

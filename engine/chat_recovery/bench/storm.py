@@ -3,6 +3,7 @@ as seeded, realistic report sets. About a third of the visitors hold a chat
 with 1 to 3 agents; each client's report holds most of the chat's log; the
 agents' copies of the visitor's info are sometimes stale; the reports of all
 visitors arrive shuffled together. Same spec, same storm."""
+
 from __future__ import annotations
 
 import json
@@ -16,15 +17,45 @@ from . import storm_values as values
 from .storm_chat import chat_log
 
 NOW = "2026-11-24T09:00:30Z"
-AGENT_ONLY = ("ifCaptured", "captureTime", "sfUrl", "sfContact", "sfAccount", "sfLead", "sfTask", "sfCase",
-              "currentSfObjectId", "currentSfObjectType", "hasEditFieldInAutomaticMode", "isNeedPush",
-              "pushConfig", "wrapupCategoryList", "operatorComment", "chatRouteTarget", "avatarUrl",
-              "socialMediaSource", "socialMediaProfileUrl", "zendeskUrl", "segments", "ticketId",
-              "errorMessageSfChatEnded")
+AGENT_ONLY = (
+    "ifCaptured",
+    "captureTime",
+    "sfUrl",
+    "sfContact",
+    "sfAccount",
+    "sfLead",
+    "sfTask",
+    "sfCase",
+    "currentSfObjectId",
+    "currentSfObjectType",
+    "hasEditFieldInAutomaticMode",
+    "isNeedPush",
+    "pushConfig",
+    "wrapupCategoryList",
+    "operatorComment",
+    "chatRouteTarget",
+    "avatarUrl",
+    "socialMediaSource",
+    "socialMediaProfileUrl",
+    "zendeskUrl",
+    "segments",
+    "ticketId",
+    "errorMessageSfChatEnded",
+)
 VISITOR_ONLY = ("visitedPageUrls", "navigations")
 # What an agent console often holds stale: it saw the visitor a while ago.
-DRIFTING = ("currentPageUrl", "currentPageTitle", "currentPageVisitTime", "chatTimes", "latestName",
-            "latestEmail", "departmentId", "ifSearchingKb", "latestActivityTime", "keywords")
+DRIFTING = (
+    "currentPageUrl",
+    "currentPageTitle",
+    "currentPageVisitTime",
+    "chatTimes",
+    "latestName",
+    "latestEmail",
+    "departmentId",
+    "ifSearchingKb",
+    "latestActivityTime",
+    "keywords",
+)
 
 
 @dataclass(frozen=True)
@@ -32,8 +63,8 @@ class StormSpec:
     visitors: int = 10_000
     seed: int = 1
     chat_share: float = 1 / 3
-    messages: tuple[int, int] = (20, 60)     # messages per chat, inclusive
-    agents: tuple[int, int] = (1, 3)         # agents per chat, inclusive
+    messages: tuple[int, int] = (20, 60)  # messages per chat, inclusive
+    agents: tuple[int, int] = (1, 3)  # agents per chat, inclusive
     now: str = NOW
 
 
@@ -87,7 +118,7 @@ def visitor_reports(rng: random.Random, visitor_id: str, spec: StormSpec) -> Ite
     if rng.random() >= spec.chat_share:
         status = rng.choices(values.SITE_STATUSES, values.SITE_WEIGHTS)[0]
         yield _report(rng, visitor_id, {"type": "visitor"}, status, _visitor_view(info))
-        if rng.random() < 0.2:   # an agent watching the visitor list
+        if rng.random() < 0.2:  # an agent watching the visitor list
             agent = values.agent_id(rng)
             yield _report(rng, visitor_id, {"type": "agent", "id": agent}, status, _agent_view(rng, info))
         return
@@ -97,7 +128,7 @@ def visitor_reports(rng: random.Random, visitor_id: str, spec: StormSpec) -> Ite
     logs = random.Random(f"{visitor_id}:log")
     chat = chat_log(logs, visitor_id, agents, logs.randint(*spec.messages))
     chat_id = f"c-{visitor_id[2:]}"
-    if rng.random() < 0.97:   # a visitor that closed its tab uploads nothing
+    if rng.random() < 0.97:  # a visitor that closed its tab uploads nothing
         report = _report(rng, visitor_id, {"type": "visitor"}, chat.status, _visitor_view(info))
         report["chat"] = {"id": chat_id, "props": values.visitor_chat_props(rng), "messages": _holding(logs, chat.messages)}
         yield report
@@ -111,8 +142,7 @@ def visitor_reports(rng: random.Random, visitor_id: str, spec: StormSpec) -> Ite
 
 
 def _report(rng: random.Random, visitor_id: str, source: dict, status: str, info: dict) -> dict:
-    return {"visitorId": visitor_id, "source": source, "sentAt": _sent_at(rng),
-            "visitor": {"status": status, "info": info}}
+    return {"visitorId": visitor_id, "source": source, "sentAt": _sent_at(rng), "visitor": {"status": status, "info": info}}
 
 
 def _visitor_view(info: dict) -> dict:

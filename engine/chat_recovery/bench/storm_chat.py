@@ -1,6 +1,7 @@
 """One chat's message log for the storm: how it opened (request, bot,
 invitation), mostly plain messages, the actions real chats have (joins,
 transfers, files, audio/video, cobrowse, translation), and how it stands."""
+
 from __future__ import annotations
 
 import random
@@ -11,18 +12,34 @@ from .storm_values import RESTART, stamp
 
 OPENINGS = ("request", "bot", "invitation", "refused", "waiting")
 OPENING_WEIGHTS = (70, 8, 10, 6, 6)
-VISITOR_LINES = ("Hi, I have a question about my order", "It says payment failed", "Can I change my plan?",
-                 "Thanks!", "Is there a discount for annual billing?", "The page keeps reloading",
-                 "我想咨询一下发票的问题", "ok", "One moment please", "Do you ship to Brazil?")
-AGENT_LINES = ("Hello! How can I help you today?", "Let me check that for you.", "Could you share your order number?",
-               "I have refunded the duplicate charge.", "Is there anything else I can help with?",
-               "You can change it under Account > Billing.", "好的，请稍等", "I'll send you the guide.")
+VISITOR_LINES = (
+    "Hi, I have a question about my order",
+    "It says payment failed",
+    "Can I change my plan?",
+    "Thanks!",
+    "Is there a discount for annual billing?",
+    "The page keeps reloading",
+    "我想咨询一下发票的问题",
+    "ok",
+    "One moment please",
+    "Do you ship to Brazil?",
+)
+AGENT_LINES = (
+    "Hello! How can I help you today?",
+    "Let me check that for you.",
+    "Could you share your order number?",
+    "I have refunded the duplicate charge.",
+    "Is there anything else I can help with?",
+    "You can change it under Account > Billing.",
+    "好的，请稍等",
+    "I'll send you the guide.",
+)
 
 
 @dataclass
 class ChatLog:
     messages: list
-    status: str       # the chat-related status the log ends in
+    status: str  # the chat-related status the log ends in
     ended: bool
 
 
@@ -62,7 +79,9 @@ def chat_log(rng: random.Random, visitor_id: str, agents: list, size: int) -> Ch
     if opening in ("refused", "waiting"):
         log.add("visitorRequestChat", "visitor")
         while log.left() > 1:
-            log.visitor_says() if rng.random() < 0.8 else log.add("systemMessage", "system", text="All agents are busy, please wait")
+            log.visitor_says() if rng.random() < 0.8 else log.add(
+                "systemMessage", "system", text="All agents are busy, please wait"
+            )
         if opening == "refused":
             log.add("agentRefuseChat", "agent", first)
             return ChatLog(log.messages, "refusedByAgent", False)
@@ -89,7 +108,7 @@ def _open(log: _Log, opening: str, agents: list) -> tuple[list, list]:
             log.visitor_says()
             log.add("botMessage", "bot", "bot-1", text="I can help with orders, billing and shipping.")
         log.status = "chatting"
-        return [], list(agents)   # the agents join when the bot hands over
+        return [], list(agents)  # the agents join when the bot hands over
     if opening == "invitation":
         data = {"agentId": first} if rng.random() < 0.5 else {}
         log.add("agentAddInvitationText", "agent", first, text="Need a hand with your order?", **data)
@@ -128,7 +147,7 @@ def _step(log: _Log, current: list, pending: list) -> None:
         asker, other = rng.choice((("visitor", "agent"), ("agent", "visitor")))
         log.add(f"{asker}Request{kind}Chat", asker, agent if asker == "agent" else None)
         answer = rng.choice(("Accept", "Accept", "Refuse", "Cancel"))
-        who = asker if answer == "Cancel" else other   # the asker may cancel before an answer
+        who = asker if answer == "Cancel" else other  # the asker may cancel before an answer
         log.add(f"{who}{answer}{kind}Chat", who, agent if who == "agent" else None)
     elif episode == "cobrowse":
         log.add("agentRequestCobrowse", "agent", agent)

@@ -1,6 +1,7 @@
 """The command line: a thin shell over the API. `main` takes argv and the
 streams and returns an exit code, so tests call it directly. Each command is
 one module with `add_parser` and `run`; the tables below are the only list."""
+
 from __future__ import annotations
 
 import sys
@@ -12,7 +13,7 @@ from ..version import __version__
 from . import bench, policy_check, policy_diff, policy_docs, policy_test, recover, serve
 from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK, EXIT_USAGE, Parser, choose
 
-COMMANDS = (recover, bench, serve)         # chat-recovery <command>
+COMMANDS = (recover, bench, serve)  # chat-recovery <command>
 POLICY_COMMANDS = (policy_check, policy_test, policy_docs, policy_diff)  # chat-recovery policy <command>
 
 __all__ = ["main", "entry", "EXIT_OK", "EXIT_BAD_INPUT", "EXIT_USAGE", "EXIT_BAD_POLICY"]
@@ -20,7 +21,9 @@ __all__ = ["main", "entry", "EXIT_OK", "EXIT_BAD_INPUT", "EXIT_USAGE", "EXIT_BAD
 
 def _parser(stdout: IO[str], stderr: IO[str]) -> Parser:
     streams: dict[str, Any] = {"stdout": stdout, "stderr": stderr}
-    top = Parser(prog="chat-recovery", description="Recover a live-chat visitor from client reports under a YAML policy.", **streams)
+    top = Parser(
+        prog="chat-recovery", description="Recover a live-chat visitor from client reports under a YAML policy.", **streams
+    )
     top.add_argument("--version", action="version", version=f"chat-recovery {__version__}")
     sub = top.add_subparsers(title="commands", metavar="COMMAND", parser_class=Parser)
     for command in COMMANDS:
@@ -34,8 +37,9 @@ def _parser(stdout: IO[str], stderr: IO[str]) -> Parser:
     return top
 
 
-def main(argv: Sequence[str] | None = None, stdin: IO[bytes] | None = None,
-         stdout: IO[str] = sys.stdout, stderr: IO[str] = sys.stderr) -> int:
+def main(
+    argv: Sequence[str] | None = None, stdin: IO[bytes] | None = None, stdout: IO[str] = sys.stdout, stderr: IO[str] = sys.stderr
+) -> int:
     parser = _parser(stdout, stderr)
     try:
         args = parser.parse_args(argv)
@@ -50,6 +54,7 @@ def _say_warnings(stderr: IO[str]) -> None:
     """Our warnings (e.g. `auto` fell back to the compiled engine) as one
     line for people, `chat-recovery: warning: ...`, not Python's two."""
     from ..replay import EngineFallbackWarning
+
     shown = warnings.showwarning
 
     def show(message, category, filename, lineno, file=None, line=None):
@@ -57,6 +62,6 @@ def _say_warnings(stderr: IO[str]) -> None:
             stderr.write(f"chat-recovery: warning: {message}\n")
         else:
             shown(message, category, filename, lineno, file, line)
-    warnings.showwarning = show
-    warnings.simplefilter("always", EngineFallbackWarning)   # the library says it once per process
 
+    warnings.showwarning = show
+    warnings.simplefilter("always", EngineFallbackWarning)  # the library says it once per process

@@ -1,6 +1,7 @@
 """`chat-recovery bench`: a seeded recovery storm, every engine measured on
 it end to end in the same run, as a table or JSON; `bench storm` writes that
 storm as NDJSON, for `recover --batch` and for anyone's own measurements."""
+
 from __future__ import annotations
 
 import argparse
@@ -25,24 +26,67 @@ def _count(text: str) -> int:
 
 def add_parser(sub, **kw) -> None:
     cmd = sub.add_parser("bench", help="measure every engine on a seeded recovery storm, against a hand-written reference", **kw)
-    cmd.add_argument("--visitors", type=_count, default=10_000, metavar="N", help="visitors in the storm (default 10000; about a third hold a chat)")
-    cmd.add_argument("--seed", type=whole_number, default=1, metavar="S", help="the storm's seed: same seed, same storm (default 1)")
-    cmd.add_argument("--engine", action="append", choices=ENGINES, metavar="ENGINE",
-                     help=f"measure only this engine ({', '.join(ENGINES)}); repeatable; default: every engine this Python runs")
+    cmd.add_argument(
+        "--visitors",
+        type=_count,
+        default=10_000,
+        metavar="N",
+        help="visitors in the storm (default 10000; about a third hold a chat)",
+    )
+    cmd.add_argument(
+        "--seed", type=whole_number, default=1, metavar="S", help="the storm's seed: same seed, same storm (default 1)"
+    )
+    cmd.add_argument(
+        "--engine",
+        action="append",
+        choices=ENGINES,
+        metavar="ENGINE",
+        help=f"measure only this engine ({', '.join(ENGINES)}); repeatable; default: every engine this Python runs",
+    )
     cmd.add_argument("--format", choices=("table", "json"), default="table")
-    cmd.add_argument("--sizes", action="store_true", help="run 5 storms (N/10, N/3 and N visitors; N/3 visitors with 10-30 and 40-120 messages a chat) to show how cost grows")
-    cmd.add_argument("--batch", action="store_true",
-                     help="measure `recover --batch` instead: the storm as NDJSON, each --jobs value in --repeat rounds, wall time, speed-up beside the machine's parallel ceiling, and the peak memory of the whole process tree")
-    cmd.add_argument("--jobs", type=_jobs, default=(1, 2), metavar="LIST", help="with --batch: the --jobs values to run, comma separated (default 1,2)")
-    cmd.add_argument("--repeat", type=_count, default=3, metavar="K",
-                     help="with --batch: rounds of every --jobs value, interleaved, so one busy minute on a shared machine does not decide the speed-up (default 3)")
+    cmd.add_argument(
+        "--sizes",
+        action="store_true",
+        help="run 5 storms (N/10, N/3 and N visitors; N/3 visitors with 10-30 and 40-120 messages a chat) to show how cost grows",
+    )
+    cmd.add_argument(
+        "--batch",
+        action="store_true",
+        help="measure `recover --batch` instead: the storm as NDJSON, each --jobs value in --repeat rounds, wall time, speed-up beside the machine's parallel ceiling, and the peak memory of the whole process tree",
+    )
+    cmd.add_argument(
+        "--jobs",
+        type=_jobs,
+        default=(1, 2),
+        metavar="LIST",
+        help="with --batch: the --jobs values to run, comma separated (default 1,2)",
+    )
+    cmd.add_argument(
+        "--repeat",
+        type=_count,
+        default=3,
+        metavar="K",
+        help="with --batch: rounds of every --jobs value, interleaved, so one busy minute on a shared machine does not decide the speed-up (default 3)",
+    )
     cmd.set_defaults(run=run)
     # An optional subcommand: plain `bench [flags]` still measures.
     actions = cmd.add_subparsers(dest="bench_command", metavar="{storm}", parser_class=Parser)
-    out = actions.add_parser("storm", help="write the seeded storm (the one bench measures) as NDJSON, one report a line, as `recover --batch` reads it", **kw)
+    out = actions.add_parser(
+        "storm",
+        help="write the seeded storm (the one bench measures) as NDJSON, one report a line, as `recover --batch` reads it",
+        **kw,
+    )
     # SUPPRESS: no default of its own, so `bench --visitors 50 storm` keeps the 50 (bench's defaults apply).
-    out.add_argument("--visitors", type=_count, default=argparse.SUPPRESS, metavar="N", help="visitors in the storm (default 10000)")
-    out.add_argument("--seed", type=whole_number, default=argparse.SUPPRESS, metavar="S", help="the storm's seed: same seed, same file, byte for byte (default 1)")
+    out.add_argument(
+        "--visitors", type=_count, default=argparse.SUPPRESS, metavar="N", help="visitors in the storm (default 10000)"
+    )
+    out.add_argument(
+        "--seed",
+        type=whole_number,
+        default=argparse.SUPPRESS,
+        metavar="S",
+        help="the storm's seed: same seed, same file, byte for byte (default 1)",
+    )
     out.add_argument("--out", default="-", metavar="FILE", help="where to write it (default: stdout, also -)")
     out.set_defaults(run=run_storm)
 
@@ -77,7 +121,9 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
     engines = tuple(dict.fromkeys(args.engine)) if args.engine else can
     missing = [e for e in engines if e not in can]
     if missing:
-        stderr.write("chat-recovery bench: durable_rules does not import on this Python (it works on 3.11 and 3.12); use --engine compiled\n")
+        stderr.write(
+            "chat-recovery bench: durable_rules does not import on this Python (it works on 3.11 and 3.12); use --engine compiled\n"
+        )
         return EXIT_USAGE
     spec = StormSpec(visitors=args.visitors, seed=args.seed)
     if args.batch:
@@ -109,33 +155,57 @@ def _machine_line(host: dict) -> str:
 
 def _storm_line(storm: dict) -> str:
     lo, hi = storm["messagesPerChat"]
-    return (f"storm: {storm['visitors']} visitors ({storm['chats']} with a chat of {lo}-{hi} messages), {storm['reports']} reports "
-            f"holding {storm['messagesInReports']} messages, {storm['megabytes']} MB of NDJSON; seed {storm['seed']}\n")
+    return (
+        f"storm: {storm['visitors']} visitors ({storm['chats']} with a chat of {lo}-{hi} messages), {storm['reports']} reports "
+        f"holding {storm['messagesInReports']} messages, {storm['megabytes']} MB of NDJSON; seed {storm['seed']}\n"
+    )
 
 
-COLUMNS = (("engine", "{engine}"), ("recoveries/s", "{recoveriesPerSecond:.0f}"), ("p50 ms", "{latencyMs[p50]:.2f}"),
-           ("p99 ms", "{latencyMs[p99]:.2f}"), *((f"{s} s", "{stageSeconds[%s]:.2f}" % s) for s in STAGES),
-           ("total s", "{seconds:.2f}"), ("peak MB", "{peakRssMB:.0f}"), ("x reference", "{xReference}"))
+COLUMNS = (
+    ("engine", "{engine}"),
+    ("recoveries/s", "{recoveriesPerSecond:.0f}"),
+    ("p50 ms", "{latencyMs[p50]:.2f}"),
+    ("p99 ms", "{latencyMs[p99]:.2f}"),
+    *((f"{s} s", "{stageSeconds[%s]:.2f}" % s) for s in STAGES),
+    ("total s", "{seconds:.2f}"),
+    ("peak MB", "{peakRssMB:.0f}"),
+    ("x reference", "{xReference}"),
+)
 
 
 def _rows(header: list, rows: list, out: IO[str]) -> None:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
-        out.write("  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip() + "\n")
+        out.write(
+            "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip() + "\n"
+        )
 
 
 def _table(host: dict, result: dict, out: IO[str]) -> None:
     out.write(_storm_line(result["storm"]) + _machine_line(host) + "\n")
     _rows([name for name, _ in COLUMNS], [[fmt.format(**e) for _, fmt in COLUMNS] for e in result["engines"]], out)
-    out.write("\nstages: read = read a line and parse its JSON; validate = check the report; merge = fold it into the held state;\n"
-              "replay = rebuild the chat and render the recovery; write = the recovery as one JSON line. Each engine ran in its own process.\n")
+    out.write(
+        "\nstages: read = read a line and parse its JSON; validate = check the report; merge = fold it into the held state;\n"
+        "replay = rebuild the chat and render the recovery; write = the recovery as one JSON line. Each engine ran in its own process.\n"
+    )
 
 
 def _growth_table(host: dict, runs: list, out: IO[str]) -> None:
     """Per engine: the visitor series (N/10, N/3, N), then the log series
     (10-30, 20-60, 40-120 messages at N/3 visitors)."""
     out.write(_machine_line(host) + "\n")
-    header = ["engine", "grows", "visitors", "messages/chat", "reports", "messages", "total s", "us/visitor", "us/message", "x reference"]
+    header = [
+        "engine",
+        "grows",
+        "visitors",
+        "messages/chat",
+        "reports",
+        "messages",
+        "total s",
+        "us/visitor",
+        "us/message",
+        "x reference",
+    ]
     series = (("visitors", (0, 1, 2)), ("messages", (3, 1, 4))) if len(runs) == 5 else (("-", range(len(runs))),)
     rows = []
     for engine in [e["engine"] for e in runs[0]["engines"]]:
@@ -143,12 +213,25 @@ def _growth_table(host: dict, runs: list, out: IO[str]) -> None:
             for index in order:
                 storm = runs[index]["storm"]
                 e = next(r for r in runs[index]["engines"] if r["engine"] == engine)
-                rows.append([engine, grows, storm["visitors"], "{}-{}".format(*storm["messagesPerChat"]), storm["reports"],
-                             storm["messagesInReports"], f"{e['seconds']:.2f}", f"{e['usPerVisitor']:.0f}",
-                             f"{e['usPerReportedMessage']:.2f}" if e["usPerReportedMessage"] is not None else "-", e["xReference"]])
+                rows.append(
+                    [
+                        engine,
+                        grows,
+                        storm["visitors"],
+                        "{}-{}".format(*storm["messagesPerChat"]),
+                        storm["reports"],
+                        storm["messagesInReports"],
+                        f"{e['seconds']:.2f}",
+                        f"{e['usPerVisitor']:.0f}",
+                        f"{e['usPerReportedMessage']:.2f}" if e["usPerReportedMessage"] is not None else "-",
+                        e["xReference"],
+                    ]
+                )
     _rows(header, rows, out)
-    out.write("\nlinear in visitors: us/visitor stays flat down a `visitors` series. n log n in messages: us/message stays\n"
-              "near flat down a `messages` series (log n grows slowly; each visitor's fixed cost weighs most on short logs).\n")
+    out.write(
+        "\nlinear in visitors: us/visitor stays flat down a `visitors` series. n log n in messages: us/message stays\n"
+        "near flat down a `messages` series (log n grows slowly; each visitor's fixed cost weighs most on short logs).\n"
+    )
 
 
 def _run_batch(args, spec: StormSpec, stdout: IO[str], stderr: IO[str]) -> int:
@@ -163,17 +246,35 @@ def _run_batch(args, spec: StormSpec, stdout: IO[str], stderr: IO[str]) -> int:
         stdout.write(json.dumps({"machine": host, **result}, indent=2) + "\n")
         return EXIT_OK
     storm = result["storm"]
-    stdout.write(f"batch: {storm['visitors']} visitors, {storm['reports']} reports, {storm['megabytes']} MB of NDJSON; seed {storm['seed']}\n")
+    stdout.write(
+        f"batch: {storm['visitors']} visitors, {storm['reports']} reports, {storm['megabytes']} MB of NDJSON; seed {storm['seed']}\n"
+    )
     stdout.write(_machine_line(host) + "\n")
-    rows = [[r["jobs"], f"{r['seconds']:.2f}", f"{r['medianSeconds']:.2f}", f"{r['recoveriesPerSecond']:.0f}", r["speedup"],
-             r["medianSpeedup"], r["ceiling"], "-" if r["peakTreePssMB"] is None else f"{r['peakTreePssMB']:.0f}"]
-            for r in result["runs"]]
-    _rows(["jobs", "best s", "median s", "recoveries/s", "speed-up", "median speed-up", "ceiling", "peak MB (tree PSS)"], rows, stdout)
+    rows = [
+        [
+            r["jobs"],
+            f"{r['seconds']:.2f}",
+            f"{r['medianSeconds']:.2f}",
+            f"{r['recoveriesPerSecond']:.0f}",
+            r["speedup"],
+            r["medianSpeedup"],
+            r["ceiling"],
+            "-" if r["peakTreePssMB"] is None else f"{r['peakTreePssMB']:.0f}",
+        ]
+        for r in result["runs"]
+    ]
+    _rows(
+        ["jobs", "best s", "median s", "recoveries/s", "speed-up", "median speed-up", "ceiling", "peak MB (tree PSS)"],
+        rows,
+        stdout,
+    )
     rounds = result["repeat"]
-    stdout.write(f"\n{rounds} round{'s' if rounds != 1 else ''}, every --jobs value once a round; "
-                 f"same recoveries, byte for byte, in every run: {'yes' if result['identicalOutputs'] else 'NO'}\n"
-                 "speed-up: the first --jobs value's best time over this one's best; median speed-up: the median of the rounds' own ratios.\n"
-                 "ceiling: how much faster this machine ran the same pure-Python work split over as many processes, in the same\n"
-                 "rounds: about the most a speed-up can be here and now (N on N idle cores, less when neighbours share them).\n"
-                 "peak MB: the summed PSS of the command and its workers, sampled every 0.5 s (shared pages counted once).\n")
+    stdout.write(
+        f"\n{rounds} round{'s' if rounds != 1 else ''}, every --jobs value once a round; "
+        f"same recoveries, byte for byte, in every run: {'yes' if result['identicalOutputs'] else 'NO'}\n"
+        "speed-up: the first --jobs value's best time over this one's best; median speed-up: the median of the rounds' own ratios.\n"
+        "ceiling: how much faster this machine ran the same pure-Python work split over as many processes, in the same\n"
+        "rounds: about the most a speed-up can be here and now (N on N idle cores, less when neighbours share them).\n"
+        "peak MB: the summed PSS of the command and its workers, sampled every 0.5 s (shared pages counted once).\n"
+    )
     return EXIT_OK

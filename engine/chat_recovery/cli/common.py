@@ -1,5 +1,6 @@
 """What every command shares: exit codes, the argument parser that writes to
 the given streams, and loading a policy with its problems printed."""
+
 from __future__ import annotations
 
 import argparse
@@ -12,8 +13,8 @@ from ..api import load_policy
 from ..diagnostics import PolicyError
 
 EXIT_OK = 0
-EXIT_BAD_INPUT = 1   # a report (or --now) that cannot be used; a check or test that failed
-EXIT_USAGE = 2       # argparse's own code for bad arguments
+EXIT_BAD_INPUT = 1  # a report (or --now) that cannot be used; a check or test that failed
+EXIT_USAGE = 2  # argparse's own code for bad arguments
 EXIT_BAD_POLICY = 3  # the policy did not load, or could not be applied
 EXIT_CANNOT_LISTEN = 4  # serve: the port is in use, or the address is not this machine's
 
@@ -61,9 +62,11 @@ def number(text: str) -> float:
 def choose(parser: argparse.ArgumentParser, what: str, names: Sequence[str]):
     """The `run` of a command group given without its command: a usage error
     naming the commands, not argparse's `required: <dest>`."""
+
     def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
         stderr.write(parser.format_usage() + f"{parser.prog}: error: choose a {what}: {', '.join(names)}\n")
         return EXIT_USAGE
+
     return run
 
 

@@ -1,6 +1,7 @@
 """`recover --format table`: a recovery's explain entries as tables for a
 person at a terminal. Pure: the caller says how wide and whether to colour,
 so the same function serves a tty, a pipe and a test."""
+
 from __future__ import annotations
 
 import json
@@ -9,8 +10,8 @@ from collections.abc import Iterable
 from typing import Any
 
 HEADERS = ("PATH", "VALUE", "DECIDED BY", "SOURCE", "WHY, AND WHAT LOST")
-MINIMUM = (8, 8, 10, 5, 10)       # no column shrinks below this
-WHY_BESIDE = 24   # a why column narrower than this goes beneath its row, across the line
+MINIMUM = (8, 8, 10, 5, 10)  # no column shrinks below this
+WHY_BESIDE = 24  # a why column narrower than this goes beneath its row, across the line
 BENEATH = "    "  # the indent of reasons beneath their row
 GAP = "  "
 ELLIPSIS = "…"
@@ -68,7 +69,7 @@ def _rows(explain: dict, prefix: str) -> list:
     out = []
     for path, entry in explain.items():
         if path.startswith(prefix):
-            short = path[len(prefix):].lstrip(".") or path
+            short = path[len(prefix) :].lstrip(".") or path
             if short.startswith("['") and short.endswith("']"):
                 short = short[2:-2]
             out.append(_entry_row(short, entry))
@@ -81,7 +82,9 @@ def _directive_rows(directives: Iterable[dict]) -> list:
         what = item["do"] + (f" {item['seconds']}s" if "seconds" in item else "")
         if "message" in item:
             what += f" {item['message'].get('id', '')}"
-        rows.append(((who(item["to"]), what, _decided_by(item.get("rule"), "client rule"), "-", [item.get("reason", "-")]), "plain"))
+        rows.append(
+            ((who(item["to"]), what, _decided_by(item.get("rule"), "client rule"), "-", [item.get("reason", "-")]), "plain")
+        )
     return rows
 
 
@@ -90,8 +93,18 @@ def _conflict_rows(conflicts: Iterable[dict]) -> list:
     for item in conflicts:
         said = [f"{who(v['source'])} said {shown(v['value'])}" for v in item["values"]]
         decided = item["decided"]
-        rows.append(((item["path"].removeprefix("$."), shown(decided["value"]), _decided_by(decided["rule"], decided["strategy"]),
-                      who(decided["source"]), said), "conflict"))
+        rows.append(
+            (
+                (
+                    item["path"].removeprefix("$."),
+                    shown(decided["value"]),
+                    _decided_by(decided["rule"], decided["strategy"]),
+                    who(decided["source"]),
+                    said,
+                ),
+                "conflict",
+            )
+        )
     return rows
 
 
@@ -103,9 +116,20 @@ PATH, VALUE, DECIDED, SOURCE, WHY = range(len(HEADERS))
 # first, so they stay whole (a time, the commonest value, always does); the
 # reasons, which wrap well, give way.
 TIME = len("2026-11-24T09:00:30Z")
-GROWTH = ((VALUE, "whole", 0.3, TIME), (SOURCE, "whole", 0.15, 0), (WHY, "natural", 0.25, 0), (PATH, "piece", 0.35, 0),
-          (DECIDED, "piece", 0.3, 0), (VALUE, "whole", 0.45, 0), (PATH, "natural", 0.35, 0), (DECIDED, "natural", 0.3, 0),
-          (WHY, "natural", 1.0, 0), (VALUE, "natural", 1.0, 0), (PATH, "natural", 1.0, 0), (DECIDED, "natural", 1.0, 0))
+GROWTH = (
+    (VALUE, "whole", 0.3, TIME),
+    (SOURCE, "whole", 0.15, 0),
+    (WHY, "natural", 0.25, 0),
+    (PATH, "piece", 0.35, 0),
+    (DECIDED, "piece", 0.3, 0),
+    (VALUE, "whole", 0.45, 0),
+    (PATH, "natural", 0.35, 0),
+    (DECIDED, "natural", 0.3, 0),
+    (WHY, "natural", 1.0, 0),
+    (VALUE, "natural", 1.0, 0),
+    (PATH, "natural", 1.0, 0),
+    (DECIDED, "natural", 1.0, 0),
+)
 # Where a cell may wrap: after a space or a separator, or before `[`.
 _BREAKS = re.compile(r"(?<=[\s.,/:;-])|(?=\[)")
 
@@ -119,8 +143,10 @@ def _widths(rows: list, width: int | None) -> list[int]:
     if width is None or sum(natural) + len(GAP) * WHY <= width:
         return natural
     # the widest piece a cell breaks into: a path at its separators, any other cell at its spaces
-    piece = [max(len(p) for row, _ in rows for p in (_BREAKS.split(_flat(row)[i]) if i == PATH else _flat(row)[i].split() or [""]))
-             for i in range(len(HEADERS))]
+    piece = [
+        max(len(p) for row, _ in rows for p in (_BREAKS.split(_flat(row)[i]) if i == PATH else _flat(row)[i].split() or [""]))
+        for i in range(len(HEADERS))
+    ]
     widths = _grown(cells, natural, piece, width, len(HEADERS))
     return widths if widths[WHY] >= min(WHY_BESIDE, natural[WHY]) else _grown(cells, natural, piece, width, WHY)
 
@@ -165,7 +191,7 @@ def _wrap(text: str, width: int, indent: str = "") -> list[str]:
 
 
 def _fit(text: str, width: int) -> str:
-    return text if len(text) <= width else text[:max(0, width - 1)] + ELLIPSIS
+    return text if len(text) <= width else text[: max(0, width - 1)] + ELLIPSIS
 
 
 class _Paint:
@@ -189,12 +215,12 @@ def table(recovery: dict, width: int | None = None, colour: bool = False) -> str
     sections.append(("directives", _directive_rows(recovery.get("directives") or ())))
     sections.append(("conflicts", _conflict_rows(recovery.get("conflicts") or ())))
     widths = _widths([row for _, rows in sections for row in rows], width)
-    beside = len(widths) == len(HEADERS)   # else the reasons go beneath each row
+    beside = len(widths) == len(HEADERS)  # else the reasons go beneath each row
     paint = _Paint(colour)
     limit = (lambda s: _fit(s, width)) if width else (lambda s: s)
 
     def line(cells: Iterable[str]) -> str:
-        padded = [_fit(c, w).ljust(w) for c, w in zip(cells, widths)]   # zip: the why column only when beside
+        padded = [_fit(c, w).ljust(w) for c, w in zip(cells, widths)]  # zip: the why column only when beside
         return limit(GAP.join(padded).rstrip())  # a terminal narrower than every column's minimum
 
     status = (recovery.get("visitor") or {}).get("status")
@@ -213,7 +239,11 @@ def table(recovery: dict, width: int | None = None, colour: bool = False) -> str
             # most of all, since the why is what the table is read for; one
             # reason starts a line, its continuations are indented.
             columns = [_wrap(text, w) for text, w in zip(cells[:-1], widths)]
-            reasons = [piece for reason in cells[-1] for piece in _wrap(reason, widths[-1] if beside else (width or 0) - len(BENEATH), "  ")]
+            reasons = [
+                piece
+                for reason in cells[-1]
+                for piece in _wrap(reason, widths[-1] if beside else (width or 0) - len(BENEATH), "  ")
+            ]
             if beside:
                 columns.append(reasons)
             for n in range(max(map(len, columns))):

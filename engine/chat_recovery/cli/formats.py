@@ -1,5 +1,6 @@
 """Diagnostics as text (file:line:col: severity[code]: message), JSON, or GitHub
 workflow annotations. Each format is a small function over plain data."""
+
 from __future__ import annotations
 
 import json
@@ -42,8 +43,9 @@ WRITERS = {"text": _text, "json": _json, "github": _github}
 FORMATS = tuple(WRITERS)
 
 
-def write_diagnostics(fmt: str, problems: Sequence[Diagnostic], out: IO[str], summary: str | None = None,
-                      ok: bool | None = None) -> None:
+def write_diagnostics(
+    fmt: str, problems: Sequence[Diagnostic], out: IO[str], summary: str | None = None, ok: bool | None = None
+) -> None:
     """`ok` is the caller's verdict (say, warnings fail under --strict);
     by default, no errors."""
     if ok is None:

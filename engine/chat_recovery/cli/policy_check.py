@@ -1,4 +1,5 @@
 """`chat-recovery policy check`: every problem of a policy, before it runs."""
+
 from __future__ import annotations
 
 from typing import IO
@@ -12,7 +13,12 @@ from .formats import FORMATS, write_diagnostics
 def add_parser(sub, **kw) -> None:
     chk = sub.add_parser("check", help="load a policy, prove its invariants and list every problem as file:line:col", **kw)
     chk.add_argument("directory", nargs="?", metavar="DIR", help="policy directory (default: the bundled rules)")
-    chk.add_argument("--format", choices=FORMATS, default="text", help="text (file:line:col: severity[code]: message), json, or github (workflow annotations)")
+    chk.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="text (file:line:col: severity[code]: message), json, or github (workflow annotations)",
+    )
     chk.add_argument("--strict", action="store_true", help="warnings fail the check too (exit 1), for CI")
     chk.set_defaults(run=run)
 
@@ -24,8 +30,12 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
     failed = errors or (args.strict and warnings)
     summary = None
     if policy is not None and not failed:
-        counts = [f"{len(policy.info)} visitor properties", f"{len(policy.chat_props)} chat props",
-                  f"{len(policy.statuses)} statuses", f"{_proved(policy, problems)} invariants proved"]
+        counts = [
+            f"{len(policy.info)} visitor properties",
+            f"{len(policy.chat_props)} chat props",
+            f"{len(policy.statuses)} statuses",
+            f"{_proved(policy, problems)} invariants proved",
+        ]
         if warnings:
             counts.append(f"{warnings} warning{'s' * (warnings != 1)}")
         summary = f"{policy.root}: ok ({', '.join(counts)})"

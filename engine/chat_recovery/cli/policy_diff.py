@@ -1,5 +1,6 @@
 """`chat-recovery policy diff OLD NEW`: what changes in behaviour between two
 policy directories, rule by rule and case by case, for a pull request."""
+
 from __future__ import annotations
 
 import json
@@ -19,15 +20,30 @@ HEADINGS = {
 
 
 def add_parser(sub, **kw) -> None:
-    cmd = sub.add_parser("diff", help="what changes in behaviour between two policy directories", **kw,
-                         description="Compare two policies rule by rule, and recover every case under both. "
-                                     "Exit 0, or with --exit-code 1 when behaviour changes; 3 when a policy does not load.")
+    cmd = sub.add_parser(
+        "diff",
+        help="what changes in behaviour between two policy directories",
+        **kw,
+        description="Compare two policies rule by rule, and recover every case under both. "
+        "Exit 0, or with --exit-code 1 when behaviour changes; 3 when a policy does not load.",
+    )
     cmd.add_argument("old", metavar="OLD", help="the policy before the change (a directory)")
     cmd.add_argument("new", metavar="NEW", help="the policy after the change (a directory)")
-    cmd.add_argument("--corpus", action="append", default=[], metavar="DIR",
-                     help="report sets to recover under both policies: each subfolder is one visitor's reports (repeatable)")
-    cmd.add_argument("--now", default=DEFAULT_NOW, help=f"the recovery time of every corpus case (default {DEFAULT_NOW}, so the diff is reproducible)")
-    cmd.add_argument("--no-suites", action="store_true", help="leave out the cases of the policies' test suites (DIR/tests/*.test.yaml)")
+    cmd.add_argument(
+        "--corpus",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="report sets to recover under both policies: each subfolder is one visitor's reports (repeatable)",
+    )
+    cmd.add_argument(
+        "--now",
+        default=DEFAULT_NOW,
+        help=f"the recovery time of every corpus case (default {DEFAULT_NOW}, so the diff is reproducible)",
+    )
+    cmd.add_argument(
+        "--no-suites", action="store_true", help="leave out the cases of the policies' test suites (DIR/tests/*.test.yaml)"
+    )
     cmd.add_argument("--format", choices=tuple(WRITERS), default="text")
     cmd.add_argument("--exit-code", action="store_true", help="exit 1 when behaviour changes (like git diff --exit-code)")
     cmd.set_defaults(run=run)
@@ -64,8 +80,10 @@ def _headline(result: PolicyDiff) -> str:
     s = result.summary()
     if not result.changes_behaviour:
         return f"no behaviour change: no rule changes meaning, and {s['cases']} of {_n(s['cases'], 'case')} recover the same"
-    return (f"behaviour changes: {_n(s['behaviourChanges'], 'rule change')}, {s['casesChanged']} of {_n(s['cases'], 'case')} "
-            f"recover differently ({_n(s['valuesChanged'], 'value')})")
+    return (
+        f"behaviour changes: {_n(s['behaviourChanges'], 'rule change')}, {s['casesChanged']} of {_n(s['cases'], 'case')} "
+        f"recover differently ({_n(s['valuesChanged'], 'value')})"
+    )
 
 
 def _text(result: PolicyDiff, out: IO[str]) -> None:
@@ -84,10 +102,13 @@ def _text(result: PolicyDiff, out: IO[str]) -> None:
 
 def _json(result: PolicyDiff, out: IO[str]) -> None:
     data = {
-        "old": result.old, "new": result.new,
+        "old": result.old,
+        "new": result.new,
         "structural": [c.to_dict() for c in result.structural],
-        "cases": [{"name": d.case.name, "where": d.case.where, "now": d.case.now,
-                   "changes": [v.to_dict() for v in d.changes]} for d in result.cases],
+        "cases": [
+            {"name": d.case.name, "where": d.case.where, "now": d.case.now, "changes": [v.to_dict() for v in d.changes]}
+            for d in result.cases
+        ],
         "notes": list(result.notes),
         "summary": result.summary(),
     }

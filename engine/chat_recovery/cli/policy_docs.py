@@ -1,5 +1,6 @@
 """`chat-recovery policy docs`: the policy as Markdown tables; `--check`
 tells CI when the committed copy is stale."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,7 +15,9 @@ def add_parser(sub, **kw) -> None:
     docs = sub.add_parser("docs", help="print the policy as Markdown tables (property | strategy | description zh | en)", **kw)
     docs.add_argument("directory", nargs="?", metavar="DIR", help="policy directory (default: the bundled rules)")
     docs.add_argument("--out", metavar="FILE", help="write the Markdown to FILE instead of stdout")
-    docs.add_argument("--check", action="store_true", help="write nothing; exit 1 when FILE (--out) differs from what would be written")
+    docs.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 when FILE (--out) differs from what would be written"
+    )
     docs.set_defaults(run=run)
 
 

@@ -1,6 +1,7 @@
 """`chat-recovery policy test`: run the policy's test suites (DIR/tests/*.test.yaml),
 show each failed expectation at its file:line:col with the rule that decided,
 and with --coverage the rules no case exercised."""
+
 from __future__ import annotations
 
 import json
@@ -17,13 +18,24 @@ from .formats import FORMATS, write_diagnostics
 
 
 def add_parser(sub, **kw) -> None:
-    cmd = sub.add_parser("test", help="run the policy's test suites (DIR/tests/*.test.yaml) and report failures and coverage", **kw)
+    cmd = sub.add_parser(
+        "test", help="run the policy's test suites (DIR/tests/*.test.yaml) and report failures and coverage", **kw
+    )
     cmd.add_argument("directory", nargs="?", metavar="DIR", help="policy directory (default: the bundled rules)")
     cmd.add_argument("--suites", metavar="PATH", help="a suite file, or a folder searched for *.test.yaml (default: DIR/tests)")
-    cmd.add_argument("--engine", choices=CHOICES, help="who matches action rules (as for recover); default: the policy's choice (policy.yaml), else auto")
+    cmd.add_argument(
+        "--engine",
+        choices=CHOICES,
+        help="who matches action rules (as for recover); default: the policy's choice (policy.yaml), else auto",
+    )
     cmd.add_argument("--format", choices=FORMATS, default="text")
     cmd.add_argument("--coverage", action="store_true", help="list the rules and table rows no case exercised, with file:line")
-    cmd.add_argument("--min-coverage", type=number, metavar="N", help="fail (exit 1) when under N percent of the rules are exercised; implies --coverage")
+    cmd.add_argument(
+        "--min-coverage",
+        type=number,
+        metavar="N",
+        help="fail (exit 1) when under N percent of the rules are exercised; implies --coverage",
+    )
     cmd.add_argument("-k", dest="only", metavar="TEXT", help="run only the cases whose name contains TEXT")
     cmd.set_defaults(run=run)
 
@@ -52,12 +64,19 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
     passed = sum(r.passed for r in results)
     summary = f"{shown}: {passed} passed, {len(results) - passed} failed ({len(results)} {'case' if len(results) == 1 else 'cases'} in {len(suites)} {'suite' if len(suites) == 1 else 'suites'})"
     if args.format == "json":
-        stdout.write(json.dumps({
-            "ok": not (problems or failures or low),
-            "summary": {"passed": passed, "failed": len(results) - passed, "cases": len(results), "suites": len(suites)},
-            "problems": [d.to_dict() for d in [*problems, *failures]],
-            "coverage": coverage.to_dict() if coverage else None,
-        }, indent=2, ensure_ascii=False) + "\n")
+        stdout.write(
+            json.dumps(
+                {
+                    "ok": not (problems or failures or low),
+                    "summary": {"passed": passed, "failed": len(results) - passed, "cases": len(results), "suites": len(suites)},
+                    "problems": [d.to_dict() for d in [*problems, *failures]],
+                    "coverage": coverage.to_dict() if coverage else None,
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+            + "\n"
+        )
     else:
         write_diagnostics(args.format, [*problems, *failures], stdout)
         stdout.write(summary + "\n")

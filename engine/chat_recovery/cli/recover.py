@@ -1,4 +1,5 @@
 """`chat-recovery recover`: one visitor's reports in, the recovery out."""
+
 from __future__ import annotations
 
 import argparse
@@ -21,16 +22,41 @@ from .summary import summary
 
 def add_parser(sub, **kw) -> None:
     rec = sub.add_parser("recover", help="merge one visitor's reports and print the recovery as JSON", **kw)
-    rec.add_argument("files", nargs="*", metavar="FILE", help="one report each (JSON or YAML); - reads stdin; applied in the order given")
+    rec.add_argument(
+        "files", nargs="*", metavar="FILE", help="one report each (JSON or YAML); - reads stdin; applied in the order given"
+    )
     rec.add_argument("--now", help="the recovery time, RFC 3339 UTC (default: the clock)")
     rec.add_argument("--policy", metavar="DIR", help="policy directory (default: the bundled rules)")
-    rec.add_argument("--explain", action="store_true", help="fill `explain`: the rule, strategy and report that decided each value, and why the others lost")
-    rec.add_argument("--format", choices=("json", "table", "summary"), default="json", help="json (the recovery), table (the explanation, for a person at a terminal; implies --explain) or summary (status, chat, agents, directives and conflicts in three lines)")
-    rec.add_argument("--engine", choices=CHOICES, help=f"who matches action rules: {help_text()}; default: the policy's choice (policy.yaml), else auto")
+    rec.add_argument(
+        "--explain",
+        action="store_true",
+        help="fill `explain`: the rule, strategy and report that decided each value, and why the others lost",
+    )
+    rec.add_argument(
+        "--format",
+        choices=("json", "table", "summary"),
+        default="json",
+        help="json (the recovery), table (the explanation, for a person at a terminal; implies --explain) or summary (status, chat, agents, directives and conflicts in three lines)",
+    )
+    rec.add_argument(
+        "--engine",
+        choices=CHOICES,
+        help=f"who matches action rules: {help_text()}; default: the policy's choice (policy.yaml), else auto",
+    )
     many = rec.add_argument_group("many visitors at once")
-    many.add_argument("--batch", metavar="INPUT", help="recover every visitor in INPUT: NDJSON (one report a line; - reads stdin) or a directory of report files; prints one recovery a line (NDJSON), visitors in the order of their first report")
+    many.add_argument(
+        "--batch",
+        metavar="INPUT",
+        help="recover every visitor in INPUT: NDJSON (one report a line; - reads stdin) or a directory of report files; prints one recovery a line (NDJSON), visitors in the order of their first report",
+    )
     many.add_argument("--out", metavar="FILE", help="with --batch: write the recoveries to FILE instead of stdout")
-    many.add_argument("--jobs", type=_jobs, default=1, metavar="N", help="with --batch: recover in N processes (default 1); the output is the same for any N")
+    many.add_argument(
+        "--jobs",
+        type=_jobs,
+        default=1,
+        metavar="N",
+        help="with --batch: recover in N processes (default 1); the output is the same for any N",
+    )
     rec.set_defaults(run=run, usage=rec.format_usage)
 
 
@@ -95,7 +121,7 @@ def run(args, stdin: IO[bytes] | None, stdout: IO[str], stderr: IO[str]) -> int:
             failed = True
     if failed:
         return EXIT_BAD_INPUT
-    assert state is not None   # at least one report (argparse)
+    assert state is not None  # at least one report (argparse)
     try:
         recovery = render(policy, state, explain=args.explain or args.format == "table", engine=args.engine)
     except RecoveryError as exc:

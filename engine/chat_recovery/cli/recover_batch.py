@@ -1,6 +1,7 @@
 """`chat-recovery recover --batch INPUT`: many visitors' reports in, one
 recovery a line out. The work is in `batch`; this shell reads the input,
 writes the lines, draws the progress bar and prints the summary."""
+
 from __future__ import annotations
 
 import os
@@ -33,7 +34,7 @@ def run_batch(args, policy, now: str, stdin: IO[bytes] | None, stdout: IO[str], 
             return EXIT_BAD_INPUT
         try:
             counts = _write(index, policy, now, args, out, stderr)
-        except (KeyboardInterrupt, Terminated) as exc:   # a closed pipe (`| head`) is `entry`'s to end
+        except (KeyboardInterrupt, Terminated) as exc:  # a closed pipe (`| head`) is `entry`'s to end
             line, code = stopped(exc, "; the output holds the visitors finished so far")
             stderr.write(line)
             return code
@@ -67,7 +68,7 @@ def _index(name: str, stdin: IO[bytes] | None, work: Path, stderr: IO[str]) -> b
             with open(name, "rb") as stream:
                 if stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
                     batch.index_ndjson(index, stream, name, name)
-                else:   # a named pipe or `<(zcat ...)` cannot be read twice: keep a copy, as for stdin
+                else:  # a named pipe or `<(zcat ...)` cannot be read twice: keep a copy, as for stdin
                     copy = work / "input.ndjson"
                     with open(copy, "wb") as sink:
                         batch.index_ndjson(index, stream, name, str(copy), sink)
@@ -83,7 +84,9 @@ def _write(index: batch.Index, policy, now: str, args, out: IO[str], stderr: IO[
     here, before the temporary folder they read from is removed."""
     recovered = lost = 0
     bar = Progress(stderr, len(index.groups)) if _is_terminal(stderr) else None
-    with closing(batch.outcomes(index, policy, args.policy, now, engine=args.engine, explain=args.explain, jobs=args.jobs)) as results:
+    with closing(
+        batch.outcomes(index, policy, args.policy, now, engine=args.engine, explain=args.explain, jobs=args.jobs)
+    ) as results:
         for outcome in results:
             if outcome.line is None:
                 lost += 1
@@ -93,7 +96,7 @@ def _write(index: batch.Index, policy, now: str, args, out: IO[str], stderr: IO[
                     stderr.write(f"{problem} (visitor '{outcome.visitor}' is not recovered)\n")
             else:
                 recovered += 1
-                with held_stops():   # whole lines only, whenever Ctrl-C or SIGTERM comes
+                with held_stops():  # whole lines only, whenever Ctrl-C or SIGTERM comes
                     out.write(outcome.line + "\n")
             if bar:
                 bar.step()

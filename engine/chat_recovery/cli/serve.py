@@ -1,5 +1,6 @@
 """`chat-recovery serve`: the HTTP service. Each setting is a flag and an
 environment variable (CHAT_RECOVERY_<NAME>); a flag wins."""
+
 from __future__ import annotations
 
 import errno
@@ -12,19 +13,29 @@ from ..diagnostics import suggest
 from ..replay.engines import CHOICES, choices_text
 from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_CANNOT_LISTEN, EXIT_OK, EXIT_USAGE, load_or_report
 
-SERVE_EXTRA = ("starlette", "uvicorn", "redis", "prometheus_client", "anyio")   # what `pip install 'chat-recovery[serve]'` brings
+SERVE_EXTRA = ("starlette", "uvicorn", "redis", "prometheus_client", "anyio")  # what `pip install 'chat-recovery[serve]'` brings
 
-TYPE_NAMES = {int: "a whole number", float: "a number"}   # for "'http' is not a whole number"
+TYPE_NAMES = {int: "a whole number", float: "a number"}  # for "'http' is not a whole number"
 
 FLAGS = (  # field, flag, parser, help
     ("host", "--host", str, "address to listen on (default 127.0.0.1)"),
     ("port", "--port", int, "port (default 8080)"),
-    ("redis_url", "--redis-url", str, "a Redis store for several nodes, e.g. redis://10.0.0.5:6379/0 (default: the embedded store)"),
+    (
+        "redis_url",
+        "--redis-url",
+        str,
+        "a Redis store for several nodes, e.g. redis://10.0.0.5:6379/0 (default: the embedded store)",
+    ),
     ("token", "--token", str, "the bearer token every /v1 request must carry (required unless --host is loopback)"),
     ("policy", "--policy", str, "policy directory (default: the bundled policy)"),
     ("window", "--window", float, "seconds a recovery stays open after its first report (default 120)"),
     ("retain", "--retain", float, "seconds a recovery is kept after its window closes (default 3600)"),
-    ("max_in_flight", "--max-in-flight", int, "reports applied at once; more are answered 429 with a jittered Retry-After (default 64)"),
+    (
+        "max_in_flight",
+        "--max-in-flight",
+        int,
+        "reports applied at once; more are answered 429 with a jittered Retry-After (default 64)",
+    ),
     ("max_body", "--max-body", int, "bytes a request body may hold (default 16 MiB)"),
     ("workers", "--workers", int, "replay worker processes, supervised (default 2); 0 replays in the server's process"),
     ("engine", "--engine", str, f"action-rule engine: {', '.join(CHOICES)} (default: the policy's)"),
@@ -35,6 +46,7 @@ FLAGS = (  # field, flag, parser, help
 
 def add_parser(sub, **kw) -> None:
     from ..service.config import env_name
+
     cmd = sub.add_parser("serve", help="serve live recovery over HTTP (reports in, recoveries out)", **kw)
     for field, flag, _, text in FLAGS:
         cmd.add_argument(flag, dest=field, metavar=field.upper(), help=f"{text} [{env_name(field)}]")
@@ -47,6 +59,7 @@ def settings(args, environ, stderr: IO[str]):
     from ..live.stores import unknown_scheme
     from ..service.config import ServeConfig, defaults, env_name, from_env
     from ..service.logs import FORMATS, LEVELS
+
     values = defaults()
     given = {**from_env(environ), **{f: getattr(args, f) for f, *_ in FLAGS if getattr(args, f) is not None}}
     parsers = {f: p for f, _, p, _ in FLAGS}
@@ -89,7 +102,9 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
     except ModuleNotFoundError as exc:
         if (exc.name or "").split(".")[0] not in SERVE_EXTRA:
             raise
-        stderr.write(f"chat-recovery serve: the service needs the serve extra ({exc.name} is not installed): pip install 'chat-recovery[serve]'\n")
+        stderr.write(
+            f"chat-recovery serve: the service needs the serve extra ({exc.name} is not installed): pip install 'chat-recovery[serve]'\n"
+        )
         return EXIT_USAGE
     config = settings(args, environment(), stderr)
     if config is None:
@@ -101,12 +116,14 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
         sock = listen(config)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
-            stderr.write(f"chat-recovery serve: port {config.port} on {config.host} is in use (another server listens there): stop it or choose another --port\n")
+            stderr.write(
+                f"chat-recovery serve: port {config.port} on {config.host} is in use (another server listens there): stop it or choose another --port\n"
+            )
         else:
             stderr.write(f"chat-recovery serve: cannot listen on {config.host}:{config.port}: {exc.strerror or exc}\n")
         return EXIT_CANNOT_LISTEN
     configure(config.log_level, config.log_format, stderr)
-    warnings.showwarning = _logged_warning   # e.g. `auto` fell back to the compiled engine: a log line in the log's format
+    warnings.showwarning = _logged_warning  # e.g. `auto` fell back to the compiled engine: a log line in the log's format
     try:
         service, close = build(config, policy)
     except Exception as exc:  # noqa: BLE001 - a store that cannot be made (a bad URL): said, not a traceback
@@ -115,20 +132,35 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
         return EXIT_BAD_INPUT
     from ..live.redis_store import redacted
     from ..live.stores import EMBEDDED
+
     store = redacted(config.redis_url) if config.redis_url else EMBEDDED
 
     def announce() -> None:
-        stdout.write(f"chat-recovery: serving on http://{config.host}:{config.port} (store: {store}; policy: "
-                     f"{config.policy or 'bundled'}; {_workers(config.workers)})\n")
+        stdout.write(
+            f"chat-recovery: serving on http://{config.host}:{config.port} (store: {store}; policy: "
+            f"{config.policy or 'bundled'}; {_workers(config.workers)})\n"
+        )
         stdout.flush()
-        event(log, logging.INFO, "start", host=config.host, port=config.port, store=store, policy=config.policy or "bundled",
-              workers=config.workers, engine=engine_in_force(config, policy))
+        event(
+            log,
+            logging.INFO,
+            "start",
+            host=config.host,
+            port=config.port,
+            store=store,
+            policy=config.policy or "bundled",
+            workers=config.workers,
+            engine=engine_in_force(config, policy),
+        )
+
     try:
         stopped_by = serve(service, config, sock, announce)
     finally:
         close()
     event(log, logging.INFO, "stopped", signal=signal.Signals(stopped_by).name if stopped_by else None)
-    return 128 + signal.SIGINT if stopped_by == signal.SIGINT else EXIT_OK   # Ctrl-C as shells count it; SIGTERM: asked to stop, stopped
+    return (
+        128 + signal.SIGINT if stopped_by == signal.SIGINT else EXIT_OK
+    )  # Ctrl-C as shells count it; SIGTERM: asked to stop, stopped
 
 
 def _workers(count: int) -> str:
@@ -137,4 +169,5 @@ def _workers(count: int) -> str:
 
 def _logged_warning(message, category, filename, lineno, file=None, line=None) -> None:
     from ..service.logs import event, log
+
     event(log, logging.WARNING, "warning", message=str(message), category=category.__name__)

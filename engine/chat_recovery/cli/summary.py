@@ -2,6 +2,7 @@
 wants the outcome, not the document (visitor, status, chat and its agents,
 what each client must do, where reports disagreed). `make demo` prints it
 and keeps the full JSON in files."""
+
 from __future__ import annotations
 
 import textwrap
@@ -19,13 +20,16 @@ def _chat(chat: dict | None) -> str:
     agents = state.get("currentAgents") or ()
     monitors = ", ".join(state.get("monitorAgents") or ())
     held = f"agent{'s' if len(agents) > 1 else ''} {', '.join(agents)}" if agents else "no agent"
-    return (f"chat {chat.get('id')} ({count} message{'s' if count != 1 else ''}), {held}"
-            + (f", monitored by {monitors}" if monitors else ""))
+    return f"chat {chat.get('id')} ({count} message{'s' if count != 1 else ''}), {held}" + (
+        f", monitored by {monitors}" if monitors else ""
+    )
 
 
 # The one figure that matters to a directive, by its `do`; others show the verb alone.
-_FIGURE = {"keepHeartbeat": lambda d: f" {d.get('seconds')} s",
-           "deliverMessage": lambda d: f" {(d.get('message') or {}).get('id')}"}
+_FIGURE = {
+    "keepHeartbeat": lambda d: f" {d.get('seconds')} s",
+    "deliverMessage": lambda d: f" {(d.get('message') or {}).get('id')}",
+}
 
 
 def _step(directive: dict) -> str:
@@ -49,6 +53,11 @@ def _conflicts(conflicts: list) -> str:
 def summary(recovery: dict, width: int = WIDTH) -> str:
     visitor = recovery.get("visitor") or {}
     lines = [f"{recovery.get('visitorId')}  {visitor.get('status') or 'no visitor recovered'}  {_chat(recovery.get('chat'))}"]
-    for label, text in (("directives", _directives(recovery.get("directives") or [])), ("conflicts ", _conflicts(recovery.get("conflicts") or []))):
-        lines.append(textwrap.fill(text, width, initial_indent=f"  {label}  ", subsequent_indent=" " * 14, break_on_hyphens=False))
+    for label, text in (
+        ("directives", _directives(recovery.get("directives") or [])),
+        ("conflicts ", _conflicts(recovery.get("conflicts") or [])),
+    ):
+        lines.append(
+            textwrap.fill(text, width, initial_indent=f"  {label}  ", subsequent_indent=" " * 14, break_on_hyphens=False)
+        )
     return "\n".join(lines) + "\n"

@@ -8,6 +8,7 @@ The coordinator is the only place that knows about windows and who is still
 awaited; stores only hold documents atomically, runners only step (fold and
 render, through the API: `api.step`).
 """
+
 from .coordinator import LIVE_FORMAT, Coordinator
 from .runner import InProcessRunner, Runner
 from .store import MemoryStore, Store, StoreUnavailable
@@ -17,6 +18,7 @@ def __getattr__(name: str):
     # RedisStore needs the `serve` extra; importing the package must not
     if name == "RedisStore":
         from .redis_store import RedisStore
+
         return RedisStore
     raise AttributeError(name)
 

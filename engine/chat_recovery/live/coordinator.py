@@ -6,6 +6,7 @@ The window opens with a visitor's first report. Until it closes the recovery
 is provisional; after it the recovery is final, and a report that still
 arrives is applied all the same and marked late (a report is never dropped).
 The document is forgotten `retain` seconds after the window closes."""
+
 from __future__ import annotations
 
 import hashlib
@@ -46,9 +47,16 @@ class Coordinator:
     """`submit(report)` and `get(visitorId)` over a store. Thread-safe as far
     as the store is: every change is one atomic store update."""
 
-    def __init__(self, policy: Policy, store: Store | None = None, *, window: float = 120.0,
-                 retain: float = 3600.0, runner: Runner | None = None,
-                 clock: Callable[[], timeutil.Instant] = utc_now):
+    def __init__(
+        self,
+        policy: Policy,
+        store: Store | None = None,
+        *,
+        window: float = 120.0,
+        retain: float = 3600.0,
+        runner: Runner | None = None,
+        clock: Callable[[], timeutil.Instant] = utc_now,
+    ):
         if window <= 0 or retain < 0:
             raise ValueError("window must be positive and retain not negative")
         self.policy = policy
@@ -93,21 +101,36 @@ class Coordinator:
         so a late report is still readable right after it is applied)."""
         return max(1.0, _seconds(now, doc["closesAt"]) + self.retain)
 
-    def _record(self, doc: dict | None, visitor_id: str, state: dict, recovery: dict,
-                report: dict, digest: str, now: str, late: bool) -> dict:
+    def _record(
+        self, doc: dict | None, visitor_id: str, state: dict, recovery: dict, report: dict, digest: str, now: str, late: bool
+    ) -> dict:
         if doc is None:
-            doc = {"format": LIVE_FORMAT, "visitorId": visitor_id, "openedAt": now,
-                   "closesAt": _later(now, self.window), "digests": [], "reported": {},
-                   "reports": 0, "lateReports": 0}
+            doc = {
+                "format": LIVE_FORMAT,
+                "visitorId": visitor_id,
+                "openedAt": now,
+                "closesAt": _later(now, self.window),
+                "digests": [],
+                "reported": {},
+                "reports": 0,
+                "lateReports": 0,
+            }
         source = report["source"]
         key = source_key(source)
         seen = doc["reported"].get(key)
         entry = {"source": source_of(key), "sentAt": report["sentAt"], "receivedAt": now, "late": late}
         if seen is not None and seen["sentAt"] > report["sentAt"]:
             entry = {**seen, "receivedAt": now}  # an older upload: keep the newer word's time
-        return {**doc, "state": state, "recovery": recovery, "updatedAt": now,
-                "digests": doc["digests"] + [digest], "reported": {**doc["reported"], key: entry},
-                "reports": doc["reports"] + 1, "lateReports": doc["lateReports"] + int(late)}
+        return {
+            **doc,
+            "state": state,
+            "recovery": recovery,
+            "updatedAt": now,
+            "digests": doc["digests"] + [digest],
+            "reported": {**doc["reported"], key: entry},
+            "reports": doc["reports"] + 1,
+            "lateReports": doc["lateReports"] + int(late),
+        }
 
 
 def awaited(doc: dict) -> list:

@@ -9,6 +9,7 @@ another node wrote the key in between, EXEC fails and the change runs again
 on what that node wrote, so neither report is lost. Every connection or
 timeout error is StoreUnavailable: EXEC either wrote the whole document or
 nothing, so the caller can simply retry."""
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,10 @@ def redacted(url: str) -> str:
     except ValueError:
         return "***"
     netloc = f"***@{host}" if "@" in parts.netloc else host
-    query = "&".join(f"{k}=***" if k.lower() == "password" else f"{k}{sep}{v}"
-                     for k, sep, v in (pair.partition("=") for pair in parts.query.split("&") if pair))
+    query = "&".join(
+        f"{k}=***" if k.lower() == "password" else f"{k}{sep}{v}"
+        for k, sep, v in (pair.partition("=") for pair in parts.query.split("&") if pair)
+    )
     shown = f"{parts.scheme}://{netloc}{parts.path}" if "://" in url else urlunsplit((parts.scheme, netloc, parts.path, "", ""))
     return shown + (f"?{query}" if query else "") + (f"#{parts.fragment}" if parts.fragment else "")
 
@@ -46,7 +49,7 @@ class RedisStore:
     def __init__(self, url: str, *, prefix: str = "chat-recovery", timeout: float = 5.0):
         if redis is None:
             raise StoreUnavailable("the Redis store needs the redis package: pip install 'chat-recovery[serve]'")
-        self.url, self.prefix = redacted(url), prefix   # the password never leaves the client
+        self.url, self.prefix = redacted(url), prefix  # the password never leaves the client
         try:
             self._client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
         except ValueError as exc:
@@ -84,15 +87,16 @@ class RedisStore:
                             pipe.unwatch()
                             return result
                         pipe.multi()
-                        pipe.set(key, json.dumps(new, separators=(",", ":"), ensure_ascii=False),
-                                 px=max(1, int(ttl(new) * 1000)))
+                        pipe.set(key, json.dumps(new, separators=(",", ":"), ensure_ascii=False), px=max(1, int(ttl(new) * 1000)))
                         pipe.execute()
                         return result
                     except WatchError:
                         continue  # another node wrote first: change again, on what it wrote
         except (_ConnectionError, _TimeoutError, OSError) as exc:
             raise self._unavailable(exc) from None
-        raise StoreUnavailable(f"visitor '{visitor_id}' changed {ATTEMPTS} times while this report was applied; nothing was written, retry the submit")
+        raise StoreUnavailable(
+            f"visitor '{visitor_id}' changed {ATTEMPTS} times while this report was applied; nothing was written, retry the submit"
+        )
 
     def close(self) -> None:
         self._client.close()

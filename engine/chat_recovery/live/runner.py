@@ -1,6 +1,7 @@
 """Who folds a report into a state and renders the recovery. In process by
 default; the service uses supervised worker processes instead, so that a
 crash in durable_rules (a C extension) costs a retry, not the node."""
+
 from __future__ import annotations
 
 from typing import Protocol
@@ -14,14 +15,13 @@ class Runner(Protocol):
         """Fold a checked report into `state` (None to start) at `now` and
         return (new state, recovery). Raises ReportError or RecoveryError."""
 
-    def close(self) -> None:
-        ...
+    def close(self) -> None: ...
 
 
 class InProcessRunner:
     def __init__(self, policy: Policy, engine: str | None = None):
         self.policy = policy
-        self.engine = engine   # None: the policy's own choice
+        self.engine = engine  # None: the policy's own choice
 
     def step(self, state: dict | None, report: dict, now: str) -> tuple[dict, dict]:
         return api.step(self.policy, state, report, now, self.engine)

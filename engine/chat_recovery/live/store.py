@@ -1,6 +1,7 @@
 """Where live recoveries are held between reports. A store knows nothing of
 policies: it keeps one JSON-ready document per visitor and changes it
 atomically, so two reports for one visitor never overwrite each other."""
+
 from __future__ import annotations
 
 import threading
@@ -86,11 +87,11 @@ class MemoryStore:
         now = self._clock()
         self._next_purge = now + self._purge_every
         gone = 0
-        for key, (_, expires) in self._docs.copy().items():   # one C call: a snapshot other threads cannot change mid-loop
+        for key, (_, expires) in self._docs.copy().items():  # one C call: a snapshot other threads cannot change mid-loop
             if expires <= now:
                 with self._lock(key):
                     held = self._docs.get(key)
-                    if held is not None and held[1] <= now:   # not rewritten since the look above
+                    if held is not None and held[1] <= now:  # not rewritten since the look above
                         del self._docs[key]
                         gone += 1
         return gone

@@ -4,6 +4,7 @@ what it is. No URL: the embedded store. `serve` checks a URL's scheme here
 before it starts, and `make_store` is the one place a store is chosen. A
 new backend is one entry here plus its scheme in the README's Stores
 paragraph; tests/test_closed_sets.py holds the two to the same names."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -17,20 +18,26 @@ from .store import MemoryStore, Store, StoreUnavailable
 @dataclass(frozen=True)
 class StoreKind:
     scheme: str
-    make: Callable[[str], Store]     # the URL -> a store; imports its client on first use
+    make: Callable[[str], Store]  # the URL -> a store; imports its client on first use
 
 
 def _redis(url: str) -> Store:
     from .redis_store import RedisStore  # the `serve` extra
+
     return RedisStore(url)
 
 
-STORES: Mapping[str, StoreKind] = MappingProxyType({s.scheme: s for s in (
-    StoreKind("redis", _redis),    # Redis over TCP
-    StoreKind("rediss", _redis),   # Redis over TLS
-    StoreKind("unix", _redis),     # Redis on a local socket: unix:///path/to/redis.sock
-)})
-EMBEDDED = "embedded (in-process)"   # the store when no URL is given, as the banner names it
+STORES: Mapping[str, StoreKind] = MappingProxyType(
+    {
+        s.scheme: s
+        for s in (
+            StoreKind("redis", _redis),  # Redis over TCP
+            StoreKind("rediss", _redis),  # Redis over TLS
+            StoreKind("unix", _redis),  # Redis on a local socket: unix:///path/to/redis.sock
+        )
+    }
+)
+EMBEDDED = "embedded (in-process)"  # the store when no URL is given, as the banner names it
 
 
 def scheme_of(url: str) -> str:

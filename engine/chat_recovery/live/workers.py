@@ -5,6 +5,7 @@ mid-step is replaced and the step runs again on a fresh one; after `retries`
 crashes the step runs on the compiled engine (plain Python, held equal to
 durable_rules by the differential tests), so the recovery still completes.
 Nothing is written until a step returns, so no report is lost either way."""
+
 from __future__ import annotations
 
 import logging
@@ -18,10 +19,10 @@ from ..diagnostics import RecoveryError, ReportError
 from ..processes import NotStarted, Worker
 from ..replay import FALLBACK_ENGINE
 
-log = logging.getLogger("chat_recovery.live.workers")   # `serve` writes it with its own lines
+log = logging.getLogger("chat_recovery.live.workers")  # `serve` writes it with its own lines
 
-START_TIMEOUT = 60.0   # seconds a worker is given to load the policy
-STOP_WAIT = 5.0        # seconds a worker is given to leave when the runner closes
+START_TIMEOUT = 60.0  # seconds a worker is given to load the policy
+STOP_WAIT = 5.0  # seconds a worker is given to leave when the runner closes
 
 
 class WorkerCrashed(RecoveryError):
@@ -34,6 +35,7 @@ def _replay_step(policy_dir: str | None, engine: str | None, before_step: Callab
     ("ok" | "report" | "recovery", detail)."""
     from ..api import load_policy
     from ..api import step as api_step
+
     policy = load_policy(policy_dir)
 
     def step(message: tuple) -> tuple:
@@ -46,6 +48,7 @@ def _replay_step(policy_dir: str | None, engine: str | None, before_step: Callab
             return ("report", (exc.message, exc.path, exc.where))
         except RecoveryError as exc:
             return ("recovery", str(exc))
+
     return step
 
 
@@ -67,14 +70,22 @@ class SupervisedRunner:
     `before_step`, a picklable callable, runs in the worker when a step
     arrives: the tests use it to hold a worker mid-step and kill it there."""
 
-    def __init__(self, policy_dir: str | None = None, *, engine: str | None = None, workers: int = 2,
-                 retries: int = 2, timeout: float = 30.0, before_step: Callable[[], None] | None = None):
+    def __init__(
+        self,
+        policy_dir: str | None = None,
+        *,
+        engine: str | None = None,
+        workers: int = 2,
+        retries: int = 2,
+        timeout: float = 30.0,
+        before_step: Callable[[], None] | None = None,
+    ):
         if workers < 1 or retries < 0 or timeout <= 0:
             raise ValueError("workers must be 1 or more, retries 0 or more, timeout positive")
         self.retries, self.timeout = retries, timeout
-        self._ctx = multiprocessing.get_context("spawn")   # no fork of a process holding durable_rules' threads
+        self._ctx = multiprocessing.get_context("spawn")  # no fork of a process holding durable_rules' threads
         self._args = (policy_dir, engine, before_step)
-        self._workers: list[Worker] = []   # in the order started; one that dies is replaced in its place
+        self._workers: list[Worker] = []  # in the order started; one that dies is replaced in its place
         try:
             for _ in range(workers):
                 self._workers.append(_started(self._ctx, self._args))
@@ -116,8 +127,10 @@ class SupervisedRunner:
             if kind == "report":
                 raise ReportError(*detail)
             raise RecoveryError(detail)
-        raise WorkerCrashed(f"the replay crashed its worker {self.retries + 2} times, the {FALLBACK_ENGINE} engine "
-                            f"included; nothing was written, the report can be sent again")
+        raise WorkerCrashed(
+            f"the replay crashed its worker {self.retries + 2} times, the {FALLBACK_ENGINE} engine "
+            f"included; nothing was written, the report can be sent again"
+        )
 
     def _on_a_worker(self, message: tuple) -> tuple | None:
         worker = self._idle.get()
@@ -135,7 +148,10 @@ class SupervisedRunner:
         """A new worker in the place of one that died or hung (which is killed and reaped)."""
         cause = f"it did not answer within {self.timeout:g} s" if worker.hung else worker.how_it_ended()
         worker.kill()
-        log.warning("replayWorkerReplaced", extra={"fields": {"pid": worker.pid, "cause": cause, "then": "the step runs again on a new worker"}})
+        log.warning(
+            "replayWorkerReplaced",
+            extra={"fields": {"pid": worker.pid, "cause": cause, "then": "the step runs again on a new worker"}},
+        )
         fresh = _started(self._ctx, self._args)
         with self._lock:
             self._workers[self._workers.index(worker)] = fresh

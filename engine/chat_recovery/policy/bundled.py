@@ -1,10 +1,11 @@
 """Where the default policy and the contract schemas are: inside the installed
 wheel, or at the top of a source checkout (editable install)."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
-_PACKAGE = Path(__file__).resolve().parent.parent   # chat_recovery/
+_PACKAGE = Path(__file__).resolve().parent.parent  # chat_recovery/
 
 
 def _find(name: str) -> Path:

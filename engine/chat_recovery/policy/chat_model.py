@@ -1,5 +1,6 @@
 """The compiled chat policy: action rules (state from the message log) and
 client rules (directives). Frozen, indexed by action."""
+
 from __future__ import annotations
 
 import json
@@ -9,13 +10,13 @@ from typing import Any
 
 from .model import Origin
 
-SENDER_TYPES = ("visitor", "agent", "bot", "system")   # the report schema's sender types
+SENDER_TYPES = ("visitor", "agent", "bot", "system")  # the report schema's sender types
 
 
 @dataclass(frozen=True)
 class Condition:
-    field: str                     # e.g. "sender.type", "data.kind", "status", "state.chatType"
-    values: frozenset[str]              # canonical JSON of each accepted value
+    field: str  # e.g. "sender.type", "data.kind", "status", "state.chatType"
+    values: frozenset[str]  # canonical JSON of each accepted value
     excluded: tuple[Any, ...] | None = None  # as written with `not:` (the values it leaves out), for people
 
     def written(self) -> dict[str, Any]:
@@ -35,11 +36,11 @@ class Condition:
 
 @dataclass(frozen=True)
 class Effect:
-    op: str                        # set | remove | add | upsert
-    field: tuple[Any, ...]                   # path into the state, e.g. ("audioVideo", "state")
-    value: Callable[[dict[str, Any]], Any]   # message -> value (expressions.MISSING when absent)
-    key: str | None = None      # upsert: the item key
-    source: str = ""               # the value as written (canonical JSON), so two policies compare
+    op: str  # set | remove | add | upsert
+    field: tuple[Any, ...]  # path into the state, e.g. ("audioVideo", "state")
+    value: Callable[[dict[str, Any]], Any]  # message -> value (expressions.MISSING when absent)
+    key: str | None = None  # upsert: the item key
+    source: str = ""  # the value as written (canonical JSON), so two policies compare
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class ActionRule:
     priority: int
     effects: tuple[Effect, ...]
     status: str | None
-    trust: frozenset[str] | None     # report sides that may introduce it; None: by sender type
+    trust: frozenset[str] | None  # report sides that may introduce it; None: by sender type
     origin: Origin
 
 
@@ -61,18 +62,22 @@ class ClientRule:
     action: str | None
     missing_from: str | None
     wrapup: bool
-    directives: tuple[Mapping[str, Any], ...]   # {to, do, seconds?, message?, wrapup?} as written
+    directives: tuple[Mapping[str, Any], ...]  # {to, do, seconds?, message?, wrapup?} as written
     origin: Origin
 
 
 @dataclass(frozen=True)
 class ChatPolicy:
-    initial_state: Mapping[str, Any]         # deep-copied before use
+    initial_state: Mapping[str, Any]  # deep-copied before use
     trust: Mapping[str, frozenset[str]]  # sender type -> sides
     trust_by_action: Mapping[str, frozenset[str]]  # a rule's own `trust`, which overrides the above
     rules: tuple[ActionRule, ...]  # in matching order: by action, then priority, then definition
     by_action: Mapping[str, tuple[int, ...]]  # action -> indexes into rules
     condition_fields: tuple[str, ...]  # every field some rule tests (event keys c0, c1, ...)
-    reads_by_action: Mapping[str, tuple[Any, ...]]  # action -> (i, kind, read) per field its rules test; kind: status | state | message
+    reads_by_action: Mapping[
+        str, tuple[Any, ...]
+    ]  # action -> (i, kind, read) per field its rules test; kind: status | state | message
     client: tuple[ClientRule, ...]
-    origins: Mapping[str, Origin] = field(default_factory=dict, compare=False)  # "state.<field>", "trust.<sender>" -> where written
+    origins: Mapping[str, Origin] = field(
+        default_factory=dict, compare=False
+    )  # "state.<field>", "trust.<sender>" -> where written

@@ -1,6 +1,7 @@
 """The wire contract as the schemas in `schemas/` state it. The names the
 policy may refer to (properties, statuses, time fields) are read from the
 report schema, so the schema is the one list of them."""
+
 from __future__ import annotations
 
 import copy
@@ -16,7 +17,7 @@ from referencing import Registry, Resource
 from . import fastcheck, schema_errors
 
 REPORT = "report.schema.json"
-MAX_DEPTH = 64   # levels a report may nest (the report is level 1): deeper is refused, not walked
+MAX_DEPTH = 64  # levels a report may nest (the report is level 1): deeper is refused, not walked
 RECOVERY = "recovery.schema.json"
 POLICY_KINDS = {
     "strategies": "policy-strategies.schema.json",
@@ -31,20 +32,18 @@ POLICY_KINDS = {
 
 @dataclass(frozen=True)
 class Contract:
-    schemas: dict[str, Any]            # file name -> schema (treat as read-only)
+    schemas: dict[str, Any]  # file name -> schema (treat as read-only)
     registry: Registry
     info_keys: tuple[str, ...]
     time_fields: frozenset[str]
     statuses: tuple[str, ...]
     chat_prop_keys: tuple[str, ...]
-    actions: tuple[str, ...] = ()   # the contract's message actions (a policy may add more)
+    actions: tuple[str, ...] = ()  # the contract's message actions (a policy may add more)
     directives: tuple[str, ...] = ()  # the contract's directive names (a policy may add more)
 
     def validator(self, name: str, schema: dict[str, Any] | None = None) -> Draft202012Validator:
         schema = schema if schema is not None else self.schemas[name]
-        return Draft202012Validator(
-            schema, registry=self.registry,
-            format_checker=Draft202012Validator.FORMAT_CHECKER)
+        return Draft202012Validator(schema, registry=self.registry, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
     def report_validator(self, extra_statuses: Iterable[str] = ()) -> ReportValidator:
         """A validator for reports that also admits statuses the policy adds."""
@@ -107,8 +106,7 @@ def load_contract(directory: Path) -> Contract:
     schemas = {}
     for path in sorted(directory.glob("*.schema.json")):
         schemas[path.name] = json.loads(path.read_text(encoding="utf-8"))
-    registry = Registry().with_resources(
-        (schema["$id"], Resource.from_contents(schema)) for schema in schemas.values())
+    registry = Registry().with_resources((schema["$id"], Resource.from_contents(schema)) for schema in schemas.values())
     for name, schema in schemas.items():  # relative $refs between policy schemas
         registry = registry.with_resource(name, Resource.from_contents(schema))
     report = schemas[REPORT]

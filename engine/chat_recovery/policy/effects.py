@@ -10,6 +10,7 @@ for the order and the shapes, `recovery.chat` (and `policy check`'s state
 space) to apply it. A new op is one entry here plus its key in the rule
 schema (schemas/policy-chat-actions.schema.json); tests/test_closed_sets.py
 holds the two to the same names."""
+
 from __future__ import annotations
 
 import copy
@@ -24,10 +25,10 @@ from .expressions import MISSING, compile_value
 @dataclass(frozen=True)
 class EffectOp:
     name: str
-    list_only: bool                 # the field must start as a list (and not be nested)
-    compile: Callable[[Any], tuple[Callable[[dict[str, Any]], Any], str | None]]   # as written -> (message -> value, item key)
-    apply: Callable[[dict[str, Any], str, Any, str | None], None]   # (parent, field, value, item key): changes the parent
-    written: Callable[[str, Any, Callable[[Any], str]], str]   # (field, as written, literal) -> how the docs show it
+    list_only: bool  # the field must start as a list (and not be nested)
+    compile: Callable[[Any], tuple[Callable[[dict[str, Any]], Any], str | None]]  # as written -> (message -> value, item key)
+    apply: Callable[[dict[str, Any], str, Any, str | None], None]  # (parent, field, value, item key): changes the parent
+    written: Callable[[str, Any, Callable[[Any], str]], str]  # (field, as written, literal) -> how the docs show it
     doc: str
 
 
@@ -70,13 +71,42 @@ def _upsert(target: dict[str, Any], last: str, value: Any, key: str | None) -> N
     items.append(value)
 
 
-EFFECT_OPS: Mapping[str, EffectOp] = MappingProxyType({op.name: op for op in (
-    EffectOp("set", False, _plain, _set, lambda field, v, literal: f"{field} = {literal(v)}",
-             "`field = value`: sets a state field (dotted for nested); a reference to an absent field sets null"),
-    EffectOp("remove", True, _plain, _remove, lambda field, v, literal: f"{field} -= {literal(v)}",
-             "`field -= value`: removes the value from a list field"),
-    EffectOp("add", True, _plain, _add, lambda field, v, literal: f"{field} += {literal(v)}",
-             "`field += value`: appends the value to a list field unless it is already there"),
-    EffectOp("upsert", True, _keyed, _upsert, lambda field, v, literal: f"{field} upsert by {v['by']}: {literal(v['value'])}",
-             "`field upsert by key: item`: replaces the item of a list field whose `key` matches, else appends it"),
-)})
+EFFECT_OPS: Mapping[str, EffectOp] = MappingProxyType(
+    {
+        op.name: op
+        for op in (
+            EffectOp(
+                "set",
+                False,
+                _plain,
+                _set,
+                lambda field, v, literal: f"{field} = {literal(v)}",
+                "`field = value`: sets a state field (dotted for nested); a reference to an absent field sets null",
+            ),
+            EffectOp(
+                "remove",
+                True,
+                _plain,
+                _remove,
+                lambda field, v, literal: f"{field} -= {literal(v)}",
+                "`field -= value`: removes the value from a list field",
+            ),
+            EffectOp(
+                "add",
+                True,
+                _plain,
+                _add,
+                lambda field, v, literal: f"{field} += {literal(v)}",
+                "`field += value`: appends the value to a list field unless it is already there",
+            ),
+            EffectOp(
+                "upsert",
+                True,
+                _keyed,
+                _upsert,
+                lambda field, v, literal: f"{field} upsert by {v['by']}: {literal(v['value'])}",
+                "`field upsert by key: item`: replaces the item of a list field whose `key` matches, else appends it",
+            ),
+        )
+    }
+)

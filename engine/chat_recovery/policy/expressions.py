@@ -2,6 +2,7 @@
 message ($time, $sender.id, $data.field; `a | b` falls back to b, which
 may be plain text). Compiled
 once at load time into plain functions of the message."""
+
 from __future__ import annotations
 
 import re
@@ -10,7 +11,7 @@ from typing import Any
 
 from ..diagnostics import suggest
 
-MISSING = object()   # a reference to a field the message lacks
+MISSING = object()  # a reference to a field the message lacks
 REFERENCE = re.compile(r"^\$(time|id|action|text|sender\.(?:type|id)|data\.[A-Za-z0-9_]+)$")
 Getter = Callable[[dict[str, Any]], Any]
 
@@ -22,7 +23,9 @@ class ExpressionError(ValueError):
 def _reference(text: str) -> Getter:
     if not REFERENCE.match(text):
         known = ("$time", "$id", "$action", "$text", "$sender.type", "$sender.id")
-        raise ExpressionError(f"unknown reference '{text}'{suggest(text, known)}: use $time, $id, $action, $text, $sender.type, $sender.id or $data.<field>")
+        raise ExpressionError(
+            f"unknown reference '{text}'{suggest(text, known)}: use $time, $id, $action, $text, $sender.type, $sender.id or $data.<field>"
+        )
     parts = text[1:].split(".")
 
     def get(message: dict[str, Any]) -> Any:
@@ -32,6 +35,7 @@ def _reference(text: str) -> Getter:
                 return MISSING
             value = value[part]
         return value
+
     return get
 
 
@@ -43,8 +47,9 @@ def compile_value(template: Any) -> Getter:
     """A function of the message giving the value (MISSING when a reference
     is absent and has no fallback). Dict templates drop missing fields."""
     if isinstance(template, str) and template.startswith("$"):
-        options = [_reference(part.strip()) if part.strip().startswith("$") else _literal(part.strip())
-                   for part in template.split("|")]
+        options = [
+            _reference(part.strip()) if part.strip().startswith("$") else _literal(part.strip()) for part in template.split("|")
+        ]
 
         def first(message: dict[str, Any]) -> Any:
             for option in options:
@@ -52,6 +57,7 @@ def compile_value(template: Any) -> Getter:
                 if value is not MISSING:
                     return value
             return MISSING
+
         return first
     if isinstance(template, dict):
         fields = [(key, compile_value(value)) for key, value in template.items()]
@@ -63,6 +69,7 @@ def compile_value(template: Any) -> Getter:
                 if value is not MISSING:
                     out[key] = value
             return out
+
         return build
     if isinstance(template, list):
         items = [compile_value(value) for value in template]

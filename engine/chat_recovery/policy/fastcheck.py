@@ -14,6 +14,7 @@ compiles to None: no fast path at all, never a wrong one.
 With `max_depth`, True also says that nothing nests deeper than that (the
 instance is level 1): a caller that checks reports in place, without the
 copy that used to count levels, still refuses a report too deep to walk."""
+
 from __future__ import annotations
 
 import numbers
@@ -24,13 +25,37 @@ from typing import Any
 Check = Callable[[Any], bool]
 
 # keywords that assert nothing (annotations), and keywords that only hold definitions
-_IGNORED = frozenset({"title", "description", "examples", "default", "$comment", "$schema",
-                      "$id", "$defs", "deprecated", "readOnly", "writeOnly"})
-_HANDLED = frozenset({"type", "enum", "const", "minLength", "maxLength", "pattern", "format",
-                      "minimum", "maximum", "properties", "required", "additionalProperties",
-                      "items", "maxItems", "minItems", "if", "then", "else", "$ref",
-                      "allOf", "anyOf", "oneOf", "not"})
-_MAX_INLINE_DEPTH = 12   # Python allows 20 nested blocks in one function
+_IGNORED = frozenset(
+    {"title", "description", "examples", "default", "$comment", "$schema", "$id", "$defs", "deprecated", "readOnly", "writeOnly"}
+)
+_HANDLED = frozenset(
+    {
+        "type",
+        "enum",
+        "const",
+        "minLength",
+        "maxLength",
+        "pattern",
+        "format",
+        "minimum",
+        "maximum",
+        "properties",
+        "required",
+        "additionalProperties",
+        "items",
+        "maxItems",
+        "minItems",
+        "if",
+        "then",
+        "else",
+        "$ref",
+        "allOf",
+        "anyOf",
+        "oneOf",
+        "not",
+    }
+)
+_MAX_INLINE_DEPTH = 12  # Python allows 20 nested blocks in one function
 _SIMPLE = {"string": "str", "object": "dict", "array": "list", "null": "_NoneType"}
 _NUMERIC = {"integer": "_is_integer", "number": "_is_number", "boolean": "_is_boolean"}
 
@@ -81,6 +106,7 @@ def _kinds(schema: dict[str, Any]) -> list[Any]:
 def _within(limit: int) -> Callable[[Any, int], bool]:
     """`within(value, level)`: no non-empty container of the value sits at
     `limit` or deeper (its items would be deeper than the limit)."""
+
     def within(value: Any, level: int) -> bool:
         items: Iterable[Any]
         if isinstance(value, dict):
@@ -95,12 +121,14 @@ def _within(limit: int) -> Callable[[Any, int], bool]:
             return False
         deeper = level + 1
         return all(within(item, deeper) for item in items if isinstance(item, (dict, list)))
+
     return within
 
 
 class _At:
     """Where generated code stands: the variable holding the value, its JSON
     level as an offset from the function's `d`, and the Python indentation."""
+
     __slots__ = ("var", "level", "indent")
 
     def __init__(self, var: str, level: int, indent: int):
@@ -127,14 +155,20 @@ class _Compiler:
         self.root = root
         self.formats = format_checker
         self.max_depth = max_depth
-        self.names: dict[tuple[str, str], str] = {}       # (stem, repr of a constant) -> its name in the module
-        self.values: dict[str, Any] = {"Unsure": Unsure, "_is_integer": _is_integer, "_is_number": _is_number,
-                             "_is_boolean": _is_boolean, "_NoneType": type(None), "_MISSING": object(),
-                             "_within": _within(max_depth) if max_depth is not None else None,
-                             "LIMIT": max_depth}
+        self.names: dict[tuple[str, str], str] = {}  # (stem, repr of a constant) -> its name in the module
+        self.values: dict[str, Any] = {
+            "Unsure": Unsure,
+            "_is_integer": _is_integer,
+            "_is_number": _is_number,
+            "_is_boolean": _is_boolean,
+            "_NoneType": type(None),
+            "_MISSING": object(),
+            "_within": _within(max_depth) if max_depth is not None else None,
+            "LIMIT": max_depth,
+        }
         self.functions: list[str] = []
-        self.refs: dict[str, str] = {}        # "#/$defs/x" -> function name
-        self.inlining: list[str] = []    # the references being written inline, innermost last
+        self.refs: dict[str, str] = {}  # "#/$defs/x" -> function name
+        self.inlining: list[str] = []  # the references being written inline, innermost last
         self.counter = 0
         self.source = ""
 
@@ -145,7 +179,7 @@ class _Compiler:
         namespace = dict(self.values)
         try:
             code = compile(self.source, "<compiled report schema>", "exec")
-        except (SyntaxError, RecursionError, MemoryError) as exc:   # e.g. more nested blocks than Python allows
+        except (SyntaxError, RecursionError, MemoryError) as exc:  # e.g. more nested blocks than Python allows
             raise Unsupported(f"generated code does not compile: {exc}") from None
         exec(code, namespace)  # noqa: S102 - our own generated source
         check: Check = namespace["check"]
@@ -190,7 +224,7 @@ class _Compiler:
 
     def definition(self, target: str) -> str:
         """The `$defs` name a reference names; only local `#/$defs/name`."""
-        name = target[len("#/$defs/"):]
+        name = target[len("#/$defs/") :]
         if not target.startswith("#/$defs/") or "/" in name:
             raise Unsupported(target)
         if name not in self.root.get("$defs", {}):
@@ -222,7 +256,7 @@ class _Compiler:
         unknown = [k for k in schema if k not in _IGNORED and k not in _HANDLED and not k.startswith("x-")]
         if unknown:
             raise Unsupported(", ".join(unknown))
-        if at.indent >= _MAX_INLINE_DEPTH:   # Python allows 20 nested blocks: go on in a function of its own
+        if at.indent >= _MAX_INLINE_DEPTH:  # Python allows 20 nested blocks: go on in a function of its own
             return [at.fail_unless(self.call(schema, at))]
         lines = []
         kinds = None
@@ -254,21 +288,30 @@ class _Compiler:
         (jsonschema's equality treats 1, 1.0 and true with care)."""
         texts = self.const(frozenset(o for o in options if isinstance(o, str)), "TEXTS")
         pad, var = at.pad, at.var
-        return [f"{pad}if isinstance({var}, str):\n{pad}    if {var} not in {texts}:\n{pad}        return False\n"
-                f"{pad}elif {var} is None:\n{pad}    {'pass' if None in options else 'return False'}\n"
-                f"{pad}else:\n{pad}    raise Unsure\n"]
+        return [
+            f"{pad}if isinstance({var}, str):\n{pad}    if {var} not in {texts}:\n{pad}        return False\n"
+            f"{pad}elif {var} is None:\n{pad}    {'pass' if None in options else 'return False'}\n"
+            f"{pad}else:\n{pad}    raise Unsure\n"
+        ]
 
     def type_test(self, kinds: list[Any], var: str) -> str:
         simple = [_SIMPLE[k] for k in kinds if k in _SIMPLE]
-        tests = [f"isinstance({var}, {simple[0]})" if len(simple) == 1 else f"isinstance({var}, ({', '.join(simple)}))"] if simple else []
+        tests = (
+            [f"isinstance({var}, {simple[0]})" if len(simple) == 1 else f"isinstance({var}, ({', '.join(simple)}))"]
+            if simple
+            else []
+        )
         tests += [f"{_NUMERIC[k]}({var})" for k in kinds if k in _NUMERIC]
         return " or ".join(tests) or "False"
 
     def test(self, schema: Any, at: _At) -> str:
         """An expression that is true when the value is valid: a schema that
         only asserts a type is that test inline, any other a call."""
-        if isinstance(schema, dict) and "type" in schema and all(
-                k == "type" or k in _IGNORED or k.startswith("x-") for k in schema):
+        if (
+            isinstance(schema, dict)
+            and "type" in schema
+            and all(k == "type" or k in _IGNORED or k.startswith("x-") for k in schema)
+        ):
             kinds = _kinds(schema)
             if kinds and all(k in _SIMPLE or k in _NUMERIC for k in kinds):
                 return f"({self.type_test(kinds, at.var)})"
@@ -278,13 +321,16 @@ class _Compiler:
         """The keywords of each kind of value, applied to values of that kind
         (a keyword says nothing about a value of another kind). `walk`: this
         node answers for the depth of what its keywords leave open."""
-        makers: dict[str, Callable[[dict[str, Any], _At], list[Any]]] = {"str": self.text, "number": self.number,
-                  "dict": lambda schema, at: self.mapping(schema, at, walk),
-                  "list": lambda schema, at: self.array(schema, at, walk)}
-        if kinds is not None:   # the type test above has run: a kind not listed cannot arrive
+        makers: dict[str, Callable[[dict[str, Any], _At], list[Any]]] = {
+            "str": self.text,
+            "number": self.number,
+            "dict": lambda schema, at: self.mapping(schema, at, walk),
+            "list": lambda schema, at: self.array(schema, at, walk),
+        }
+        if kinds is not None:  # the type test above has run: a kind not listed cannot arrive
             allowed = {_SIMPLE.get(k, "number") for k in kinds}
             makers = {kind: make for kind, make in makers.items() if kind in allowed}
-            if len(allowed) == 1 and allowed <= makers.keys():   # no test needed: the one kind admitted
+            if len(allowed) == 1 and allowed <= makers.keys():  # no test needed: the one kind admitted
                 return next(iter(makers.values()))(schema, at)
         lines = []
         for kind, make in makers.items():

@@ -1,5 +1,6 @@
 """Stage 1 and 2a of loading a policy: read every rule file of a directory and
 check each against the schema of its `kind`."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,20 +16,18 @@ from .yamlsource import Located, YamlError, load
 
 @dataclass(frozen=True)
 class Document:
-    file: str        # as shown to people, e.g. rules/visitor-info.yaml
+    file: str  # as shown to people, e.g. rules/visitor-info.yaml
     kind: str
     doc: Located
     raw: bytes
 
-    def diag(self, path: tuple[Any, ...], message: str, code: str, at_key: bool = False,
-             severity: str = "error") -> Diagnostic:
+    def diag(self, path: tuple[Any, ...], message: str, code: str, at_key: bool = False, severity: str = "error") -> Diagnostic:
         line, col = self.doc.at(path, key=at_key)
         return Diagnostic(self.file, line, col, message, code, json_path(path), severity)
 
 
 def rule_files(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.iterdir()
-                  if p.is_file() and p.suffix in (".yaml", ".yml"))
+    return sorted(p for p in directory.iterdir() if p.is_file() and p.suffix in (".yaml", ".yml"))
 
 
 def read_documents(directory: Path, shown_as: str, contract: Contract) -> tuple[list[Document], list[Diagnostic]]:
@@ -46,7 +45,9 @@ def read_documents(directory: Path, shown_as: str, contract: Contract) -> tuple[
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            problems.append(Diagnostic(file, 0, 0, f"not UTF-8 text (byte {raw[exc.start]:#04x} at offset {exc.start})", Code.ENCODING))
+            problems.append(
+                Diagnostic(file, 0, 0, f"not UTF-8 text (byte {raw[exc.start]:#04x} at offset {exc.start})", Code.ENCODING)
+            )
             continue
         try:
             located = load(text, file)
@@ -61,7 +62,13 @@ def read_documents(directory: Path, shown_as: str, contract: Contract) -> tuple[
         doc = Document(file, str(kind), located, raw)
         if kind not in POLICY_KINDS:
             known = list(POLICY_KINDS)
-            problems.append(doc.diag(("kind",), f"unknown rule file kind {kind!r}{suggest(str(kind), known)}; known kinds: {', '.join(known)}", Code.UNKNOWN_KIND))
+            problems.append(
+                doc.diag(
+                    ("kind",),
+                    f"unknown rule file kind {kind!r}{suggest(str(kind), known)}; known kinds: {', '.join(known)}",
+                    Code.UNKNOWN_KIND,
+                )
+            )
             continue
         found = list(contract.validator(POLICY_KINDS[kind]).iter_errors(data))
         bad = [doc.diag(p.path, p.message, p.code, p.at_key) for p in explain(found)]

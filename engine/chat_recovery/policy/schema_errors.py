@@ -4,6 +4,7 @@ Like python-jsonschema's own design: EXPLAIN maps each keyword to a function
 that says what went wrong (the caller supplies where: file, position), and one
 ranking, `headline`, picks the error a person sees first, both among the
 branches of a `oneOf`/`anyOf` and among the problems of a whole report."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
@@ -14,18 +15,25 @@ from jsonschema.exceptions import best_match
 
 from ..diagnostics import Code, did_you_mean, suggest
 
-_TYPES = {"string": "text", "integer": "a whole number", "number": "a number",
-          "boolean": "true or false", "object": "a mapping", "array": "a list", "null": "null"}
+_TYPES = {
+    "string": "text",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "object": "a mapping",
+    "array": "a list",
+    "null": "null",
+}
 
 
-Path = tuple[Any, ...]       # where in the document: keys and indexes
-Schema = dict[str, Any]      # the (sub)schema an error came from
+Path = tuple[Any, ...]  # where in the document: keys and indexes
+Schema = dict[str, Any]  # the (sub)schema an error came from
 
 
 class Problem(NamedTuple):
     path: tuple[Any, ...]
     message: str
-    at_key: bool   # point at the key rather than the value
+    at_key: bool  # point at the key rather than the value
     code: str
     key: str = ""  # for missing-key: the key that is missing
 
@@ -66,18 +74,25 @@ def _join_slips(found: list[Problem]) -> list[Problem]:
             missing.setdefault(problem.path, []).append(problem.key)
     if not missing:
         return found
-    slips: dict[tuple[tuple[Any, ...], str], Any] = {}   # (path of the mapping, missing key) -> the unknown key one slip from it
+    slips: dict[tuple[tuple[Any, ...], str], Any] = {}  # (path of the mapping, missing key) -> the unknown key one slip from it
     for problem in found:
         wanted = missing.get(problem.path[:-1]) if problem.code == Code.UNKNOWN_KEY else None
         hit = did_you_mean(str(problem.path[-1]), wanted) if wanted else None
         if hit:
             slips.setdefault((problem.path[:-1], hit), problem.path[-1])
-    worded = {at + (typed,): f"unknown key '{typed}'; required key '{key}' is missing (did you mean '{key}'?)" for (at, key), typed in slips.items()}
+    worded = {
+        at + (typed,): f"unknown key '{typed}'; required key '{key}' is missing (did you mean '{key}'?)"
+        for (at, key), typed in slips.items()
+    }
     out = []
     for problem in found:
         if problem.code == Code.MISSING_KEY and (problem.path, problem.key) in slips:
             continue
-        out.append(problem._replace(message=worded[problem.path]) if problem.code == Code.UNKNOWN_KEY and problem.path in worded else problem)
+        out.append(
+            problem._replace(message=worded[problem.path])
+            if problem.code == Code.UNKNOWN_KEY and problem.path in worded
+            else problem
+        )
     return out
 
 
@@ -104,8 +119,11 @@ def _unknown_keys(error: ValidationError, path: Path, schema: Schema) -> list[Pr
     if not isinstance(error.instance, dict):
         return None
     known = list(schema.get("properties", {}))
-    return [Problem(path + (key,), f"unknown key '{key}'{suggest(key, known)}", True, Code.UNKNOWN_KEY)
-            for key in error.instance if key not in known]
+    return [
+        Problem(path + (key,), f"unknown key '{key}'{suggest(key, known)}", True, Code.UNKNOWN_KEY)
+        for key in error.instance
+        if key not in known
+    ]
 
 
 def _branches(error: ValidationError, path: Path, schema: Schema) -> list[Problem] | None:
@@ -123,8 +141,11 @@ def _branches(error: ValidationError, path: Path, schema: Schema) -> list[Proble
 
 def _required(error: ValidationError, path: Path, schema: Schema) -> list[Problem]:
     inst = error.instance
-    return [Problem(path, f"missing required key '{key}'", False, Code.MISSING_KEY, key)
-            for key in _value(error) if isinstance(inst, dict) and key not in inst]
+    return [
+        Problem(path, f"missing required key '{key}'", False, Code.MISSING_KEY, key)
+        for key in _value(error)
+        if isinstance(inst, dict) and key not in inst
+    ]
 
 
 def _enum(error: ValidationError, path: Path, schema: Schema) -> list[Problem]:
@@ -154,7 +175,9 @@ def _pattern(error: ValidationError, path: Path, schema: Schema) -> list[Problem
         # a mapping key of the wrong shape: name it, with the schema's own examples as suggestions
         hint = suggest(str(inst), [e for e in schema.get("examples", ()) if "<" not in e])
         advice = f"; {schema['description']}" if schema.get("description") else f" (names match {error.validator_value})"
-        return [Problem(path + (inst,), f"{schema.get('title', 'name')} '{inst}' is not allowed{hint}{advice}", True, Code.BAD_NAME)]
+        return [
+            Problem(path + (inst,), f"{schema.get('title', 'name')} '{inst}' is not allowed{hint}{advice}", True, Code.BAD_NAME)
+        ]
     return [Problem(path, f"{_short(inst)} does not match {error.validator_value}", False, Code.BAD_VALUE)]
 
 
@@ -174,8 +197,10 @@ def _max_items(error: ValidationError, path: Path, schema: Schema) -> list[Probl
 def _property_names(error: ValidationError, path: Path, schema: Schema) -> list[Problem] | None:
     if not error.context:
         return None
-    return [Problem(path + (sub.instance,), f"name {sub.instance!r} is not allowed: {sub.message}", True, Code.BAD_NAME)
-            for sub in error.context]
+    return [
+        Problem(path + (sub.instance,), f"name {sub.instance!r} is not allowed: {sub.message}", True, Code.BAD_NAME)
+        for sub in error.context
+    ]
 
 
 EXPLAIN: dict[str, Explainer] = {

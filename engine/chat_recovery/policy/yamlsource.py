@@ -5,6 +5,7 @@ libyaml composes where PyYAML was built with it: 25 times faster, most of a
 policy's load time otherwise. Anything it refuses, or any problem found in
 its nodes, is read again by the pure-Python loader, so every error is worded
 and placed as it always was; tests hold both to the same data and positions."""
+
 from __future__ import annotations
 
 import re
@@ -27,22 +28,24 @@ _Loader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag not in _DROPPED]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
-_FastLoader: Any = None   # libyaml's loader, where PyYAML was built with it
+_FastLoader: Any = None  # libyaml's loader, where PyYAML was built with it
 if getattr(yaml, "__with_libyaml__", False):
+
     class _FastLoader(yaml.CSafeLoader):  # type: ignore[no-redef]
         """The same resolvers over libyaml's parser."""
+
     _FastLoader.yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
 
 
 @dataclass(frozen=True)
 class Located:
     """A parsed document with the position of every value and mapping key."""
+
     data: Any
     values: dict[tuple[Any, ...], tuple[int, int]]  # path tuple -> (line, col)
-    keys: dict[tuple[Any, ...], tuple[int, int]]    # path tuple -> (line, col) of the key naming it
+    keys: dict[tuple[Any, ...], tuple[int, int]]  # path tuple -> (line, col) of the key naming it
 
     def at(self, path: tuple[Any, ...], key: bool = False) -> tuple[int, int]:
         table = self.keys if key else self.values
@@ -65,7 +68,9 @@ def _problem(exc: Exception, file: str) -> Diagnostic:
     if isinstance(exc, RecursionError):
         return Diagnostic(file, 0, 0, "nested too deeply", Code.TOO_DEEP)
     if isinstance(exc, yaml.reader.ReaderError):
-        return Diagnostic(file, 0, 0, f"invalid YAML: character {exc.character!r} is not allowed (position {exc.position})", Code.YAML_SYNTAX)
+        return Diagnostic(
+            file, 0, 0, f"invalid YAML: character {exc.character!r} is not allowed (position {exc.position})", Code.YAML_SYNTAX
+        )
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
@@ -86,9 +91,9 @@ def load(text: str, file: str) -> Located:
         try:
             located = read(text, file, _FastLoader)
         except YamlError:
-            pass   # worded by the loader every message was written for
+            pass  # worded by the loader every message was written for
         else:
-            if located.data is not None:   # an empty document is placed otherwise
+            if located.data is not None:  # an empty document is placed otherwise
                 return located
     return read(text, file, _Loader)
 
@@ -103,14 +108,16 @@ def read(text: str, file: str, loader_class: Any) -> Located:
     keys: dict[tuple[Any, ...], tuple[int, int]] = {}
     problems: list[Diagnostic] = []
 
-    visited: set[int] = set()   # id() of each collection node
+    visited: set[int] = set()  # id() of each collection node
 
     def walk(node: yaml.Node, path: tuple[Any, ...], depth: int) -> Any:
         values[path] = _mark(node)
         if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
             if id(node) in visited:  # an alias: refused, so no 'billion laughs'
                 line, col = _mark(node)
-                problems.append(Diagnostic(file, line, col, "YAML anchors and aliases (&, *) are not supported", Code.ALIAS, json_path(path)))
+                problems.append(
+                    Diagnostic(file, line, col, "YAML anchors and aliases (&, *) are not supported", Code.ALIAS, json_path(path))
+                )
                 return None
             visited.add(id(node))
         if depth > 64:
@@ -130,10 +137,16 @@ def read(text: str, file: str, loader_class: Any) -> Located:
                 if key in seen:
                     line, col = _mark(key_node)
                     first = seen[key]
-                    problems.append(Diagnostic(
-                        file, line, col,
-                        f"duplicate key '{key}' (first defined at {first[0]}:{first[1]})",
-                        Code.DUPLICATE_KEY, json_path(path + (key,))))
+                    problems.append(
+                        Diagnostic(
+                            file,
+                            line,
+                            col,
+                            f"duplicate key '{key}' (first defined at {first[0]}:{first[1]})",
+                            Code.DUPLICATE_KEY,
+                            json_path(path + (key,)),
+                        )
+                    )
                     continue
                 seen[key] = _mark(key_node)
                 keys[path + (key,)] = _mark(key_node)

@@ -1,5 +1,6 @@
 """The chat rebuilt from the merged message log: each message once, trust
 applied, then replayed in log order through the action rules."""
+
 from __future__ import annotations
 
 import copy
@@ -20,14 +21,14 @@ from .sources import side_of, source_of
 
 @dataclass
 class ChatResult:
-    messages: list[Any]                      # merged, trusted and set-aside alike, by time then id
+    messages: list[Any]  # merged, trusted and set-aside alike, by time then id
     state: dict[str, Any]
-    status: str | None               # chat-related visitor status, None when the log yields none
+    status: str | None  # chat-related visitor status, None when the log yields none
     status_rule: ActionRule | None
-    holders: dict[str, Any]                       # message id -> sorted source keys holding it
+    holders: dict[str, Any]  # message id -> sorted source keys holding it
     set_aside: list[Any] = field(default_factory=list)
     conflicts: list[Any] = field(default_factory=list)
-    fired: dict[str, Any] = field(default_factory=dict)   # message id -> rule (or None)
+    fired: dict[str, Any] = field(default_factory=dict)  # message id -> rule (or None)
     reporters: list[Any] = field(default_factory=list)  # source keys whose reports hold the chat
     unmatched: dict[str, Any] = field(default_factory=dict)  # message id -> the event no rule matched (for explain)
 
@@ -38,14 +39,23 @@ def merged_log(held: dict[str, Any], conflicts: list[Any]) -> tuple[list[Any], d
     conflict."""
     merged, holders = [], {}
     sort_key = timeutil.sort_key
-    for message_id, copies in sorted(held.items()):   # conflicts are listed by message id
+    for message_id, copies in sorted(held.items()):  # conflicts are listed by message id
         src = max(copies, key=lambda s: (sort_key(copies[s]["sentAt"]), s))
         merged.append(copies[src]["value"])
         holders[message_id] = sorted(copies)
         if len(copies) > 1 and not _same_copies([c["value"] for c in copies.values()]):
-            conflicts.append(conflict(json_path(["chat", "messages", message_id]), copies, {
-                "rule": "built-in: the copy from the latest report", "strategy": "latest",
-                "value": copies[src]["value"], "source": source_of(src)}))
+            conflicts.append(
+                conflict(
+                    json_path(["chat", "messages", message_id]),
+                    copies,
+                    {
+                        "rule": "built-in: the copy from the latest report",
+                        "strategy": "latest",
+                        "value": copies[src]["value"],
+                        "source": source_of(src),
+                    },
+                )
+            )
     merged.sort(key=lambda m: (sort_key(m["time"]), m["id"]))
     return merged, holders
 
@@ -62,7 +72,7 @@ def _same_copies(copies: list[Any]) -> bool:
     JSON only on numbers, true/false and NaN), at C speed."""
     first = copies[0]
     if MESSAGE_FREE_FIELDS.isdisjoint(first):
-        return all(other == first for other in copies[1:])   # a copy with a free field has other keys: unequal
+        return all(other == first for other in copies[1:])  # a copy with a free field has other keys: unequal
     return all_same_json(copies)
 
 
@@ -77,17 +87,28 @@ def rebuild(chat: ChatPolicy, held: dict[str, Any], engine: Engine) -> ChatResul
     conflicts: list[Any] = []
     messages, holders = merged_log(held["messages"], conflicts)
     reporting = {side_of(s) for s in held["sources"]}
-    result = ChatResult(messages, copy.deepcopy(dict(chat.initial_state)), None, None, holders,
-                        conflicts=conflicts, reporters=sorted(held["sources"]))
+    result = ChatResult(
+        messages,
+        copy.deepcopy(dict(chat.initial_state)),
+        None,
+        None,
+        holders,
+        conflicts=conflicts,
+        reporters=sorted(held["sources"]),
+    )
     session = engine.open()
     try:
         for message in messages:
             sides = _trusted_sides(chat, message)
             held_by = {side_of(s) for s in holders[message["id"]]}
             if not (held_by & sides) and (reporting & sides):
-                result.set_aside.append({
-                    "message": message, "heldBy": [source_of(s) for s in holders[message["id"]]],
-                    "reason": f"this {message['sender']['type']} message is believed from {' or '.join(sorted(sides))} reports only, and such reports hold this chat without it"})
+                result.set_aside.append(
+                    {
+                        "message": message,
+                        "heldBy": [source_of(s) for s in holders[message["id"]]],
+                        "reason": f"this {message['sender']['type']} message is believed from {' or '.join(sorted(sides))} reports only, and such reports hold this chat without it",
+                    }
+                )
                 continue
             event = match_event(chat, message, result)
             index = session.fire(event)
@@ -99,7 +120,9 @@ def rebuild(chat: ChatPolicy, held: dict[str, Any], engine: Engine) -> ChatResul
                 try:
                     _apply(rule, message, result)
                 except (TypeError, AttributeError, KeyError, ValueError) as exc:
-                    raise RecoveryError(f"{rule.origin}: rule '{rule.name}' failed on message '{message['id']}': {exc!r}") from None
+                    raise RecoveryError(
+                        f"{rule.origin}: rule '{rule.name}' failed on message '{message['id']}': {exc!r}"
+                    ) from None
     finally:
         session.close()
     return result
@@ -108,6 +131,7 @@ def rebuild(chat: ChatPolicy, held: dict[str, Any], engine: Engine) -> ChatResul
 class Held(Protocol):
     """What match_event reads of a replay so far (a ChatResult, or the state
     space's (status, state) pair)."""
+
     @property
     def status(self) -> str | None: ...
     @property
@@ -147,4 +171,4 @@ def apply_effect(effect: Effect, message: dict[str, Any], state: dict[str, Any])
         if not isinstance(target.get(part), dict):
             target[part] = {}
         target = target[part]
-    EFFECT_OPS[effect.op].apply(target, last, value, effect.key)   # the schema admits only the table's ops
+    EFFECT_OPS[effect.op].apply(target, last, value, effect.key)  # the schema admits only the table's ops

@@ -1,4 +1,5 @@
 """What each client must do next: the client rules applied to a recovery."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -19,9 +20,13 @@ def directives(chat: ChatPolicy, status: str | None, result: ChatResult | None, 
         if rule.action is not None:
             if result is None:
                 continue
-            matches = [m for m in result.messages if m["action"] == rule.action
-                       and m["id"] in result.fired
-                       and rule.missing_from not in {side_of(s) for s in result.holders[m["id"]]}]
+            matches = [
+                m
+                for m in result.messages
+                if m["action"] == rule.action
+                and m["id"] in result.fired
+                and rule.missing_from not in {side_of(s) for s in result.holders[m["id"]]}
+            ]
         wrapped: list[Any] = [None]
         if rule.wrapup:
             wrapped = sorted(wrapups.items())

@@ -5,6 +5,7 @@ message, the action rule that fired or why none did.
 
 `render` talks to an `Explainer` when explain is asked for and to `Silent`
 otherwise, chosen once per recovery, so explain costs nothing when off."""
+
 from __future__ import annotations
 
 import json
@@ -51,19 +52,26 @@ def why_lost(strategy: Strategy, winner: str | None, candidates: Mapping[str, An
     if winner is None:
         return f"{who(src)}: not kept"
     theirs = candidates[winner]
-    assert strategy.pick is not None   # a value kept from a side was picked: only computed values have no pick
-    return PICKS[strategy.pick].lost(Loss(
-        who=who(src), strategy=name, prefers=f"{name} prefers the {side_of(winner)}'s value",
-        ranks_differ=strategy.rank(side_of(src)) != strategy.rank(side_of(winner)),
-        older=timeutil.sort_key(mine["sentAt"]) < timeutil.sort_key(theirs["sentAt"]),
-        same_time=mine["sentAt"] == theirs["sentAt"],
-        sent=f"sent {_at(mine['sentAt'], theirs['sentAt'])}, the winner {_at(theirs['sentAt'], mine['sentAt'])}"))
+    assert strategy.pick is not None  # a value kept from a side was picked: only computed values have no pick
+    return PICKS[strategy.pick].lost(
+        Loss(
+            who=who(src),
+            strategy=name,
+            prefers=f"{name} prefers the {side_of(winner)}'s value",
+            ranks_differ=strategy.rank(side_of(src)) != strategy.rank(side_of(winner)),
+            older=timeutil.sort_key(mine["sentAt"]) < timeutil.sort_key(theirs["sentAt"]),
+            same_time=mine["sentAt"] == theirs["sentAt"],
+            sent=f"sent {_at(mine['sentAt'], theirs['sentAt'])}, the winner {_at(theirs['sentAt'], mine['sentAt'])}",
+        )
+    )
 
 
 def _lost(strategy: Strategy, winner: str | None, candidates: Mapping[str, Any]) -> list[Any]:
-    return [{"source": source_of(src), "sentAt": c["sentAt"], "value": c["value"],
-             "why": why_lost(strategy, winner, candidates, src)}
-            for src, c in sorted(candidates.items()) if src != winner]
+    return [
+        {"source": source_of(src), "sentAt": c["sentAt"], "value": c["value"], "why": why_lost(strategy, winner, candidates, src)}
+        for src, c in sorted(candidates.items())
+        if src != winner
+    ]
 
 
 def _shown(value: Any) -> str:
@@ -72,6 +80,7 @@ def _shown(value: Any) -> str:
 
 class Decided(Protocol):
     """A strategy's choice, as render's pick makes it."""
+
     value: Any
     src: str | None
     sent_at: str | None
@@ -79,15 +88,29 @@ class Decided(Protocol):
 
 class Silent:
     """Explain turned off: every call does nothing."""
+
     entries: dict[str, Any] = {}
 
-    def decided(self, *args: Any) -> None: pass
-    def not_recovered(self, *args: Any) -> None: pass
-    def excluded(self, *args: Any) -> None: pass
-    def status(self, *args: Any) -> None: pass
-    def computed(self, *args: Any) -> None: pass
-    def chat(self, *args: Any) -> None: pass
-    def directives(self, *args: Any) -> None: pass
+    def decided(self, *args: Any) -> None:
+        pass
+
+    def not_recovered(self, *args: Any) -> None:
+        pass
+
+    def excluded(self, *args: Any) -> None:
+        pass
+
+    def status(self, *args: Any) -> None:
+        pass
+
+    def computed(self, *args: Any) -> None:
+        pass
+
+    def chat(self, *args: Any) -> None:
+        pass
+
+    def directives(self, *args: Any) -> None:
+        pass
 
 
 class Explainer:
@@ -96,29 +119,48 @@ class Explainer:
     def __init__(self) -> None:
         self.entries: dict[str, Any] = {}
 
-    def decided(self, rule: PropertyRule, path: str, strategy: Strategy, candidates: Mapping[str, Any], decision: Decided) -> None:
+    def decided(
+        self, rule: PropertyRule, path: str, strategy: Strategy, candidates: Mapping[str, Any], decision: Decided
+    ) -> None:
         self.entries[path] = {
-            "rule": str(rule.origin), "strategy": strategy.name,
-            "source": source_of(decision.src) if decision.src else None, "sentAt": decision.sent_at,
-            "value": decision.value, "lost": _lost(strategy, decision.src, candidates)}
+            "rule": str(rule.origin),
+            "strategy": strategy.name,
+            "source": source_of(decision.src) if decision.src else None,
+            "sentAt": decision.sent_at,
+            "value": decision.value,
+            "lost": _lost(strategy, decision.src, candidates),
+        }
 
     def not_recovered(self, rule: PropertyRule, path: str, strategy: Strategy, candidates: Mapping[str, Any]) -> None:
         """Reports supplied a value the strategy does not read."""
         self.entries[path] = {
-            "rule": str(rule.origin), "strategy": strategy.name, "source": None, "sentAt": None,
-            "value": None, "recovered": False,
+            "rule": str(rule.origin),
+            "strategy": strategy.name,
+            "source": None,
+            "sentAt": None,
+            "value": None,
+            "recovered": False,
             "why": f"not recovered: strategy {strategy.name} reads {_sides(strategy)}",
-            "lost": _lost(strategy, None, candidates)}
+            "lost": _lost(strategy, None, candidates),
+        }
 
     def excluded(self, rule: PropertyRule, path: str, status: str | None, candidates: dict[str, Any]) -> None:
         """A property whose `when: status` did not hold."""
         needs = ", ".join(sorted(rule.when_status or ()))
         why = f"not recovered: {rule.name} is recovered only when the status is in [{needs}], it is {_shown(status)}"
         self.entries[path] = {
-            "rule": str(rule.origin), "strategy": rule.strategy.name, "source": None, "sentAt": None,
-            "value": None, "recovered": False, "why": why,
-            "lost": [{"source": source_of(src), "sentAt": c["sentAt"], "value": c["value"], "why": f"{who(src)}: {why}"}
-                     for src, c in sorted(candidates.items())]}
+            "rule": str(rule.origin),
+            "strategy": rule.strategy.name,
+            "source": None,
+            "sentAt": None,
+            "value": None,
+            "recovered": False,
+            "why": why,
+            "lost": [
+                {"source": source_of(src), "sentAt": c["sentAt"], "value": c["value"], "why": f"{who(src)}: {why}"}
+                for src, c in sorted(candidates.items())
+            ],
+        }
 
     def status(self, rule: PropertyRule, status: Status) -> None:
         """The status's entry, written once: the message log's word when it
@@ -135,8 +177,14 @@ class Explainer:
 
     def computed(self, prop: str, rule: StatusRule, now: str) -> None:
         self.entries[json_path(["visitor", "info", prop])] = {
-            "rule": str(rule.origin), "strategy": "specify", "source": None, "sentAt": None,
-            "value": now, "lost": [], "why": f"set to now by status rule {rule.status}"}
+            "rule": str(rule.origin),
+            "strategy": "specify",
+            "source": None,
+            "sentAt": None,
+            "value": now,
+            "lost": [],
+            "why": f"set to now by status rule {rule.status}",
+        }
 
     def chat(self, chat: ChatPolicy, rebuilt: ChatResult) -> None:
         """Each message (the rule that fired, or why none did) and each
@@ -154,13 +202,24 @@ class Explainer:
             if field in last:
                 rule, message = last[field]
                 self.entries[path] = {
-                    "rule": str(rule.origin), "strategy": "messageLog", "source": None, "sentAt": None,
-                    "value": value, "lost": [],
-                    "why": f"last changed by message {message['id']} ({message['action']}): rule {rule.name}"}
+                    "rule": str(rule.origin),
+                    "strategy": "messageLog",
+                    "source": None,
+                    "sentAt": None,
+                    "value": value,
+                    "lost": [],
+                    "why": f"last changed by message {message['id']} ({message['action']}): rule {rule.name}",
+                }
             else:
                 self.entries[path] = {
-                    "rule": None, "strategy": "initial", "source": None, "sentAt": None, "value": value,
-                    "lost": [], "why": "the initial value (`state:` of the action rules): no message changed it"}
+                    "rule": None,
+                    "strategy": "initial",
+                    "source": None,
+                    "sentAt": None,
+                    "value": value,
+                    "lost": [],
+                    "why": "the initial value (`state:` of the action rules): no message changed it",
+                }
 
     def directives(self, chat: ChatPolicy, told: list[Any]) -> None:
         """Each directive's client rule (so test coverage sees it fire)."""
@@ -168,8 +227,14 @@ class Explainer:
         for i, item in enumerate(told):
             name = names.get(item.get("rule"), "client rule")
             self.entries[json_path(["directives", i])] = {
-                "rule": item.get("rule"), "strategy": name, "source": None, "sentAt": None,
-                "value": item["do"], "lost": [], "why": f"client rule {name} asks it"}
+                "rule": item.get("rule"),
+                "strategy": name,
+                "source": None,
+                "sentAt": None,
+                "value": item["do"],
+                "lost": [],
+                "why": f"client rule {name} asks it",
+            }
 
 
 def _recovered_as(rule: StatusRule, uploaded: str | None, status: str | None) -> dict[str, Any]:
@@ -177,38 +242,64 @@ def _recovered_as(rule: StatusRule, uploaded: str | None, status: str | None) ->
     said: dict[str, Any] = {"uploaded": uploaded, "value": status}
     if status != uploaded:
         said["rule"] = str(rule.origin)
-        said["why"] = (f"uploaded {uploaded} is recovered as {_shown(status)} by status rule {rule.status}"
-                       if status is not None else f"uploaded {uploaded} is not recovered (status rule {rule.status}: recoverAs null)")
+        said["why"] = (
+            f"uploaded {uploaded} is recovered as {_shown(status)} by status rule {rule.status}"
+            if status is not None
+            else f"uploaded {uploaded} is not recovered (status rule {rule.status}: recoverAs null)"
+        )
     return said
 
 
 def _from_log(status: Status) -> dict[str, Any]:
     """The message log's status beats the uploaded one."""
     rebuilt = status.log
-    assert rebuilt is not None and rebuilt.status_rule is not None   # called only when the log decided
+    assert rebuilt is not None and rebuilt.status_rule is not None  # called only when the log decided
     rule: ActionRule = rebuilt.status_rule
-    message = next((m for m in reversed(rebuilt.messages)
-                    if (r := rebuilt.fired.get(m["id"])) is not None and r.status is not None), None)
+    message = next(
+        (m for m in reversed(rebuilt.messages) if (r := rebuilt.fired.get(m["id"])) is not None and r.status is not None), None
+    )
     said = f"message {message['id']} ({message['action']})" if message else rule.action
     why = f"the message log decides: {said}, rule {rule.name} ({rule.origin}) sets {rebuilt.status}"
     return {
-        "rule": str(rule.origin), "strategy": "messageLog", "source": None, "sentAt": None,
-        "value": rebuilt.status, "uploaded": status.uploaded, "why": why,
-        "lost": [{"source": source_of(src), "sentAt": c["sentAt"], "value": c["value"],
-                  "why": f"{who(src)}: uploaded {_shown(c['value'])}, the message log decides"}
-                 for src, c in sorted(status.candidates.items())]}
+        "rule": str(rule.origin),
+        "strategy": "messageLog",
+        "source": None,
+        "sentAt": None,
+        "value": rebuilt.status,
+        "uploaded": status.uploaded,
+        "why": why,
+        "lost": [
+            {
+                "source": source_of(src),
+                "sentAt": c["sentAt"],
+                "value": c["value"],
+                "why": f"{who(src)}: uploaded {_shown(c['value'])}, the message log decides",
+            }
+            for src, c in sorted(status.candidates.items())
+        ],
+    }
 
 
 def _message(chat: ChatPolicy, rebuilt: ChatResult, message: dict[str, Any], set_aside: str | None) -> dict[str, Any]:
     """The rule that fired for one message, or why none did."""
-    entry = {"rule": None, "strategy": "set aside", "source": None, "sentAt": None,
-             "value": message["action"], "heldBy": [source_of(s) for s in rebuilt.holders[message["id"]]]}
+    entry = {
+        "rule": None,
+        "strategy": "set aside",
+        "source": None,
+        "sentAt": None,
+        "value": message["action"],
+        "heldBy": [source_of(s) for s in rebuilt.holders[message["id"]]],
+    }
     if set_aside is not None:
         return {**entry, "why": f"set aside: {set_aside}"}
     rule = rebuilt.fired.get(message["id"])
     if rule is not None:
-        return {**entry, "rule": str(rule.origin), "strategy": rule.name,
-                "why": f"rule {rule.name} fired" + (f" and set the status to {rule.status}" if rule.status else "")}
+        return {
+            **entry,
+            "rule": str(rule.origin),
+            "strategy": rule.name,
+            "why": f"rule {rule.name} fired" + (f" and set the status to {rule.status}" if rule.status else ""),
+        }
     return {**entry, "strategy": "no rule for this action", "why": _why_none(chat, message, rebuilt.unmatched.get(message["id"]))}
 
 
@@ -222,7 +313,7 @@ def _why_none(chat: ChatPolicy, message: dict[str, Any], event: dict[str, Any] |
     for index in indexes:
         rule = chat.rules[index]
         for condition in rule.conditions:
-            seen: Any = event.get(slot[condition.field])   # canonical JSON text
+            seen: Any = event.get(slot[condition.field])  # canonical JSON text
             if seen not in condition.values:
                 failed.append(f"rule {rule.name} needs {condition.describe()}, it was {_shown(json.loads(seen))}")
                 break

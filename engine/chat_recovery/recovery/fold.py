@@ -1,6 +1,7 @@
 """Folding one checked report into the held state. The state records what
 each source said (its latest word per value); it picks nothing, so that the
 pick can stay independent of arrival order. `render` picks."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -17,8 +18,17 @@ STATE_FORMAT = 1
 
 
 def empty_state(visitor_id: str) -> dict[str, Any]:
-    return {"format": STATE_FORMAT, "visitorId": visitor_id, "now": None, "seq": 0,
-            "visitorSeen": False, "slots": {}, "maps": {}, "chat": None, "wrapups": {}}
+    return {
+        "format": STATE_FORMAT,
+        "visitorId": visitor_id,
+        "now": None,
+        "seq": 0,
+        "visitorSeen": False,
+        "slots": {},
+        "maps": {},
+        "chat": None,
+        "wrapups": {},
+    }
 
 
 def _newer(sent_at: str, value: Any, held: dict[str, Any]) -> bool:
@@ -45,10 +55,14 @@ def fold(policy: Policy, state: dict[str, Any] | None, report: dict[str, Any], n
     if state is None:
         state = empty_state(report["visitorId"])
     elif state.get("visitorId") != report["visitorId"]:
-        raise ReportError(f"report is for visitor '{report['visitorId']}', but these reports are for '{state.get('visitorId')}'", "$.visitorId")
+        raise ReportError(
+            f"report is for visitor '{report['visitorId']}', but these reports are for '{state.get('visitorId')}'", "$.visitorId"
+        )
     chat = report.get("chat")
     if chat and state["chat"] and state["chat"]["id"] != chat["id"]:
-        raise ReportError(f"chat '{chat['id']}' differs from chat '{state['chat']['id']}' already reported for this visitor", "$.chat.id")
+        raise ReportError(
+            f"chat '{chat['id']}' differs from chat '{state['chat']['id']}' already reported for this visitor", "$.chat.id"
+        )
     seq = state["seq"]
     state = {**state, "seq": seq + 1, "now": now, "slots": dict(state["slots"])}
     src = source_key(report["source"])
@@ -104,8 +118,9 @@ def _offer_keys(state: dict[str, Any], path: str, value: dict[str, Any], src: st
             _offer(slot, src, item, sent_at, seq)
 
 
-def _fold_chat(state: dict[str, Any], chat: dict[str, Any], src: str, sent_at: str, seq: int,
-               offer: Callable[[str, Any], None]) -> None:
+def _fold_chat(
+    state: dict[str, Any], chat: dict[str, Any], src: str, sent_at: str, seq: int, offer: Callable[[str, Any], None]
+) -> None:
     held = state["chat"]
     if held is None:
         held = {"id": chat["id"], "messages": {}, "sources": {}}

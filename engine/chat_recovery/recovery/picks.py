@@ -4,6 +4,7 @@ values it keeps, why another source lost (for explain) and its docs text.
 A new pick is one entry here plus the schema's enum
 (schemas/policy-strategies.schema.json); tests/test_closed_sets.py holds
 the two to the same names."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -14,29 +15,30 @@ from typing import Any
 from ..timeutil import sort_key
 from .sources import side_of
 
-Held = dict[str, Any]   # what one source said: value, firstValue, sentAt, firstSeq
+Held = dict[str, Any]  # what one source said: value, firstValue, sentAt, firstSeq
 Chosen = tuple[str, Held] | None
 
 
 @dataclass(frozen=True)
 class Loss:
     """What explain knows of a source whose value lost to the winner's."""
-    who: str            # 'agent a-7'
+
+    who: str  # 'agent a-7'
     strategy: str
-    prefers: str        # "<strategy> prefers the agent's value"
+    prefers: str  # "<strategy> prefers the agent's value"
     ranks_differ: bool  # the two sources are on sides of different priority
-    older: bool         # it was sent before the winner
-    same_time: bool     # it was sent at the very time the winner was
-    sent: str           # "sent 10:00:01, the winner 10:00:05"
+    older: bool  # it was sent before the winner
+    same_time: bool  # it was sent at the very time the winner was
+    sent: str  # "sent 10:00:01, the winner 10:00:05"
 
 
 @dataclass(frozen=True)
 class Pick:
     name: str
-    choose: Callable[[Mapping[str, int], dict[str, Held]], Chosen]   # (side -> rank, source -> held) -> the winner
-    keeps: str                     # which value of the winner: "value" or "firstValue"
-    lost: Callable[[Loss], str]    # why another source's value was not kept, as one sentence
-    doc: str                       # what it means, for the generated docs
+    choose: Callable[[Mapping[str, int], dict[str, Held]], Chosen]  # (side -> rank, source -> held) -> the winner
+    keeps: str  # which value of the winner: "value" or "firstValue"
+    lost: Callable[[Loss], str]  # why another source's value was not kept, as one sentence
+    doc: str  # what it means, for the generated docs
 
 
 def _best(ranks: Mapping[str, int], candidates: dict[str, Held], key: Callable[[str, Held, int], Any], larger: bool) -> Chosen:
@@ -83,11 +85,21 @@ def _lost_priority(loss: Loss) -> str:
     return f"{loss.who}: {loss.prefers}" if loss.ranks_differ else _lost_by_time(loss)
 
 
-PICKS: Mapping[str, Pick] = MappingProxyType({p.name: p for p in (
-    Pick("first", _first, "firstValue", _lost_first,
-         "the first report to supply a value wins for good"),
-    Pick("priority", _priority, "value", _lost_priority,
-         "the side listed first in `from` wins, then the later sentAt, then the larger source id"),
-    Pick("latest", _latest, "value", _lost_by_time,
-         "the later sentAt wins, then side priority, then the larger source id"),
-)})
+PICKS: Mapping[str, Pick] = MappingProxyType(
+    {
+        p.name: p
+        for p in (
+            Pick("first", _first, "firstValue", _lost_first, "the first report to supply a value wins for good"),
+            Pick(
+                "priority",
+                _priority,
+                "value",
+                _lost_priority,
+                "the side listed first in `from` wins, then the later sentAt, then the larger source id",
+            ),
+            Pick(
+                "latest", _latest, "value", _lost_by_time, "the later sentAt wins, then side priority, then the larger source id"
+            ),
+        )
+    }
+)

@@ -5,6 +5,7 @@ The status is decided first and once (`decide_status`, the message log's
 word included), because the visitor's info, the directives and the explain
 entries depend on it; then the visitor, the chat and the directives are
 recovered by one function each, which a test can call alone."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -34,14 +35,14 @@ def pick(strategy: Strategy, candidates: dict[str, Any], now: str) -> _Decision 
     """The strategy's choice among what each source said, or None."""
     if strategy.value == "now":
         return _Decision(now, None, None)
-    if not strategy.sides:   # read from no report: not recovered (and no pick)
+    if not strategy.sides:  # read from no report: not recovered (and no pick)
         return None
-    assert strategy.pick is not None   # a strategy that reads sides has a pick (the compile refuses one without)
-    how = PICKS[strategy.pick]   # the schema admits only the table's names (tests/test_closed_sets.py)
+    assert strategy.pick is not None  # a strategy that reads sides has a pick (the compile refuses one without)
+    how = PICKS[strategy.pick]  # the schema admits only the table's names (tests/test_closed_sets.py)
     if len(candidates) < 2:  # the common cases: nobody said it, or one source did
         if not candidates:
             return None
-        (src, held), = candidates.items()
+        ((src, held),) = candidates.items()
         if side_of(src) not in strategy.sides:
             return None
         return _Decision(held[how.keeps], src, held["sentAt"])
@@ -57,11 +58,12 @@ class Status:
     """The visitor's status, decided before anything is written: the
     strategy's pick among the uploaded statuses, what that status's rule
     makes of it, and the message log's word, which beats both."""
-    candidates: Mapping[str, dict[str, Any]]   # source key -> the status it uploaded
-    picked: _Decision | None         # the strategy's pick among them
-    rule: StatusRule | None          # the picked status's rule (its `set:` applies even when the log decides)
-    value: str | None                # the recovered status
-    log: ChatResult | None = None    # the rebuilt chat, when its message log decided
+
+    candidates: Mapping[str, dict[str, Any]]  # source key -> the status it uploaded
+    picked: _Decision | None  # the strategy's pick among them
+    rule: StatusRule | None  # the picked status's rule (its `set:` applies even when the log decides)
+    value: str | None  # the recovered status
+    log: ChatResult | None = None  # the rebuilt chat, when its message log decided
 
     @property
     def uploaded(self) -> str | None:
@@ -75,7 +77,7 @@ class Status:
     def decided(self, rule: PropertyRule) -> dict[str, Any]:
         """How it was decided, as a conflict between the uploads records it."""
         if self.log is not None:
-            assert self.log.status_rule is not None   # the log decided: a rule set the status
+            assert self.log.status_rule is not None  # the log decided: a rule set the status
             return {"rule": str(self.log.status_rule.origin), "strategy": "messageLog", "value": self.value, "source": None}
         return _decided(rule, rule.strategy, self.picked)
 
@@ -92,9 +94,12 @@ def decide_status(policy: Policy, state: dict[str, Any], rebuilt: ChatResult | N
 
 
 def _decided(rule: PropertyRule, strategy: Strategy, decision: _Decision | None) -> dict[str, Any]:
-    return {"rule": str(rule.origin), "strategy": strategy.name,
-            "value": decision.value if decision else None,
-            "source": source_of(decision.src) if decision and decision.src else None}
+    return {
+        "rule": str(rule.origin),
+        "strategy": strategy.name,
+        "value": decision.value if decision else None,
+        "source": source_of(decision.src) if decision and decision.src else None,
+    }
 
 
 def _disagree(candidates: Mapping[str, dict[str, Any]]) -> bool:
@@ -193,8 +198,9 @@ def unfinished_wrapups(state: dict[str, Any]) -> dict[str, Any]:
     return {agent: held["value"] for agent, held in sorted(state["wrapups"].items())}
 
 
-def client_directives(policy: Policy, status: Status, rebuilt: ChatResult | None, wrapups: dict[str, Any],
-                      findings: Findings) -> list[Any]:
+def client_directives(
+    policy: Policy, status: Status, rebuilt: ChatResult | None, wrapups: dict[str, Any], findings: Findings
+) -> list[Any]:
     """What each client must do next, by the client rules."""
     told = directives(policy.chat, status.value, rebuilt, wrapups)
     findings.explain.directives(policy.chat, told)

@@ -1,5 +1,6 @@
 """A report as uploaded -> a checked, normalized report, or one clear
 ReportError naming the JSON path. Nothing here merges."""
+
 from __future__ import annotations
 
 import json
@@ -101,7 +102,10 @@ def check(policy: Policy, report: Any, owned: bool = False) -> dict[str, Any]:
             message["time"] = _time(message["time"], json_path(("chat", "messages", i, "time")))
             earlier = seen.setdefault(message["id"], (i, message))
             if earlier[1] is not message and earlier[1] != message:
-                raise ReportError(f"message id '{message['id']}' appears twice with different content (first at [{earlier[0]}])", json_path(("chat", "messages", i, "id")))
+                raise ReportError(
+                    f"message id '{message['id']}' appears twice with different content (first at [{earlier[0]}])",
+                    json_path(("chat", "messages", i, "id")),
+                )
     return out
 
 

@@ -1,6 +1,7 @@
 """Who said it: a report's source as the key the state holds it under
 (`visitor`, `agent:<id>`), and back. Source keys sort stably, so every
 choice between sources is independent of arrival order."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -12,6 +12,7 @@ swallowed by the engine.
 The compiled `Policy` is plain data and holds no engine: `engine_for(policy,
 name)` is the one place to ask which engine replays a policy; it makes each
 on first use and keeps it here, beside the policy."""
+
 from __future__ import annotations
 
 import threading
@@ -24,14 +25,28 @@ from .engines import CHOICES, choices_text, durable_available
 from .engines import ENGINES as TABLE
 from .interface import Engine, ReplayError, Session
 
-__all__ = ["CHOICES", "ENGINES", "FALLBACK_ENGINE", "Engine", "EngineFallbackWarning", "ReplayError", "Session",
-           "durable_available", "engine_for", "engine_name", "make_engine", "resolve"]
+__all__ = [
+    "CHOICES",
+    "ENGINES",
+    "FALLBACK_ENGINE",
+    "Engine",
+    "EngineFallbackWarning",
+    "ReplayError",
+    "Session",
+    "durable_available",
+    "engine_for",
+    "engine_name",
+    "make_engine",
+    "resolve",
+]
 
 
-ENGINES = CHOICES   # what --engine and policy.yaml accept: the table's names and auto
-FALLBACK_ENGINE = "compiled"   # where a replay runs after it crashed its worker: plain Python, held equal to durable_rules
-FALLBACK_NOTE = ("durable_rules does not import on this Python (it works on 3.11 and 3.12): "
-                 "action rules run on the compiled engine, which gives the same recoveries")
+ENGINES = CHOICES  # what --engine and policy.yaml accept: the table's names and auto
+FALLBACK_ENGINE = "compiled"  # where a replay runs after it crashed its worker: plain Python, held equal to durable_rules
+FALLBACK_NOTE = (
+    "durable_rules does not import on this Python (it works on 3.11 and 3.12): "
+    "action rules run on the compiled engine, which gives the same recoveries"
+)
 _noted = False
 
 

@@ -8,6 +8,7 @@ is looked up or interpreted per event.
 The accepted values are the policy's own objects (bound by name, never
 re-spelled in the source), so the compiled engine compares exactly what the
 plain-Python matcher compares."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -24,7 +25,7 @@ def generate(chat: ChatPolicy) -> tuple[str, dict[str, Any]]:
     dispatch: list[str] = []
     for number, (action, indexes) in enumerate(sorted(chat.by_action.items())):
         first = chat.rules[indexes[0]]
-        if not first.conditions:   # decided by the action alone: no function to call
+        if not first.conditions:  # decided by the action alone: no function to call
             dispatch.append(f"    {action!r}: {indexes[0]},  # {first.name!r}")
             continue
         function = f"action_{number}"
@@ -44,12 +45,19 @@ def generate(chat: ChatPolicy) -> tuple[str, dict[str, Any]]:
             lines.append("    return None")
         lines.append("")
         dispatch.append(f"    {action!r}: {function},")
-    lines += ["DISPATCH = {", *dispatch, "}", "lookup = DISPATCH.get", "",
-              "def fire(event):",
-              "    match = lookup(event['action'])",
-              "    if match is None or match.__class__ is int:",
-              "        return match",
-              "    return match(event)", ""]
+    lines += [
+        "DISPATCH = {",
+        *dispatch,
+        "}",
+        "lookup = DISPATCH.get",
+        "",
+        "def fire(event):",
+        "    match = lookup(event['action'])",
+        "    if match is None or match.__class__ is int:",
+        "        return match",
+        "    return match(event)",
+        "",
+    ]
     return "\n".join(lines), names
 
 

@@ -12,6 +12,7 @@ round trip through JSON per action, and actions run inside the engine
 (whose exceptions it swallows). Only the rule's choice comes back here;
 the effects run in plain Python (`chat.py`). The calls this relies on are
 pinned by tests/test_durable_rules_characterization.py."""
+
 from __future__ import annotations
 
 import itertools
@@ -24,9 +25,9 @@ import durable_rules_engine as rules
 from ..policy.chat_model import ChatPolicy
 from .interface import ReplayError
 
-MATCHED, NOT_HANDLED = 0, 1     # assert_event's answer: an action was queued, or no rule matched
+MATCHED, NOT_HANDLED = 0, 1  # assert_event's answer: an action was queued, or no rule matched
 FINALIZE = "finalize"
-_rulesets = itertools.count()   # each engine its own ruleset name (a name is a key in the extension)
+_rulesets = itertools.count()  # each engine its own ruleset name (a name is a key in the extension)
 
 
 def ruleset_for(chat: ChatPolicy) -> dict[str, Any]:
@@ -100,4 +101,4 @@ def _rule_name(queued: str) -> str:
     """The first key of the queued action's JSON: `{"r12": {"m": {...}}}`.
     Our rule names are plain (r + digits, finalize), so no unescaping."""
     start = queued.index('"') + 1
-    return queued[start:queued.index('"', start)]
+    return queued[start : queued.index('"', start)]

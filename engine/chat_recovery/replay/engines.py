@@ -6,6 +6,7 @@ names reads this table: `make_engine`, the CLI's --engine choices, serve's
 settings, the benchmark. A new engine is one entry here plus the manifest
 schema's enum (schemas/policy-manifest.schema.json);
 tests/test_closed_sets.py holds the two to the same names."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -21,10 +22,10 @@ AUTO = "auto"
 @dataclass(frozen=True)
 class EngineKind:
     name: str
-    make: Callable[[ChatPolicy], Any]    # chat policy -> an Engine (replay.Engine); imported on first use
-    available: Callable[[], bool]        # whether it runs on this Python
-    about: str                           # what it is, for --help and the docs
-    unavailable: str = ""                # why it does not run, where it does not
+    make: Callable[[ChatPolicy], Any]  # chat policy -> an Engine (replay.Engine); imported on first use
+    available: Callable[[], bool]  # whether it runs on this Python
+    about: str  # what it is, for --help and the docs
+    unavailable: str = ""  # why it does not run, where it does not
 
 
 def durable_available() -> bool:
@@ -41,27 +42,40 @@ def _always() -> bool:
 
 def _durable(chat: ChatPolicy) -> Any:
     from .durable_engine import DurableEngine
+
     return DurableEngine(chat)
 
 
 def _compiled(chat: ChatPolicy) -> Any:
     from .compiled_engine import CompiledEngine
+
     return CompiledEngine(chat)
 
 
 def _python(chat: ChatPolicy) -> Any:
     from .python_engine import PythonEngine
+
     return PythonEngine(chat)
 
 
-ENGINES: Mapping[str, EngineKind] = MappingProxyType({e.name: e for e in (
-    EngineKind("durable", _durable, durable_available, "durable_rules, the design card's engine",
-               "durable_rules does not import on this Python (it works on 3.11 and 3.12)"),
-    EngineKind("compiled", _compiled, _always, "the rules compiled to plain Python at load time (same recoveries)"),
-    EngineKind("python", _python, _always, "the plain reference matcher"),
-)})
+ENGINES: Mapping[str, EngineKind] = MappingProxyType(
+    {
+        e.name: e
+        for e in (
+            EngineKind(
+                "durable",
+                _durable,
+                durable_available,
+                "durable_rules, the design card's engine",
+                "durable_rules does not import on this Python (it works on 3.11 and 3.12)",
+            ),
+            EngineKind("compiled", _compiled, _always, "the rules compiled to plain Python at load time (same recoveries)"),
+            EngineKind("python", _python, _always, "the plain reference matcher"),
+        )
+    }
+)
 
-CHOICES = (AUTO, *ENGINES)   # what --engine and policy.yaml accept
+CHOICES = (AUTO, *ENGINES)  # what --engine and policy.yaml accept
 
 
 def choices_text() -> str:
@@ -71,4 +85,6 @@ def choices_text() -> str:
 
 def help_text() -> str:
     """Each engine and what it is, for --help."""
-    return "; ".join(f"{e.name}: {e.about}" for e in ENGINES.values()) + f"; {AUTO}: durable_rules where it imports, else compiled"
+    return (
+        "; ".join(f"{e.name}: {e.about}" for e in ENGINES.values()) + f"; {AUTO}: durable_rules where it imports, else compiled"
+    )

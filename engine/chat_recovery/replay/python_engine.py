@@ -1,5 +1,6 @@
 """The plain-Python matcher: for the message's action, the first rule (by
 priority, then definition) whose conditions all hold."""
+
 from __future__ import annotations
 
 from typing import Any

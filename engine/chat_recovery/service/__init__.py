@@ -5,6 +5,7 @@ routes and the OpenAPI document's paths are both made from it.
 
 `create_app` is imported on first use, so `chat_recovery.service.config`
 (stdlib only; the CLI reads it to build `serve`'s flags) loads without the extra."""
+
 from typing import Any
 
 from .config import ServeConfig
@@ -15,5 +16,6 @@ __all__ = ["create_app", "ServeConfig"]
 def __getattr__(name: str) -> Any:
     if name == "create_app":
         from .app import create_app
+
         return create_app
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

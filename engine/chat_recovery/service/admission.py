@@ -1,6 +1,7 @@
 """After a restart every client uploads at once. Admitting a bounded number
 of reports and telling the rest when to come back, at a jittered time,
 spreads the storm out instead of letting it topple the node."""
+
 from __future__ import annotations
 
 import random

@@ -1,6 +1,7 @@
 """The Starlette app: the endpoint table's routes over a Coordinator.
 Everything the app uses is handed to `create_app`, so a test (or a second
 app in one process) gets its own store, metrics and limits."""
+
 from __future__ import annotations
 
 import logging
@@ -24,7 +25,11 @@ log = logging.getLogger("chat_recovery.service")
 
 def create_app(service: Service, endpoints: Iterable[Endpoint] = ENDPOINTS) -> Starlette:
     endpoints = tuple(endpoints)
-    handlers: dict[Any, Any] = {HttpError: _http_error, HTTPException: _starlette_error, Exception: _unexpected}   # Starlette types each as Exception's
+    handlers: dict[Any, Any] = {
+        HttpError: _http_error,
+        HTTPException: _starlette_error,
+        Exception: _unexpected,
+    }  # Starlette types each as Exception's
     app = Starlette(routes=[endpoint.route(service) for endpoint in endpoints], exception_handlers=handlers)
     app.state.openapi = document(bundled.schemas_dir(), endpoints)
     return app
@@ -40,5 +45,12 @@ async def _starlette_error(request: Request, exc: HTTPException) -> Response:
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
-    event(log, logging.ERROR, "unexpectedError", exc_info=(type(exc), exc, exc.__traceback__), method=request.method, path=request.url.path)
+    event(
+        log,
+        logging.ERROR,
+        "unexpectedError",
+        exc_info=(type(exc), exc, exc.__traceback__),
+        method=request.method,
+        path=request.url.path,
+    )
     return error_response(500, "internal", "an unexpected error; nothing was written for this request")

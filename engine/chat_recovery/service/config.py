@@ -3,6 +3,7 @@ field's environment variable, named from the field (CHAT_RECOVERY_<FIELD>).
 The flags, their parsers and help are a second table keyed by the same field
 names (FLAGS in cli/serve.py, whose `settings` merges defaults, environment
 and flags, a flag winning)."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -17,17 +18,17 @@ ENV_PREFIX = "CHAT_RECOVERY_"
 class ServeConfig:
     host: str = "127.0.0.1"
     port: int = 8080
-    redis_url: str | None = None       # None: the embedded (in-process) store
+    redis_url: str | None = None  # None: the embedded (in-process) store
     token: str | None = None
-    policy: str | None = None          # a policy directory; None: the bundled one
-    window: float = 120.0                 # seconds a recovery stays open
-    retain: float = 3600.0                # seconds a recovery is kept after its window
-    max_in_flight: int = 64               # reports being applied at once; more get 429
-    max_body: int = 16 * 1024 * 1024      # bytes a request body may hold
-    workers: int = 2                      # replay worker processes; 0: in the server's process
+    policy: str | None = None  # a policy directory; None: the bundled one
+    window: float = 120.0  # seconds a recovery stays open
+    retain: float = 3600.0  # seconds a recovery is kept after its window
+    max_in_flight: int = 64  # reports being applied at once; more get 429
+    max_body: int = 16 * 1024 * 1024  # bytes a request body may hold
+    workers: int = 2  # replay worker processes; 0: in the server's process
     engine: str | None = None
-    log_level: str = "info"               # debug, info, warning, error
-    log_format: str = "text"              # text, or json: one object a line
+    log_level: str = "info"  # debug, info, warning, error
+    log_format: str = "text"  # text, or json: one object a line
 
     @property
     def loopback(self) -> bool:

@@ -3,6 +3,7 @@ document both make of it. A row says what its guards are (a token, a JSON
 body); the statuses those guards answer come from the same flags, so the
 document lists a 401 exactly where the app checks a token and a 413 exactly
 where it reads a body."""
+
 from __future__ import annotations
 
 import re
@@ -23,18 +24,20 @@ from .requests import read_json, require_token
 @dataclass
 class Service:
     """What every handler is handed: the coordinator and the limits around it."""
+
     coordinator: Coordinator
     token: str | None
     admission: Admission
     metrics: Metrics
     max_body: int
-    ready: Callable[[], None]          # raises when the store does not answer
+    ready: Callable[[], None]  # raises when the store does not answer
 
 
 @dataclass(frozen=True)
 class Answer:
     """A status an endpoint can answer: what it means, and the body's JSON
     Schema (a component's name, an inline schema, or None: no body)."""
+
     description: str
     schema: Any = "Error"
     media: str = "application/json"
@@ -48,10 +51,13 @@ class Answer:
 
 # What a guard answers, wherever a row turns it on.
 TOKEN_ANSWERS = {401: Answer("No token, or the wrong one")}
-BODY_ANSWERS = {413: Answer("The body is larger than the limit"), 415: Answer("The body is not JSON"),
-                400: Answer("The body is not valid JSON")}
+BODY_ANSWERS = {
+    413: Answer("The body is larger than the limit"),
+    415: Answer("The body is not JSON"),
+    400: Answer("The body is not valid JSON"),
+}
 
-Handler = Callable[..., Awaitable[Response]]   # (service, request) or, with a body, (service, request, body)
+Handler = Callable[..., Awaitable[Response]]  # (service, request) or, with a body, (service, request, body)
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,7 @@ class Endpoint:
     request body's JSON Schema) it is `handler(service, request, body)`,
     called with the JSON already read and judged. `auth`: the bearer token
     is checked first. `answers`: the statuses the handler itself gives."""
+
     method: str
     path: str
     handler: Handler
@@ -68,7 +75,7 @@ class Endpoint:
     auth: bool = False
     body: Any = None
     description: str = ""
-    parameters: Mapping[str, dict] = field(default_factory=dict)   # a path parameter's schema, by name
+    parameters: Mapping[str, dict] = field(default_factory=dict)  # a path parameter's schema, by name
 
     def statuses(self) -> dict[int, Answer]:
         """Every status this endpoint can answer: its own, then its guards'."""
@@ -83,8 +90,10 @@ class Endpoint:
             out["security"] = [{"bearer": []}]
         names = re.findall(r"{(\w+)}", self.path)
         if names:
-            out["parameters"] = [{"name": name, "in": "path", "required": True,
-                                  "schema": self.parameters.get(name, {"type": "string"})} for name in names]
+            out["parameters"] = [
+                {"name": name, "in": "path", "required": True, "schema": self.parameters.get(name, {"type": "string"})}
+                for name in names
+            ]
         if self.body is not None:
             out["requestBody"] = {"required": True, "content": {"application/json": {"schema": _schema(self.body)}}}
         out["responses"] = {str(status): answer.response() for status, answer in self.statuses().items()}
@@ -100,6 +109,7 @@ class Endpoint:
             if reads_body:
                 return await handler(service, request, await read_json(request, service.max_body))
             return await handler(service, request)
+
         endpoint.__name__ = endpoint.__qualname__ = handler.__name__
         return Route(self.path, endpoint, methods=[self.method])
 

@@ -1,13 +1,13 @@
 """Every error the service answers is JSON naming what is wrong and, for a
 field, where: {"error": {"code", "message", "path"?}}."""
+
 from __future__ import annotations
 
 from starlette.responses import JSONResponse
 
 
 class HttpError(Exception):
-    def __init__(self, status: int, code: str, message: str, path: str | None = None,
-                 headers: dict | None = None):
+    def __init__(self, status: int, code: str, message: str, path: str | None = None, headers: dict | None = None):
         super().__init__(message)
         self.status, self.code, self.message, self.path, self.headers = status, code, message, path, headers or {}
 

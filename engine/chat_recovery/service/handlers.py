@@ -4,6 +4,7 @@ Adding an endpoint is a handler here and its row below (and its line in the
 README's endpoint table). A handler is called with the Service and the
 request (and the JSON body, when its row declares one); it answers a
 Response or raises HttpError, so a test can call it alone."""
+
 from __future__ import annotations
 
 import logging
@@ -43,13 +44,17 @@ async def post_reports(service: Service, request: Request, body: Any) -> Respons
     else:
         raise HttpError(422, "invalidReport", f"a report is an object (or a list of them), not {type(body).__name__}", "$")
     visitors = {_visitor_of(item) for item in items}
-    if len(visitors) == 1:          # the access log names the visitor when the request is about one
+    if len(visitors) == 1:  # the access log names the visitor when the request is about one
         request.state.visitorId = visitors.pop()
     if not service.admission.try_admit(len(items)):
         service.metrics.reports.labels("rejected").inc(len(items))
         seconds = service.admission.retry_seconds()
-        raise HttpError(429, "tooManyReports", f"{service.admission.limit} reports are being applied; retry in {seconds} s",
-                        headers={"Retry-After": str(seconds)})
+        raise HttpError(
+            429,
+            "tooManyReports",
+            f"{service.admission.limit} reports are being applied; retry in {seconds} s",
+            headers={"Retry-After": str(seconds)},
+        )
     service.metrics.in_flight.inc(len(items))
     try:
         results = await anyio.to_thread.run_sync(lambda: [_submit_one(service, item) for item in items])
@@ -110,7 +115,9 @@ async def get_recovery(service: Service, request: Request) -> Response:
         event(log, logging.WARNING, "storeUnavailable", visitorId=visitor_id, cause=str(exc))
         raise _unavailable(exc) from None
     if progress is None:
-        raise HttpError(404, "notFound", f"no report is held for visitor '{visitor_id}' (never sent, or forgotten after its window)")
+        raise HttpError(
+            404, "notFound", f"no report is held for visitor '{visitor_id}' (never sent, or forgotten after its window)"
+        )
     return JSONResponse(progress)
 
 
@@ -120,7 +127,9 @@ async def post_policy_check(service: Service, request: Request, body: Any) -> Re
         raise HttpError(422, "invalidPolicy", 'send {"files": {"<name>.yaml": "<text>", ...}}', "$.files")
     for name, text in files.items():
         if not POLICY_FILE.match(name):
-            raise HttpError(422, "invalidPolicy", f"'{name}' is not a rule file name (name.yaml, no folders)", json_path(("files", name)))
+            raise HttpError(
+                422, "invalidPolicy", f"'{name}' is not a rule file name (name.yaml, no folders)", json_path(("files", name))
+            )
         if not isinstance(text, str):
             raise HttpError(422, "invalidPolicy", f"the text of '{name}' must be a string", json_path(("files", name)))
     if len(files) > 64:
@@ -162,35 +171,72 @@ async def metrics(service: Service, request: Request) -> Response:
 
 
 async def openapi_json(service: Service, request: Request) -> Response:
-    return JSONResponse(request.app.state.openapi)     # built once, by create_app, from this table
+    return JSONResponse(request.app.state.openapi)  # built once, by create_app, from this table
 
 
 ENDPOINTS = (
-    Endpoint("POST", "/v1/reports", post_reports, auth=True,
-             summary="Apply one report, or a list of reports",
-             body={"oneOf": [ref("Report"), {"type": "array", "items": ref("Report"), "minItems": 1}]},
-             answers={200: Answer("Applied: the visitor's recovery so far (a list: every report applied)",
-                                  {"oneOf": [ref("LiveRecovery"), ref("ReportResults")]}),
-                      207: Answer("A list where some reports were not applied: each has its status", "ReportResults"),
-                      422: Answer("The report breaks the contract (the error names the field)"),
-                      429: Answer("Too many reports in flight: retry after Retry-After seconds"),
-                      503: Answer("The store is unreachable: nothing was written, retry")}),
-    Endpoint("GET", "/v1/visitors/{visitorId}/recovery", get_recovery, auth=True,
-             summary="The visitor's recovery so far",
-             answers={200: Answer("The recovery so far", "LiveRecovery"),
-                      404: Answer("No report is held for this visitor"),
-                      503: Answer("The store is unreachable")}),
-    Endpoint("POST", "/v1/policy/check", post_policy_check, auth=True,
-             summary="Check a policy directory's files (nothing is changed)",
-             body=ref("PolicyFiles"),
-             answers={200: Answer("The problems found (ok: no errors)", "PolicyCheck"),
-                      422: Answer("The files are not a policy directory (a bad name)")}),
-    Endpoint("GET", "/healthz", healthz, summary="The process is alive",
-             answers={200: Answer("alive", None)}),
-    Endpoint("GET", "/readyz", readyz, summary="The policy is loaded and the store answers",
-             answers={200: Answer("ready", None), 503: Answer("not ready")}),
-    Endpoint("GET", "/metrics", metrics, summary="Prometheus metrics",
-             answers={200: Answer("The text exposition format", {"type": "string"}, media="text/plain")}),
-    Endpoint("GET", "/openapi.json", openapi_json, summary="This document",
-             answers={200: Answer("The OpenAPI 3.1 document, built at start-up from schemas/", {"type": "object"})}),
+    Endpoint(
+        "POST",
+        "/v1/reports",
+        post_reports,
+        auth=True,
+        summary="Apply one report, or a list of reports",
+        body={"oneOf": [ref("Report"), {"type": "array", "items": ref("Report"), "minItems": 1}]},
+        answers={
+            200: Answer(
+                "Applied: the visitor's recovery so far (a list: every report applied)",
+                {"oneOf": [ref("LiveRecovery"), ref("ReportResults")]},
+            ),
+            207: Answer("A list where some reports were not applied: each has its status", "ReportResults"),
+            422: Answer("The report breaks the contract (the error names the field)"),
+            429: Answer("Too many reports in flight: retry after Retry-After seconds"),
+            503: Answer("The store is unreachable: nothing was written, retry"),
+        },
+    ),
+    Endpoint(
+        "GET",
+        "/v1/visitors/{visitorId}/recovery",
+        get_recovery,
+        auth=True,
+        summary="The visitor's recovery so far",
+        answers={
+            200: Answer("The recovery so far", "LiveRecovery"),
+            404: Answer("No report is held for this visitor"),
+            503: Answer("The store is unreachable"),
+        },
+    ),
+    Endpoint(
+        "POST",
+        "/v1/policy/check",
+        post_policy_check,
+        auth=True,
+        summary="Check a policy directory's files (nothing is changed)",
+        body=ref("PolicyFiles"),
+        answers={
+            200: Answer("The problems found (ok: no errors)", "PolicyCheck"),
+            422: Answer("The files are not a policy directory (a bad name)"),
+        },
+    ),
+    Endpoint("GET", "/healthz", healthz, summary="The process is alive", answers={200: Answer("alive", None)}),
+    Endpoint(
+        "GET",
+        "/readyz",
+        readyz,
+        summary="The policy is loaded and the store answers",
+        answers={200: Answer("ready", None), 503: Answer("not ready")},
+    ),
+    Endpoint(
+        "GET",
+        "/metrics",
+        metrics,
+        summary="Prometheus metrics",
+        answers={200: Answer("The text exposition format", {"type": "string"}, media="text/plain")},
+    ),
+    Endpoint(
+        "GET",
+        "/openapi.json",
+        openapi_json,
+        summary="This document",
+        answers={200: Answer("The OpenAPI 3.1 document, built at start-up from schemas/", {"type": "object"})},
+    ),
 )

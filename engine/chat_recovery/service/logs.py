@@ -3,6 +3,7 @@ line per event on stderr, as text (`time LEVEL event key=value ...`) or as
 one JSON object a line for log shippers. The access log is written here, by
 an ASGI middleware, so it never sees a header or a body: the token and the
 reports cannot reach a log line."""
+
 from __future__ import annotations
 
 import json
@@ -24,10 +25,13 @@ def event(logger: logging.Logger, level: int, name: str, exc_info: Any = None, *
 
 class _Formatter(logging.Formatter):
     def parts(self, record: logging.LogRecord) -> dict:
-        out = {"time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-               "level": record.levelname.lower(), "event": record.getMessage()}
+        out = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "level": record.levelname.lower(),
+            "event": record.getMessage(),
+        }
         if not record.name.startswith("chat_recovery"):
-            out["logger"] = record.name          # uvicorn's own warnings and errors, in our shape
+            out["logger"] = record.name  # uvicorn's own warnings and errors, in our shape
         out.update(getattr(record, "fields", {}))
         if record.exc_info and record.exc_info[0]:
             out["error"] = f"{record.exc_info[0].__name__}: {record.exc_info[1]}"
@@ -87,9 +91,18 @@ class AccessLog:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
             await send(message)
+
         try:
             await self.app(scope, receive, sending)
         finally:
             visitor = (scope.get("state") or {}).get("visitorId")
-            event(log, logging.INFO, "access", method=scope["method"], path=scope["path"], status=status["code"],
-                  durationMs=round((time.perf_counter() - started) * 1000, 1), visitorId=visitor)
+            event(
+                log,
+                logging.INFO,
+                "access",
+                method=scope["method"],
+                path=scope["path"],
+                status=status["code"],
+                durationMs=round((time.perf_counter() - started) * 1000, 1),
+                visitorId=visitor,
+            )

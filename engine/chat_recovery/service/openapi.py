@@ -4,6 +4,7 @@ from), its components from `schemas/`: the contract's own JSON Schemas are
 the request and response bodies, so the document cannot drift from what the
 engine checks. Each schema's `$defs` move to components (`report.time`, ...)
 and every `$ref` is rewritten to match."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,7 @@ from ..version import __version__
 from .endpoint import Endpoint
 
 BASE = "https://chat-recovery.example/schemas/"
-SCHEMAS = {"report.schema.json": "Report", "recovery.schema.json": "Recovery",
-           "live-recovery.schema.json": "LiveRecovery"}
+SCHEMAS = {"report.schema.json": "Report", "recovery.schema.json": "Recovery", "live-recovery.schema.json": "LiveRecovery"}
 
 
 def _prefix(name: str) -> str:
@@ -41,9 +41,9 @@ def _rewrite(node: Any, own: str) -> Any:
 
 def _target(ref: str, own: str) -> str:
     document, _, fragment = ref.partition("#")
-    name = document[len(BASE):] if document.startswith(BASE) else (document or own)
+    name = document[len(BASE) :] if document.startswith(BASE) else (document or own)
     if fragment.startswith("/$defs/"):
-        return f"#/components/schemas/{_prefix(name)}.{fragment[len('/$defs/'):]}"
+        return f"#/components/schemas/{_prefix(name)}.{fragment[len('/$defs/') :]}"
     return f"#/components/schemas/{SCHEMAS[name]}"
 
 
@@ -55,27 +55,60 @@ def components(schemas_dir: Path) -> dict:
         for key, sub in schema.get("$defs", {}).items():
             out[f"{_prefix(name)}.{key}"] = _rewrite(sub, name)
     out["Error"] = {
-        "type": "object", "required": ["error"], "additionalProperties": False,
-        "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
-            "code": {"type": "string", "description": "A stable name: invalidReport, invalidJson, unauthorized, ..."},
-            "message": {"type": "string", "description": "What is wrong, for a person."},
-            "path": {"type": "string", "description": "The JSON path in the body, when the error is about a field."},
-            "index": {"type": "integer", "description": "The report's position, when the body was a list."}}}}}
+        "type": "object",
+        "required": ["error"],
+        "additionalProperties": False,
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": {"type": "string", "description": "A stable name: invalidReport, invalidJson, unauthorized, ..."},
+                    "message": {"type": "string", "description": "What is wrong, for a person."},
+                    "path": {"type": "string", "description": "The JSON path in the body, when the error is about a field."},
+                    "index": {"type": "integer", "description": "The report's position, when the body was a list."},
+                },
+            }
+        },
+    }
     out["ReportResults"] = {
-        "type": "object", "required": ["results"], "properties": {"results": {"type": "array", "items": {
-            "type": "object", "required": ["status"], "properties": {
-                "status": {"type": "integer", "description": "The HTTP status this report alone would have had."},
-                "progress": {"$ref": "#/components/schemas/LiveRecovery"},
-                "error": {"$ref": "#/components/schemas/Error/properties/error"}}}}}}
+        "type": "object",
+        "required": ["results"],
+        "properties": {
+            "results": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["status"],
+                    "properties": {
+                        "status": {"type": "integer", "description": "The HTTP status this report alone would have had."},
+                        "progress": {"$ref": "#/components/schemas/LiveRecovery"},
+                        "error": {"$ref": "#/components/schemas/Error/properties/error"},
+                    },
+                },
+            }
+        },
+    }
     out["PolicyFiles"] = {
-        "type": "object", "required": ["files"], "additionalProperties": False,
-        "properties": {"files": {"type": "object", "description": "File name (e.g. visitor-info.yaml) -> its text.",
-                                 "maxProperties": 64, "minProperties": 1,
-                                 "propertyNames": {"pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\\.ya?ml$"},
-                                 "additionalProperties": {"type": "string"}}}}
+        "type": "object",
+        "required": ["files"],
+        "additionalProperties": False,
+        "properties": {
+            "files": {
+                "type": "object",
+                "description": "File name (e.g. visitor-info.yaml) -> its text.",
+                "maxProperties": 64,
+                "minProperties": 1,
+                "propertyNames": {"pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\\.ya?ml$"},
+                "additionalProperties": {"type": "string"},
+            }
+        },
+    }
     out["PolicyCheck"] = {
-        "type": "object", "required": ["ok", "problems"], "properties": {
-            "ok": {"type": "boolean"}, "problems": {"type": "array", "items": {"type": "object"}}}}
+        "type": "object",
+        "required": ["ok", "problems"],
+        "properties": {"ok": {"type": "boolean"}, "problems": {"type": "array", "items": {"type": "object"}}},
+    }
     return out
 
 
@@ -86,9 +119,11 @@ def document(schemas_dir: Path, endpoints: Iterable[Endpoint]) -> dict:
         paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = endpoint.operation()
     return {
         "openapi": "3.1.0",
-        "info": {"title": "chat-recovery", "version": __version__,
-                 "description": "Live recovery of a chat server's visitors from their clients' reports."},
-        "components": {"schemas": components(schemas_dir),
-                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "info": {
+            "title": "chat-recovery",
+            "version": __version__,
+            "description": "Live recovery of a chat server's visitors from their clients' reports.",
+        },
+        "components": {"schemas": components(schemas_dir), "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "paths": paths,
     }

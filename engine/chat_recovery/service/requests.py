@@ -1,6 +1,7 @@
 """Reading a request body as a person would want it judged: the token first,
 then the size (counted while reading, not taken from Content-Length on
 trust), then the media type, then the JSON."""
+
 from __future__ import annotations
 
 import hmac
@@ -18,9 +19,12 @@ def require_token(request: Request, token: str | None) -> None:
     given = request.headers.get("authorization", "")
     scheme, _, value = given.partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip().encode(), token.encode()):
-        raise HttpError(401, "unauthorized", "a bearer token is required: Authorization: Bearer <token>"
-                        if not given else "the bearer token is not the service's",
-                        headers={"WWW-Authenticate": 'Bearer realm="chat-recovery"'})
+        raise HttpError(
+            401,
+            "unauthorized",
+            "a bearer token is required: Authorization: Bearer <token>" if not given else "the bearer token is not the service's",
+            headers={"WWW-Authenticate": 'Bearer realm="chat-recovery"'},
+        )
 
 
 async def read_json(request: Request, limit: int) -> Any:

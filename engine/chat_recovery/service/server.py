@@ -1,6 +1,7 @@
 """Putting the service together from its settings, and running it under
 uvicorn. The only place that makes the store (by its URL's scheme, live/stores.py)
 and the runner, and binds the port."""
+
 from __future__ import annotations
 
 import logging
@@ -27,18 +28,25 @@ def build(config: ServeConfig, policy: Policy) -> tuple[Service, Callable[[], No
     engine = engine_in_force(config, policy)
     if config.workers > 0:
         from ..live.workers import SupervisedRunner
+
         runner: Runner = SupervisedRunner(config.policy, engine=engine, workers=config.workers)
     else:
         runner = InProcessRunner(policy, engine)
     coordinator = Coordinator(policy, store, window=config.window, retain=config.retain, runner=runner)
     stats = getattr(runner, "stats", None)
-    service = Service(coordinator=coordinator, token=config.token or None, admission=Admission(config.max_in_flight),
-                      metrics=Metrics(stats), max_body=config.max_body,
-                      ready=getattr(store, "ping", lambda: None))
+    service = Service(
+        coordinator=coordinator,
+        token=config.token or None,
+        admission=Admission(config.max_in_flight),
+        metrics=Metrics(stats),
+        max_body=config.max_body,
+        ready=getattr(store, "ping", lambda: None),
+    )
 
     def close() -> None:
         runner.close()
         store.close()
+
     return service, close
 
 
@@ -50,10 +58,12 @@ def engine_in_force(config: ServeConfig, policy: Policy) -> str:
 def listen(config: ServeConfig) -> socket.socket:
     """The listening socket, bound before anything says "serving on"; an
     OSError (errno EADDRINUSE: the port is taken) when it cannot be."""
-    family, kind, proto, _, address = socket.getaddrinfo(config.host, config.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    family, kind, proto, _, address = socket.getaddrinfo(
+        config.host, config.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
     sock = socket.socket(family, kind, proto)
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # a restart reuses a port in TIME_WAIT, never one in use
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a restart reuses a port in TIME_WAIT, never one in use
         sock.bind(address)
         sock.listen(2048)
     except OSError:
@@ -88,12 +98,15 @@ def serve(service: Service, config: ServeConfig, sock: socket.socket, announce: 
             event(log, logging.INFO, "shutdown", signal=name, openConnections=len(self.server_state.connections))
             await super().shutdown(sockets)
 
-    server = Server(uvicorn.Config(AccessLog(create_app(service)), log_config=None, access_log=False,
-                                   limit_concurrency=None, timeout_graceful_shutdown=5))
+    server = Server(
+        uvicorn.Config(
+            AccessLog(create_app(service)), log_config=None, access_log=False, limit_concurrency=None, timeout_graceful_shutdown=5
+        )
+    )
     previous = {sig: signal.signal(sig, server.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         announce()
-        server.run(sockets=[sock])   # a stop that came during `announce` ends it at once
+        server.run(sockets=[sock])  # a stop that came during `announce` ends it at once
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

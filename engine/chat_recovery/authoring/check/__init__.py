@@ -1,6 +1,7 @@
 """`policy check`'s analyses of a compiled policy: rules that never fire,
 unreachable statuses, invariants proved over the state space the action
 rules reach (`analysis` holds the table of them)."""
+
 from __future__ import annotations
 
 from pathlib import Path

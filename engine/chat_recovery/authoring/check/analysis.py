@@ -3,6 +3,7 @@ get wrong (rules that never fire, unreachable statuses, broken invariants).
 Each analysis takes the subject (the compiled policy, the contract, and the
 state space the action rules reach, explored once on first use) and returns
 diagnostics; the table below is the only list of them."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -28,11 +29,11 @@ class Subject:
 Analysis = Callable[[Subject], list[Diagnostic]]
 
 ANALYSES: tuple[Analysis, ...] = (
-    rule_checks.never_fire,            # shadowed rules, impossible conditions, unreachable `when: status`
+    rule_checks.never_fire,  # shadowed rules, impossible conditions, unreachable `when: status`
     rule_checks.unreachable_statuses,  # statuses nothing reaches; chatRelated marks that disagree with the rules
-    rule_checks.client_rules,          # client rules that never match
-    rule_checks.action_names,          # `on:` one slip away from a contract action
-    invariants.check,                  # rules/invariants.yaml, proved
+    rule_checks.client_rules,  # client rules that never match
+    rule_checks.action_names,  # `on:` one slip away from a contract action
+    invariants.check,  # rules/invariants.yaml, proved
 )
 
 

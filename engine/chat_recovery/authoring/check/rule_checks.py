@@ -1,6 +1,7 @@
 """Warnings about rules that compile but do nothing: action rules that never
 fire, statuses nothing reaches, client rules that never match, and action
 names one letter away from the contract's. Each points at the rule."""
+
 from __future__ import annotations
 
 import json
@@ -25,12 +26,23 @@ def never_fire(subject) -> list[Diagnostic]:
     chat, space = subject.policy.chat, subject.space
     if not space.complete:
         first = chat.rules[0].origin if chat.rules else Origin(subject.policy.root, 0, 0)
-        return [warn(Origin(first.file, 0, 0), f"the action rules reach more than {MAX_STATES} states (or {MAX_STEPS} steps) of the tested state fields: which rules never fire was not checked, and no invariant was proved", Code.NOT_PROVED, ("rules",))]
+        return [
+            warn(
+                Origin(first.file, 0, 0),
+                f"the action rules reach more than {MAX_STATES} states (or {MAX_STEPS} steps) of the tested state fields: which rules never fire was not checked, and no invariant was proved",
+                Code.NOT_PROVED,
+                ("rules",),
+            )
+        ]
     fired = space.fired()
     out = []
     for index, rule in enumerate(chat.rules):
         if index not in fired:
-            out.append(warn(rule.origin, f"rule '{rule.name}' never fires: {_why(subject, rule)}", Code.NEVER_FIRES, ("rules", rule.name)))
+            out.append(
+                warn(
+                    rule.origin, f"rule '{rule.name}' never fires: {_why(subject, rule)}", Code.NEVER_FIRES, ("rules", rule.name)
+                )
+            )
     return out
 
 
@@ -44,8 +56,10 @@ def _why(subject, rule: ActionRule) -> str:
     if instead:
         rules = sorted((chat.rules[i] for i in instead), key=lambda r: (r.origin.line, r.name))
         which = f"rule {_names(rules)} comes" if len(rules) == 1 else f"rules {_names(rules)} come"
-        return (f"{which} first for action '{rule.action}' and match{'es' if len(rules) == 1 else ''} every message it matches; "
-                "narrow the earlier rule's `when` or give this rule a lower `priority`")
+        return (
+            f"{which} first for action '{rule.action}' and match{'es' if len(rules) == 1 else ''} every message it matches; "
+            "narrow the earlier rule's `when` or give this rule a lower `priority`"
+        )
     for condition in rule.conditions:
         if condition.field == "sender.type" and not any(f'"{t}"' in condition.values for t in SENDER_TYPES):
             named = sorted(condition.values)[0].strip('"')
@@ -54,7 +68,9 @@ def _why(subject, rule: ActionRule) -> str:
     if tested:
         reached = sorted(str(s) for s in space.reached_statuses() if s is not None)
         shown = "; ".join(f"{c.field}: {', '.join(_plain(v) for v in sorted(c.values))}" for c in tested)
-        statuses = f" (the statuses logs reach: {', '.join(reached) or 'none'})" if any(c.field == "status" for c in tested) else ""
+        statuses = (
+            f" (the statuses logs reach: {', '.join(reached) or 'none'})" if any(c.field == "status" for c in tested) else ""
+        )
         return f"its `when` ({shown}) never holds in any message log{statuses}"
     return "no message of any log satisfies its conditions"
 
@@ -81,14 +97,35 @@ def unreachable_statuses(subject) -> list[Diagnostic]:
     out = []
     for name, rule in policy.statuses.items():
         if name not in contract.statuses and name not in recovered:
-            out.append(warn(rule.origin, f"status '{name}' is never recovered: it is not a status of the contract (clients upload only those){suggest(name, list(contract.statuses))}, "
-                            "no contract status recovers as it, and no action rule that fires sets it", Code.UNREACHABLE_STATUS, ("statuses", name)))
+            out.append(
+                warn(
+                    rule.origin,
+                    f"status '{name}' is never recovered: it is not a status of the contract (clients upload only those){suggest(name, list(contract.statuses))}, "
+                    "no contract status recovers as it, and no action rule that fires sets it",
+                    Code.UNREACHABLE_STATUS,
+                    ("statuses", name),
+                )
+            )
         elif rule.chat_related and name not in logged:
-            out.append(warn(rule.origin, f"status '{name}' is chatRelated, but no action rule that fires sets it: the message log never decides it", Code.UNREACHABLE_STATUS, ("statuses", name)))
+            out.append(
+                warn(
+                    rule.origin,
+                    f"status '{name}' is chatRelated, but no action rule that fires sets it: the message log never decides it",
+                    Code.UNREACHABLE_STATUS,
+                    ("statuses", name),
+                )
+            )
     for rule in policy.chat.rules:
         target = policy.statuses.get(rule.status) if rule.status else None
         if target is not None and not target.chat_related:
-            out.append(warn(rule.origin, f"rule '{rule.name}' sets status '{rule.status}', which visitor-status.yaml does not mark `chatRelated: true`", Code.NOT_CHAT_RELATED, ("rules", rule.name, "status")))
+            out.append(
+                warn(
+                    rule.origin,
+                    f"rule '{rule.name}' sets status '{rule.status}', which visitor-status.yaml does not mark `chatRelated: true`",
+                    Code.NOT_CHAT_RELATED,
+                    ("rules", rule.name, "status"),
+                )
+            )
     return out
 
 
@@ -103,13 +140,34 @@ def client_rules(subject) -> list[Diagnostic]:
             never = sorted(rule.statuses - recovered)
             if never:
                 lead = "never matches" if len(never) == len(rule.statuses) else "has statuses that are"
-                out.append(warn(rule.origin, f"client rule '{rule.name}' {lead}: no recovery has status {', '.join(repr(s) for s in never)} (no contract status recovers as it and no action rule that fires sets it)", Code.NEVER_MATCHES, path + ("status",)))
+                out.append(
+                    warn(
+                        rule.origin,
+                        f"client rule '{rule.name}' {lead}: no recovery has status {', '.join(repr(s) for s in never)} (no contract status recovers as it and no action rule that fires sets it)",
+                        Code.NEVER_MATCHES,
+                        path + ("status",),
+                    )
+                )
         for i, directive in enumerate(rule.directives):
             hit = did_you_mean(directive["do"], contract.directives) if directive["do"] not in contract.directives else None
             if hit:
-                out.append(warn(rule.origin, f"client rule '{rule.name}': '{directive['do']}' is not a directive of the contract (did you mean '{hit}'?)", Code.UNKNOWN_DIRECTIVE, ("rules", rule.name, "directives", i, "do")))
+                out.append(
+                    warn(
+                        rule.origin,
+                        f"client rule '{rule.name}': '{directive['do']}' is not a directive of the contract (did you mean '{hit}'?)",
+                        Code.UNKNOWN_DIRECTIVE,
+                        ("rules", rule.name, "directives", i, "do"),
+                    )
+                )
         if rule.action is not None and rule.action not in actions:
-            out.append(warn(rule.origin, f"client rule '{rule.name}' never matches: no action rule handles '{rule.action}' and the contract has no such action{suggest(rule.action, actions)}", Code.NEVER_MATCHES, path + ("action",)))
+            out.append(
+                warn(
+                    rule.origin,
+                    f"client rule '{rule.name}' never matches: no action rule handles '{rule.action}' and the contract has no such action{suggest(rule.action, actions)}",
+                    Code.NEVER_MATCHES,
+                    path + ("action",),
+                )
+            )
     return out
 
 
@@ -121,5 +179,12 @@ def action_names(subject) -> list[Diagnostic]:
     for rule in subject.policy.chat.rules:
         hit: str | None = did_you_mean(rule.action, contract) if rule.action not in contract else None
         if hit:
-            out.append(warn(rule.origin, f"'{rule.action}' is not an action of the contract (did you mean '{hit}'?)", Code.NOT_CONTRACT_ACTION, ("rules", rule.name, "on")))
+            out.append(
+                warn(
+                    rule.origin,
+                    f"'{rule.action}' is not an action of the contract (did you mean '{hit}'?)",
+                    Code.NOT_CONTRACT_ACTION,
+                    ("rules", rule.name, "on"),
+                )
+            )
     return out

@@ -10,6 +10,7 @@ are matched and applied by the replay's own code (chat.match_event, the
 plain-Python matcher, chat.apply_effect), so the abstraction cannot drift from
 the engines. Set-aside messages are simply left out of a log, so every
 sequence of events is a log some set of reports replays."""
+
 from __future__ import annotations
 
 import copy
@@ -24,14 +25,15 @@ from ...policy.expressions import MISSING
 from ...recovery.chat import apply_effect, match_event
 from ...replay.python_engine import PythonEngine
 
-MAX_STATES = 20000       # beyond these the search stops (about 50 us a step): nothing is claimed
+MAX_STATES = 20000  # beyond these the search stops (about 50 us a step): nothing is claimed
 MAX_STEPS = 250_000
-OTHER = "other"          # "something else": a value no condition accepts
+OTHER = "other"  # "something else": a value no condition accepts
 TIME, ID = "2026-01-01T00:00:00Z", "m-0"
 
 
 class _Held(NamedTuple):
     """The (status, state) a state-space node stands for, as match_event reads it."""
+
     status: str | None
     state: dict[str, Any]
 
@@ -39,7 +41,7 @@ class _Held(NamedTuple):
 @dataclass(frozen=True)
 class Event:
     action: str
-    fields: tuple          # ((field, value or MISSING), ...): the values that matter; MISSING: absent
+    fields: tuple  # ((field, value or MISSING), ...): the values that matter; MISSING: absent
 
     def message(self) -> dict:
         """A real message with these values (the rest plain defaults)."""
@@ -58,8 +60,11 @@ class Event:
         return message
 
     def __str__(self) -> str:
-        shown = [f"{f}={json.dumps(v, ensure_ascii=False)}" if v is not MISSING else f"no {f}"
-                 for f, v in self.fields if v is not MISSING or f.startswith("sender.")]  # a message without data is plain
+        shown = [
+            f"{f}={json.dumps(v, ensure_ascii=False)}" if v is not MISSING else f"no {f}"
+            for f, v in self.fields
+            if v is not MISSING or f.startswith("sender.")
+        ]  # a message without data is plain
         return self.action + (f" ({', '.join(shown)})" if shown else "")
 
 
@@ -86,8 +91,16 @@ class _Reads(dict):
 def _reads(rule: ActionRule, tracked: tuple) -> set:
     """The message fields a rule copies into a tested state field."""
     seen: set = set()
-    probe = _Reads({"id": ID, "time": TIME, "action": rule.action, "sender": _Reads({"type": "agent"}, seen, "sender."),
-                    "data": _Reads({}, seen, "data.")}, seen)
+    probe = _Reads(
+        {
+            "id": ID,
+            "time": TIME,
+            "action": rule.action,
+            "sender": _Reads({"type": "agent"}, seen, "sender."),
+            "data": _Reads({}, seen, "data."),
+        },
+        seen,
+    )
     for effect in rule.effects:
         if effect.field[0] in tracked:
             effect.value(probe)
@@ -101,12 +114,12 @@ def _values(chat: ChatPolicy, field: str, copied: bool) -> list:
     if copied:
         accepted |= {v for r in chat.rules for c in r.conditions if c.field.startswith("state.") for v in c.values}
     values = [json.loads(v) for v in sorted(accepted) if v != "null"]
-    if not field.startswith("data."):   # sender ids and text are strings in every real message
+    if not field.startswith("data."):  # sender ids and text are strings in every real message
         values = [v for v in values if isinstance(v, str)]
     other = OTHER
     while canonical_json(other) in accepted:
         other += "'"
-    return [MISSING, other] + values   # plain messages first: counterexamples show only values that matter
+    return [MISSING, other] + values  # plain messages first: counterexamples show only values that matter
 
 
 def events(chat: ChatPolicy, tracked: tuple) -> list[Event]:
@@ -131,9 +144,9 @@ def events(chat: ChatPolicy, tracked: tuple) -> list[Event]:
 
 @dataclass
 class Edge:
-    event: int                 # index into Space.events
-    rule: int | None        # index into ChatPolicy.rules; None: no rule fired
-    target: tuple | None    # the next state's key; None: the rule's effects fail (the recovery errs)
+    event: int  # index into Space.events
+    rule: int | None  # index into ChatPolicy.rules; None: no rule fired
+    target: tuple | None  # the next state's key; None: the rule's effects fail (the recovery errs)
 
 
 class Space:
@@ -144,9 +157,9 @@ class Space:
         self.tracked = tuple(sorted({c.field[6:] for r in chat.rules for c in r.conditions if c.field.startswith("state.")}))
         self.events = events(chat, self.tracked)
         self._matcher = PythonEngine(chat)
-        self.states: dict = {}      # key -> (status, tracked state)
-        self.parent: dict = {}      # key -> (previous key, Edge) or None for the initial state
-        self.edges: dict = {}       # key -> [Edge]
+        self.states: dict = {}  # key -> (status, tracked state)
+        self.parent: dict = {}  # key -> (previous key, Edge) or None for the initial state
+        self.edges: dict = {}  # key -> [Edge]
         self.complete = True
         self._explore(limit)
 

@@ -1,6 +1,7 @@
 """What two policies recover differently from the same reports: each case
 is recovered under both, and every path whose value differs is listed.
 Pure: cases come in as data, results go out as data."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -13,7 +14,7 @@ from ...json_identity import canonical_json
 from ...paths import json_path
 from ...policy.model import Policy
 
-DEFAULT_NOW = "2026-11-24T09:00:30Z"   # the examples' time; never the clock, so a diff is reproducible
+DEFAULT_NOW = "2026-11-24T09:00:30Z"  # the examples' time; never the clock, so a diff is reproducible
 
 
 class _Absent:
@@ -26,12 +27,12 @@ class _Absent:
 ABSENT = _Absent()
 
 
-
 def _dotted(dotted: str) -> Callable[[Any], str]:
     def key(item: Any) -> str:
         for part in dotted.split("."):
             item = item.get(part) if isinstance(item, dict) else None
         return str(item)
+
     return key
 
 
@@ -50,16 +51,17 @@ KEYED_LISTS: dict[tuple, Callable[[Any], str]] = {
     ("conflicts",): _dotted("path"),
     ("directives",): _directive_key,
 }
-IGNORED = ("explain", "policy")   # explain holds rule locations, policy the digest: they differ by design
+IGNORED = ("explain", "policy")  # explain holds rule locations, policy the digest: they differ by design
 
 
 @dataclass(frozen=True)
 class Case:
     """One visitor's reports to recover under both policies."""
-    name: str                       # as shown, e.g. corpus/transfer-accepted
+
+    name: str  # as shown, e.g. corpus/transfer-accepted
     reports: tuple
     now: str = DEFAULT_NOW
-    where: str = ""                 # file:line of a suite case, or the set's folder
+    where: str = ""  # file:line of a suite case, or the set's folder
 
 
 @dataclass(frozen=True)
@@ -69,9 +71,13 @@ class ValueChange:
     new: Any
 
     def to_dict(self) -> dict:
-        return {"path": self.path, "old": None if self.old is ABSENT else self.old,
-                "new": None if self.new is ABSENT else self.new,
-                "oldAbsent": self.old is ABSENT, "newAbsent": self.new is ABSENT}
+        return {
+            "path": self.path,
+            "old": None if self.old is ABSENT else self.old,
+            "new": None if self.new is ABSENT else self.new,
+            "oldAbsent": self.old is ABSENT,
+            "newAbsent": self.new is ABSENT,
+        }
 
 
 @dataclass(frozen=True)
@@ -107,14 +113,13 @@ def diff_recoveries(old: dict, new: dict) -> list[ValueChange]:
 def _normal(value: Any, path: tuple) -> Any:
     """Recovery data as compared: rule locations dropped, keyed lists as maps."""
     if isinstance(value, dict):
-        return {k: _normal(v, path + (k,)) for k, v in value.items()
-                if k != "rule" and not (not path and k in IGNORED)}
+        return {k: _normal(v, path + (k,)) for k, v in value.items() if k != "rule" and not (not path and k in IGNORED)}
     if isinstance(value, list) and path in KEYED_LISTS:
         key_of = KEYED_LISTS[path]
         out = _Keyed()
         for i, item in enumerate(value):
             key = key_of(item)
-            while key in out:   # two items with one key: keep both
+            while key in out:  # two items with one key: keep both
                 key += "+"
             out[key] = _normal(item, path + (i,))
         return out

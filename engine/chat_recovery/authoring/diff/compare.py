@@ -3,6 +3,7 @@ review of a policy pull request. Structure (rule by rule) comes from
 structure_diff, recoveries (case by case) from behaviour_diff; this module
 finds the cases (recorded report sets, and the policy test suites) and
 gathers one result that the formatters print."""
+
 from __future__ import annotations
 
 import re
@@ -33,7 +34,7 @@ class PolicyDiff:
     new: str
     structural: tuple[Change, ...]
     cases: tuple[CaseDiff, ...]
-    notes: tuple[str, ...] = field(default_factory=tuple)   # e.g. suites that could not be read
+    notes: tuple[str, ...] = field(default_factory=tuple)  # e.g. suites that could not be read
 
     @property
     def behaviour(self) -> tuple[Change, ...]:
@@ -65,11 +66,11 @@ def diff(old: Policy, new: Policy, cases: Iterable[Case] = (), notes: Iterable[s
     if Path(old.root).is_dir() and Path(new.root).is_dir():
         structural = [*_place_manifest(new.root, structural)]
         structural += edited_files(old.root, new.root, structural)
-    return PolicyDiff(old.root, new.root, tuple(sorted(structural)),
-                      tuple(compare(old, new, deduplicate(cases))), tuple(notes))
+    return PolicyDiff(old.root, new.root, tuple(sorted(structural)), tuple(compare(old, new, deduplicate(cases))), tuple(notes))
 
 
 # -- cases from recorded report sets -------------------------------------------
+
 
 def _report_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in REPORT_SUFFIXES)
@@ -109,6 +110,7 @@ def corpus_cases(directories: Iterable[str], now: str = DEFAULT_NOW) -> list[Cas
 
 # -- cases from the policy test suites ---------------------------------------------
 
+
 def cases_from_suites(suites: Iterable[Any]) -> list[Case]:
     """Suite cases as diff cases."""
     out = []
@@ -131,17 +133,20 @@ def suite_cases(policy_dirs: Iterable[str | None]) -> tuple[list[Case], list[str
             continue
         try:
             cases.extend(cases_from_suites(load_suites(folder)))
-        except PolicyError as exc:   # SuiteError: every problem with its place
+        except PolicyError as exc:  # SuiteError: every problem with its place
             notes.extend(f"{d} (test suites in {folder} not compared)" for d in exc.diagnostics)
     return cases, notes
 
 
 # -- where the manifest is, and edits that change nothing ----------------------------------------------------
 
+
 def _place_manifest(new_dir: str, changes: list[Change]) -> Iterable[Change]:
     """Manifest changes carry no position in the compiled policy: find the
     file of `kind: policy` and the line of the changed key."""
-    manifest = next((p for p in rule_files(Path(new_dir)) if MANIFEST.search(p.read_text(encoding="utf-8", errors="replace"))), None)
+    manifest = next(
+        (p for p in rule_files(Path(new_dir)) if MANIFEST.search(p.read_text(encoding="utf-8", errors="replace"))), None
+    )
     for change in changes:
         if change.area != "manifest" or manifest is None:
             yield change
@@ -161,6 +166,15 @@ def edited_files(old_dir: str, new_dir: str, changes: Iterable[Change]) -> list[
     for path in rule_files(Path(new_dir)):
         before = old.get(path.name)
         if before is not None and path.name not in touched and before.read_bytes() != path.read_bytes():
-            out.append(Change(f"{new_dir.rstrip('/')}/{path.name}", 0, 0, "file",
-                              "descriptions, comments or order edited; no rule changed", "file", COSMETIC))
+            out.append(
+                Change(
+                    f"{new_dir.rstrip('/')}/{path.name}",
+                    0,
+                    0,
+                    "file",
+                    "descriptions, comments or order edited; no rule changed",
+                    "file",
+                    COSMETIC,
+                )
+            )
     return out

@@ -1,6 +1,7 @@
 """What changed between two compiled policies, rule by rule, as sentences a
 product owner reads in review. Works on `Policy` and `ChatPolicy`, never on
 the YAML, so descriptions, comments and key order cannot show up here."""
+
 from __future__ import annotations
 
 import json
@@ -19,6 +20,7 @@ class Change:
     """One structural change: where (in NEW, or in OLD for a removal), what
     it is about, and a sentence. `kind`: behaviour (recoveries may differ),
     check (what `policy check` proves) or cosmetic (no recovery differs)."""
+
     file: str
     line: int
     col: int
@@ -34,8 +36,15 @@ class Change:
         return f"{self.where()}: {self.subject}: {self.message}"
 
     def to_dict(self) -> dict:
-        return {"file": self.file, "line": self.line, "col": self.col, "area": self.area,
-                "kind": self.kind, "subject": self.subject, "message": self.message}
+        return {
+            "file": self.file,
+            "line": self.line,
+            "col": self.col,
+            "area": self.area,
+            "kind": self.kind,
+            "subject": self.subject,
+            "message": self.message,
+        }
 
 
 def show(value: Any) -> str:
@@ -82,6 +91,7 @@ def _manifest(out: _Collect, old: Policy, new: Policy) -> None:
 
 # -- strategies and properties ---------------------------------------------
 
+
 def describe_strategy(s: Strategy) -> str:
     if s.value is not None:
         return f"value {s.value}"
@@ -115,14 +125,25 @@ def _strategies(out: _Collect, old: Policy, new: Policy) -> dict:
         out.add(s.origin, "strategy", name, f"strategy removed (was {describe_strategy(s)})", COSMETIC)
     for name, s in came.items():
         users = _users(new, name)
-        out.add(s.origin, "strategy", name, f"new strategy: {describe_strategy(s)}" + (f"; used by {', '.join(users)}" if users else " (not used yet)"),
-                BEHAVIOUR if users else COSMETIC)
+        out.add(
+            s.origin,
+            "strategy",
+            name,
+            f"new strategy: {describe_strategy(s)}" + (f"; used by {', '.join(users)}" if users else " (not used yet)"),
+            BEHAVIOUR if users else COSMETIC,
+        )
     for name, s in new.strategies.items():
         before = old.strategies.get(name)
         if before is not None and not _same_strategy(before, s):
             users = _users(new, name)
             affects = f"; affects {len(users)}: {', '.join(users)}" if users else " (not used)"
-            out.add(s.origin, "strategy", name, f"{describe_strategy(before)} -> {describe_strategy(s)}{affects}", BEHAVIOUR if users else COSMETIC)
+            out.add(
+                s.origin,
+                "strategy",
+                name,
+                f"{describe_strategy(before)} -> {describe_strategy(s)}{affects}",
+                BEHAVIOUR if users else COSMETIC,
+            )
     return renamed
 
 
@@ -151,10 +172,16 @@ def _properties(out: _Collect, area: str, old: Iterable[PropertyRule], new: Iter
         if was.when_status != r.when_status:
             out.add(r.origin, area, name, f"recovered {_when(was.when_status)} -> {_when(r.when_status)}")
         if was.per_key != r.per_key:
-            out.add(r.origin, area, name, "now merged key by key" if r.per_key else "no longer merged key by key (one report's whole map wins)")
+            out.add(
+                r.origin,
+                area,
+                name,
+                "now merged key by key" if r.per_key else "no longer merged key by key (one report's whole map wins)",
+            )
 
 
 # -- statuses ----------------------------------------------------------------
+
 
 def _recovered(rule: StatusRule) -> str:
     return rule.recover_as if rule.recover_as is not None else "nothing (no visitor)"
@@ -182,7 +209,10 @@ def _statuses(out: _Collect, old: Mapping[str, StatusRule], new: Mapping[str, St
 
 # -- chat: state, trust, action rules, client rules ----------------------------
 
-def _section(out: _Collect, area: str, old: ChatPolicy, new: ChatPolicy, before: Mapping, after: Mapping, say: Callable[[Any], str]) -> None:
+
+def _section(
+    out: _Collect, area: str, old: ChatPolicy, new: ChatPolicy, before: Mapping, after: Mapping, say: Callable[[Any], str]
+) -> None:
     """A keyed table of the chat policy (initial state, trust), field by field."""
     file = next(iter(new.origins.values())).file if new.origins else ""
     for key in sorted(set(before) | set(after)):
@@ -204,23 +234,36 @@ def _chat(out: _Collect, old: ChatPolicy, new: ChatPolicy) -> None:
     order_old = [r.name for r in old.client if r.name in {c.name for c in new.client}]
     order_new = [r.name for r in new.client if r.name in set(order_old)]
     if order_old != order_new and new.client:
-        out.add(new.client[0].origin, "client rule", "order", f"client rules run {show(order_old)} -> {show(order_new)}; directives are listed in rule order")
+        out.add(
+            new.client[0].origin,
+            "client rule",
+            "order",
+            f"client rules run {show(order_old)} -> {show(order_new)}; directives are listed in rule order",
+        )
 
 
 def _action_facts(r: ActionRule) -> dict:
     """(noun, label) -> value: what a rule is, so two versions compare fact by fact."""
     when = "; ".join(c.describe() for c in r.conditions) if r.conditions else "always"
-    facts = {("", "on"): r.action, ("", "when"): when, ("", "priority"): str(r.priority),
-             ("", "status"): r.status or "none (status unchanged)",
-             ("", "trust"): show(sorted(r.trust)) if r.trust is not None else "by sender type"}
+    facts = {
+        ("", "on"): r.action,
+        ("", "when"): when,
+        ("", "priority"): str(r.priority),
+        ("", "status"): r.status or "none (status unchanged)",
+        ("", "trust"): show(sorted(r.trust)) if r.trust is not None else "by sender type",
+    }
     for e in r.effects:
         facts[("effect", f"{e.op} {'.'.join(e.field)}")] = e.source
     return facts
 
 
 def _client_facts(r: ClientRule) -> dict:
-    when = {"status": sorted(r.statuses) if r.statuses is not None else None, "action": r.action,
-            "missingFrom": r.missing_from, "wrapup": r.wrapup or None}
+    when = {
+        "status": sorted(r.statuses) if r.statuses is not None else None,
+        "action": r.action,
+        "missingFrom": r.missing_from,
+        "wrapup": r.wrapup or None,
+    }
     facts = {("", "when"): show({k: v for k, v in when.items() if v is not None})}
     for d in r.directives:
         label = f"to {d['to']}: {d['do']}"
@@ -270,12 +313,16 @@ def _summary(facts: dict) -> str:
 
 # -- invariants (an optional Policy field) ---------------------------------------
 
+
 def essence(value: Any) -> Any:
     """Plain data for comparing compiled objects: origins and functions left
     out, sets sorted, so moving a rule or editing its description is no change."""
     if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: essence(getattr(value, f.name)) for f in fields(value)
-                if f.name not in ("origin", "description") and not callable(getattr(value, f.name))}
+        return {
+            f.name: essence(getattr(value, f.name))
+            for f in fields(value)
+            if f.name not in ("origin", "description") and not callable(getattr(value, f.name))
+        }
     if isinstance(value, Mapping):
         return {str(k): essence(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
     if isinstance(value, (set, frozenset)):
@@ -288,11 +335,19 @@ def essence(value: Any) -> Any:
 def _invariants(out: _Collect, old: Iterable, new: Iterable, root: str) -> None:
     def name(inv: Any) -> str:
         return str(getattr(inv, "name", None) or json.dumps(essence(inv), sort_keys=True))
+
     before = {name(i): i for i in old}
     after = {name(i): i for i in new}
     for key, inv in before.items():
         if key not in after:
-            out.add(getattr(inv, "origin", None), "invariant", key, "invariant removed: `policy check` no longer proves it", CHECK, root)
+            out.add(
+                getattr(inv, "origin", None),
+                "invariant",
+                key,
+                "invariant removed: `policy check` no longer proves it",
+                CHECK,
+                root,
+            )
     for key, inv in after.items():
         if key not in before:
             out.add(getattr(inv, "origin", None), "invariant", key, "new invariant: `policy check` proves it", CHECK, root)
@@ -302,5 +357,11 @@ def _invariants(out: _Collect, old: Iterable, new: Iterable, root: str) -> None:
             was, now = {"": was}, {"": now}
         for field_name in sorted(set(was) | set(now)):
             if was.get(field_name) != now.get(field_name):
-                out.add(getattr(inv, "origin", None), "invariant", key,
-                        f"{field_name} {json.dumps(was.get(field_name), ensure_ascii=False)} -> {json.dumps(now.get(field_name), ensure_ascii=False)}".lstrip(), CHECK, root)
+                out.add(
+                    getattr(inv, "origin", None),
+                    "invariant",
+                    key,
+                    f"{field_name} {json.dumps(was.get(field_name), ensure_ascii=False)} -> {json.dumps(now.get(field_name), ensure_ascii=False)}".lstrip(),
+                    CHECK,
+                    root,
+                )

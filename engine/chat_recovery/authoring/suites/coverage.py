@@ -2,6 +2,7 @@
 used: explain entries (the rule and strategy behind each value, the action
 rule of each message, the client rule of each directive), the property rows
 that had a value to decide, and the status row of the uploaded status."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -15,7 +16,8 @@ from .runner import CaseResult
 @dataclass(frozen=True)
 class Item:
     """One rule or table row that a test can exercise."""
-    kind: str       # property | status | strategy | action rule | client rule
+
+    kind: str  # property | status | strategy | action rule | client rule
     name: str
     origin: Origin
 
@@ -26,7 +28,7 @@ class Item:
 @dataclass(frozen=True)
 class Coverage:
     items: tuple
-    covered: frozenset   # origin strings
+    covered: frozenset  # origin strings
 
     @property
     def missing(self) -> list:
@@ -39,10 +41,15 @@ class Coverage:
         return 100.0 * (len(self.items) - len(self.missing)) / len(self.items)
 
     def to_dict(self) -> dict:
-        return {"percent": round(self.percent, 1), "total": len(self.items),
-                "covered": len(self.items) - len(self.missing),
-                "missing": [{"file": i.origin.file, "line": i.origin.line, "col": i.origin.col,
-                             "kind": i.kind, "name": i.name} for i in self.missing]}
+        return {
+            "percent": round(self.percent, 1),
+            "total": len(self.items),
+            "covered": len(self.items) - len(self.missing),
+            "missing": [
+                {"file": i.origin.file, "line": i.origin.line, "col": i.origin.col, "kind": i.kind, "name": i.name}
+                for i in self.missing
+            ],
+        }
 
 
 def items(policy: Policy) -> tuple:

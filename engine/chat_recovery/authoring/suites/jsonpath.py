@@ -1,12 +1,13 @@
 """The paths a test case points at: `$.visitor.info.name`, `$.directives[0]`,
 `$.explain['$.visitor.info.name'].strategy`, or dotted `visitor.info.name`.
 Parsed once when the suite loads, so a bad path is a load error with a place."""
+
 from __future__ import annotations
 
 import re
 from typing import Any
 
-ABSENT = object()   # what a path that leads nowhere holds
+ABSENT = object()  # what a path that leads nowhere holds
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _QUOTED = re.compile(r"""\[\s*(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")\s*\]""")
@@ -31,7 +32,7 @@ def parse(text: str) -> tuple:
             if not match:
                 raise PathError(f"expected a name after '.' in '{text}'")
             parts.append(match.group(0))
-            rest = rest[match.end():]
+            rest = rest[match.end() :]
             continue
         match = _QUOTED.match(rest) or _INDEX.match(rest)
         if not match:
@@ -41,7 +42,7 @@ def parse(text: str) -> tuple:
         else:
             quoted = match.group(1) if match.group(1) is not None else match.group(2)
             parts.append(re.sub(r"\\(.)", r"\1", quoted))
-        rest = rest[match.end():]
+        rest = rest[match.end() :]
     return tuple(parts)
 
 
@@ -49,7 +50,14 @@ def lookup(document: Any, parts: tuple) -> Any:
     """The value at `parts`, or ABSENT when some step does not exist."""
     here = document
     for part in parts:
-        if isinstance(part, int) and isinstance(here, list) and -len(here) <= part < len(here) or isinstance(part, str) and isinstance(here, dict) and part in here:
+        if (
+            isinstance(part, int)
+            and isinstance(here, list)
+            and -len(here) <= part < len(here)
+            or isinstance(part, str)
+            and isinstance(here, dict)
+            and part in here
+        ):
             here = here[part]  # type: ignore[index]  # the test above pairs int with list, str with dict
         else:
             return ABSENT

@@ -1,5 +1,6 @@
 """Running test cases through the public API, and saying for each failed
 expectation what was expected, what came out, and which rule decided it."""
+
 from __future__ import annotations
 
 import json
@@ -17,10 +18,11 @@ from .suites import Case, Expectation, Suite
 @dataclass(frozen=True)
 class Failure:
     """One expectation a case did not meet, at the place it is written."""
+
     line: int
     col: int
-    path: str             # as written; "" for a case-level failure
-    expected: str         # shown as JSON, or words
+    path: str  # as written; "" for a case-level failure
+    expected: str  # shown as JSON, or words
     actual: str
     decided_by: str | None = None
 
@@ -66,21 +68,25 @@ def run_case(policy: Policy, case: Case, engine: str | None = None) -> CaseResul
             except ReportError as exc:
                 raise exc.located(name) from None
         result.state = state
-        assert state is not None   # a case has at least one report (the suite schema)
+        assert state is not None  # a case has at least one report (the suite schema)
         result.recovery = render(policy, state, explain=True, engine=engine)
     except (ReportError, RecoveryError) as exc:
         error = str(exc)
     line, col = case.error_at
     if case.expect_error is not None:
         if error is None:
-            result.failures.append(Failure(line, col, "", f"an error containing {show(case.expect_error)}", "the reports recovered"))
+            result.failures.append(
+                Failure(line, col, "", f"an error containing {show(case.expect_error)}", "the reports recovered")
+            )
         elif case.expect_error not in error:
-            result.failures.append(Failure(line, col, "", f"an error containing {show(case.expect_error)}", f"error {show(error)}"))
+            result.failures.append(
+                Failure(line, col, "", f"an error containing {show(case.expect_error)}", f"error {show(error)}")
+            )
         return result
     if error is not None:
         result.failures.append(Failure(case.line, case.col, "", "a recovery", f"error {show(error)}"))
         return result
-    assert result.recovery is not None   # no error: rendered above
+    assert result.recovery is not None  # no error: rendered above
     for expectation in case.expectations:
         failure = _check(policy, expectation, result.recovery)
         if failure is not None:
@@ -91,8 +97,7 @@ def run_case(policy: Policy, case: Case, engine: str | None = None) -> CaseResul
 def run_suites(policy: Policy, suites: list[Suite], engine: str | None = None, only: str | None = None) -> list[CaseResult]:
     """Every case of every suite, in order; `only` keeps cases whose name
     contains it. `engine` None: the policy's own choice."""
-    return [run_case(policy, case, engine) for suite in suites for case in suite.cases
-            if only is None or only in case.name]
+    return [run_case(policy, case, engine) for suite in suites for case in suite.cases if only is None or only in case.name]
 
 
 def _check(policy: Policy, expectation: Expectation, recovery: dict) -> Failure | None:
@@ -105,8 +110,14 @@ def _check(policy: Policy, expectation: Expectation, recovery: dict) -> Failure 
         return None
     else:
         expected = show(expectation.value)
-    return Failure(expectation.line, expectation.col, expectation.path, expected, show(actual),
-                   decided_by(policy, recovery, expectation.parts))
+    return Failure(
+        expectation.line,
+        expectation.col,
+        expectation.path,
+        expected,
+        show(actual),
+        decided_by(policy, recovery, expectation.parts),
+    )
 
 
 def decided_by(policy: Policy, recovery: dict, parts: tuple) -> str | None:

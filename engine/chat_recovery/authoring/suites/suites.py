@@ -1,6 +1,7 @@
 """Reading test suites (`*.test.yaml`): YAML with positions, the suite schema,
 then what the schema cannot say (paths, files, names). Every problem is a
 Diagnostic with file:line:col, collected before anything runs."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ PATTERNS = ("*.test.yaml", "*.test.yml")
 @dataclass(frozen=True)
 class Expectation:
     """One `expect` entry (or one `absent` path) and where it is written."""
+
     path: str
     parts: tuple
     value: Any
@@ -35,17 +37,18 @@ class Expectation:
 class Case:
     """One test case: the reports (files read, defaults filled in), now, and
     what the recovery must hold."""
+
     name: str
     file: str
     line: int
     col: int
     now: str
     reports: list
-    report_names: tuple          # where each report came from, for error messages
-    expect: dict                 # path as written -> expected value
-    expectations: tuple          # Expectation, in the order written (expect, then absent)
+    report_names: tuple  # where each report came from, for error messages
+    expect: dict  # path as written -> expected value
+    expectations: tuple  # Expectation, in the order written (expect, then absent)
     expect_error: str | None = None
-    error_at: tuple = (0, 0)     # line, col of expectError
+    error_at: tuple = (0, 0)  # line, col of expectError
     seed: tuple = ()
 
 
@@ -69,8 +72,9 @@ def suite_files(path: Path) -> list[Path]:
     return sorted(found)
 
 
-def read_suites(path: str | Path, shown_as: str | None = None,
-                contract: Contract | None = None) -> tuple[list[Suite], list[Diagnostic]]:
+def read_suites(
+    path: str | Path, shown_as: str | None = None, contract: Contract | None = None
+) -> tuple[list[Suite], list[Diagnostic]]:
     """Every suite under `path` (a suite file, or a folder searched for
     *.test.yaml) that reads cleanly, and every problem of the others."""
     path = Path(path)
@@ -101,7 +105,9 @@ def _read(file: Path, shown: str, contract: Contract) -> tuple[Suite | None, lis
     try:
         doc = load(raw.decode("utf-8"), shown)
     except UnicodeDecodeError as exc:
-        return None, [Diagnostic(shown, 0, 0, f"not UTF-8 text (byte {raw[exc.start]:#04x} at offset {exc.start})", Code.ENCODING)]
+        return None, [
+            Diagnostic(shown, 0, 0, f"not UTF-8 text (byte {raw[exc.start]:#04x} at offset {exc.start})", Code.ENCODING)
+        ]
     except YamlError as exc:
         return None, list(exc.diagnostics)
     if not isinstance(doc.data, dict) or doc.data.get("kind") != "policyTests":
@@ -117,7 +123,15 @@ def _read(file: Path, shown: str, contract: Contract) -> tuple[Suite | None, lis
         at = ("tests", i)
         first = seen.setdefault(spec["name"], doc.at(at + ("name",)))
         if first != doc.at(at + ("name",)):
-            problems.append(_diag(doc, shown, at + ("name",), f"duplicate case name '{spec['name']}' (first at {first[0]}:{first[1]})", Code.DUPLICATE_CASE))
+            problems.append(
+                _diag(
+                    doc,
+                    shown,
+                    at + ("name",),
+                    f"duplicate case name '{spec['name']}' (first at {first[0]}:{first[1]})",
+                    Code.DUPLICATE_CASE,
+                )
+            )
         case = _case(doc, shown, file.parent, at, spec, defaults, problems)
         if case is not None:
             cases.append(case)
@@ -143,9 +157,13 @@ def _case(doc: Located, shown: str, folder: Path, at: tuple, spec: dict, default
     if now is None:
         problems.append(_diag(doc, shown, at + ("name",), "no `now`: give it in the case or under `defaults`", Code.NO_NOW, True))
     if "expectError" in spec and ("expect" in spec or "absent" in spec):
-        problems.append(_diag(doc, shown, at + ("expectError",), "a case expects an error or values, not both", Code.MIXED_EXPECTATIONS, True))
+        problems.append(
+            _diag(doc, shown, at + ("expectError",), "a case expects an error or values, not both", Code.MIXED_EXPECTATIONS, True)
+        )
     if not any(k in spec for k in ("expect", "absent", "expectError")):
-        problems.append(_diag(doc, shown, at + ("name",), "a case needs `expect`, `absent` or `expectError`", Code.NO_EXPECTATION, True))
+        problems.append(
+            _diag(doc, shown, at + ("name",), "a case needs `expect`, `absent` or `expectError`", Code.NO_EXPECTATION, True)
+        )
     expectations = []
     for key, value in (spec.get("expect") or {}).items():
         expectations.append(_expectation(doc, shown, at + ("expect", key), key, value, False, problems))
@@ -158,16 +176,28 @@ def _case(doc: Located, shown: str, folder: Path, at: tuple, spec: dict, default
         names.append(name)
     if len(problems) > bad or now is None:
         return None
-    kept = [e for e in expectations if e is not None]   # a None was a problem, counted above
+    kept = [e for e in expectations if e is not None]  # a None was a problem, counted above
     seed = spec.get("seed", ())
     line, col = doc.at(at)
-    return Case(spec["name"], shown, line, col, now, reports, tuple(names),
-                {e.path: e.value for e in kept if not e.absent}, tuple(kept),
-                spec.get("expectError"), doc.at(at + ("expectError",), key=True),
-                (seed,) if isinstance(seed, str) else tuple(seed))
+    return Case(
+        spec["name"],
+        shown,
+        line,
+        col,
+        now,
+        reports,
+        tuple(names),
+        {e.path: e.value for e in kept if not e.absent},
+        tuple(kept),
+        spec.get("expectError"),
+        doc.at(at + ("expectError",), key=True),
+        (seed,) if isinstance(seed, str) else tuple(seed),
+    )
 
 
-def _expectation(doc: Located, shown: str, where: tuple, path: str, value: Any, absent: bool, problems: list) -> Expectation | None:
+def _expectation(
+    doc: Located, shown: str, where: tuple, path: str, value: Any, absent: bool, problems: list
+) -> Expectation | None:
     line, col = doc.at(where, key=not absent)
     try:
         parts = parse(path)
@@ -182,14 +212,31 @@ def _report(doc: Located, shown: str, folder: Path, where: tuple, item: dict, de
     name = f"{shown}:{doc.at(where)[0]}"
     if "file" in item:
         if len(item) > 1:
-            problems.append(_diag(doc, shown, where + ("file",), "a report given by `file` takes nothing else beside it", Code.FILE_AND_FIELDS, True))
+            problems.append(
+                _diag(
+                    doc,
+                    shown,
+                    where + ("file",),
+                    "a report given by `file` takes nothing else beside it",
+                    Code.FILE_AND_FIELDS,
+                    True,
+                )
+            )
             return None, name
         target = folder / item["file"]
         name = item["file"]
         try:
             report = parse_bytes(target.read_bytes(), target.name)
         except OSError as exc:
-            problems.append(_diag(doc, shown, where + ("file",), f"cannot read report file '{item['file']}': {exc.strerror or exc}", Code.NO_FILE))
+            problems.append(
+                _diag(
+                    doc,
+                    shown,
+                    where + ("file",),
+                    f"cannot read report file '{item['file']}': {exc.strerror or exc}",
+                    Code.NO_FILE,
+                )
+            )
             return None, name
         except ReportError as exc:
             problems.append(_diag(doc, shown, where + ("file",), f"report file '{item['file']}': {exc}", Code.BAD_FILE))

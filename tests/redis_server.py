@@ -73,5 +73,5 @@ class RedisServer:
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
-            self.proc.wait(timeout=20)
+            self.proc.wait(timeout=300)
         self.proc = None

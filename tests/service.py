@@ -34,10 +34,10 @@ class Served:
         self._reader.start()
         self.banner = self.proc.stdout.readline().strip()
         if not self.banner:
-            self.proc.wait(60)
-            self._reader.join(60)
+            self.proc.wait(300)
+            self._reader.join(300)
             raise RuntimeError(f"serve exited {self.proc.returncode}: {''.join(self.log)}")
-        self.client = httpx.Client(base_url=self.url, timeout=60, headers={"Authorization": f"Bearer {token}"} if token else {})
+        self.client = httpx.Client(base_url=self.url, timeout=300, headers={"Authorization": f"Bearer {token}"} if token else {})
 
     def _read_log(self):
         for line in self.proc.stderr:
@@ -52,7 +52,7 @@ class Served:
         """The first log line for which `wanted(line)` is true (None if the
         log ended without one)."""
         with self._logged:
-            self._logged.wait_for(lambda: any(l is None or wanted(l) for l in self.log), timeout=60)
+            self._logged.wait_for(lambda: any(l is None or wanted(l) for l in self.log), timeout=300)
             return next((l for l in self.log if l is None or wanted(l)), None)
 
     def stop(self):

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 
-def run_on_terminal(args, columns=100, rows=60, env_extra=None, only_stderr=False, timeout=60):
+def run_on_terminal(args, columns=100, rows=60, env_extra=None, only_stderr=False, timeout=300):
     """(exit code, bytes the terminal received). With only_stderr, stdin and
     stdout go nowhere and only stderr is the terminal."""
     exe = Path(sys.executable).with_name("chat-recovery")

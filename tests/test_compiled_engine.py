@@ -167,7 +167,7 @@ def test_auto_without_durable_rules_uses_the_compiled_engine_and_says_so_once_on
     env = _without_durable(tmp_path)
     exe = Path(sys.executable).with_name("chat-recovery")
     files = sorted((ROOT / "examples").glob("*/*.json"))[:3]
-    done = subprocess.run([str(exe), "recover", "--now", NOW, *files], capture_output=True, env=env, timeout=60)
+    done = subprocess.run([str(exe), "recover", "--now", NOW, *files], capture_output=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr
     lines = done.stderr.decode().splitlines()
     assert lines == [
@@ -188,7 +188,7 @@ def test_asking_for_durable_where_it_does_not_import_names_the_engine_that_works
         [str(exe), "recover", "--now", NOW, "--engine", "durable", *files],
         capture_output=True,
         env=_without_durable(tmp_path),
-        timeout=60,
+        timeout=300,
     )
     assert done.returncode != 0
     assert (
@@ -218,7 +218,7 @@ def test_the_library_warns_once_per_process_when_auto_falls_back(tmp_path):
         [sys.executable, "-c", LIBRARY, str(ROOT / "rules"), *map(str, files)],
         capture_output=True,
         env=_without_durable(tmp_path),
-        timeout=60,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == [

@@ -196,7 +196,7 @@ def test_explain_off_changes_nothing_else():
 def on_terminal(args, columns=100, rows=60, env_extra=None):
     """What the command printed on a terminal of the given size, one string
     per screen line."""
-    code, seen = run_on_terminal(args, columns, rows, env_extra, timeout=30)
+    code, seen = run_on_terminal(args, columns, rows, env_extra, timeout=300)
     assert code == 0
     return without_fallback_note(seen.decode("utf-8").replace("\r\n", "\n")).split("\n")
 
@@ -279,7 +279,7 @@ def test_values_are_whole_on_a_terminal_of_80_columns():
     text = "\n".join(ANSI.sub("", line) for line in on_terminal(TABLE_ARGS, columns=80))
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "NO_COLOR")}
     exe = Path(sys.executable).with_name("chat-recovery")
-    unlimited = subprocess.run([str(exe), *map(str, TABLE_ARGS)], capture_output=True, env=env, timeout=60).stdout.decode()
+    unlimited = subprocess.run([str(exe), *map(str, TABLE_ARGS)], capture_output=True, env=env, timeout=300).stdout.decode()
     assert max(map(len, text.splitlines())) <= 80 and ELLIPSIS not in text
     assert whole(column(text, "VALUE")) == whole(column(unlimited, "VALUE"))
     assert {"chatting", "2026-11-24T09:00:30Z", "dep-billing"} <= set(column(text, "VALUE"))
@@ -294,7 +294,7 @@ def test_no_color_turns_colour_off_on_a_terminal():
 def test_table_in_a_pipe_has_no_colour_and_nothing_cut():
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "NO_COLOR")}
     exe = Path(sys.executable).with_name("chat-recovery")
-    done = subprocess.run([str(exe), *map(str, TABLE_ARGS)], capture_output=True, env=env, timeout=60)
+    done = subprocess.run([str(exe), *map(str, TABLE_ARGS)], capture_output=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr
     out = done.stdout.decode()
     assert "\x1b[" not in out and "…" not in out

@@ -31,7 +31,7 @@ def pyenv(tmp_path):
 @pytest.mark.parametrize("what", ["python3.99", "3.99", "3.99.2"])
 def test_a_pyenv_version_that_is_not_selected_is_found_by_command_or_version(pyenv, what):
     expected, env = pyenv
-    done = subprocess.run([str(FIND), what], capture_output=True, text=True, env=env, timeout=30)
+    done = subprocess.run([str(FIND), what], capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout == f"{expected}\n"
 
@@ -57,6 +57,6 @@ def test_no_python_is_one_clear_line_and_make_stops_on_it(pyenv, tmp_path, what)
         capture_output=True,
         text=True,
         env=env,
-        timeout=60,
+        timeout=300,
     )
     assert made.returncode != 0 and done.stderr in made.stderr and not venv.exists()

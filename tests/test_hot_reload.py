@@ -125,7 +125,7 @@ def test_the_watcher_reloads_edited_files_and_keeps_the_old_policy_on_a_bad_edit
         assert live.recover([VISITOR], NOW)["policy"]["version"] == "1.1"
 
 
-def _wait(condition, what="the watcher did not act", timeout=60.0):
+def _wait(condition, what="the watcher did not act", timeout=300.0):
     """Until `condition()` holds; the timeout only ends a hang."""
     deadline = time.monotonic() + timeout
     while not condition():

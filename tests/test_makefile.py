@@ -25,7 +25,7 @@ def test_a_failing_pytest_does_not_hide_the_policy_suites(tmp_path):
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=300,
     )
     assert done.returncode != 0
     assert log.read_text().splitlines() == [

@@ -57,7 +57,7 @@ def test_wheel_carries_rules_and_schemas_and_works_installed(tmp_path, wheel):
         text=True,
         cwd=tmp_path,
         env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"},
-        timeout=60,
+        timeout=300,
     )
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.startswith(str(target / "chat_recovery" / "_bundled" / "rules")) and ran.stdout.split()[-1] == "69"
@@ -77,7 +77,7 @@ def test_without_extras_every_command_but_serve_works_and_serve_names_its_extra(
         [str(python), "-c", f"import importlib.util as u; print([m for m in {SERVE_ONLY!r} if u.find_spec(m)])"],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=300,
     )
     assert missing.stdout.strip() == "[]", "the fresh venv holds part of the serve extra"
 

@@ -232,5 +232,5 @@ def test_ctrl_c_while_the_command_loads_its_modules(private_tmp, tmp_path):
     with os.fdopen(reader, "rb") as stream:
         rest = stream.read()
     text = "".join(line for line in (seen + rest).decode().splitlines(keepends=True) if not line.startswith("import time:"))
-    assert (proc.wait(timeout=60), text.strip()) == (130, "chat-recovery: interrupted")
+    assert (proc.wait(timeout=300), text.strip()) == (130, "chat-recovery: interrupted")
     assert_left_nothing(proc, private_tmp)

@@ -50,7 +50,7 @@ def big_chat(n, visitor_id="v-big"):
 
 @pytest.fixture(scope="module")
 def runner():
-    with SupervisedRunner(workers=2, timeout=60) as made:
+    with SupervisedRunner(workers=2, timeout=300) as made:
         yield made
 
 

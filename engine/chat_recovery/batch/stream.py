@@ -6,7 +6,7 @@ Memory is bounded by the largest visitor, not by the input: the first pass
 (`index`) keeps only where each report is (source, byte offset, line number),
 grouped by visitor; the reports are read again one visitor at a time by the
 process that recovers that visitor (`Recoverer`). `outcomes` runs that in
-this process or in N worker processes (`batch_workers`), with a bounded
+this process or in N worker processes (`workers`), with a bounded
 window of work in flight so results are written in order without piling up."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from ..api import apply, load_policy, render
 from ..diagnostics import RecoveryError, ReportError
 from ..recovery.reports import check, parse_bytes
 from ..replay import engine_name
-from . import workers as batch_workers
+from . import workers
 
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
 REPORT_SUFFIXES = (".json", ".yaml", ".yml")
@@ -273,7 +273,7 @@ def outcomes(
         finally:
             here.close()
         return
-    method = start_method or batch_workers.pool_start_method()
+    method = start_method or workers.pool_start_method()
     yield from _pooled(
         index,
         policy if method == "fork" else None,
@@ -289,5 +289,5 @@ def outcomes(
 def _pooled(index: Index, policy, policy_dir, now, engine, explain, jobs: int, method: str) -> Iterator[Outcome]:
     args = (policy, policy_dir, index.sources, now, engine, explain)
     lost = partial(unrecovered, index.sources)
-    for finished in batch_workers.ordered(chunks(index.groups), jobs, method, start_recoverer, args, lost):
+    for finished in workers.ordered(chunks(index.groups), jobs, method, start_recoverer, args, lost):
         yield from finished

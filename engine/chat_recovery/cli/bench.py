@@ -14,6 +14,7 @@ from ..bench.batch_run import batch_bench
 from ..bench.measure import ENGINES, STAGES, available
 from ..bench.run import BenchError, bench, machine, sizes
 from ..bench.storm import StormSpec, write_ndjson
+from ..replay.engines import ENGINES as TABLE
 from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK, EXIT_USAGE, Parser, whole_number
 
 
@@ -121,9 +122,7 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
     engines = tuple(dict.fromkeys(args.engine)) if args.engine else can
     missing = [e for e in engines if e not in can]
     if missing:
-        stderr.write(
-            "chat-recovery bench: durable_rules does not import on this Python (it works on 3.11 and 3.12); use --engine compiled\n"
-        )
+        stderr.write(f"chat-recovery bench: {TABLE[missing[0]].unavailable}; use --engine compiled\n")
         return EXIT_USAGE
     spec = StormSpec(visitors=args.visitors, seed=args.seed)
     if args.batch:

@@ -27,7 +27,6 @@ from .interface import Engine, ReplayError, Session
 
 __all__ = [
     "CHOICES",
-    "ENGINES",
     "FALLBACK_ENGINE",
     "Engine",
     "EngineFallbackWarning",
@@ -41,12 +40,8 @@ __all__ = [
 ]
 
 
-ENGINES = CHOICES  # what --engine and policy.yaml accept: the table's names and auto
 FALLBACK_ENGINE = "compiled"  # where a replay runs after it crashed its worker: plain Python, held equal to durable_rules
-FALLBACK_NOTE = (
-    "durable_rules does not import on this Python (it works on 3.11 and 3.12): "
-    "action rules run on the compiled engine, which gives the same recoveries"
-)
+FALLBACK_NOTE = f"{TABLE['durable'].unavailable}: action rules run on the compiled engine, which gives the same recoveries"
 _noted = False
 
 

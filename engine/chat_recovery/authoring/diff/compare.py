@@ -1,6 +1,6 @@
 """`policy diff`: what changes in behaviour between two policies, for the
 review of a policy pull request. Structure (rule by rule) comes from
-structure_diff, recoveries (case by case) from behaviour_diff; this module
+`structure`, recoveries (case by case) from `behaviour`; this module
 finds the cases (recorded report sets, and the policy test suites) and
 gathers one result that the formatters print."""
 

@@ -5,7 +5,7 @@ expectations from the policy it checks could never fail."""
 # visitor.info key -> the seed's strategy, in the seed's row order
 VISITOR_INFO = {
     "latestActivityTime": "specify",
-    "latestWaitingForChatTime": "specify",  # only while waiting for chat
+    "latestWaitingForChatTime": "specify",  # "specify utc now", no condition: now for every recovered visitor
     "browser": "any",
     "ip": "any",
     "country": "any",

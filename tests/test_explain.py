@@ -75,11 +75,12 @@ def test_a_side_the_strategy_does_not_read(tmp_path):
     assert whys(explain["$.visitor.info.ticketId"]) == ["visitor: not read, strategy agentOnly reads agent reports only"]
 
 
-def test_a_value_no_allowed_side_supplied_is_explained_as_not_recovered(tmp_path):
+def test_a_value_no_allowed_side_supplied_is_explained_as_withheld_without_its_value(tmp_path):
     entry = explained(tmp_path, report("visitor", visitor={"info": {"ssoId": "s-1"}}))["$.visitor.info.ssoId"]
     assert entry["recovered"] is False and entry["value"] is None
-    assert entry["why"] == "not recovered: strategy none reads no reports"
-    assert whys(entry) == ["visitor: not read, strategy none reads no reports"]
+    assert entry["why"] == "withheld: strategy none reads no reports"
+    assert whys(entry) == ["visitor: withheld: strategy none reads no reports"]
+    assert [sorted(lost) for lost in entry["lost"]] == [["sentAt", "source", "why"]]  # who and when, never the value
 
 
 def test_first_report_wins_names_who_came_later(tmp_path):
@@ -132,8 +133,13 @@ def test_status_decided_by_the_message_log_names_rule_and_message(tmp_path, poli
     assert whys(entry) == ["agent a-7: uploaded waitingForChat, the message log decides"]
 
 
-def test_a_property_whose_when_status_did_not_hold(tmp_path):
-    explain = explained(tmp_path, report("visitor", visitor={"status": "inSite"}))
+def test_a_property_whose_when_status_did_not_hold(tmp_path, rules_copy):
+    edit(
+        rules_copy / "visitor-info.yaml",
+        "  latestWaitingForChatTime:\n    strategy: specify\n",
+        "  latestWaitingForChatTime:\n    strategy: specify\n    when: {status: [waitingForChat]}\n",
+    )
+    explain = explained(tmp_path, report("visitor", visitor={"status": "inSite"}), policy=rules_copy)
     entry = explain["$.visitor.info.latestWaitingForChatTime"]
     assert entry["recovered"] is False
     assert (

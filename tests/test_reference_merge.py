@@ -29,6 +29,8 @@ def comparable(recovery: dict) -> dict:
         directive.pop("rule")
     for entry in out["conflicts"]:
         entry["decided"].pop("rule")
+    for entry in out.get("withheld", ()):
+        entry.pop("rule")
     return out
 
 

@@ -18,7 +18,7 @@ from chat_recovery.recovery.render import (
     unfinished_wrapups,
 )
 from chat_recovery.replay import engine_for
-from conftest import NOW, ROOT, report
+from conftest import NOW, ROOT, edit, report
 
 
 def held(policy, reports):
@@ -92,13 +92,29 @@ def test_the_visitor_gets_the_times_its_status_rule_sets_to_now(policy):
     assert findings.explain.entries["$.visitor.info.latestPrechatTime"]["why"] == "set to now by status rule preChat"
 
 
-def test_info_recovered_only_for_some_statuses_follows_the_status_given(policy):
-    state, _ = held(policy, [report(visitor={"status": "waitingForChat"})])
+def test_info_recovered_only_for_some_statuses_follows_the_status_given(rules_copy):
+    """`when: status` stays available to policies (the shipped one has none
+    since the seed's row for latestWaitingForChatTime has no condition)."""
+    edit(
+        rules_copy / "visitor-info.yaml",
+        "  latestWaitingForChatTime:\n    strategy: specify\n",
+        "  latestWaitingForChatTime:\n    strategy: specify\n    when: {status: [waitingForChat]}\n",
+    )
+    policy = cr.load_policy(rules_copy)
+    state, _ = held(
+        policy, [report(visitor={"status": "waitingForChat", "info": {"latestWaitingForChatTime": "2026-11-24T08:00:00Z"}})]
+    )
     assert recover_info(policy, state, "waitingForChat", Findings(NOW, explain=False))["latestWaitingForChatTime"] == NOW
     findings = Findings(NOW, explain=True)
     assert "latestWaitingForChatTime" not in recover_info(policy, state, "inSite", findings)
     why = findings.explain.entries["$.visitor.info.latestWaitingForChatTime"]["why"]
-    assert why == "not recovered: latestWaitingForChatTime is recovered only when the status is in [waitingForChat], it is inSite"
+    assert why == "withheld: latestWaitingForChatTime is recovered only when the status is in [waitingForChat], it is inSite"
+    (withheld,) = findings.withheld
+    assert (withheld["path"], withheld["strategy"], withheld["sources"]) == (
+        "$.visitor.info.latestWaitingForChatTime",
+        "specify",
+        [{"type": "visitor"}],
+    )
 
 
 def test_the_chat_alone(policy):

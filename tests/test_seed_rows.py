@@ -82,8 +82,12 @@ def test_visitor_property_row(policy, report_schema, key, strategy, visitor_firs
     assert info.get(key) == want
     if want is not None:
         assert result["explain"][f"$.visitor.info.{key}"]["strategy"] == strategy
-    # the two sides disagreed: the disagreement is listed whatever won
-    assert any(c["path"] == f"$.visitor.info.{key}" for c in result["conflicts"])
+        # the two sides disagreed: the disagreement is listed whatever won
+        assert any(c["path"] == f"$.visitor.info.{key}" for c in result["conflicts"])
+    else:  # none: not recovered, named as withheld, the values shown nowhere
+        assert [w["path"] for w in result["withheld"]] == [f"$.visitor.info.{key}"]
+        assert result["withheld"][0]["sources"] == [{"type": "agent", "id": "a-1"}, {"type": "visitor"}]
+        assert not any(c["path"] == f"$.visitor.info.{key}" for c in result["conflicts"])
 
 
 @pytest.mark.parametrize("key,strategy", ROWS, ids=[k for k, _ in ROWS])
@@ -112,14 +116,11 @@ def test_latest_activity_time_is_now_whatever_the_clients_say(policy):
     assert result["explain"]["$.visitor.info.latestActivityTime"]["source"] is None
 
 
-@pytest.mark.parametrize(
-    "status,present", [("waitingForChat", True), ("systemProcessing", True), ("inSite", False), ("chatting", False)]
-)
-def test_latest_waiting_for_chat_time_is_now_only_while_waiting(policy, status, present):
-    info, _ = recovered_info(policy, ("visitor", "browser", "x", EARLY), status=status)
-    assert ("latestWaitingForChatTime" in info) is present
-    if present:
-        assert info["latestWaitingForChatTime"] == NOW
+@pytest.mark.parametrize("status", ["waitingForChat", "systemProcessing", "inSite", "chatting", "preChat"])
+def test_latest_waiting_for_chat_time_is_now_for_every_recovered_visitor(policy, status):
+    """The seed's row: "specify utc now", with no condition (issue 15 case 5)."""
+    info, _ = recovered_info(policy, ("visitor", "latestWaitingForChatTime", "2026-11-24T08:00:00Z", EARLY), status=status)
+    assert info["latestWaitingForChatTime"] == NOW
 
 
 def test_custom_variables_merge_variable_by_variable(policy):
@@ -182,9 +183,9 @@ def test_chat_prop_row(policy, key, strategy, visitor_first):
     assert props.get(key) == expected(strategy, v, a, visitor_first)
 
 
-def test_latest_waiting_for_chat_time_follows_the_status_the_log_gives(policy):
-    """'latest time of waiting for chat' uses the recovered status, which a
-    chat log decides: waiting after a request, not once an agent accepted."""
+def test_latest_waiting_for_chat_time_is_now_whatever_status_the_log_gives(policy):
+    """'latest time of waiting for chat' is now whether the chat log leaves
+    the visitor waiting or an agent accepted (the seed's row has no condition)."""
     request = {"id": "m-1", "time": "2026-11-24T08:59:00Z", "action": "visitorRequestChat", "sender": {"type": "visitor"}}
     accept = {"id": "m-2", "time": "2026-11-24T08:59:10Z", "action": "agentAcceptChat", "sender": {"type": "agent", "id": "a-1"}}
     waiting = cr.recover(
@@ -193,4 +194,5 @@ def test_latest_waiting_for_chat_time_follows_the_status_the_log_gives(policy):
     assert waiting["visitor"]["status"] == "waitingForChat"
     assert waiting["visitor"]["info"]["latestWaitingForChatTime"] == NOW
     chatting = cr.recover(policy, [report("visitor", EARLY, chat={"id": "c", "messages": [request, accept]})], NOW)
-    assert "latestWaitingForChatTime" not in chatting["visitor"]["info"]
+    assert chatting["visitor"]["status"] == "chatting"
+    assert chatting["visitor"]["info"]["latestWaitingForChatTime"] == NOW

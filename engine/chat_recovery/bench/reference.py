@@ -31,7 +31,7 @@ SIDES = {VISITOR: ("visitor", "agent"), AGENT: ("agent", "visitor"), AGENT_ONLY:
 # The seed's table "strategy of each visitor property", in the contract's order.
 INFO = (
     ("latestActivityTime", NOW_ALWAYS),
-    ("latestWaitingForChatTime", NOW_WAITING),
+    ("latestWaitingForChatTime", NOW_ALWAYS),  # the seed's row: "specify utc now", no condition
     *(
         (k, FIRST)
         for k in (
@@ -252,9 +252,23 @@ class Out:
     def __init__(self, now: str):
         self.now = now
         self.conflicts: list[dict] = []
+        self.withheld: list[dict] = []
 
     def decide(self, path: str, strategy: str, slot: dict) -> tuple | None:
         decision = pick(strategy, slot, self.now)
+        if decision is None:
+            if slot:  # supplied, but read from no side that supplied it: named, never shown
+                sides = SIDES.get(strategy, ())
+                reads = " or ".join(sides) + " reports only" if sides else "no reports"
+                self.withheld.append(
+                    {
+                        "path": path,
+                        "strategy": strategy,
+                        "sources": [source_of(s) for s in sorted(slot)],
+                        "why": f"withheld: strategy {strategy} reads {reads}",
+                    }
+                )
+            return None
         said = list(slot.values())
         if any(not same(s.value, said[0].value) for s in said[1:]):
             self.conflicts.append(
@@ -292,6 +306,8 @@ def render(held: Visitor, now: str) -> dict:
     uploaded = decided[0] if decided else None
     status, sets = STATUSES[uploaded] if uploaded is not None else (None, None)
     if log is not None and log.status is not None:
+        if log.status != status:
+            sets = None  # the log replaced the uploaded status: its side effect does not apply
         status = log.status
         for entry in out.conflicts:
             entry["decided"] = {"strategy": "messageLog", "value": status, "source": None}
@@ -317,6 +333,7 @@ def render(held: Visitor, now: str) -> dict:
         "setAside": log.set_aside if log else [],
         "unfinishedWrapups": wrapups,
         "conflicts": out.conflicts,
+        "withheld": out.withheld,
         "explain": {},
     }
 

@@ -100,6 +100,12 @@ class Silent:
     def excluded(self, *args: Any) -> None:
         pass
 
+    def withheld(self, *args: Any) -> None:
+        pass
+
+    def not_set(self, *args: Any) -> None:
+        pass
+
     def status(self, *args: Any) -> None:
         pass
 
@@ -144,10 +150,22 @@ class Explainer:
             "lost": _lost(strategy, None, candidates),
         }
 
-    def excluded(self, rule: PropertyRule, path: str, status: str | None, candidates: dict[str, Any]) -> None:
-        """A property whose `when: status` did not hold."""
-        needs = ", ".join(sorted(rule.when_status or ()))
-        why = f"not recovered: {rule.name} is recovered only when the status is in [{needs}], it is {_shown(status)}"
+    def excluded(self, rule: PropertyRule, path: str, why: str) -> None:
+        """A property whose `when: status` did not hold, that no report supplied."""
+        self.entries[path] = {
+            "rule": str(rule.origin),
+            "strategy": rule.strategy.name,
+            "source": None,
+            "sentAt": None,
+            "value": None,
+            "recovered": False,
+            "why": why,
+            "lost": [],
+        }
+
+    def withheld(self, rule: PropertyRule, path: str, candidates: Mapping[str, Any], why: str) -> None:
+        """Reports supplied a value the policy withholds: who sent it and
+        when, never the value."""
         self.entries[path] = {
             "rule": str(rule.origin),
             "strategy": rule.strategy.name,
@@ -157,9 +175,32 @@ class Explainer:
             "recovered": False,
             "why": why,
             "lost": [
-                {"source": source_of(src), "sentAt": c["sentAt"], "value": c["value"], "why": f"{who(src)}: {why}"}
+                {"source": source_of(src), "sentAt": c["sentAt"], "why": f"{who(src)}: {why}"}
                 for src, c in sorted(candidates.items())
             ],
+        }
+
+    def not_set(self, prop: str, rule: StatusRule, why: str) -> None:
+        """A status rule's `set:` that did not apply (the status did not
+        stand): the value the reports gave, if any, is kept and says so."""
+        path = json_path(["visitor", "info", prop])
+        said = f"status rule {rule.status} ({rule.origin}) sets {prop} to now: {why}"
+        entry = self.entries.get(path)
+        if entry is not None and entry.get("recovered") is not False:
+            entry["why"] = f"kept from the reports; {said}"
+            return
+        self.entries[path] = {
+            **(entry or {}),
+            **{
+                "rule": str(rule.origin),
+                "strategy": "specify",
+                "source": None,
+                "sentAt": None,
+                "value": None,
+                "recovered": False,
+                "why": said,
+                "lost": (entry or {}).get("lost", []),
+            },
         }
 
     def status(self, rule: PropertyRule, status: Status) -> None:

@@ -61,13 +61,19 @@ class Status:
 
     candidates: Mapping[str, dict[str, Any]]  # source key -> the status it uploaded
     picked: _Decision | None  # the strategy's pick among them
-    rule: StatusRule | None  # the picked status's rule (its `set:` applies even when the log decides)
+    rule: StatusRule | None  # the picked status's rule (its `set:` applies only where that status stands)
     value: str | None  # the recovered status
     log: ChatResult | None = None  # the rebuilt chat, when its message log decided
 
     @property
     def uploaded(self) -> str | None:
         return self.picked.value if self.picked else None
+
+    @property
+    def stands(self) -> bool:
+        """The picked status's rule gave the recovered status: the message log
+        did not replace it, so its `set:` side effects apply."""
+        return self.rule is not None and self.value is not None and self.value == self.rule.recover_as
 
     @property
     def drops_visitor(self) -> bool:
@@ -106,16 +112,38 @@ def _disagree(candidates: Mapping[str, dict[str, Any]]) -> bool:
     return len(candidates) > 1 and not all_same_json([c["value"] for c in candidates.values()])
 
 
+def _reads(strategy: Strategy) -> str:
+    return f"strategy {strategy.name} reads " + (
+        " or ".join(strategy.sides) + " reports only" if strategy.sides else "no reports"
+    )
+
+
 class Findings:
     """What render writes beside the values: the conflicts, in the order the
-    values are decided, and the explain entries (to a silent explainer when
-    explain is off, chosen once per recovery)."""
+    values are decided, the withheld paths, and the explain entries (to a
+    silent explainer when explain is off, chosen once per recovery)."""
 
     def __init__(self, now: str, explain: bool):
         self.now = now
         self.explaining = explain
         self.explain = Explainer() if explain else Silent()
         self.conflicts: list[Any] = []
+        self.withheld: list[Any] = []
+
+    def withhold(self, rule: PropertyRule, path: str, candidates: Mapping[str, Any], why: str) -> None:
+        """Reports supplied a value at `path` and the policy recovers none of
+        it: the path is named with the rule and who supplied it, never the
+        value (so a bot that needs an sso id asks the visitor to sign in)."""
+        self.withheld.append(
+            {
+                "path": path,
+                "rule": str(rule.origin),
+                "strategy": rule.strategy.name,
+                "sources": [source_of(src) for src in sorted(candidates)],
+                "why": why,
+            }
+        )
+        self.explain.withheld(rule, path, candidates, why)
 
     def status(self, rule: PropertyRule, status: Status) -> None:
         """The status's conflict and explain entry, each written once."""
@@ -127,11 +155,12 @@ class Findings:
         """One value: the rule's strategy picks, a disagreement is listed."""
         strategy = rule.strategy
         decision = pick(strategy, candidates, self.now)
+        if decision is None:
+            if candidates:  # supplied, and read from no side that supplied it: withheld, no value listed anywhere
+                self.withhold(rule, path, candidates, f"withheld: {_reads(strategy)}")
+            return None
         if self.explaining:
-            if decision is not None:
-                self.explain.decided(rule, path, strategy, candidates, decision)
-            elif candidates:
-                self.explain.not_recovered(rule, path, strategy, candidates)
+            self.explain.decided(rule, path, strategy, candidates, decision)
         if _disagree(candidates):
             self.conflicts.append(conflict(path, candidates, _decided(rule, strategy, decision)))
         return decision
@@ -145,9 +174,19 @@ def recover_visitor(policy: Policy, state: dict[str, Any], status: Status, findi
     info = recover_info(policy, state, status.value, findings)
     if status.rule is not None:
         for prop, _computed in status.rule.sets:
-            info[prop] = findings.now  # `now` is the only computed value the schema allows
-            findings.explain.computed(prop, status.rule, findings.now)
+            if status.stands:
+                info[prop] = findings.now  # `now` is the only computed value the schema allows
+                findings.explain.computed(prop, status.rule, findings.now)
+            else:  # the log replaced the status: its side effects did not happen; an uploaded value stays
+                findings.explain.not_set(prop, status.rule, _replaced_by(status))
     return {"status": status.value, "info": info}
+
+
+def _replaced_by(status: Status) -> str:
+    """Why a status rule's `set:` did not apply, in words."""
+    if status.log is not None and status.log.status_rule is not None:
+        return f"not applied: the message log decided {status.value} (rule {status.log.status_rule.name}, {status.log.status_rule.origin})"
+    return f"not applied: the recovered status is {status.value}, not {status.rule.recover_as if status.rule else None}"
 
 
 def recover_info(policy: Policy, state: dict[str, Any], status: str | None, findings: Findings) -> dict[str, Any]:
@@ -157,7 +196,7 @@ def recover_info(policy: Policy, state: dict[str, Any], status: str | None, find
     slots = state["slots"]
     for rule in policy.info:
         if rule.when_status is not None and status not in rule.when_status:
-            findings.explain.excluded(rule, rule.path, status, slots.get(rule.path, {}))
+            _exclude(rule, state, status, findings)
         elif rule.per_key:
             merged = _per_key(rule, state["maps"].get(rule.path, {}), findings)
             if merged:
@@ -167,6 +206,27 @@ def recover_info(policy: Policy, state: dict[str, Any], status: str | None, find
             if decision is not None:
                 info[rule.name] = decision.value
     return info
+
+
+def _exclude(rule: PropertyRule, state: dict[str, Any], status: str | None, findings: Findings) -> None:
+    """A property whose `when: status` did not hold: what reports supplied
+    for it is withheld (each key of a per-key property on its own)."""
+    needs = ", ".join(sorted(rule.when_status or ()))
+    shown = "none" if status is None else status
+    cond = f"{rule.name} is recovered only when the status is in [{needs}], it is {shown}"
+    why = f"withheld: {cond}"
+    if rule.per_key:
+        keyed = state["maps"].get(rule.path, {})
+        for key, candidates in sorted(keyed.items()):
+            findings.withhold(rule, json_path(["visitor", "info", rule.name, key]), candidates, why)
+        if not keyed:
+            findings.explain.excluded(rule, rule.path, f"not recovered: {cond}")
+        return
+    candidates = state["slots"].get(rule.path, {})
+    if candidates:
+        findings.withhold(rule, rule.path, candidates, why)
+    else:
+        findings.explain.excluded(rule, rule.path, f"not recovered: {cond}")
 
 
 def _per_key(rule: PropertyRule, keyed: dict[str, Any], findings: Findings) -> dict[str, Any]:
@@ -225,6 +285,7 @@ def render(policy: Policy, state: dict[str, Any], engine: Engine, explain: bool 
         "setAside": rebuilt.set_aside if rebuilt else [],
         "unfinishedWrapups": wrapups,
         "conflicts": findings.conflicts,
+        "withheld": findings.withheld,
         "explain": findings.explain.entries if explain else {},
         "policy": _stamp(policy),
     }

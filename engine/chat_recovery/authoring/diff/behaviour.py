@@ -49,6 +49,7 @@ KEYED_LISTS: dict[tuple, Callable[[Any], str]] = {
     ("chat", "messages"): _dotted("id"),
     ("setAside",): _dotted("message.id"),
     ("conflicts",): _dotted("path"),
+    ("withheld",): _dotted("path"),
     ("directives",): _directive_key,
 }
 IGNORED = ("explain", "policy")  # explain holds rule locations, policy the digest: they differ by design

@@ -157,3 +157,63 @@ CLIENT = {
     "refusal the visitor missed": "an agent recovering a refusal delivers the refused message to the visitor",
     "unfinished wrapup": "recovered separately, from the agent side only",
 }
+
+# --- The Chinese original (../shared/seed/000_34a503043f723f65.txt) -------
+# The tables above were transcribed from the English rendering; the original
+# stands where the two differ. tests/test_seed_original.py parses the
+# original's tables and holds every row above to them. What it needs to read
+# the original's words: row names that are not simply the key in words, and
+# the original's spellings.
+ORIGINAL_ROW_KEYS = {
+    "latest time of waiting for chat": ["latestWaitingForChatTime"],
+    "landing page url/title": ["landingPageUrl", "landingPageTitle"],
+    "custom variable": ["customVariables"],
+    "current page url/title": ["currentPageUrl", "currentPageTitle"],
+    "requesting page title / url": ["requestingPageTitle", "requestingPageUrl"],
+    "has edit filed in automatic mode": ["hasEditFieldInAutomaticMode"],  # "filed" = field
+    "refuse by visitor": ["refusedByVisitor"],
+    "chating": ["chatting"],
+    "audio video chat": ["audioVideo"],
+}
+ORIGINAL_SPELLINGS = {"vistior": "visitor", "accpet": "accept", "tresfer": "transfer", "cobrows": "cobrowse"}
+# Readings of the original's words (each also under "Readings" in docs/policy.md):
+ORIGINAL_READINGS = {
+    "waiting": "waitingForChat",  # system processing -> "waiting": the status waiting for chat
+    "none": None,  # out of site -> none: not recovered
+    "request chat": "visitorRequestChat",  # time begin waiting: "request chat" is the visitor's request
+    "agent refused chat": "agentRefuseChat",  # the action's name is in the present, like its siblings
+    "agent transfer to department": "agentTransferDepartment",  # the state table names it "agent transfer department"
+}
+# The original lists these under "transferring"; the policy reads them as
+# ending a transfer (a refused transfer leaves the chat with its agent, an
+# accepted one with the new agent: both leave the visitor chatting).
+TRANSFER_ENDS = ["agentRefuseTransfer", "agentAcceptTransfer"]
+# The original's cobrowse row is open ("agent request cobrows ..."): it names
+# one action; the rest of ACTION_STATE["cobrowse"] is the policy's reading.
+COBROWSE_NAMED = ["agentRequestCobrowse"]
+# The "Client" section, item by item, in the original's words.
+CLIENT_ORIGINAL = {
+    "chat ended": ["ChatEnded状态，访客端和Agent端都需要恢复一下聊天", "访客端要保持心跳一段时间, 3m以后停止heartbeat"],
+    "refused by agent": [
+        "访客端处于Refused by Agent状态， 访客端需要恢复一下聊天",
+        "访客端保持心跳一段时间, 3m以后停止heartbeat",
+    ],
+    "refusal the visitor missed": ["Agent 恢复Refused by Agent状态，需要恢复一条refused的消息让访客端可以收到refused状态"],
+    "unfinished wrapup": ["UnfinishedWrapup 需要单独通过agent端恢复"],
+}
+# Where the English rendering differs from the original (the original stands;
+# none of these changes a row above):
+# - visitor basic info: the English adds "each upload merges into what the
+#   server already holds"; the original says only when the info is recovered.
+# - the sf url ... sf case and current sf object id/type rows are one row each
+#   in the original, merged into two rows in the English.
+# - "refuse by visitor" (original) is "refused by visitor" in the English.
+# - "out of site | none |" has no description in the original; the English
+#   adds "not recovered".
+# - chat type: the original's description stops after "聊天的类型，"; the
+#   English adds "(bot or agent)".
+# - the chat-related status rows follow the state table after a blank line
+#   with no header of their own; the English gives them a table and a
+#   sentence ("Chat-related visitor status, from the same messages").
+# - most property descriptions of the original (e.g. browser 访客的浏览器) are
+#   left blank in the English; rules/visitor-info.yaml keeps the original's.

@@ -3,6 +3,8 @@ committed docs/policy.md kept fresh."""
 
 import re
 
+import yaml
+
 from conftest import ROOT, cli, edit
 
 DOCS = ROOT / "docs" / "policy.md"
@@ -105,3 +107,22 @@ def test_invariants_read_as_sentences():
     page = cli("policy", "docs").stdout.decode()
     assert "| `chatEndedIsTerminal` | `chatEnded`: once reached, no later message changes the status |" in page
     assert "| `refusedNeverWaitsAgain` | once `refusedByAgent`, never `waitingForChat` after |" in page
+
+
+def test_each_reading_names_rules_that_exist():
+    """docs/policy.md "Readings" (rules/readings.md): every row names the
+    rules that make its reading, and each named rule is in its rule file."""
+    readings = (ROOT / "rules" / "readings.md").read_text(encoding="utf-8")
+    rows = [line for line in readings.splitlines() if line.startswith("| ") and not line.startswith(("| reading |", "| - |"))]
+    assert len(rows) >= 10
+    named = {}
+    for row in rows:
+        refs = re.findall(r"`([\w-]+\.yaml)#(\w+)`", row)
+        assert refs, f"a reading that names no rule: {row[:80]}"
+        for file, name in refs:
+            named.setdefault(file, set()).add(name)
+    for file, names in named.items():
+        data = yaml.safe_load((ROOT / "rules" / file).read_text(encoding="utf-8"))
+        defined = {key for section in data.values() if isinstance(section, dict) for key in section}
+        assert names - defined == set(), file
+    assert "## Readings" in docs_of()

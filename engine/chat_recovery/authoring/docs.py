@@ -226,6 +226,7 @@ def _invariants(doc: Document) -> list[str]:
     return head + _table(("invariant", "holds for every message log", "description zh", "en"), rows)
 
 
+READINGS = "readings.md"  # beside the rule files: rows where the policy reads what the seed does not state
 SECTIONS: tuple[tuple[str, Callable[[Document], list[str]]], ...] = (
     ("policy", _manifest),
     ("strategies", _strategies),
@@ -248,4 +249,7 @@ def markdown(directory: str | Path | None = None) -> str:
         found = sorted((d for d in docs if d.kind == kind), key=lambda d: (order.get(d.doc.data.get("target"), 9), d.file))
         for doc in found:
             out += section(doc) + [""]
+    readings = path / READINGS
+    if readings.is_file():  # the policy's readings of the seed, written by hand (no rule file holds prose tables)
+        out += [readings.read_text(encoding="utf-8").strip("\n"), ""]
     return "\n".join(out).rstrip("\n") + "\n"

@@ -21,6 +21,7 @@ from typing import IO
 
 from ..api import apply, load_policy, render
 from ..diagnostics import RecoveryError, ReportError
+from ..recovery import strict_json
 from ..recovery.reports import check, parse_bytes
 from ..replay import engine_name
 from . import workers
@@ -127,7 +128,9 @@ def _visitor_of_line(line: bytes) -> str:
 
 def _parse_line(line: bytes):
     try:
-        return json.loads(line)
+        return strict_json.loads(line)
+    except strict_json.BadJson as exc:
+        raise ReportError(exc.message, exc.path) from None
     except UnicodeDecodeError as exc:
         raise ReportError(f"not UTF-8 text (byte {line[exc.start]:#04x} at offset {exc.start})") from None
     except RecursionError:

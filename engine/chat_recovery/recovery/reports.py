@@ -13,12 +13,15 @@ from ..policy.contract import MAX_DEPTH
 from ..policy.model import Policy
 from ..policy.schema_errors import headline
 from ..policy.yamlsource import YamlError, load
+from .strict_json import BadJson, loads
 
 MAX_BYTES = 16 * 1024 * 1024
 
 
 def parse_bytes(raw: bytes, name: str = "") -> Any:
-    """JSON, or YAML when it is not JSON; times stay strings."""
+    """JSON, or YAML when it is not JSON; times stay strings. JSON that
+    parses but is not JSON a report may hold (a duplicate key, a non-finite
+    number, a lone surrogate) is refused with its path, never tried as YAML."""
     if len(raw) > MAX_BYTES:
         raise ReportError(f"larger than {MAX_BYTES // (1024 * 1024)} MiB")
     try:
@@ -31,7 +34,9 @@ def parse_bytes(raw: bytes, name: str = "") -> Any:
     looks_json = stripped[0] in "{[" or name.endswith(".json")
     if looks_json:
         try:
-            return json.loads(stripped)
+            return loads(stripped)
+        except BadJson as exc:
+            raise ReportError(exc.message, exc.path) from None
         except RecursionError:
             raise ReportError(f"nested deeper than {MAX_DEPTH} levels") from None
         except json.JSONDecodeError as exc:

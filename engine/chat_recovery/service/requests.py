@@ -1,15 +1,16 @@
 """Reading a request body as a person would want it judged: the token first,
 then the size (counted while reading, not taken from Content-Length on
-trust), then the media type, then the JSON."""
+trust), then the media type, then the JSON (strictly: a duplicate key, a non-finite
+number or a lone surrogate is a 422 naming its path)."""
 
 from __future__ import annotations
 
 import hmac
-import json
 from typing import Any
 
 from starlette.requests import Request
 
+from ..recovery.strict_json import BadJson, loads
 from .errors import HttpError
 
 
@@ -42,7 +43,9 @@ async def read_json(request: Request, limit: int) -> Any:
         chunks.append(chunk)
     raw = b"".join(chunks)
     try:
-        return json.loads(raw)
+        return loads(raw.decode("utf-8"))
+    except BadJson as exc:  # JSON no report may hold: the contract refuses it, with its path, as any violation
+        raise HttpError(422, "invalidJson", exc.message, exc.path) from None
     except RecursionError:
         raise HttpError(400, "invalidJson", "the JSON nests too deep") from None
     except UnicodeDecodeError as exc:

@@ -19,6 +19,7 @@ from ..paths import json_path
 
 # An escape that may be half of a surrogate pair; only then are strings walked.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
+_SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89abcdefABCDEF]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _MAX_DIGITS = 309  # a longer integer is beyond the largest double (1.8e308)
 
@@ -81,8 +82,8 @@ def loads(text: str | bytes) -> Any:
         return constant(written)  # beyond any double, and beyond what int() reads
 
     value = json.loads(text, object_pairs_hook=pairs, parse_constant=constant, parse_float=number, parse_int=integer)
-    raw = text if isinstance(text, str) else text.decode("utf-8", "replace")
-    if noted or _SURROGATE_ESCAPE.search(raw):
+    escaped = _SURROGATE_ESCAPE.search(text) if isinstance(text, str) else _SURROGATE_ESCAPE_BYTES.search(text)
+    if noted or escaped:
         found = _first_bad(value, [])
         if found is not None:
             raise BadJson(*found)

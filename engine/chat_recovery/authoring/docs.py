@@ -170,7 +170,9 @@ def _actions(doc: Document) -> list[str]:
                 _text(spec.get("seed"), "en"),
             )
         )
-    trust = [(f"`{sender}`", ", ".join(sides)) for sender, sides in data["trust"].items()]
+    trust = data.get("trust") or {"mode": "holders"}
+    sides = [(f"`{sender}`", ", ".join(believed)) for sender, believed in (trust.get("sides") or {}).items()]
+    actors = [(f"`{actor}`", ", ".join(f"`{a}`" for a in actions)) for actor, actions in (data.get("actors") or {}).items()]
     state = [(f"`{field}`", literal(value)) for field, value in data["state"].items()]
     ops = [(f"`{op.name}`", cell(op.doc)) for op in EFFECT_OPS.values()]
     tests = [(f"`{kind.name}`", cell(kind.doc)) for kind in CONDITIONS.values()]
@@ -183,8 +185,10 @@ def _actions(doc: Document) -> list[str]:
         + _table(("effect", "what it does"), ops)
         + ["", "Initial chat state:", ""]
         + _table(("field", "starts as"), state)
-        + ["", "Which report sides are believed, by sender type:", ""]
-        + _table(("sender", "believed from"), trust)
+        + ["", "Actor type per action (a copy whose sender.type is another is set aside as malformed):", ""]
+        + _table(("actor", "actions"), actors)
+        + ["", f"Trust mode: `{trust['mode']}`" + (" (every holder's copy counts)." if trust["mode"] == "holders" else ", which report sides are believed, by sender type:")]
+        + (["", *_table(("sender", "believed from"), sides)] if trust["mode"] == "senders" else [])
     )
 
 

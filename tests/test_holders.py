@@ -74,7 +74,9 @@ def assert_case_3(result):
     assert [(s["message"]["id"], s["code"], s["heldBy"]) for s in result["setAside"]] == [
         (m["id"], "malformed", [{"type": "visitor"}]) for m in FORGED
     ]
-    assert "is an agent action" in result["setAside"][0]["reason"] and "sender.type is 'visitor'" in result["setAside"][0]["reason"]
+    assert (
+        "is an agent action" in result["setAside"][0]["reason"] and "sender.type is 'visitor'" in result["setAside"][0]["reason"]
+    )
     assert [m["id"] for m in result["chat"]["messages"]] == ["m-001", "m-002"]  # a forged copy never reaches the log
 
 
@@ -104,7 +106,11 @@ def test_issue_cases_through_the_service(served, reports, check):
         assert got.status_code == 200, got.text
     progress = served.client.get(f"/v1/visitors/{visitor_id}/recovery").json()
     check(progress["recovery"])
-    awaited = {"assert_case_1": [{"type": "agent", "id": "a-2"}], "assert_case_2": [{"type": "agent", "id": "a-7"}], "assert_case_3": []}
+    awaited = {
+        "assert_case_1": [{"type": "agent", "id": "a-2"}],
+        "assert_case_2": [{"type": "agent", "id": "a-7"}],
+        "assert_case_3": [],
+    }
     assert progress["awaiting"] == awaited[check.__name__] and progress["complete"] is (not awaited[check.__name__])
 
 
@@ -158,14 +164,21 @@ def test_a_malformed_copy_is_set_aside_whoever_holds_it(policy):
 def test_a_sender_whose_own_report_lacks_its_message_is_a_conflict(policy):
     """a-7's report holds the chat but not a-7's message that the visitor holds: who holds it, who lacks it."""
     written = msg(3, "agentMessage", "agent", "a-7")
-    result = cr.recover(policy, [chat_report(ACCEPTED + [written], "visitor"), chat_report(ACCEPTED, agent="a-7", sent=LATER)], NOW)
+    result = cr.recover(
+        policy, [chat_report(ACCEPTED + [written], "visitor"), chat_report(ACCEPTED, agent="a-7", sent=LATER)], NOW
+    )
     assert written in result["chat"]["messages"]
     (found,) = [c for c in result["conflicts"] if c["path"] == "$.chat.messages['m-003']"]
     assert found["values"] == [
         {"source": {"type": "agent", "id": "a-7"}, "sentAt": LATER, "value": None},
         {"source": {"type": "visitor"}, "sentAt": "2026-11-24T09:00:00Z", "value": written},
     ]
-    assert found["decided"] == {"rule": "built-in: every holder's copy counts", "strategy": "everyHolder", "value": written, "source": {"type": "visitor"}}
+    assert found["decided"] == {
+        "rule": "built-in: every holder's copy counts",
+        "strategy": "everyHolder",
+        "value": written,
+        "source": {"type": "visitor"},
+    }
 
 
 def test_a_report_sent_before_the_message_does_not_lack_it(policy):
@@ -227,7 +240,11 @@ def test_trust_sides_without_mode_senders_are_refused(rules_copy):
 
 def test_an_action_under_two_actors_is_refused(rules_copy):
     actions = rules_copy / "chat-actions.yaml"
-    edit(actions, "  bot: [botStartChat, botAcceptChat, botMessage]\n", "  bot: [botStartChat, botAcceptChat, botMessage, agentMessage]\n")
+    edit(
+        actions,
+        "  bot: [botStartChat, botAcceptChat, botMessage]\n",
+        "  bot: [botStartChat, botAcceptChat, botMessage, agentMessage]\n",
+    )
     with pytest.raises(cr.PolicyError) as caught:
         cr.load_policy(rules_copy)
     (problem,) = caught.value.diagnostics

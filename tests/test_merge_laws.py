@@ -35,8 +35,23 @@ STATUS = st.sampled_from(["inSite", "preChat", "offlineMessage", "systemProcessi
 # Actions of every actor, with senders that match their actor or not (a
 # malformed copy, set aside), agents that may or may not have reported, so
 # screening, set-aside copies and missing-own-copy conflicts meet the laws.
-ACTIONS = ["visitorMessage", "visitorRequestChat", "agentAcceptChat", "agentJoinChat", "agentStopChat", "agentMessage", "botMessage", "systemChatEnded"]
-SENDERS = [{"type": "visitor"}, {"type": "agent", "id": "a-1"}, {"type": "agent", "id": "a-2"}, {"type": "bot", "id": "b-1"}, {"type": "system"}]
+ACTIONS = [
+    "visitorMessage",
+    "visitorRequestChat",
+    "agentAcceptChat",
+    "agentJoinChat",
+    "agentStopChat",
+    "agentMessage",
+    "botMessage",
+    "systemChatEnded",
+]
+SENDERS = [
+    {"type": "visitor"},
+    {"type": "agent", "id": "a-1"},
+    {"type": "agent", "id": "a-2"},
+    {"type": "bot", "id": "b-1"},
+    {"type": "system"},
+]
 MESSAGES = st.lists(
     st.builds(
         lambda i, t, a, s, x: {

@@ -68,7 +68,11 @@ class Code(StrEnum):
     OVERLAPPING_RULES = "overlapping-rules", "error", "two action rules could both fire for one message"
     EMPTY_CONDITION = "empty-condition", "error", "a client rule without a condition"
     MISSING_CONDITION = "missing-condition", "error", "a directive refers to what its rule's condition does not supply"
-    UNKNOWN_ACTION = "unknown-action", "error", "an invariant names an action (or `actors` one a slip from an action) that no rule handles and the contract lacks"
+    UNKNOWN_ACTION = (
+        "unknown-action",
+        "error",
+        "an invariant names an action (or `actors` one a slip from an action) that no rule handles and the contract lacks",
+    )
     DUPLICATE_ACTOR = "duplicate-actor", "error", "an action is listed under two actor types in `actors`"
     TRUST_MODE = "trust-mode", "error", "`trust` sides or a rule's `trust` given while the trust mode is holders"
     # what `policy check` proves about a policy that loads

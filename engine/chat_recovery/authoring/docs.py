@@ -187,7 +187,15 @@ def _actions(doc: Document) -> list[str]:
         + _table(("field", "starts as"), state)
         + ["", "Actor type per action (a copy whose sender.type is another is set aside as malformed):", ""]
         + _table(("actor", "actions"), actors)
-        + ["", f"Trust mode: `{trust['mode']}`" + (" (every holder's copy counts)." if trust["mode"] == "holders" else ", which report sides are believed, by sender type:")]
+        + [
+            "",
+            f"Trust mode: `{trust['mode']}`"
+            + (
+                " (every holder's copy counts)."
+                if trust["mode"] == "holders"
+                else ", which report sides are believed, by sender type:"
+            ),
+        ]
         + (["", *_table(("sender", "believed from"), sides)] if trust["mode"] == "senders" else [])
     )
 

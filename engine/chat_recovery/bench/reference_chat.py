@@ -147,9 +147,13 @@ def _set_aside(chat: Chat) -> list:
             message = chat.malformed[message_id][src][1]
             actor = actor_of(message["action"])
             reason = f"'{message['action']}' is {'an' if actor == 'agent' else 'a'} {actor} action (rules: actors), but this copy's sender.type is '{message['sender']['type']}'"
-            entry = entries.setdefault((_json(message), reason), {"message": message, "heldBy": [], "reason": reason, "code": "malformed"})
+            entry = entries.setdefault(
+                (_json(message), reason), {"message": message, "heldBy": [], "reason": reason, "code": "malformed"}
+            )
             entry["heldBy"].append(_source(src))
-    return sorted(entries.values(), key=lambda e: (_key(e["message"]["time"]), e["message"]["id"], _json(e["heldBy"]), e["reason"]))
+    return sorted(
+        entries.values(), key=lambda e: (_key(e["message"]["time"]), e["message"]["id"], _json(e["heldBy"]), e["reason"])
+    )
 
 
 def rebuild(chat: Chat) -> Log:

@@ -174,7 +174,9 @@ def _forged(rng: random.Random, messages: list[dict]) -> list[dict]:
     the rest of the storm is what it was."""
     if not messages or rng.random() >= 0.05:
         return []
-    return [{"id": "m-forged", "time": messages[-1]["time"], "action": "agentJoinChat", "sender": {"type": "visitor", "id": "a-evil"}}]
+    return [
+        {"id": "m-forged", "time": messages[-1]["time"], "action": "agentJoinChat", "sender": {"type": "visitor", "id": "a-evil"}}
+    ]
 
 
 def _holding(rng: random.Random, messages: list[dict]) -> list[dict]:

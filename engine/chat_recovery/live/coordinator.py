@@ -148,7 +148,9 @@ def awaited(doc: dict) -> list:
     chat = recovery.get("chat") or {}
     agents = list((chat.get("state") or {}).get("currentAgents") or [])
     agents += [a for a in (chat.get("props") or {}).get("monitorAgents") or [] if a not in agents]
-    senders = sorted({m["sender"]["id"] for m in chat.get("messages") or () if m["sender"]["type"] == "agent" and m["sender"].get("id")})
+    senders = sorted(
+        {m["sender"]["id"] for m in chat.get("messages") or () if m["sender"]["type"] == "agent" and m["sender"].get("id")}
+    )
     agents += [a for a in senders if a not in agents]
     out += [{"type": "agent", "id": a} for a in agents if f"agent:{a}" not in reported]
     return out

@@ -111,7 +111,12 @@ def _trust_mode(doc: Document, trust: dict[str, Any], problems: list[Diagnostic]
         return
     if "sides" in trust:
         problems.append(
-            doc.diag(("trust", "sides"), "`sides` applies only with `mode: senders`; mode holders counts every holder's copy", Code.TRUST_MODE, at_key=True)
+            doc.diag(
+                ("trust", "sides"),
+                "`sides` applies only with `mode: senders`; mode holders counts every holder's copy",
+                Code.TRUST_MODE,
+                at_key=True,
+            )
         )
     for name, spec in doc.doc.data["rules"].items():
         if "trust" in spec:

@@ -5,8 +5,8 @@ through the action rules."""
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .. import timeutil
@@ -35,7 +35,9 @@ class ChatResult:
     unmatched: dict[str, Any] = field(default_factory=dict)  # message id -> the event no rule matched (for explain)
 
 
-def merged_log(held: dict[str, Any], conflicts: list[Any], sources: dict[str, Any] | None = None) -> tuple[list[Any], dict[str, Any]]:
+def merged_log(
+    held: dict[str, Any], conflicts: list[Any], sources: dict[str, Any] | None = None
+) -> tuple[list[Any], dict[str, Any]]:
     """Each message once. Copies of one id that differ: the copy from the
     latest report wins (then the larger source), and the difference is a
     conflict. So is a sender's own report (`sources`: source -> latest
@@ -92,7 +94,9 @@ def set_aside_copies(rejected: dict[str, Any]) -> list[Any]:
     for _message_id, copies in sorted(rejected.items()):
         for src, held in sorted(copies.items()):
             key = (canonical_json(held["value"]), held["code"], held["reason"])
-            entry = entries.setdefault(key, {"message": held["value"], "heldBy": [], "reason": held["reason"], "code": held["code"]})
+            entry = entries.setdefault(
+                key, {"message": held["value"], "heldBy": [], "reason": held["reason"], "code": held["code"]}
+            )
             entry["heldBy"].append(source_of(src))
     sort_key = timeutil.sort_key
     return sorted(

@@ -120,7 +120,13 @@ def _offer_keys(state: dict[str, Any], path: str, value: dict[str, Any], src: st
 
 
 def _fold_chat(
-    policy: Policy, state: dict[str, Any], chat: dict[str, Any], src: str, sent_at: str, seq: int, offer: Callable[[str, Any], None]
+    policy: Policy,
+    state: dict[str, Any],
+    chat: dict[str, Any],
+    src: str,
+    sent_at: str,
+    seq: int,
+    offer: Callable[[str, Any], None],
 ) -> None:
     held = state["chat"]
     if held is None:

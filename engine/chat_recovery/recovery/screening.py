@@ -26,10 +26,9 @@ def screen(chat: ChatPolicy, chat_id: str, message: dict[str, Any]) -> Rejection
     actor = chat.actors.get(message["action"])
     sender = message["sender"]["type"]
     if actor is not None and sender != actor:
+        article = "an" if actor[0] in "aeiou" else "a"
         return Rejection(
             "malformed",
-            f"'{message['action']}' is an {actor} action (rules: actors), but this copy's sender.type is '{sender}'"
-            if actor[0] in "aeiou"
-            else f"'{message['action']}' is a {actor} action (rules: actors), but this copy's sender.type is '{sender}'",
+            f"'{message['action']}' is {article} {actor} action (rules: actors), but this copy's sender.type is '{sender}'",
         )
     return None

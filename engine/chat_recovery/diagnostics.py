@@ -74,7 +74,7 @@ class Code(StrEnum):
         "an invariant names an action (or `actors` one a slip from an action) that no rule handles and the contract lacks",
     )
     DUPLICATE_ACTOR = "duplicate-actor", "error", "an action is listed under two actor types in `actors`"
-    TRUST_MODE = "trust-mode", "error", "`trust` sides or a rule's `trust` given while the trust mode is holders"
+    TRUST_MODE = "trust-mode", "error", "`trust` sides or a rule's `trust` under mode holders, or mode senders without sides"
     # what `policy check` proves about a policy that loads
     INVARIANT_FAILS = "invariant-fails", "error", "an invariant is broken; the message names the steps that break it"
     NOT_PROVED = "not-proved", "warning", "the state space is too large to prove the invariants or find dead rules"

@@ -187,17 +187,21 @@ def _actions(doc: Document) -> list[str]:
         + _table(("field", "starts as"), state)
         + ["", "Actor type per action (a copy whose sender.type is another is set aside as malformed):", ""]
         + _table(("actor", "actions"), actors)
-        + [
-            "",
-            f"Trust mode: `{trust['mode']}`"
-            + (
-                " (every holder's copy counts)."
-                if trust["mode"] == "holders"
-                else ", which report sides are believed, by sender type:"
-            ),
-        ]
+        + ["", f"Trust mode: `{trust['mode']}`. {TRUST_MODES_TEXT[trust['mode']]}"]
         + (["", *_table(("sender", "believed from"), sides)] if trust["mode"] == "senders" else [])
     )
+
+
+TRUST_MODES_TEXT = {
+    "holders": "Every holder's copy counts (the seed: the chat is the merge of every agent's and the visitor's local "
+    "messages); only a malformed copy is set aside. The opt-in mode `senders` (`trust: {mode: senders, sides: ...}`) "
+    "believes a message only from the report sides its sender type names; its cost: until the new agent's console "
+    "reports, a transfer the visitor saw accepted recovers onto the agent who left (issue 15, case 1).",
+    "senders": "Opt-in: a message that only reports of sides not trusted for it hold is kept in the log but not replayed "
+    "(setAside, code `untrusted`), unless no trusted side reported the chat. Its cost: until the new agent's console "
+    "reports, a transfer the visitor saw accepted recovers onto the agent who left (issue 15, case 1). "
+    "Which report sides are believed, by sender type:",
+}
 
 
 def _client(doc: Document) -> list[str]:

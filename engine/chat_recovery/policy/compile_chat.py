@@ -108,6 +108,12 @@ def _actors(doc: Document, known: set[str], problems: list[Diagnostic]) -> dict[
 def _trust_mode(doc: Document, trust: dict[str, Any], problems: list[Diagnostic]) -> None:
     """`sides` and a rule's own `trust` mean something only in mode senders."""
     if trust["mode"] == "senders":
+        if "sides" not in trust:
+            problems.append(
+                doc.diag(
+                    ("trust", "mode"), "`mode: senders` needs `sides`: by sender type, the report sides believed", Code.TRUST_MODE
+                )
+            )
         return
     if "sides" in trust:
         problems.append(

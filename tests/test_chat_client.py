@@ -1,4 +1,4 @@
-"""The seed's Client section and the trust rules, through the public API,
+"""The seed's Client section and the merge of every holder's copy, through the public API,
 including the two-sided cases: a message only one side holds, sides that
 disagree."""
 
@@ -87,20 +87,11 @@ def test_wrapup_without_a_chat_is_still_restored(policy):
     assert directives(result) == [{"to": {"type": "agent", "id": "a-3"}, "do": "restoreWrapup", "wrapup": {"categories": ["x"]}}]
 
 
-def test_agent_fact_seen_only_by_the_visitor_is_set_aside_when_agents_reported(policy):
+def test_an_agent_fact_only_the_visitor_holds_counts_when_agents_reported(policy):
+    """Every holder's copy counts: an agent's report without the join does not drop the visitor's copy."""
     visitor_log = log("visitorRequestChat", ("agentAcceptChat", "agent", "a-7"), ("agentJoinChat", "agent", "a-666"))
     result = cr.recover(policy, [chat_report(visitor_log, "visitor"), chat_report(visitor_log[:2])], NOW)
-    assert result["chat"]["state"]["currentAgents"] == ["a-7"]
-    (aside,) = result["setAside"]
-    assert aside["message"]["id"] == visitor_log[2]["id"] and aside["heldBy"] == [{"type": "visitor"}]
-    assert "agent reports only" in aside["reason"]
-    assert visitor_log[2] in result["chat"]["messages"]  # still in the merged log, for the record
-
-
-def test_the_visitors_log_is_believed_when_no_agent_reported(policy):
-    visitor_log = log("visitorRequestChat", ("agentAcceptChat", "agent", "a-7"), ("agentJoinChat", "agent", "a-8"))
-    result = cr.recover(policy, [chat_report(visitor_log, "visitor")], NOW)
-    assert result["chat"]["state"]["currentAgents"] == ["a-7", "a-8"] and result["setAside"] == []
+    assert result["chat"]["state"]["currentAgents"] == ["a-7", "a-666"] and result["setAside"] == []
 
 
 def test_differing_copies_of_one_message_are_a_conflict_not_a_crash(policy):

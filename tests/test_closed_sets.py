@@ -24,7 +24,7 @@ from chat_recovery.authoring.docs import markdown
 from chat_recovery.cli import main
 from chat_recovery.live.store import MemoryStore, StoreUnavailable
 from chat_recovery.live.stores import STORES, make_store
-from chat_recovery.policy.chat_model import SENDER_TYPES
+from chat_recovery.policy.chat_model import SENDER_TYPES, TRUST_MODES
 from chat_recovery.policy.conditions import CONDITIONS, closed_kinds, kind_of
 from chat_recovery.policy.effects import EFFECT_OPS
 from chat_recovery.recovery.picks import PICKS
@@ -217,6 +217,13 @@ def test_the_sender_types_are_the_report_schemas():
     sender = schema["$defs"]["message"]["properties"]["sender"]
     sender = schema["$defs"][sender["$ref"].rsplit("/", 1)[-1]] if "$ref" in sender else sender
     assert tuple(sender["properties"]["type"]["enum"]) == SENDER_TYPES
+
+
+def test_the_actor_types_and_trust_modes_are_the_schemas():
+    """`actors` is keyed by the report's sender types; `trust.mode` is the model's table of modes."""
+    schema = _read(ROOT, "schemas/policy-chat-actions.schema.json")["properties"]
+    assert tuple(schema["actors"]["properties"]) == SENDER_TYPES
+    assert tuple(schema["trust"]["properties"]["mode"]["enum"]) == TRUST_MODES
 
 
 def test_the_generated_docs_say_what_each_pick_and_effect_does():

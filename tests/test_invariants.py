@@ -112,7 +112,7 @@ GUARDED_ACTIONS = """\
 # yaml-language-server: $schema=../schemas/policy-chat-actions.schema.json
 kind: chatActions
 state: {requestTime: null, chatType: null, currentAgents: [], transferBeginTime: null, topic: null}
-trust: {visitor: [visitor, agent], agent: [agent], bot: [visitor, agent], system: [visitor, agent]}
+trust: {mode: senders, sides: {visitor: [visitor, agent], agent: [agent], bot: [visitor, agent], system: [visitor, agent]}}
 rules:
   request:
     on: visitorRequestChat
@@ -179,7 +179,7 @@ LISTS_ACTIONS = """\
 # yaml-language-server: $schema=../schemas/policy-chat-actions.schema.json
 kind: chatActions
 state: {currentAgents: [], lastSender: null}
-trust: {visitor: [visitor, agent], agent: [agent], bot: [visitor, agent], system: [visitor, agent]}
+trust: {mode: senders, sides: {visitor: [visitor, agent], agent: [agent], bot: [visitor, agent], system: [visitor, agent]}}
 rules:
   request:
     on: visitorRequestChat

@@ -1,6 +1,7 @@
 """Laws of the merge, checked on random report sets: arrival order does not
-matter (but for 'first writer wins' properties that reports disagree on), and
-a report applied twice changes nothing."""
+matter (but for 'first writer wins' properties that reports disagree on),
+messages included (every holder's copy, malformed ones set aside, missing own
+copies listed), and a report applied twice changes nothing."""
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -31,17 +32,40 @@ INFO = {
     "latestPrechatTime": st.sampled_from(TIMES),
 }
 STATUS = st.sampled_from(["inSite", "preChat", "offlineMessage", "systemProcessing", "outOfSite", "chatting"])
+# Actions of every actor, with senders that match their actor or not (a
+# malformed copy, set aside), agents that may or may not have reported, so
+# screening, set-aside copies and missing-own-copy conflicts meet the laws.
+ACTIONS = [
+    "visitorMessage",
+    "visitorRequestChat",
+    "agentAcceptChat",
+    "agentJoinChat",
+    "agentStopChat",
+    "agentMessage",
+    "botMessage",
+    "systemChatEnded",
+]
+SENDERS = [
+    {"type": "visitor"},
+    {"type": "agent", "id": "a-1"},
+    {"type": "agent", "id": "a-2"},
+    {"type": "bot", "id": "b-1"},
+    {"type": "system"},
+]
 MESSAGES = st.lists(
     st.builds(
-        lambda i, t: {
+        lambda i, t, a, s, x: {
             "id": f"m-{i}",
             "time": TIMES[t],
-            "action": "visitorMessage",
-            "sender": {"type": "visitor"},
-            "text": f"hello {i}",
+            "action": ACTIONS[a],
+            "sender": SENDERS[s],
+            "text": f"hello {x}",
         },
         st.integers(0, 5),
         st.integers(0, 3),
+        st.integers(0, len(ACTIONS) - 1),
+        st.integers(0, len(SENDERS) - 1),
+        st.integers(0, 1),
     ),
     max_size=4,
     unique_by=lambda m: m["id"],

@@ -68,7 +68,13 @@ class Code(StrEnum):
     OVERLAPPING_RULES = "overlapping-rules", "error", "two action rules could both fire for one message"
     EMPTY_CONDITION = "empty-condition", "error", "a client rule without a condition"
     MISSING_CONDITION = "missing-condition", "error", "a directive refers to what its rule's condition does not supply"
-    UNKNOWN_ACTION = "unknown-action", "error", "an invariant names an action that no rule handles and the contract lacks"
+    UNKNOWN_ACTION = (
+        "unknown-action",
+        "error",
+        "an invariant names an action (or `actors` one a slip from an action) that no rule handles and the contract lacks",
+    )
+    DUPLICATE_ACTOR = "duplicate-actor", "error", "an action is listed under two actor types in `actors`"
+    TRUST_MODE = "trust-mode", "error", "`trust` sides or a rule's `trust` under mode holders, or mode senders without sides"
     # what `policy check` proves about a policy that loads
     INVARIANT_FAILS = "invariant-fails", "error", "an invariant is broken; the message names the steps that break it"
     NOT_PROVED = "not-proved", "warning", "the state space is too large to prove the invariants or find dead rules"
@@ -78,6 +84,7 @@ class Code(StrEnum):
     NEVER_MATCHES = "never-matches", "warning", "a client rule (or some of its statuses) can never match"
     UNKNOWN_DIRECTIVE = "unknown-directive", "warning", "a client rule's directive is a slip of a contract directive"
     NOT_CONTRACT_ACTION = "not-contract-action", "warning", "an action rule's action is a slip of a contract action"
+    NO_ACTOR = "no-actor", "warning", "an action rule's action has no actor type in `actors`: its copies are not checked"
     # policy test suites
     NO_SUITES = "no-suites", "error", "no test suite file was found"
     DUPLICATE_CASE = "duplicate-case", "error", "two cases of a suite share a name"

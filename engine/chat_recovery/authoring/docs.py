@@ -170,7 +170,9 @@ def _actions(doc: Document) -> list[str]:
                 _text(spec.get("seed"), "en"),
             )
         )
-    trust = [(f"`{sender}`", ", ".join(sides)) for sender, sides in data["trust"].items()]
+    trust = data.get("trust") or {"mode": "holders"}
+    sides = [(f"`{sender}`", ", ".join(believed)) for sender, believed in (trust.get("sides") or {}).items()]
+    actors = [(f"`{actor}`", ", ".join(f"`{a}`" for a in actions)) for actor, actions in (data.get("actors") or {}).items()]
     state = [(f"`{field}`", literal(value)) for field, value in data["state"].items()]
     ops = [(f"`{op.name}`", cell(op.doc)) for op in EFFECT_OPS.values()]
     tests = [(f"`{kind.name}`", cell(kind.doc)) for kind in CONDITIONS.values()]
@@ -183,9 +185,23 @@ def _actions(doc: Document) -> list[str]:
         + _table(("effect", "what it does"), ops)
         + ["", "Initial chat state:", ""]
         + _table(("field", "starts as"), state)
-        + ["", "Which report sides are believed, by sender type:", ""]
-        + _table(("sender", "believed from"), trust)
+        + ["", "Actor type per action (a copy whose sender.type is another is set aside as malformed):", ""]
+        + _table(("actor", "actions"), actors)
+        + ["", f"Trust mode: `{trust['mode']}`. {TRUST_MODES_TEXT[trust['mode']]}"]
+        + (["", *_table(("sender", "believed from"), sides)] if trust["mode"] == "senders" else [])
     )
+
+
+TRUST_MODES_TEXT = {
+    "holders": "Every holder's copy counts (the seed: the chat is the merge of every agent's and the visitor's local "
+    "messages); only a malformed copy is set aside. The opt-in mode `senders` (`trust: {mode: senders, sides: ...}`) "
+    "believes a message only from the report sides its sender type names; its cost: until the new agent's console "
+    "reports, a transfer the visitor saw accepted recovers onto the agent who left (issue 15, case 1).",
+    "senders": "Opt-in: a message that only reports of sides not trusted for it hold is kept in the log but not replayed "
+    "(setAside, code `untrusted`), unless no trusted side reported the chat. Its cost: until the new agent's console "
+    "reports, a transfer the visitor saw accepted recovers onto the agent who left (issue 15, case 1). "
+    "Which report sides are believed, by sender type:",
+}
 
 
 def _client(doc: Document) -> list[str]:

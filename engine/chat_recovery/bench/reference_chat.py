@@ -1,4 +1,4 @@
-"""The reference's chat: the merged log, who is believed, the seed's
+"""The reference's chat: the merged log of every holder's well-formed copy, the seed's
 "state recovered from actions" table as one handler per action, and the
 seed's "Client" section as plain code."""
 
@@ -50,23 +50,39 @@ def _source(src: str) -> dict:
 
 
 class Chat:
-    """Every copy of every message, by id and source."""
+    """Every copy of every message, by id and source: the well-formed ones,
+    and apart the malformed ones (sender type not the action's actor)."""
 
     def __init__(self, chat_id: str):
         self.id = chat_id
         self.copies: dict = {}  # message id -> {source key: (sentAt, message)}
-        self.sources: set = set()
+        self.malformed: dict = {}  # message id -> {source key: (sentAt, message)}
+        self.sources: dict = {}  # source key -> its latest sentAt
 
     def add(self, src: str, sent: str, messages) -> None:
-        self.sources.add(src)
+        if src not in self.sources or _key(sent) > _key(self.sources[src]):
+            self.sources[src] = sent
         for message in messages:
             time = canonical_time(message["time"])
             if time != message["time"]:
                 message = {**message, "time": time}
-            copies = self.copies.setdefault(message["id"], {})
-            held = copies.get(src)
+            good = self.copies.setdefault(message["id"], {})
+            bad = self.malformed.setdefault(message["id"], {})
+            held = good.get(src) or bad.get(src)
             if held is None or _key(sent) > _key(held[0]) or (_key(sent) == _key(held[0]) and _json(message) > _json(held[1])):
-                copies[src] = (sent, message)
+                good.pop(src, None)
+                bad.pop(src, None)
+                actor = actor_of(message["action"])
+                (good if actor is None or actor == message["sender"]["type"] else bad)[src] = (sent, message)
+
+
+def actor_of(action: str) -> str | None:
+    """Who does a contract action: its name says so, but for the request to a bot, which the visitor makes."""
+    if action not in ACTIONS and action not in ("visitorMessage", "agentMessage", "botMessage", "systemMessage"):
+        return None
+    if action == "requestChatToBot":
+        return "visitor"
+    return next(kind for kind in ("visitor", "agent", "bot", "system") if action.startswith(kind))
 
 
 class Log:
@@ -79,25 +95,43 @@ class Log:
         self.conflicts: list = []
 
 
+def _path(message_id: str) -> str:
+    if IDENT.match(message_id):
+        return f"$.chat.messages.{message_id}"
+    return "$.chat.messages['" + message_id.replace("\\", "\\\\").replace("'", "\\'") + "']"
+
+
+def _own(message: dict) -> str | None:
+    sender = message["sender"]
+    if sender["type"] == "visitor":
+        return "visitor"
+    if sender["type"] == "agent" and sender.get("id"):
+        return "agent:" + sender["id"]
+    return None
+
+
 def _merged(chat: Chat) -> Log:
     messages, holders, conflicts = [], {}, []
     for message_id in sorted(chat.copies):
         copies = chat.copies[message_id]
+        if not copies:
+            continue
         src = max(copies, key=lambda s: (_key(copies[s][0]), s))
         message = copies[src][1]
         messages.append(message)
         holders[message_id] = sorted(copies)
-        if any(c[1] != message for c in copies.values()):
-            path = (
-                f"$.chat.messages.{message_id}"
-                if IDENT.match(message_id)
-                else "$.chat.messages['" + message_id.replace("\\", "\\\\").replace("'", "\\'") + "']"
-            )
+        differ = any(c[1] != message for c in copies.values())
+        own = _own(message)
+        lacks = own is not None and own not in copies and own in chat.sources and _key(chat.sources[own]) >= _key(message["time"])
+        if differ or lacks:
+            values = {s: (copies[s][0], copies[s][1]) for s in copies}
+            if lacks:
+                values[own] = (chat.sources[own], None)
             conflicts.append(
                 {
-                    "path": path,
-                    "values": [{"source": _source(s), "sentAt": copies[s][0], "value": copies[s][1]} for s in sorted(copies)],
-                    "decided": {"strategy": "latest", "value": message, "source": _source(src)},
+                    "path": _path(message_id),
+                    "values": [{"source": _source(s), "sentAt": values[s][0], "value": values[s][1]} for s in sorted(values)],
+                    "decided": {"strategy": "latest" if differ else "everyHolder", "value": message, "source": _source(src)},
                 }
             )
     messages.sort(key=lambda m: (_key(m["time"]), m["id"]))
@@ -106,23 +140,27 @@ def _merged(chat: Chat) -> Log:
     return log
 
 
+def _set_aside(chat: Chat) -> list:
+    entries: dict = {}
+    for message_id in sorted(chat.malformed):
+        for src in sorted(chat.malformed[message_id]):
+            message = chat.malformed[message_id][src][1]
+            actor = actor_of(message["action"])
+            reason = f"'{message['action']}' is {'an' if actor == 'agent' else 'a'} {actor} action (rules: actors), but this copy's sender.type is '{message['sender']['type']}'"
+            entry = entries.setdefault(
+                (_json(message), reason), {"message": message, "heldBy": [], "reason": reason, "code": "malformed"}
+            )
+            entry["heldBy"].append(_source(src))
+    return sorted(
+        entries.values(), key=lambda e: (_key(e["message"]["time"]), e["message"]["id"], _json(e["heldBy"]), e["reason"])
+    )
+
+
 def rebuild(chat: Chat) -> Log:
     """The merged log replayed: the chat state and the chat-related status."""
     log = _merged(chat)
-    reporting = {s.partition(":")[0] for s in chat.sources}
+    log.set_aside = _set_aside(chat)
     for message in log.messages:
-        kind = message["sender"]["type"]
-        believed = ("agent", "visitor") if kind != "agent" or message["action"] == "agentRefuseChat" else ("agent",)
-        held_by = {s.partition(":")[0] for s in log.holders[message["id"]]}
-        if not any(side in held_by for side in believed) and any(side in reporting for side in believed):
-            log.set_aside.append(
-                {
-                    "message": message,
-                    "heldBy": [_source(s) for s in log.holders[message["id"]]],
-                    "reason": f"this {kind} message is believed from {' or '.join(sorted(believed))} reports only, and such reports hold this chat without it",
-                }
-            )
-            continue
         log.replayed.add(message["id"])
         handler = ACTIONS.get(message["action"])
         if handler is not None and not _closed(log.status, message["action"]):

@@ -131,6 +131,7 @@ def visitor_reports(rng: random.Random, visitor_id: str, spec: StormSpec) -> Ite
     if rng.random() < 0.97:  # a visitor that closed its tab uploads nothing
         report = _report(rng, visitor_id, {"type": "visitor"}, chat.status, _visitor_view(info))
         report["chat"] = {"id": chat_id, "props": values.visitor_chat_props(rng), "messages": _holding(logs, chat.messages)}
+        report["chat"]["messages"] += _forged(random.Random(f"{visitor_id}:forged"), chat.messages)
         yield report
     for agent in agents:
         status = chat.status if rng.random() < 0.9 else rng.choice(values.CHAT_STATUSES)
@@ -165,6 +166,17 @@ def _agent_view(rng: random.Random, info: dict) -> dict:
             variables[name] = f"{variables[name]}-old"
     view["customVariables"] = variables
     return view
+
+
+def _forged(rng: random.Random, messages: list[dict]) -> list[dict]:
+    """Now and then a visitor's client that writes an agent's fact as its own
+    (sender.type visitor): a malformed copy, set aside. Its own generator, so
+    the rest of the storm is what it was."""
+    if not messages or rng.random() >= 0.05:
+        return []
+    return [
+        {"id": "m-forged", "time": messages[-1]["time"], "action": "agentJoinChat", "sender": {"type": "visitor", "id": "a-evil"}}
+    ]
 
 
 def _holding(rng: random.Random, messages: list[dict]) -> list[dict]:

@@ -135,8 +135,12 @@ class Coordinator:
 
 def awaited(doc: dict) -> list:
     """Who is still expected to report: the visitor (unless the policy
-    recovered no visitor), and every agent the merged chat says holds it
-    (current and monitoring agents) that has not reported yet."""
+    recovered no visitor), and every agent the merged chat puts on it that
+    has not reported yet: current and monitoring agents, and every agent
+    that sent a counted message (screening set aside any copy whose
+    sender.type is not its action's actor, so an agent sender here sent an
+    agent action). Until such an agent reports, what the chat says it did
+    rests on other holders' copies, so the recovery is not complete."""
     recovery, reported = doc["recovery"], doc["reported"]
     out = []
     if "visitor" not in reported and recovery.get("visitor") is not None:
@@ -144,6 +148,10 @@ def awaited(doc: dict) -> list:
     chat = recovery.get("chat") or {}
     agents = list((chat.get("state") or {}).get("currentAgents") or [])
     agents += [a for a in (chat.get("props") or {}).get("monitorAgents") or [] if a not in agents]
+    senders = sorted(
+        {m["sender"]["id"] for m in chat.get("messages") or () if m["sender"]["type"] == "agent" and m["sender"].get("id")}
+    )
+    agents += [a for a in senders if a not in agents]
     out += [{"type": "agent", "id": a} for a in agents if f"agent:{a}" not in reported]
     return out
 

@@ -10,7 +10,8 @@ from typing import Any
 
 from .model import Origin
 
-SENDER_TYPES = ("visitor", "agent", "bot", "system")  # the report schema's sender types
+SENDER_TYPES = ("visitor", "agent", "bot", "system")  # the report schema's sender types (and the actor types)
+TRUST_MODES = ("holders", "senders")  # the schema's trust modes; holders is the default
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class ActionRule:
     priority: int
     effects: tuple[Effect, ...]
     status: str | None
-    trust: frozenset[str] | None  # report sides that may introduce it; None: by sender type
+    trust: frozenset[str] | None  # trust mode senders: report sides that may introduce it; None: by sender type
     origin: Origin
 
 
@@ -69,8 +70,10 @@ class ClientRule:
 @dataclass(frozen=True)
 class ChatPolicy:
     initial_state: Mapping[str, Any]  # deep-copied before use
-    trust: Mapping[str, frozenset[str]]  # sender type -> sides
-    trust_by_action: Mapping[str, frozenset[str]]  # a rule's own `trust`, which overrides the above
+    actors: Mapping[str, str]  # action -> the sender type that does it (a copy from another is malformed)
+    trust_mode: str  # "holders": every holder's copy counts; "senders": `trust` decides who may introduce
+    trust: Mapping[str, frozenset[str]]  # senders mode: sender type -> sides (empty in holders mode)
+    trust_by_action: Mapping[str, frozenset[str]]  # senders mode: a rule's own `trust`, which overrides the above
     rules: tuple[ActionRule, ...]  # in matching order: by action, then priority, then definition
     by_action: Mapping[str, tuple[int, ...]]  # action -> indexes into rules
     condition_fields: tuple[str, ...]  # every field some rule tests (event keys c0, c1, ...)
@@ -80,4 +83,4 @@ class ChatPolicy:
     client: tuple[ClientRule, ...]
     origins: Mapping[str, Origin] = field(
         default_factory=dict, compare=False
-    )  # "state.<field>", "trust.<sender>" -> where written
+    )  # "state.<field>", "trust.<sender>", "actors.<action>" -> where written

@@ -82,7 +82,7 @@ class _Build:
         client = self.one(docs, "clientRules", shown_as, "client rule file")
         chat = None
         if actions is not None and client is not None:
-            chat = compile_chat(actions, client, known_statuses, self.problems)
+            chat = compile_chat(actions, client, known_statuses, self.problems, self.contract.actions)
         invariants = compile_invariants(docs, known_statuses, chat, self.contract.actions, self.problems) if chat else ()
         manifest = self.manifest(docs)  # before the early return, so a second manifest is always reported
         if self.problems or status_rule is None or chat is None:

@@ -6,7 +6,7 @@ import copy
 from collections.abc import Iterable
 from typing import Any
 
-from ..diagnostics import Code, Diagnostic, suggest
+from ..diagnostics import Code, Diagnostic, did_you_mean, suggest
 from ..json_identity import canonical_json
 from ..paths import json_path
 from .chat_model import ActionRule, ChatPolicy, ClientRule, Condition, Effect
@@ -22,15 +22,24 @@ def _origin(doc: Document, path: tuple[Any, ...]) -> Origin:
     return Origin(doc.file, line, col)
 
 
-def compile_chat(actions: Document, client: Document, statuses: tuple[Any, ...], problems: list[Diagnostic]) -> ChatPolicy | None:
+def compile_chat(
+    actions: Document,
+    client: Document,
+    statuses: tuple[Any, ...],
+    problems: list[Diagnostic],
+    contract_actions: tuple[str, ...] = (),
+) -> ChatPolicy | None:
     data = actions.doc.data
     initial = data["state"]
+    trust = data.get("trust") or {"mode": "holders"}
     rules: list[ActionRule] = []
     for name, spec in data["rules"].items():
         rule = _rule(actions, name, spec, initial, statuses, problems)
         if rule is not None:
             rules.append(rule)
     _overlaps(actions, rules, problems)
+    actors = _actors(actions, {*contract_actions, *(r.action for r in rules)}, problems)
+    _trust_mode(actions, trust, problems)
     client_rules = [_client_rule(client, name, spec, statuses, problems) for name, spec in client.doc.data["rules"].items()]
     order = {rule.name: i for i, rule in enumerate(rules)}
     rules.sort(key=lambda r: (r.action, r.priority, order[r.name]))
@@ -45,7 +54,9 @@ def compile_chat(actions: Document, client: Document, statuses: tuple[Any, ...],
         tested.setdefault(rule.action, set()).update(position[c.field] for c in rule.conditions)
     return ChatPolicy(
         initial_state=frozen_map(copy.deepcopy(initial)),
-        trust=frozen_map({k: frozenset(v) for k, v in data["trust"].items()}),
+        actors=frozen_map(actors),
+        trust_mode=trust["mode"],
+        trust=frozen_map({k: frozenset(v) for k, v in (trust.get("sides") or {}).items()}),
         trust_by_action=frozen_map({r.action: r.trust for r in reversed(rules) if r.trust is not None}),
         rules=tuple(rules),
         by_action=frozen_map({k: tuple(v) for k, v in by_action.items()}),
@@ -55,9 +66,74 @@ def compile_chat(actions: Document, client: Document, statuses: tuple[Any, ...],
         ),
         client=tuple(r for r in client_rules if r is not None),
         origins=frozen_map(
-            {f"{section}.{key}": _origin(actions, (section, key)) for section in ("state", "trust") for key in data[section]}
+            {
+                **{f"state.{key}": _origin(actions, ("state", key)) for key in initial},
+                **({"trust.mode": _origin(actions, ("trust", "mode"))} if "trust" in data else {}),
+                **{f"trust.{key}": _origin(actions, ("trust", "sides", key)) for key in trust.get("sides") or {}},
+                **{f"actors.{action}": _origin(actions, ("actors", actor)) for action, actor in actors.items()},
+            }
         ),
     )
+
+
+def _actors(doc: Document, known: set[str], problems: list[Diagnostic]) -> dict[str, str]:
+    """action -> actor type. An action under two actors is refused (which
+    would its copies need?); one a letter away from a known action is a slip
+    (a policy may add actions, so other new names pass)."""
+    actors: dict[str, str] = {}
+    where: dict[str, tuple[Any, ...]] = {}
+    for actor, listed in (doc.doc.data.get("actors") or {}).items():
+        for i, action in enumerate(listed):
+            at = ("actors", actor, i)
+            if action in actors:
+                line, col = doc.doc.at(where[action])
+                problems.append(
+                    doc.diag(
+                        at,
+                        f"action '{action}' is listed under actor '{actors[action]}' (at {line}:{col}) and under '{actor}': an action has one actor type",
+                        Code.DUPLICATE_ACTOR,
+                    )
+                )
+                continue
+            hit = did_you_mean(action, sorted(known)) if action not in known else None
+            if hit:
+                problems.append(
+                    doc.diag(at, f"unknown action '{action}' under actor '{actor}' (did you mean '{hit}'?)", Code.UNKNOWN_ACTION)
+                )
+                continue
+            actors[action], where[action] = actor, at
+    return actors
+
+
+def _trust_mode(doc: Document, trust: dict[str, Any], problems: list[Diagnostic]) -> None:
+    """`sides` and a rule's own `trust` mean something only in mode senders."""
+    if trust["mode"] == "senders":
+        if "sides" not in trust:
+            problems.append(
+                doc.diag(
+                    ("trust", "mode"), "`mode: senders` needs `sides`: by sender type, the report sides believed", Code.TRUST_MODE
+                )
+            )
+        return
+    if "sides" in trust:
+        problems.append(
+            doc.diag(
+                ("trust", "sides"),
+                "`sides` applies only with `mode: senders`; mode holders counts every holder's copy",
+                Code.TRUST_MODE,
+                at_key=True,
+            )
+        )
+    for name, spec in doc.doc.data["rules"].items():
+        if "trust" in spec:
+            problems.append(
+                doc.diag(
+                    ("rules", name, "trust"),
+                    f"rule '{name}': `trust` applies only with the file's `trust: {{mode: senders}}`; mode holders counts every holder's copy",
+                    Code.TRUST_MODE,
+                    at_key=True,
+                )
+            )
 
 
 def _rule(

@@ -1,9 +1,11 @@
-"""The chat rebuilt from the merged message log: each message once, trust
-applied, then replayed in log order through the action rules."""
+"""The chat rebuilt from the merged message log: each counted message once
+(copies screening rejected are listed apart), then replayed in log order
+through the action rules."""
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -21,7 +23,7 @@ from .sources import side_of, source_of
 
 @dataclass
 class ChatResult:
-    messages: list[Any]  # merged, trusted and set-aside alike, by time then id
+    messages: list[Any]  # merged counted copies (in trust mode senders, untrusted ones too), by time then id
     state: dict[str, Any]
     status: str | None  # chat-related visitor status, None when the log yields none
     status_rule: ActionRule | None
@@ -33,31 +35,74 @@ class ChatResult:
     unmatched: dict[str, Any] = field(default_factory=dict)  # message id -> the event no rule matched (for explain)
 
 
-def merged_log(held: dict[str, Any], conflicts: list[Any]) -> tuple[list[Any], dict[str, Any]]:
+def merged_log(
+    held: dict[str, Any], conflicts: list[Any], sources: dict[str, Any] | None = None
+) -> tuple[list[Any], dict[str, Any]]:
     """Each message once. Copies of one id that differ: the copy from the
     latest report wins (then the larger source), and the difference is a
-    conflict."""
+    conflict. So is a sender's own report (`sources`: source -> latest
+    sentAt of its reports holding the chat) that lacks the message, unless
+    it was sent before the message's time."""
     merged, holders = [], {}
     sort_key = timeutil.sort_key
+    known = sources or {}
     for message_id, copies in sorted(held.items()):  # conflicts are listed by message id
         src = max(copies, key=lambda s: (sort_key(copies[s]["sentAt"]), s))
-        merged.append(copies[src]["value"])
+        message = copies[src]["value"]
+        merged.append(message)
         holders[message_id] = sorted(copies)
-        if len(copies) > 1 and not _same_copies([c["value"] for c in copies.values()]):
+        differ = len(copies) > 1 and not _same_copies([c["value"] for c in copies.values()])
+        lacker = _lacker(message, copies, known)
+        if differ or lacker is not None:
+            candidates = copies if lacker is None else {**copies, lacker: {"sentAt": known[lacker], "value": None}}
             conflicts.append(
                 conflict(
                     json_path(["chat", "messages", message_id]),
-                    copies,
+                    candidates,
                     {
-                        "rule": "built-in: the copy from the latest report",
-                        "strategy": "latest",
-                        "value": copies[src]["value"],
+                        "rule": "built-in: the copy from the latest report" if differ else "built-in: every holder's copy counts",
+                        "strategy": "latest" if differ else "everyHolder",
+                        "value": message,
                         "source": source_of(src),
                     },
                 )
             )
     merged.sort(key=lambda m: (sort_key(m["time"]), m["id"]))
     return merged, holders
+
+
+def _lacker(message: dict[str, Any], copies: dict[str, Any], sources: dict[str, Any]) -> str | None:
+    """The sender's own report, when it holds the chat but not this message
+    and was sent at or after the message's time (it could have held it)."""
+    sender = message["sender"]
+    if sender["type"] == "visitor":
+        own = "visitor"
+    elif sender["type"] == "agent" and sender.get("id"):
+        own = f"agent:{sender['id']}"
+    else:
+        return None
+    sent = sources.get(own)
+    if own in copies or not isinstance(sent, str) or timeutil.sort_key(sent) < timeutil.sort_key(message["time"]):
+        return None
+    return own
+
+
+def set_aside_copies(rejected: dict[str, Any]) -> list[Any]:
+    """The copies screening rejected: one entry per distinct copy and reason
+    (with every source that held it), by the message's time, id, then holders."""
+    entries: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for _message_id, copies in sorted(rejected.items()):
+        for src, held in sorted(copies.items()):
+            key = (canonical_json(held["value"]), held["code"], held["reason"])
+            entry = entries.setdefault(
+                key, {"message": held["value"], "heldBy": [], "reason": held["reason"], "code": held["code"]}
+            )
+            entry["heldBy"].append(source_of(src))
+    sort_key = timeutil.sort_key
+    return sorted(
+        entries.values(),
+        key=lambda e: (sort_key(e["message"]["time"]), e["message"]["id"], canonical_json(e["heldBy"]), e["code"], e["reason"]),
+    )
 
 
 # The message fields that may hold something other than text (the contract,
@@ -85,30 +130,23 @@ def _trusted_sides(chat: ChatPolicy, message: dict[str, Any]) -> frozenset[str]:
 
 def rebuild(chat: ChatPolicy, held: dict[str, Any], engine: Engine) -> ChatResult:
     conflicts: list[Any] = []
-    messages, holders = merged_log(held["messages"], conflicts)
-    reporting = {side_of(s) for s in held["sources"]}
+    sources = held["sources"]
+    messages, holders = merged_log(held["messages"], conflicts, sources)
     result = ChatResult(
         messages,
         copy.deepcopy(dict(chat.initial_state)),
         None,
         None,
         holders,
+        set_aside=set_aside_copies(held.get("rejected") or {}),
         conflicts=conflicts,
-        reporters=sorted(held["sources"]),
+        reporters=sorted(sources),
     )
+    untrusted = _untrusted(chat, result, {side_of(s) for s in sources}) if chat.trust_mode == "senders" else None
     session = engine.open()
     try:
         for message in messages:
-            sides = _trusted_sides(chat, message)
-            held_by = {side_of(s) for s in holders[message["id"]]}
-            if not (held_by & sides) and (reporting & sides):
-                result.set_aside.append(
-                    {
-                        "message": message,
-                        "heldBy": [source_of(s) for s in holders[message["id"]]],
-                        "reason": f"this {message['sender']['type']} message is believed from {' or '.join(sorted(sides))} reports only, and such reports hold this chat without it",
-                    }
-                )
+            if untrusted is not None and untrusted(message):
                 continue
             event = match_event(chat, message, result)
             index = session.fire(event)
@@ -126,6 +164,29 @@ def rebuild(chat: ChatPolicy, held: dict[str, Any], engine: Engine) -> ChatResul
     finally:
         session.close()
     return result
+
+
+def _untrusted(chat: ChatPolicy, result: ChatResult, reporting: set[str]) -> Callable[[dict[str, Any]], bool]:
+    """Trust mode senders (opt-in): a message that only reports of sides not
+    trusted for it hold is kept in the log but not replayed, and listed
+    (unless no trusted side reported the chat: then it is believed)."""
+
+    def untrusted(message: dict[str, Any]) -> bool:
+        sides = _trusted_sides(chat, message)
+        held_by = {side_of(s) for s in result.holders[message["id"]]}
+        if held_by & sides or not (reporting & sides):
+            return False
+        result.set_aside.append(
+            {
+                "message": message,
+                "heldBy": [source_of(s) for s in result.holders[message["id"]]],
+                "reason": f"this {message['sender']['type']} message is believed from {' or '.join(sorted(sides))} reports only, and such reports hold this chat without it",
+                "code": "untrusted",
+            }
+        )
+        return True
+
+    return untrusted
 
 
 class Held(Protocol):

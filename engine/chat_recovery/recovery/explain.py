@@ -230,7 +230,11 @@ class Explainer:
     def chat(self, chat: ChatPolicy, rebuilt: ChatResult) -> None:
         """Each message (the rule that fired, or why none did) and each
         chat state field (the last rule that changed it)."""
-        set_aside = {item["message"]["id"]: item["reason"] for item in rebuilt.set_aside}
+        # a message the log holds but did not replay (trust mode senders); a
+        # rejected copy of a message that counted elsewhere is not its story
+        set_aside = {
+            item["message"]["id"]: item["reason"] for item in rebuilt.set_aside if item["message"]["id"] not in rebuilt.fired
+        }
         last: dict[str, Any] = {}
         for message in rebuilt.messages:
             path = json_path(["chat", "messages", message["id"]])

@@ -12,6 +12,7 @@ from ..diagnostics import ReportError
 from ..json_identity import canonical_json
 from ..paths import json_path
 from ..policy.model import Policy
+from .screening import Rejection, screen
 from .sources import source_key
 
 STATE_FORMAT = 1
@@ -86,7 +87,7 @@ def fold(policy: Policy, state: dict[str, Any] | None, report: dict[str, Any], n
             else:
                 offer(_path("visitor", "info", name), value)
     if chat:
-        _fold_chat(state, chat, src, sent_at, seq, offer)
+        _fold_chat(policy, state, chat, src, sent_at, seq, offer)
     wrapup = report.get("unfinishedWrapup")
     if wrapup is not None and report["source"]["type"] == "agent":
         held = state["wrapups"].get(report["source"]["id"])
@@ -119,19 +120,56 @@ def _offer_keys(state: dict[str, Any], path: str, value: dict[str, Any], src: st
 
 
 def _fold_chat(
-    state: dict[str, Any], chat: dict[str, Any], src: str, sent_at: str, seq: int, offer: Callable[[str, Any], None]
+    policy: Policy,
+    state: dict[str, Any],
+    chat: dict[str, Any],
+    src: str,
+    sent_at: str,
+    seq: int,
+    offer: Callable[[str, Any], None],
 ) -> None:
     held = state["chat"]
     if held is None:
-        held = {"id": chat["id"], "messages": {}, "sources": {}}
+        held = {"id": chat["id"], "messages": {}, "rejected": {}, "sources": {}}
     else:
-        held = {**held, "messages": dict(held["messages"]), "sources": dict(held["sources"])}
-    held["sources"][src] = True
+        held = {
+            **held,
+            "messages": dict(held["messages"]),
+            "rejected": dict(held.get("rejected", ())),
+            "sources": dict(held["sources"]),
+        }
+    seen = held["sources"].get(src)  # the latest sentAt of this source's reports that hold the chat
+    if not isinstance(seen, str) or timeutil.sort_key(sent_at) > timeutil.sort_key(seen):
+        held["sources"][src] = sent_at
     state["chat"] = held
     for name, value in (chat.get("props") or {}).items():
         if value is not None:
             offer(_path("chat", "props", name), value)
-    messages = held["messages"]
     for message in chat.get("messages") or ():
-        slot = messages[message["id"]] = dict(messages.get(message["id"], ()))
-        _offer(slot, src, message, sent_at, seq)
+        _hold_copy(held, src, message, sent_at, seq, screen(policy.chat, chat["id"], message))
+
+
+def _hold_copy(
+    held: dict[str, Any], src: str, message: dict[str, Any], sent_at: str, seq: int, rejection: Rejection | None
+) -> None:
+    """The source's latest copy of a message, held with the counted copies
+    or, when screening rejected it, apart with the reason (one place per
+    source and message, so arrival order does not matter)."""
+    message_id = message["id"]
+    counted, rejected = held["messages"].get(message_id, {}), held["rejected"].get(message_id, {})
+    mine = counted.get(src) or rejected.get(src)
+    if mine is not None and not _newer(sent_at, message, mine):
+        return
+    for record, copies in (("messages", counted), ("rejected", rejected)):
+        if src in copies:
+            rest = {k: v for k, v in copies.items() if k != src}
+            if rest:
+                held[record][message_id] = rest
+            else:
+                del held[record][message_id]
+    if rejection is None:
+        slot = held["messages"][message_id] = dict(held["messages"].get(message_id, ()))
+        slot[src] = {"value": message, "sentAt": sent_at, "firstSeq": seq, "firstValue": message}
+    else:
+        slot = held["rejected"][message_id] = dict(held["rejected"].get(message_id, ()))
+        slot[src] = {"value": message, "sentAt": sent_at, "code": rejection.code, "reason": rejection.reason}

@@ -33,6 +33,7 @@ ANALYSES: tuple[Analysis, ...] = (
     rule_checks.unreachable_statuses,  # statuses nothing reaches; chatRelated marks that disagree with the rules
     rule_checks.client_rules,  # client rules that never match
     rule_checks.action_names,  # `on:` one slip away from a contract action
+    rule_checks.actors,  # `on:` an action with no actor type (its copies are not checked)
     invariants.check,  # rules/invariants.yaml, proved
 )
 

@@ -188,3 +188,21 @@ def action_names(subject) -> list[Diagnostic]:
                 )
             )
     return out
+
+
+def actors(subject) -> list[Diagnostic]:
+    """A rule's action with no actor type: its copies are not screened, so a
+    visitor's report could carry it as from anyone."""
+    chat = subject.policy.chat
+    out = []
+    for rule in chat.rules:
+        if rule.action not in chat.actors:
+            out.append(
+                warn(
+                    rule.origin,
+                    f"action '{rule.action}' has no actor type under `actors`: its copies are not checked (whoever a copy says sent it, it counts)",
+                    Code.NO_ACTOR,
+                    ("rules", rule.name, "on"),
+                )
+            )
+    return out

@@ -43,11 +43,17 @@ def _directive_key(item: dict) -> str:
     return " ".join(str(p) for p in parts if p)
 
 
+def _set_aside_key(item: dict) -> str:
+    """`m-3 held by visitor`: a message may have several rejected copies, one per holder."""
+    held = ", ".join(" ".join(str(v) for v in (h.get("type"), h.get("id")) if v) for h in item.get("heldBy") or ())
+    return f"{(item.get('message') or {}).get('id')} held by {held}"
+
+
 # Lists compared item by item, by key, so one item more is one change (not a
 # shifted list).
 KEYED_LISTS: dict[tuple, Callable[[Any], str]] = {
     ("chat", "messages"): _dotted("id"),
-    ("setAside",): _dotted("message.id"),
+    ("setAside",): _set_aside_key,
     ("conflicts",): _dotted("path"),
     ("withheld",): _dotted("path"),
     ("directives",): _directive_key,

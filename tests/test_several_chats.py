@@ -172,3 +172,49 @@ def test_a_format_1_state_renders_and_takes_reports_of_another_chat(policy):
 def test_an_unknown_state_format_is_refused_in_words(policy):
     with pytest.raises(cr.RecoveryError, match="held state format 7 is not one this version reads"):
         cr.render(policy, {**FORMAT_1["state"], "format": 7})
+
+
+def test_the_coordinator_awaits_the_current_chats_agents_and_takes_either_chat_later(policy):
+    from chat_recovery.live import Coordinator
+
+    coord = Coordinator(policy, window=60, retain=600)
+    first = coord.submit(IN_NEW, now=NOW)
+    assert first["awaiting"] == [agent("a-9")]
+    second = coord.submit(KEEPS_OLD, now=NOW)
+    check_case_6(second["recovery"])
+    assert second["awaiting"] == [agent("a-9")]  # a-7 holds only the other chat: not awaited
+    later_old = {**KEEPS_OLD, "sentAt": "2026-11-24T09:00:20Z"}
+    assert coord.submit(later_old, now=NOW)["recovery"]["otherChats"][0]["id"] == "c-old"
+    a9 = report("agent", "2026-11-24T09:00:21Z", agent="a-9", chat={"id": "c-new", "messages": NEW_LOG})
+    done = coord.submit(a9, now=NOW)
+    assert done["complete"] is True and done["recovery"]["chat"]["id"] == "c-new"
+    assert [c["id"] for c in done["recovery"]["otherChats"]] == ["c-old"]
+
+
+@pytest.fixture(scope="module")
+def served():
+    from service import Served
+
+    server = Served("--workers", "0", "--window", "60")
+    yield server
+    server.stop()
+
+
+def test_case_6_through_the_service_and_later_reports_of_either_chat(served):
+    ours = lambda body: {**body, "visitorId": "v-6006"}  # noqa: E731
+    first = served.client.post("/v1/reports", json=ours(IN_NEW))
+    assert first.status_code == 200, first.text
+    second = served.client.post("/v1/reports", json=ours(KEEPS_OLD))
+    assert second.status_code == 200, second.text
+    check_case_6(second.json()["recovery"])
+    later = [
+        {**KEEPS_OLD, "sentAt": "2026-11-24T09:00:20Z"},
+        report(sent="2026-11-24T09:00:21Z", visitor={"status": "chatting"}, chat={"id": "c-new", "messages": NEW_LOG}),
+        report("agent", "2026-11-24T09:00:22Z", agent="a-9", chat={"id": "c-new", "messages": NEW_LOG}),
+    ]
+    for body in later:
+        got = served.client.post("/v1/reports", json=ours(body))
+        assert got.status_code == 200, got.text
+    held = served.client.get("/v1/visitors/v-6006/recovery").json()
+    assert held["reports"] == 5 and held["complete"] is True
+    check_case_6(held["recovery"])

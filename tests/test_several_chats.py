@@ -62,7 +62,9 @@ def test_case_6_through_the_cli(tmp_path):
     assert done.returncode == 0, done.stderr.decode()
     check_case_6(json.loads(done.stdout))
     summary = cli("recover", tmp_path / "1-visitor.json", tmp_path / "2-agent-a7.json", "--now", NOW, "--format", "summary")
-    assert summary.returncode == 0 and "chat c-new" in summary.stdout.decode()
+    assert summary.returncode == 0, summary.stderr.decode()
+    assert summary.stdout.decode().splitlines()[0] == "v-1  chatting  chat c-new (2 messages), agent a-9"
+    assert summary.stdout.decode().splitlines()[3] == "  otherChats  c-old chatEnded (agent a-7: recoverChat)"
 
 
 def test_case_6_through_the_api_in_either_order(policy):

@@ -10,7 +10,7 @@ import random
 import pytest
 
 import chat_recovery as cr
-from conftest import NOW, ROOT, cli, report
+from conftest import NOW, ROOT, cli, ndjson, report
 
 VISITOR = {"type": "visitor"}
 
@@ -65,6 +65,16 @@ def test_case_6_through_the_cli(tmp_path):
     assert summary.returncode == 0, summary.stderr.decode()
     assert summary.stdout.decode().splitlines()[0] == "v-1  chatting  chat c-new (2 messages), agent a-9"
     assert summary.stdout.decode().splitlines()[3] == "  otherChats  c-old chatEnded (agent a-7: recoverChat)"
+
+
+def test_case_6_through_recover_batch(tmp_path):
+    """A visitor whose reports hold two chats is one line of a batch, beside a visitor with one chat."""
+    one_chat = {**IN_NEW, "visitorId": "v-2"}
+    done = cli("recover", "--batch", ndjson(tmp_path / "in.ndjson", [KEEPS_OLD, one_chat, IN_NEW]), "--now", NOW)
+    assert done.returncode == 0, done.stderr.decode()
+    first, second = map(json.loads, done.stdout.decode().splitlines())
+    check_case_6(first)
+    assert second["visitorId"] == "v-2" and second["otherChats"] == []
 
 
 def test_case_6_through_the_api_in_either_order(policy):

@@ -75,7 +75,8 @@ def used(policy: Policy, result: CaseResult) -> set:
         strategy = policy.strategies.get(entry.get("strategy"))
         if strategy is not None:
             out.add(str(strategy.origin))
-    out.update(d["rule"] for d in recovery.get("directives", []) if d.get("rule"))
+    told = [*recovery.get("directives", []), *(d for chat in recovery.get("otherChats", []) for d in chat["directives"])]
+    out.update(d["rule"] for d in told if d.get("rule"))
     held = [state.get("slots", {}), state.get("maps", {})] + [chat["slots"] for chat in state.get("chats", {}).values()]
     for rule in _consulted(policy, recovery):
         if any(slots.get(rule.path) for slots in held):

@@ -131,14 +131,15 @@ def test_a_bad_report_changes_nothing(policy, coord):
     assert coord.get("v-9") is None
 
 
-def test_a_report_for_another_chat_is_refused_and_the_held_one_kept(coord):
+def test_a_report_for_another_chat_is_recovered_beside_the_held_one(coord):
+    """Several chats per visitor (issue 15): the first chat id seen locks nothing."""
     messages = log("visitorRequestChat", ("agentAcceptChat", "agent", "a-7"))
-    coord.submit(chat_report(messages), now=T.format(1))
+    first = coord.submit(chat_report(messages, side="visitor"), now=T.format(1))
     other = chat_report(messages, agent="a-9")
     other["chat"]["id"] = "c-2"
-    with pytest.raises(cr.ReportError, match="c-2"):
-        coord.submit(other, now=T.format(2))
-    assert coord.get("v-1", now=T.format(3))["reports"] == 1
+    got = coord.submit(other, now=T.format(2))
+    assert got["reports"] == 2 and got["recovery"]["chat"] == first["recovery"]["chat"]
+    assert [c["id"] for c in got["recovery"]["otherChats"]] == ["c-2"]
 
 
 def test_an_older_upload_arriving_later_keeps_the_newer_time_in_reported(coord):

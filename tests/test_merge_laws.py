@@ -31,6 +31,7 @@ INFO = {
     "captureTime": st.sampled_from(TIMES),
     "latestPrechatTime": st.sampled_from(TIMES),
 }
+CHAT_IDS = st.sampled_from(["c-1", "c-1", "c-2"])
 STATUS = st.sampled_from(["inSite", "preChat", "offlineMessage", "systemProcessing", "outOfSite", "chatting"])
 # Actions of every actor, with senders that match their actor or not (a
 # malformed copy, set aside), agents that may or may not have reported, so
@@ -81,7 +82,7 @@ def reports(draw):
         body["visitor"] = {"status": draw(st.one_of(st.none(), STATUS)), "info": info}
     if draw(st.booleans()):
         body["chat"] = {
-            "id": "c-1",
+            "id": draw(CHAT_IDS),  # several chats per visitor: an agent may keep an ended chat's window
             "messages": draw(MESSAGES),
             "props": draw(st.fixed_dictionaries({}, optional={"source": TEXT, "ifEnterQueue": st.booleans()})),
         }

@@ -290,3 +290,14 @@ def test_a_new_version_in_the_manifest_is_no_behaviour_change(rules_copy):
     assert f'{at}: version: policy version "2026.11.24" -> "2026.11.25"' in out
     assert f"{manifest}: file:" not in out
     assert out.splitlines()[-1].startswith("no behaviour change:")
+
+
+def test_other_chats_compare_by_id_without_rule_locations(rules_copy):
+    """A copy of the policy in another directory changes nothing, though each
+    other chat's directives name client.yaml by its path; a changed client rule
+    is named in the other chat it changes."""
+    code, out, err = run_diff("rules", rules_copy, "--exit-code", suites=True)
+    assert (code, without_fallback_note(err)) == (0, ""), out
+    edit(rules_copy / "client.yaml", "      - {to: agents, do: recoverChat}\n", "")
+    code, out, _ = run_diff("rules", rules_copy, suites=True)
+    assert "$.otherChats['c-old'].directives['agent a-7 recoverChat']: " in out, out

@@ -25,7 +25,7 @@ def comparable(recovery: dict) -> dict:
     out = json.loads(json.dumps(recovery))
     for key in POLICY_ONLY:
         out.pop(key)
-    for directive in out["directives"]:
+    for directive in [*out["directives"], *(d for chat in out["otherChats"] for d in chat["directives"])]:
         directive.pop("rule")
     for entry in out["conflicts"]:
         entry["decided"].pop("rule")
@@ -58,6 +58,35 @@ def test_the_reference_recovers_a_storm_as_the_engine_does(policy, storm_groups,
         if mine != theirs:
             differ.append((visitor_id, sorted(k for k in theirs if theirs[k] != mine.get(k))))
     assert differ == []
+
+
+def several_chats(groups):
+    """The storm's visitors with several chats: one agent of each visitor
+    keeps its window on a chat of another id (the seed's Client rule 1), and
+    every third visitor's own reports are lost (the current chat is then the
+    one with the latest message)."""
+    out = {}
+    for n, (visitor_id, reports) in enumerate(sorted(groups.items())):
+        reports = copy.deepcopy(reports)
+        if n % 3 == 0:
+            reports = [r for r in reports if r["source"]["type"] != "visitor"] or reports
+        keeping = [r for r in reports if r["source"]["type"] == "agent" and r.get("chat")]
+        if keeping:
+            keeping[0]["chat"]["id"] += "-kept"
+        out[visitor_id] = reports
+    return out
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_reference_recovers_several_chats_as_the_engine_does(policy, storm_groups, engine):
+    differ, others = [], 0
+    for visitor_id, reports in several_chats(storm_groups).items():
+        mine = reference.recover(reports, NOW)
+        theirs = comparable(cr.recover(policy, reports, NOW, engine=engine))
+        others += bool(theirs["otherChats"])
+        if mine != theirs:
+            differ.append((visitor_id, sorted(k for k in theirs if theirs[k] != mine.get(k))))
+    assert differ == [] and others > 50
 
 
 def test_the_storm_exercises_what_the_comparison_covers(storm_groups):

@@ -26,8 +26,14 @@ def held(policy, reports):
     state = None
     for item in reports:
         state = cr.apply(policy, state, item, NOW)
-    chat = rebuild(policy.chat, state["chat"], engine_for(policy, "python")) if state["chat"] is not None else None
+    chat = rebuild(policy.chat, one_chat(state), engine_for(policy, "python")) if state["chats"] else None
     return state, chat
+
+
+def one_chat(state):
+    """The held chat of a state holding one chat at most (None without one)."""
+    (chat,) = state["chats"].values() or [None]
+    return chat
 
 
 def example(name):
@@ -120,14 +126,14 @@ def test_info_recovered_only_for_some_statuses_follows_the_status_given(rules_co
 def test_the_chat_alone(policy):
     state, chat = held(policy, example("chat-transferred"))
     findings = Findings(NOW, explain=True)
-    recovered = recover_chat(policy, state, chat, findings)
+    recovered = recover_chat(policy, one_chat(state), chat, findings)
     assert recovered == cr.recover(policy, example("chat-transferred"), NOW)["chat"]
     assert recovered["state"]["chatType"] and recovered["messages"] == chat.messages
     assert (
         findings.explain.entries["$.chat.messages['m-001']"]["why"]
         == "rule visitorRequestChat fired and set the status to waitingForChat"
     )
-    assert recover_chat(policy, held(policy, example("plain-visitor"))[0], None, findings) is None
+    assert recover_chat(policy, one_chat(held(policy, example("plain-visitor"))[0]), None, findings) is None
 
 
 def test_the_chat_lists_copies_of_a_message_that_differ(policy):
@@ -138,7 +144,7 @@ def test_the_chat_lists_copies_of_a_message_that_differ(policy):
     ]
     state, chat = held(policy, reports)
     findings = Findings(NOW, explain=False)
-    assert recover_chat(policy, state, chat, findings)["messages"] == [{**said, "text": "hi!"}]
+    assert recover_chat(policy, one_chat(state), chat, findings)["messages"] == [{**said, "text": "hi!"}]
     [conflict] = findings.conflicts
     assert conflict["path"] == "$.chat.messages['m-1']" and conflict["decided"]["source"] == {"type": "agent", "id": "a-1"}
 

@@ -222,7 +222,23 @@ def _client(doc: Document) -> list[str]:
         rows.append(
             (f"`{name}`", cell("; ".join(parts)), cell(directives), _text(spec.get("seed"), "zh"), _text(spec.get("seed"), "en"))
         )
-    return _intro(doc, "Client rules (directives)") + _table(("rule", "when", "directives", "seed zh", "en"), rows)
+    return (
+        _intro(doc, "Client rules (directives)") + _table(("rule", "when", "directives", "seed zh", "en"), rows) + SEVERAL_CHATS
+    )
+
+
+# The engine's reading where a visitor has several chats (the seed's Client
+# rule 1 keeps an ended chat's window open; it does not say whom the rules
+# then address): written beside the rules it applies to.
+SEVERAL_CHATS = [
+    "",
+    "Several chats per visitor (the engine's reading, which the seed does not state): a rule's `status` is the"
+    " visitor's recovered status, which its current chat's log decides (`chat`). Each other chat some console holds (`otherChats`) gets the directives these"
+    " rules give for the status its own log yields, addressed to `agents` (the agents whose reports hold that chat)"
+    " only: a directive `to: visitor` is left out there, since the visitor is in its current chat, and unfinished"
+    " wrap-ups belong to agents, not chats, so `restoreWrapup` is given once, at the top level. An ended chat whose"
+    " window an agent keeps thus gives that agent `recoverChat` (seed: agent可以在保持聊天窗口还在的情况下恢复聊天).",
+]
 
 
 def _invariant_text(spec: dict) -> str:

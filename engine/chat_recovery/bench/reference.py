@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .reference_chat import Chat, canonical_time, directives, rebuild, time_key
+from .reference_chat import Chat, Log, canonical_time, directives, rebuild, time_key
 from .reference_check import check
 
 NOW_ALWAYS, NOW_WAITING = "now", "nowWhenWaiting"
@@ -197,8 +197,9 @@ class Visitor:
         self.status: dict = {}
         self.info: dict = {}
         self.variables: dict = {}
-        self.props: dict = {}
-        self.chat: Chat | None = None
+        self.props: dict = {}  # chat id -> prop name -> what each source said
+        self.chats: dict = {}  # chat id -> Chat: a visitor may have several (an agent keeps an ended chat's window)
+        self.visitor_chat: tuple | None = None  # (time key, chat id) of the visitor's latest report holding a chat
         self.wrapups: dict = {}
 
     def add(self, report: dict, seq: int) -> None:
@@ -220,14 +221,14 @@ class Visitor:
                     offer(self.info, name, src, canonical_time(value) if name in TIMES else value, sent, seq)
         chat = report.get("chat")
         if chat:
-            if self.chat is None:
-                self.chat = Chat(chat["id"])
-            elif self.chat.id != chat["id"]:
-                raise ValueError(f"chat '{chat['id']}' differs from chat '{self.chat.id}'")
+            held = self.chats.get(chat["id"]) or self.chats.setdefault(chat["id"], Chat(chat["id"]))
+            props = self.props.setdefault(chat["id"], {})
             for name, value in (chat.get("props") or {}).items():
                 if value is not None:
-                    offer(self.props, name, src, value, sent, seq)
-            self.chat.add(src, sent, chat.get("messages") or ())
+                    offer(props, name, src, value, sent, seq)
+            held.add(src, sent, chat.get("messages") or ())
+            if src == "visitor" and (self.visitor_chat is None or (time_key(sent), chat["id"]) > self.visitor_chat):
+                self.visitor_chat = (time_key(sent), chat["id"])
         wrapup = report.get("unfinishedWrapup")
         if wrapup is not None and src != "visitor":
             offer(self.wrapups, src[6:], src, wrapup, sent, seq)
@@ -301,7 +302,9 @@ def recover(reports: list, now: str) -> dict:
 
 def render(held: Visitor, now: str) -> dict:
     out = Out(now)
-    log = rebuild(held.chat) if held.chat is not None else None
+    logs = {chat_id: rebuild(held.chats[chat_id]) for chat_id in sorted(held.chats)}
+    current = _current(held, logs)
+    log = logs[current] if current is not None else None
     decided = out.decide("$.visitor.status", VISITOR, held.status.get("status", {}))
     uploaded = decided[0] if decided else None
     status, sets = STATUSES[uploaded] if uploaded is not None else (None, None)
@@ -312,23 +315,25 @@ def render(held: Visitor, now: str) -> dict:
         for entry in out.conflicts:
             entry["decided"] = {"strategy": "messageLog", "value": status, "source": None}
     visitor = None
-    if (held.seen and not (uploaded is not None and status is None)) or held.chat is not None:
+    if (held.seen and not (uploaded is not None and status is None)) or held.chats:
         visitor = {"status": status, "info": _info(out, held, status, sets)}
     chat = None
-    if log is not None:
-        assert held.chat is not None  # a log is kept only for a held chat
-        props = {}
-        for name, strategy in CHAT_PROPS:
-            decision = out.decide(f"$.chat.props.{name}", strategy, held.props.get(name, {}))
-            if decision is not None:
-                props[name] = decision[0]
-        chat = {"id": held.chat.id, "props": props, "state": log.state, "messages": log.messages}
-        out.conflicts.extend(log.conflicts)
+    if current is not None:
+        chat = _chat(out, held, current, logs[current], "$.chat")
+    others = []
+    for chat_id, other in logs.items():
+        if chat_id != current:
+            at = "$.otherChats['" + chat_id.replace("\\", "\\\\").replace("'", "\\'") + "']"
+            told = [d for d in directives(other.status, other, {}) if d["to"]["type"] != "visitor"]
+            others.append(
+                {**_chat(out, held, chat_id, other, at), "status": other.status, "directives": told, "setAside": other.set_aside}
+            )
     wrapups = {agent: slot[f"agent:{agent}"].value for agent, slot in sorted(held.wrapups.items())}
     return {
         "visitorId": held.id,
         "visitor": visitor,
         "chat": chat,
+        "otherChats": others,
         "directives": directives(status, log, wrapups),
         "setAside": log.set_aside if log else [],
         "unfinishedWrapups": wrapups,
@@ -336,6 +341,26 @@ def render(held: Visitor, now: str) -> dict:
         "withheld": out.withheld,
         "explain": {},
     }
+
+
+def _current(held: Visitor, logs: dict) -> str | None:
+    """The visitor's latest report's chat; else the latest message's (then the larger id)."""
+    if held.visitor_chat is not None:
+        return held.visitor_chat[1]
+    if not logs:
+        return None
+    return max(logs, key=lambda c: (time_key(logs[c].messages[-1]["time"]) if logs[c].messages else "", c))
+
+
+def _chat(out: Out, held: Visitor, chat_id: str, log: Log, at: str) -> dict:
+    """One chat's props, state and log; its conflicts named under `at`."""
+    props = {}
+    for name, strategy in CHAT_PROPS:
+        decision = out.decide(f"{at}.props.{name}", strategy, held.props[chat_id].get(name, {}))
+        if decision is not None:
+            props[name] = decision[0]
+    out.conflicts.extend({**c, "path": at + c["path"][len("$.chat") :]} for c in log.conflicts)
+    return {"id": chat_id, "props": props, "state": log.state, "messages": log.messages}
 
 
 def _info(out: Out, held: Visitor, status: str | None, sets: str | None) -> dict:

@@ -24,6 +24,7 @@ SECTIONS = (
     ("chat props", "$.chat.props."),
     ("chat state", "$.chat.state."),
     ("messages", "$.chat.messages"),
+    ("other chats", "$.otherChats"),
 )
 
 
@@ -70,7 +71,7 @@ def _rows(explain: dict, prefix: str) -> list:
     for path, entry in explain.items():
         if path.startswith(prefix):
             short = path[len(prefix) :].lstrip(".") or path
-            if short.startswith("['") and short.endswith("']"):
+            if short.startswith("['") and short.endswith("']") and "['" not in short[2:]:  # one quoted name alone
                 short = short[2:-2]
             out.append(_entry_row(short, entry))
     return out

@@ -1,6 +1,7 @@
 """`recover --format summary`: a recovery in three lines for a person who
 wants the outcome, not the document (visitor, status, chat and its agents,
-what each client must do, where reports disagreed). `make demo` prints it
+what each client must do, where reports disagreed), and a fourth when
+consoles hold other chats of the visitor. `make demo` prints it
 and keeps the full JSON in files."""
 
 from __future__ import annotations
@@ -50,13 +51,21 @@ def _conflicts(conflicts: list) -> str:
     return f"{len(conflicts)}: " + ", ".join(c["path"].removeprefix("$.") for c in conflicts)
 
 
+def _others(others: list) -> str:
+    """Each other chat: its id, status and what its agents must do."""
+    return "; ".join(f"{c.get('id')} {c.get('status') or 'no status'} ({_directives(c.get('directives') or [])})" for c in others)
+
+
 def summary(recovery: dict, width: int = WIDTH) -> str:
     visitor = recovery.get("visitor") or {}
     lines = [f"{recovery.get('visitorId')}  {visitor.get('status') or 'no visitor recovered'}  {_chat(recovery.get('chat'))}"]
-    for label, text in (
+    parts = [
         ("directives", _directives(recovery.get("directives") or [])),
         ("conflicts ", _conflicts(recovery.get("conflicts") or [])),
-    ):
+    ]
+    if recovery.get("otherChats"):
+        parts.append(("otherChats", _others(recovery["otherChats"])))
+    for label, text in parts:
         lines.append(
             textwrap.fill(text, width, initial_indent=f"  {label}  ", subsequent_indent=" " * 14, break_on_hyphens=False)
         )

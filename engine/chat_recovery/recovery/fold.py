@@ -1,21 +1,26 @@
 """Folding one checked report into the held state. The state records what
 each source said (its latest word per value); it picks nothing, so that the
-pick can stay independent of arrival order. `render` picks."""
+pick can stay independent of arrival order. `render` picks.
+
+A visitor may have several chats (an agent keeps an ended chat's window
+while the visitor is already in a new one: the seed's Client rule 1), so the
+state holds chats by id, each with its own messages, sources and props
+slots; which one is the visitor's current chat is `render`'s choice."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from .. import timeutil
-from ..diagnostics import ReportError
+from ..diagnostics import RecoveryError, ReportError
 from ..json_identity import canonical_json
 from ..paths import json_path
 from ..policy.model import Policy
 from .screening import Rejection, screen
 from .sources import source_key
 
-STATE_FORMAT = 1
+STATE_FORMAT = 2
+CHAT_PATH = "$.chat"  # props slots are held under their rule's path, `$.chat.props.<name>`
 
 
 def empty_state(visitor_id: str) -> dict[str, Any]:
@@ -27,9 +32,39 @@ def empty_state(visitor_id: str) -> dict[str, Any]:
         "visitorSeen": False,
         "slots": {},
         "maps": {},
-        "chat": None,
+        "chats": {},  # chat id -> {id, messages, sources, slots}
+        "visitorChat": None,  # {id, sentAt}: the chat the visitor's latest report holding one holds
         "wrapups": {},
     }
+
+
+def upgrade_state(state: dict[str, Any]) -> dict[str, Any]:
+    """A held state in the current format. Format 1 (one `chat`, its props in
+    the visitor's `slots`) is what live documents and servers' held states
+    were written in until format 2; it is read as its one chat by id. The
+    given state is not changed."""
+    found = state.get("format")
+    if found == STATE_FORMAT:
+        return state
+    if found != 1:
+        raise RecoveryError(f"held state format {found!r} is not one this version reads (1 or {STATE_FORMAT})")
+    old = state.get("chat")
+    slots = {path: slot for path, slot in state["slots"].items() if not _in_chat(path)}
+    new = {k: v for k, v in state.items() if k != "chat"}
+    new.update(format=STATE_FORMAT, slots=slots, chats={}, visitorChat=None)
+    if old is not None:
+        chat_slots = {path: slot for path, slot in state["slots"].items() if _in_chat(path)}
+        new["chats"] = {old["id"]: {"rejected": {}, **old, "slots": chat_slots}}
+        if "visitor" in old["sources"]:
+            said = [c["visitor"]["sentAt"] for c in old["messages"].values() if "visitor" in c]
+            said += [s["visitor"]["sentAt"] for s in chat_slots.values() if "visitor" in s]
+            # format 1 kept no report's sentAt of its own: the visitor's latest word in the chat stands for it
+            new["visitorChat"] = {"id": old["id"], "sentAt": max(said, key=timeutil.sort_key) if said else None}
+    return new
+
+
+def _in_chat(path: str) -> bool:
+    return path.startswith(CHAT_PATH) and path[len(CHAT_PATH) : len(CHAT_PATH) + 1] in (".", "[")
 
 
 def _newer(sent_at: str, value: Any, held: dict[str, Any]) -> bool:
@@ -59,11 +94,9 @@ def fold(policy: Policy, state: dict[str, Any] | None, report: dict[str, Any], n
         raise ReportError(
             f"report is for visitor '{report['visitorId']}', but these reports are for '{state.get('visitorId')}'", "$.visitorId"
         )
+    else:
+        state = upgrade_state(state)
     chat = report.get("chat")
-    if chat and state["chat"] and state["chat"]["id"] != chat["id"]:
-        raise ReportError(
-            f"chat '{chat['id']}' differs from chat '{state['chat']['id']}' already reported for this visitor", "$.chat.id"
-        )
     seq = state["seq"]
     state = {**state, "seq": seq + 1, "now": now, "slots": dict(state["slots"])}
     src = source_key(report["source"])
@@ -87,7 +120,9 @@ def fold(policy: Policy, state: dict[str, Any] | None, report: dict[str, Any], n
             else:
                 offer(_path("visitor", "info", name), value)
     if chat:
-        _fold_chat(policy, state, chat, src, sent_at, seq, offer)
+        _fold_chat(policy, state, chat, src, sent_at, seq)
+        if src == "visitor":
+            _visitor_chat(state, chat["id"], sent_at)
     wrapup = report.get("unfinishedWrapup")
     if wrapup is not None and report["source"]["type"] == "agent":
         held = state["wrapups"].get(report["source"]["id"])
@@ -119,32 +154,32 @@ def _offer_keys(state: dict[str, Any], path: str, value: dict[str, Any], src: st
             _offer(slot, src, item, sent_at, seq)
 
 
-def _fold_chat(
-    policy: Policy,
-    state: dict[str, Any],
-    chat: dict[str, Any],
-    src: str,
-    sent_at: str,
-    seq: int,
-    offer: Callable[[str, Any], None],
-) -> None:
-    held = state["chat"]
+def _fold_chat(policy: Policy, state: dict[str, Any], chat: dict[str, Any], src: str, sent_at: str, seq: int) -> None:
+    """One held chat per id: this report's props and message copies join the
+    chat of the same id (a new id is a new chat, never an error). Each copy
+    is screened once, here, and held with the counted copies or apart."""
+    chats = state["chats"] = dict(state["chats"])
+    held = chats.get(chat["id"])
     if held is None:
-        held = {"id": chat["id"], "messages": {}, "rejected": {}, "sources": {}}
+        held = {"id": chat["id"], "messages": {}, "rejected": {}, "sources": {}, "slots": {}}
     else:
         held = {
             **held,
             "messages": dict(held["messages"]),
             "rejected": dict(held.get("rejected", ())),
             "sources": dict(held["sources"]),
+            "slots": dict(held["slots"]),
         }
     seen = held["sources"].get(src)  # the latest sentAt of this source's reports that hold the chat
     if not isinstance(seen, str) or timeutil.sort_key(sent_at) > timeutil.sort_key(seen):
         held["sources"][src] = sent_at
-    state["chat"] = held
+    chats[chat["id"]] = held
+    slots = held["slots"]
     for name, value in (chat.get("props") or {}).items():
         if value is not None:
-            offer(_path("chat", "props", name), value)
+            path = _path("chat", "props", name)
+            slot = slots[path] = dict(slots.get(path, ()))
+            _offer(slot, src, value, sent_at, seq)
     for message in chat.get("messages") or ():
         _hold_copy(held, src, message, sent_at, seq, screen(policy.chat, chat["id"], message))
 
@@ -173,3 +208,15 @@ def _hold_copy(
     else:
         slot = held["rejected"][message_id] = dict(held["rejected"].get(message_id, ()))
         slot[src] = {"value": message, "sentAt": sent_at, "code": rejection.code, "reason": rejection.reason}
+
+
+def _visitor_chat(state: dict[str, Any], chat_id: str, sent_at: str) -> None:
+    """The visitor's current chat is the one its latest report holds (equal
+    times: the larger chat id), whatever order the reports arrive in."""
+    held = state["visitorChat"]
+    if (
+        held is None
+        or held["sentAt"] is None
+        or (timeutil.sort_key(sent_at), chat_id) > (timeutil.sort_key(held["sentAt"]), held["id"])
+    ):
+        state["visitorChat"] = {"id": chat_id, "sentAt": sent_at}

@@ -4,7 +4,13 @@ disagreement listed, every decision explainable.
 The status is decided first and once (`decide_status`, the message log's
 word included), because the visitor's info, the directives and the explain
 entries depend on it; then the visitor, the chat and the directives are
-recovered by one function each, which a test can call alone."""
+recovered by one function each, which a test can call alone.
+
+Of a visitor's several chats, `chat` is the current one (`current_chat`);
+every other chat a console holds is recovered beside it (`otherChats`) by
+the same replay, with the client rules' directives for its own log status
+addressed to the agents holding it: the visitor is in its current chat, so
+directives to the visitor come from the current chat alone."""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .. import timeutil
 from ..json_identity import all_same_json
 from ..paths import json_path
 from ..policy.model import Policy, PropertyRule, StatusRule, Strategy
@@ -20,6 +27,7 @@ from .chat import ChatResult, rebuild
 from .conflicts import conflict
 from .directives import directives
 from .explain import Explainer, Silent
+from .fold import upgrade_state
 from .picks import PICKS
 from .sources import side_of, source_of
 
@@ -169,7 +177,7 @@ class Findings:
 def recover_visitor(policy: Policy, state: dict[str, Any], status: Status, findings: Findings) -> dict[str, Any] | None:
     """The recovered visitor (status and info), or None: no visitor
     reported, or its status is one not recovered, and there is no chat."""
-    if not (state["visitorSeen"] and not status.drops_visitor) and state["chat"] is None:
+    if not (state["visitorSeen"] and not status.drops_visitor) and not state["chats"]:
         return None
     info = recover_info(policy, state, status.value, findings)
     if status.rule is not None:
@@ -238,19 +246,72 @@ def _per_key(rule: PropertyRule, keyed: dict[str, Any], findings: Findings) -> d
     return merged
 
 
-def recover_chat(policy: Policy, state: dict[str, Any], rebuilt: ChatResult | None, findings: Findings) -> dict[str, Any] | None:
-    """The recovered chat (props, state and message log), or None without one."""
-    if rebuilt is None:
+def recover_chat(
+    policy: Policy, held: dict[str, Any] | None, rebuilt: ChatResult | None, findings: Findings
+) -> dict[str, Any] | None:
+    """A recovered chat (props, state and message log), or None without one;
+    `held` is the chat as the state holds it."""
+    if held is None or rebuilt is None:
         return None
     props = {}
-    slots = state["slots"]
+    slots = held["slots"]
     for rule in policy.chat_props:
         decision = findings.decide(rule, rule.path, slots.get(rule.path, {}))
         if decision is not None:
             props[rule.name] = decision.value
     findings.conflicts.extend(rebuilt.conflicts)
     findings.explain.chat(policy.chat, rebuilt)
-    return {"id": state["chat"]["id"], "props": props, "state": rebuilt.state, "messages": rebuilt.messages}
+    return {"id": held["id"], "props": props, "state": rebuilt.state, "messages": rebuilt.messages}
+
+
+def current_chat(state: dict[str, Any], rebuilt: Mapping[str, ChatResult]) -> str | None:
+    """The visitor's current chat: the one the visitor's latest report holds;
+    failing that, the one whose merged log has the latest message (equal
+    times, or no messages: the larger chat id). Independent of arrival order."""
+    if not state["chats"]:
+        return None
+    held = state["visitorChat"]
+    if held is not None and held["id"] in state["chats"]:
+        return str(held["id"])
+    return max(rebuilt, key=lambda chat_id: (_last_time(rebuilt[chat_id]), chat_id))
+
+
+def _last_time(rebuilt: ChatResult) -> str:
+    return timeutil.sort_key(rebuilt.messages[-1]["time"]) if rebuilt.messages else ""
+
+
+def other_chat_path(chat_id: str) -> str:
+    """Where another chat's values are named in conflicts and explain:
+    `$.otherChats['c-1']`, the chat id always quoted (a list keyed by id, as
+    `$.chat.messages['m-1']` names a message)."""
+    return "$.otherChats['" + chat_id.replace("\\", "\\\\").replace("'", "\\'") + "']"
+
+
+def _rehome(path: str, at: str) -> str:
+    """A path render wrote for the current chat (`$.chat...`, `$.directives...`)
+    as the same place in another chat."""
+    for prefix, home in (("$.chat", at), ("$.directives", at + ".directives")):
+        if path.startswith(prefix) and path[len(prefix) : len(prefix) + 1] in ("", ".", "["):
+            return home + path[len(prefix) :]
+    return path
+
+
+def recover_other_chat(policy: Policy, held: dict[str, Any], rebuilt: ChatResult, findings: Findings) -> dict[str, Any]:
+    """A chat other than the current one, recovered the same way: the
+    chat-related status its own log yields (None when none), its own
+    directives (the client rules for its log's status, to its agents only)
+    and set-aside messages; its conflicts and explain entries under
+    `other_chat_path`."""
+    at = other_chat_path(held["id"])
+    own = Findings(findings.now, findings.explaining)
+    chat = recover_chat(policy, held, rebuilt, own)
+    assert chat is not None  # a held chat with its replay
+    told = [d for d in directives(policy.chat, rebuilt.status, rebuilt, {}) if d["to"]["type"] != "visitor"]
+    own.explain.directives(policy.chat, told)
+    findings.conflicts.extend({**c, "path": _rehome(c["path"], at)} for c in own.conflicts)
+    if findings.explaining:
+        findings.explain.entries.update((_rehome(path, at), entry) for path, entry in own.explain.entries.items())
+    return {**chat, "status": rebuilt.status, "directives": told, "setAside": rebuilt.set_aside}
 
 
 def unfinished_wrapups(state: dict[str, Any]) -> dict[str, Any]:
@@ -269,18 +330,26 @@ def client_directives(
 
 def render(policy: Policy, state: dict[str, Any], engine: Engine, explain: bool = False) -> dict[str, Any]:
     """The recovery of a held state; `engine` matches the action rules."""
-    rebuilt = rebuild(policy.chat, state["chat"], engine) if state["chat"] is not None else None
+    state = upgrade_state(state)
+    chats = state["chats"]
+    replays = {chat_id: rebuild(policy.chat, held, engine) for chat_id, held in sorted(chats.items())}
+    current = current_chat(state, replays)
+    rebuilt = replays[current] if current is not None else None
     status = decide_status(policy, state, rebuilt)
     findings = Findings(state["now"], explain)
     findings.status(policy.status, status)
     visitor = recover_visitor(policy, state, status, findings)
-    chat = recover_chat(policy, state, rebuilt, findings)
+    chat = recover_chat(policy, chats[current] if current is not None else None, rebuilt, findings)
     wrapups = unfinished_wrapups(state)
     told = client_directives(policy, status, rebuilt, wrapups, findings)
+    others = [
+        recover_other_chat(policy, chats[chat_id], replay, findings) for chat_id, replay in replays.items() if chat_id != current
+    ]
     return {
         "visitorId": state["visitorId"],
         "visitor": visitor,
         "chat": chat,
+        "otherChats": others,
         "directives": told,
         "setAside": rebuilt.set_aside if rebuilt else [],
         "unfinishedWrapups": wrapups,

@@ -57,7 +57,18 @@ KEYED_LISTS: dict[tuple, Callable[[Any], str]] = {
     ("conflicts",): _dotted("path"),
     ("withheld",): _dotted("path"),
     ("directives",): _directive_key,
+    ("otherChats",): _dotted("id"),
+    ("otherChats", "*", "messages"): _dotted("id"),
+    ("otherChats", "*", "setAside"): _dotted("message.id"),
+    ("otherChats", "*", "directives"): _directive_key,
 }
+
+
+def _shape(path: tuple) -> tuple:
+    """A path as KEYED_LISTS names it: list positions as `*`."""
+    return tuple("*" if isinstance(part, int) else part for part in path)
+
+
 IGNORED = ("explain", "policy")  # explain holds rule locations, policy the digest: they differ by design
 
 
@@ -121,8 +132,8 @@ def _normal(value: Any, path: tuple) -> Any:
     """Recovery data as compared: rule locations dropped, keyed lists as maps."""
     if isinstance(value, dict):
         return {k: _normal(v, path + (k,)) for k, v in value.items() if k != "rule" and not (not path and k in IGNORED)}
-    if isinstance(value, list) and path in KEYED_LISTS:
-        key_of = KEYED_LISTS[path]
+    if isinstance(value, list) and _shape(path) in KEYED_LISTS:
+        key_of = KEYED_LISTS[_shape(path)]
         out = _Keyed()
         for i, item in enumerate(value):
             key = key_of(item)

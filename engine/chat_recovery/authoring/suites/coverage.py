@@ -75,9 +75,11 @@ def used(policy: Policy, result: CaseResult) -> set:
         strategy = policy.strategies.get(entry.get("strategy"))
         if strategy is not None:
             out.add(str(strategy.origin))
-    out.update(d["rule"] for d in recovery.get("directives", []) if d.get("rule"))
+    told = [*recovery.get("directives", []), *(d for chat in recovery.get("otherChats", []) for d in chat["directives"])]
+    out.update(d["rule"] for d in told if d.get("rule"))
+    held = [state.get("slots", {}), state.get("maps", {})] + [chat["slots"] for chat in state.get("chats", {}).values()]
     for rule in _consulted(policy, recovery):
-        if state.get("slots", {}).get(rule.path) or state.get("maps", {}).get(rule.path):
+        if any(slots.get(rule.path) for slots in held):
             out.update((str(rule.origin), str(rule.strategy.origin)))
     uploaded = pick(policy.status.strategy, state.get("slots", {}).get(policy.status.path, {}), state["now"])
     if uploaded is not None and uploaded.value in policy.statuses:
@@ -95,7 +97,7 @@ def _consulted(policy: Policy, recovery: dict) -> Iterable:
         for rule in policy.info:
             if rule.when_status is None or visitor.get("status") in rule.when_status:
                 yield rule
-    if recovery.get("chat") is not None:
+    if recovery.get("chat") is not None or recovery.get("otherChats"):
         yield from policy.chat_props
 
 

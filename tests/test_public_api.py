@@ -16,6 +16,7 @@ import chat_recovery as cr
 NAMES = [
     "Diagnostic",
     "LivePolicy",
+    "MessageKeys",
     "Policy",
     "PolicyError",
     "RecoveryError",
@@ -23,9 +24,12 @@ NAMES = [
     "ReportError",
     "apply",
     "check_policy",
+    "load_message_keys",
     "load_policy",
     "recover",
     "render",
+    "sign_message",
+    "verify_message",
 ]
 
 # (parameter, default) in order; annotations may change spelling (Optional[X] -> X | None), not meaning

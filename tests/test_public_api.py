@@ -36,9 +36,13 @@ NAMES = [
 SIGNATURES = {
     "load_policy": [("directory", None)],
     "check_policy": [("directory", None)],
-    "apply": [("policy", ...), ("state", ...), ("report", ...), ("now", ...), ("owned", False)],
+    "apply": [("policy", ...), ("state", ...), ("report", ...), ("now", ...), ("owned", False), ("keys", None)],
     "render": [("policy", ...), ("state", ...), ("explain", False), ("engine", None)],
-    "recover": [("policy", ...), ("reports", ...), ("now", ...), ("explain", False), ("engine", None)],
+    "recover": [("policy", ...), ("reports", ...), ("now", ...), ("explain", False), ("engine", None), ("keys", None)],
+    "sign_message": [("message", ...), ("chat_id", ...), ("key_id", ...), ("key", ...)],
+    "verify_message": [("message", ...), ("chat_id", ...), ("keys", ...)],
+    "load_message_keys": [("path", ...)],
+    "MessageKeys": [("secrets", ...)],
     "LivePolicy": [("directory", ...), ("check", True), ("on_reload", None)],
 }
 LIVE_POLICY_METHODS = ["apply", "policy", "recover", "reload", "reload_if_changed", "render", "stop", "watch"]

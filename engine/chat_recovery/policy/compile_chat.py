@@ -9,7 +9,7 @@ from typing import Any
 from ..diagnostics import Code, Diagnostic, suggest
 from ..json_identity import canonical_json
 from ..paths import json_path
-from .chat_model import ActionRule, ChatPolicy, ClientRule, Condition, Effect
+from .chat_model import SENDER_TYPES, ActionRule, ChatPolicy, ClientRule, Condition, Effect
 from .conditions import closed_kinds, kind_of
 from .effects import EFFECT_OPS
 from .expressions import ExpressionError
@@ -54,6 +54,7 @@ def compile_chat(actions: Document, client: Document, statuses: tuple[Any, ...],
             {action: tuple((i, *reads[i]) for i in sorted(indexes)) for action, indexes in tested.items()}
         ),
         client=tuple(r for r in client_rules if r is not None),
+        signed=frozenset((data.get("signatures") or {}).get("required", SENDER_TYPES)),
         origins=frozen_map(
             {f"{section}.{key}": _origin(actions, (section, key)) for section in ("state", "trust") for key in data[section]}
         ),

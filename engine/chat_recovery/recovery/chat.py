@@ -31,6 +31,7 @@ class ChatResult:
     fired: dict[str, Any] = field(default_factory=dict)  # message id -> rule (or None)
     reporters: list[Any] = field(default_factory=list)  # source keys whose reports hold the chat
     unmatched: dict[str, Any] = field(default_factory=dict)  # message id -> the event no rule matched (for explain)
+    rejected: list[Any] = field(default_factory=list)  # copies whose signature did not verify (never in `messages`)
 
 
 def merged_log(held: dict[str, Any], conflicts: list[Any]) -> tuple[list[Any], dict[str, Any]]:
@@ -95,6 +96,7 @@ def rebuild(chat: ChatPolicy, held: dict[str, Any], engine: Engine) -> ChatResul
         holders,
         conflicts=conflicts,
         reporters=sorted(held["sources"]),
+        rejected=rejected_copies(held),
     )
     session = engine.open()
     try:
@@ -126,6 +128,19 @@ def rebuild(chat: ChatPolicy, held: dict[str, Any], engine: Engine) -> ChatResul
     finally:
         session.close()
     return result
+
+
+def rejected_copies(held: dict[str, Any]) -> list[Any]:
+    """The copies set aside when their report was folded (their signature did
+    not verify), one entry a copy, by time, message id and holder."""
+    out = []
+    for copies in held.get("setAside", {}).values():
+        for src, copy_ in copies.items():
+            out.append({"message": copy_["value"], "heldBy": [source_of(src)], "code": copy_["code"], "reason": copy_["reason"]})
+    out.sort(
+        key=lambda item: (timeutil.sort_key(item["message"]["time"]), item["message"]["id"], sorted(item["heldBy"][0].items()))
+    )
+    return out
 
 
 class Held(Protocol):

@@ -12,6 +12,8 @@ from ..diagnostics import ReportError
 from ..json_identity import canonical_json
 from ..paths import json_path
 from ..policy.model import Policy
+from ..signing import MessageKeys
+from .signatures import screen_signature
 from .sources import source_key
 
 STATE_FORMAT = 1
@@ -48,10 +50,13 @@ def _offer(slot: dict[str, Any], src: str, value: Any, sent_at: str, seq: int) -
         slot[src] = {**held, "value": value, "sentAt": sent_at}
 
 
-def fold(policy: Policy, state: dict[str, Any] | None, report: dict[str, Any], now: str) -> dict[str, Any]:
+def fold(
+    policy: Policy, state: dict[str, Any] | None, report: dict[str, Any], now: str, keys: MessageKeys | None = None
+) -> dict[str, Any]:
     """A new state with `report` (already checked) folded in. The given state
     is never changed: each dict on the way to a value this report offers is
-    copied before it is written (copy on write); the rest is shared."""
+    copied before it is written (copy on write); the rest is shared. With
+    `keys`, each message copy is screened by its signature as it comes in."""
     if state is None:
         state = empty_state(report["visitorId"])
     elif state.get("visitorId") != report["visitorId"]:
@@ -86,7 +91,7 @@ def fold(policy: Policy, state: dict[str, Any] | None, report: dict[str, Any], n
             else:
                 offer(_path("visitor", "info", name), value)
     if chat:
-        _fold_chat(state, chat, src, sent_at, seq, offer)
+        _fold_chat(policy, state, chat, src, sent_at, seq, offer, keys)
     wrapup = report.get("unfinishedWrapup")
     if wrapup is not None and report["source"]["type"] == "agent":
         held = state["wrapups"].get(report["source"]["id"])
@@ -119,7 +124,14 @@ def _offer_keys(state: dict[str, Any], path: str, value: dict[str, Any], src: st
 
 
 def _fold_chat(
-    state: dict[str, Any], chat: dict[str, Any], src: str, sent_at: str, seq: int, offer: Callable[[str, Any], None]
+    policy: Policy,
+    state: dict[str, Any],
+    chat: dict[str, Any],
+    src: str,
+    sent_at: str,
+    seq: int,
+    offer: Callable[[str, Any], None],
+    keys: MessageKeys | None,
 ) -> None:
     held = state["chat"]
     if held is None:
@@ -133,5 +145,40 @@ def _fold_chat(
             offer(_path("chat", "props", name), value)
     messages = held["messages"]
     for message in chat.get("messages") or ():
+        if keys is not None:
+            rejection = screen_signature(policy.chat, keys, chat["id"], message)
+            if rejection is not None or message["id"] in held.get("setAside", ()):
+                _screened(held, src, message, sent_at, seq, rejection)
+                continue
         slot = messages[message["id"]] = dict(messages.get(message["id"], ()))
         _offer(slot, src, message, sent_at, seq)
+
+
+def _screened(held: dict[str, Any], src: str, message: dict[str, Any], sent_at: str, seq: int, rejection: Any) -> None:
+    """A copy offered when keys are in force and this message has a copy set
+    aside: of each source's copies of one message only the latest counts
+    (as `_offer` decides), verified or not, so the held copies never depend
+    on arrival order. Set-aside copies live in `held["setAside"]`
+    (message id -> source -> {value, sentAt, code, reason})."""
+    message_id = message["id"]
+    accepted = dict(held["messages"].get(message_id, ()))
+    rejected = dict(held.get("setAside", {}).get(message_id, ()))
+    current = accepted.get(src) or rejected.get(src)
+    if current is not None and not _newer(sent_at, message, current):
+        return
+    accepted.pop(src, None)
+    rejected.pop(src, None)
+    if rejection is None:
+        accepted[src] = {"value": message, "sentAt": sent_at, "firstSeq": seq, "firstValue": message}
+    else:
+        rejected[src] = {"value": message, "sentAt": sent_at, "code": rejection.code, "reason": rejection.reason}
+    _put(held["messages"], message_id, accepted)
+    held["setAside"] = dict(held.get("setAside", ()))
+    _put(held["setAside"], message_id, rejected)
+
+
+def _put(table: dict[str, Any], key: str, copies: dict[str, Any]) -> None:
+    if copies:
+        table[key] = copies
+    else:
+        table.pop(key, None)

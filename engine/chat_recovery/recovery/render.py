@@ -222,7 +222,7 @@ def render(policy: Policy, state: dict[str, Any], engine: Engine, explain: bool 
         "visitor": visitor,
         "chat": chat,
         "directives": told,
-        "setAside": rebuilt.set_aside if rebuilt else [],
+        "setAside": rebuilt.set_aside + rebuilt.rejected if rebuilt else [],
         "unfinishedWrapups": wrapups,
         "conflicts": findings.conflicts,
         "explain": findings.explain.entries if explain else {},

@@ -185,7 +185,22 @@ def _actions(doc: Document) -> list[str]:
         + _table(("field", "starts as"), state)
         + ["", "Which report sides are believed, by sender type:", ""]
         + _table(("sender", "believed from"), trust)
+        + _signatures(data.get("signatures"))
     )
+
+
+def _signatures(section: dict | None) -> list[str]:
+    """Which actor types must be signed when message keys are given (README: Message signatures)."""
+    required = section["required"] if section else ["visitor", "agent", "bot", "system"]
+    shown = ", ".join(f"`{t}`" for t in required) or "none"
+    out = [
+        "",
+        f"Message signatures: with message keys, copies by {shown} must verify (others count unsigned, unless they carry a signature that does not verify).",
+        "",
+    ]
+    if section and section.get("description"):
+        out += [f"> {_text(section['description'], 'zh')}", ">", f"> {_text(section['description'], 'en')}"]
+    return out
 
 
 def _client(doc: Document) -> list[str]:

@@ -115,6 +115,16 @@ def test_a_copy_that_does_not_verify_is_set_aside_alone_with_its_reason(policy, 
     assert cr.recover(policy, reversed(reports(visitor)), NOW, keys=KEYS) == recovery  # arrival order changes nothing
 
 
+def test_a_copy_signed_with_its_time_spelt_otherwise_verifies_after_the_report_is_respelt(policy):
+    """check() respells 09:00:05.120+00:00 as 09:00:05.12Z; the signature covers the one spelling."""
+    messages = log("visitorRequestChat", "agentAcceptChat")
+    messages[1]["time"] = "2026-11-24T08:50:05.120+00:00"
+    visitor = signed(messages)
+    recovery = cr.recover(policy, [chat_report(visitor, side="visitor")], NOW, keys=KEYS)
+    assert recovery["setAside"] == [] and recovery["chat"]["messages"][1]["time"] == "2026-11-24T08:50:05.12Z"
+    assert recovery["chat"]["state"]["currentAgents"] == ["a-7"]
+
+
 def test_a_copy_only_the_visitor_holds_and_that_does_not_verify_does_not_replay(policy):
     visitor, _, _ = tampered("dropped")
     forged = {"id": "m-900", "time": "2026-11-24T08:50:59Z", "action": "agentStopChat", "sender": {"type": "agent", "id": "a-7"}}

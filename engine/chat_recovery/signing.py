@@ -42,12 +42,23 @@ KEY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 _VALUE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # 32 bytes, base64url, no padding
 
 
+# Why a copy does not verify: code -> when (the recovery schema's setAside `code` enum holds the same names)
+REJECTION_CODES = {
+    "unsigned": "no signature where the policy requires one",
+    "unknownKey": "signed with a key id that is not in force",
+    "badSignature": "the signature does not match: the copy was altered, or signed for another chat",
+}
+
+
 @dataclass(frozen=True)
 class Rejection:
     """Why a copy of a message did not verify: a short code and words for people."""
 
     code: str  # unsigned | unknownKey | badSignature
     reason: str
+
+    def __post_init__(self) -> None:
+        assert self.code in REJECTION_CODES, self.code  # one table of codes (the recovery schema's enum)
 
 
 class MessageKeys:
@@ -128,8 +139,8 @@ def sign_message(message: Mapping[str, Any], chat_id: str, key_id: str, key: byt
 def verify_message(message: Mapping[str, Any], chat_id: str, keys: MessageKeys | Mapping[str, bytes | str]) -> Rejection | None:
     """None when `message` carries a signature that one of `keys` made for
     it in chat `chat_id`; otherwise why not (never a secret in the words)."""
-    keys = as_keys(keys)
-    assert keys is not None
+    in_force = as_keys(keys)
+    assert in_force is not None
     signature = message.get("signature")
     if signature is None:
         return Rejection("unsigned", "the message carries no signature")
@@ -140,7 +151,7 @@ def verify_message(message: Mapping[str, Any], chat_id: str, keys: MessageKeys |
     ):
         return Rejection("badSignature", "the signature is not {keyId: text, value: text}")
     key_id, value = signature["keyId"], signature["value"]
-    secret = keys.secret(key_id)
+    secret = in_force.secret(key_id)
     if secret is None:
         return Rejection("unknownKey", f"signed with key '{key_id[:128]}', which is not among the keys in force")
     if not _VALUE.match(value):

@@ -17,7 +17,8 @@ def actor_of(chat: ChatPolicy, message: dict[str, Any]) -> str:
     policy declares an actor per action, the sender type the copy names
     (with the shipped policy every type must be signed, so the choice
     changes nothing there)."""
-    return message["sender"]["type"]
+    actor: str = message["sender"]["type"]
+    return actor
 
 
 def screen_signature(chat: ChatPolicy, keys: MessageKeys, chat_id: str, message: dict[str, Any]) -> Rejection | None:

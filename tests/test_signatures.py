@@ -164,6 +164,17 @@ def test_through_the_cli_one_visitor(tmp_path, keyfile, case):
     _set_aside_alone(json.loads(done.stdout), visitor, code, target)
 
 
+def test_the_summary_and_the_table_name_the_copies_set_aside_by_signature(tmp_path, keyfile):
+    visitor, _, _ = tampered("dropped")
+    files = _write(tmp_path, reports(visitor))
+    summary = cli("recover", "--now", NOW, "--message-keys", keyfile, "--format", "summary", *files)
+    assert summary.returncode == 0 and "  set aside   m-003 (unsigned; visitor)\n" in summary.stdout.decode()
+    table = cli("recover", "--now", NOW, "--message-keys", keyfile, "--format", "table", *files)
+    assert table.returncode == 0 and "copies set aside by signature (1)" in table.stdout.decode()
+    plain = cli("recover", "--now", NOW, "--format", "summary", *files).stdout.decode()
+    assert "set aside" not in plain  # without keys nothing is verified
+
+
 def test_through_the_cli_the_environment_names_the_key_file(tmp_path, keyfile, monkeypatch):
     visitor, code, target = CASES["another-chat"]()
     files = _write(tmp_path, reports(visitor))
@@ -309,6 +320,7 @@ def test_the_secrets_appear_in_no_output_explain_log_or_error(tmp_path, keyfile,
     seen = []
     for fmt in ("json", "table", "summary"):
         done = cli("recover", "--now", NOW, "--message-keys", keyfile, "--explain", "--format", fmt, *files)
+        assert done.returncode == 0, done.stderr
         seen += [done.stdout, done.stderr]
     done = cli(
         "recover",

@@ -50,12 +50,21 @@ def _conflicts(conflicts: list) -> str:
     return f"{len(conflicts)}: " + ", ".join(c["path"].removeprefix("$.") for c in conflicts)
 
 
+def _rejected(set_aside: list) -> str:
+    """The copies whose signature did not verify (only those carry a `code`)."""
+    return ", ".join(
+        f"{s['message']['id']} ({s['code']}; {', '.join(who(h) for h in s['heldBy'])})" for s in set_aside if "code" in s
+    )
+
+
 def summary(recovery: dict, width: int = WIDTH) -> str:
     visitor = recovery.get("visitor") or {}
     lines = [f"{recovery.get('visitorId')}  {visitor.get('status') or 'no visitor recovered'}  {_chat(recovery.get('chat'))}"]
+    rejected = _rejected(recovery.get("setAside") or [])
     for label, text in (
         ("directives", _directives(recovery.get("directives") or [])),
         ("conflicts ", _conflicts(recovery.get("conflicts") or [])),
+        *((("set aside ", rejected),) if rejected else ()),  # only where message keys were given and a copy failed them
     ):
         lines.append(
             textwrap.fill(text, width, initial_indent=f"  {label}  ", subsequent_indent=" " * 14, break_on_hyphens=False)

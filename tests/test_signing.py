@@ -10,6 +10,8 @@ import json
 import pickle
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import chat_recovery as cr
 from chat_recovery.signing import jcs, signed_bytes
@@ -149,3 +151,19 @@ def test_a_key_file_holds_text_and_base64_secrets(tmp_path):
     keys = cr.load_message_keys(path)
     assert keys.secret("k1") == SECRET and keys.secret("k2") == raw
     assert list(keys) == ["k1", "k2"]
+
+
+_TEXT = st.text(st.characters(codec="utf-8"), max_size=8)
+_VALUES = st.recursive(
+    st.none() | st.booleans() | _TEXT | st.integers(-(2**60), 2**60) | st.floats(allow_nan=False, allow_infinity=False),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TEXT, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=_VALUES, text=_TEXT)
+def test_the_fast_writer_for_text_only_messages_writes_what_rfc_8785_does(data, text):
+    """signed_bytes takes JSON's C writer when a message holds no number: the bytes are the same either way."""
+    message = {"id": "m", "time": "2026-11-24T09:00:00Z", "action": "a", "sender": {"type": "agent"}, "text": text, "data": data}
+    assert signed_bytes(message, "c-1") == jcs({"chatId": "c-1", "message": message}).encode("utf-8")

@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import math
 import re
 from collections.abc import Iterator, Mapping
@@ -36,6 +37,7 @@ from decimal import Decimal
 from typing import Any
 
 from . import timeutil
+from .json_identity import canonical_json
 
 MIN_SECRET_BYTES = 16  # shorter secrets are refused: HMAC-SHA256 keys should carry 128 bits at least
 KEY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
@@ -125,7 +127,22 @@ def signed_bytes(message: Mapping[str, Any], chat_id: str) -> bytes:
     body = {key: value for key, value in message.items() if key != "signature"}
     if isinstance(body.get("time"), str):
         body["time"] = timeutil.canonical(body["time"])
-    return jcs({"chatId": chat_id, "message": body}).encode("utf-8")
+    signed = {"chatId": chat_id, "message": body}
+    return (canonical_json(signed) if _text_only(signed) else jcs(signed)).encode("utf-8")
+
+
+def _text_only(value: Any) -> bool:
+    """No number, and no key whose order differs between code points and
+    UTF-16: then JSON's own sorted, compact writer (C) writes exactly the
+    RFC 8785 text, several times faster than `jcs`. Most messages are so."""
+    kind = type(value)
+    if kind is str or value is None or kind is bool:
+        return True
+    if kind is dict:
+        return not _PAST_BMP_ORDER.search("".join(value)) and all(_text_only(item) for item in value.values())
+    if kind is list:
+        return all(_text_only(item) for item in value)
+    return False
 
 
 def sign_message(message: Mapping[str, Any], chat_id: str, key_id: str, key: bytes | str) -> dict[str, Any]:
@@ -173,14 +190,17 @@ def _mac(secret: bytes, data: bytes) -> str:
 
 # -- RFC 8785 (JCS) ------------------------------------------------------------
 
-_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
-_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')
+# JSON's own string writer (C where built) escapes exactly as RFC 8785 does:
+# `"`, `\\`, \\b \\t \\n \\f \\r, other control characters as lowercase \\u00xx.
+_string = json.encoder.encode_basestring  # C where built
+# Code point order is UTF-16 order unless a key holds a character past U+D7FF.
+_PAST_BMP_ORDER = re.compile("[\ud800-\U0010ffff]")
 
 
 def jcs(value: Any) -> str:
     """`value` as RFC 8785 canonical JSON text; ValueError for what JSON
-    cannot hold (NaN, infinities, numbers past a double, lone surrogates
-    fail at encoding)."""
+    cannot hold (NaN, infinities, numbers past a double; lone surrogates
+    fail when the text is encoded as UTF-8)."""
     kind = type(value)
     if kind is str:
         return _string(value)
@@ -191,21 +211,17 @@ def jcs(value: Any) -> str:
     if kind is int or kind is float:
         return _number(value)
     if isinstance(value, Mapping):
-        items = sorted(value.items(), key=lambda item: _utf16(item[0]))
+        for key in value:
+            if type(key) is not str:
+                raise TypeError("object keys are text in JSON")
+        if _PAST_BMP_ORDER.search("".join(value)):
+            items = sorted(value.items(), key=lambda item: item[0].encode("utf-16-be", "surrogatepass"))
+        else:
+            items = sorted(value.items())
         return "{" + ",".join(_string(key) + ":" + jcs(item) for key, item in items) + "}"
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(jcs(item) for item in value) + "]"
     raise TypeError(f"{kind.__name__} is not JSON")
-
-
-def _utf16(key: Any) -> bytes:
-    if not isinstance(key, str):
-        raise TypeError("object keys are text in JSON")
-    return key.encode("utf-16-be", "surrogatepass")
-
-
-def _string(text: str) -> str:
-    return '"' + _NEEDS_ESCAPE.sub(lambda m: _ESCAPES.get(m.group(), f"\\u{ord(m.group()):04x}"), text) + '"'
 
 
 def _number(number: int | float) -> str:

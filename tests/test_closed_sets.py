@@ -29,12 +29,14 @@ from chat_recovery.policy.conditions import CONDITIONS, closed_kinds, kind_of
 from chat_recovery.policy.effects import EFFECT_OPS
 from chat_recovery.recovery.picks import PICKS
 from chat_recovery.replay.engines import AUTO, CHOICES, ENGINES
+from chat_recovery.signing import REJECTION_CODES
 from conftest import ROOT, edit
 
 STRATEGIES = "schemas/policy-strategies.schema.json"
 ACTIONS = "schemas/policy-chat-actions.schema.json"
 INVARIANTS = "schemas/policy-invariants.schema.json"
 MANIFEST = "schemas/policy-manifest.schema.json"
+RECOVERY = "schemas/recovery.schema.json"
 NOT_EFFECTS = {"on", "when", "priority", "trust", "status", "seed"}  # an action rule's other keys
 NOT_THE_FORM = {"seed", "description"}  # an invariant's other keys
 FIELD_PATTERN = "[A-Za-z0-9_]+"  # `<field>` in a condition kind's pattern
@@ -119,6 +121,20 @@ def _admit_condition(root: Path, name: str) -> None:
     _write(root, ACTIONS, schema)
 
 
+def _code_enum(schema: dict) -> list:
+    return schema["$defs"]["setAsideMessage"]["properties"]["code"]["enum"]
+
+
+def _rejection_codes(root: Path) -> set:
+    return set(_code_enum(_read(root, RECOVERY)))
+
+
+def _admit_rejection_code(root: Path, name: str) -> None:
+    schema = _read(root, RECOVERY)
+    _code_enum(schema).append(name)
+    _write(root, RECOVERY, schema)
+
+
 STORES_PARAGRAPH = re.compile(
     r"\*\*Stores\.\*\* The store is chosen by the scheme of `--redis-url`:(.*?)\s+give the Redis store", re.S
 )
@@ -155,6 +171,7 @@ CLOSED = (
     ClosedSet("invariant kind", _kinds, frozenset(KINDS), _admit_kind, (INVARIANTS,)),
     ClosedSet("engine", _engines, frozenset(ENGINES), _admit_engine, (MANIFEST,)),
     ClosedSet("store scheme", _schemes, frozenset(STORES), _admit_scheme, ("README.md",)),
+    ClosedSet("signature rejection code", _rejection_codes, frozenset(REJECTION_CODES), _admit_rejection_code, (RECOVERY,)),
 )
 
 
@@ -217,6 +234,8 @@ def test_the_sender_types_are_the_report_schemas():
     sender = schema["$defs"]["message"]["properties"]["sender"]
     sender = schema["$defs"][sender["$ref"].rsplit("/", 1)[-1]] if "$ref" in sender else sender
     assert tuple(sender["properties"]["type"]["enum"]) == SENDER_TYPES
+    signed = _read(ROOT, ACTIONS)["properties"]["signatures"]["properties"]["required"]["items"]["enum"]
+    assert tuple(signed) == SENDER_TYPES  # the actor types a policy may require signed
 
 
 def test_the_actor_types_and_trust_modes_are_the_schemas():

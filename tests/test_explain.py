@@ -222,7 +222,7 @@ def test_table_on_a_terminal_fits_its_width_and_is_coloured():
     # too narrow for a readable why column beside the others: the reasons go beneath their row, wrapped, not cut
     why = next(i for i in range(at, len(text)) if text[i].startswith(BENEATH + "the message log"))
     assert "the message log decides: message m-006 (agentAcceptTransfer), rule agentAcceptTransfer" in text[why]
-    assert "".join(line.strip() for line in text[why : why + 2]).endswith("(rules/chat-actions.yaml:111:3) sets chatting")
+    assert "".join(line.strip() for line in text[why : why + 2]).endswith("(rules/chat-actions.yaml:117:3) sets chatting")
     assert any(re.match(r"m-003 +visitorMessage +- ", line) for line in text)
 
 

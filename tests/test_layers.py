@@ -16,8 +16,8 @@ PACKAGE = ROOT / "engine" / "chat_recovery"
 
 # bottom to top; a unit is a top-level module or a sub-package of chat_recovery
 FLOORS = (
-    {"timeutil", "diagnostics", "paths", "json_identity", "stops", "version", "processes"},  # foundations
-    {"policy"},  # YAML -> a checked, compiled, immutable Policy
+    {"timeutil", "diagnostics", "paths", "json_identity", "stops", "version", "processes", "signing"},  # foundations
+    {"policy", "message_keys"},  # YAML -> a checked, compiled, immutable Policy; the signature key file
     {"replay"},  # which action rule fires
     {"recovery"},  # reports + Policy -> a recovery
     {"api"},  # the Python API

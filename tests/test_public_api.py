@@ -16,6 +16,7 @@ import chat_recovery as cr
 NAMES = [
     "Diagnostic",
     "LivePolicy",
+    "MessageKeys",
     "Policy",
     "PolicyError",
     "RecoveryError",
@@ -23,18 +24,25 @@ NAMES = [
     "ReportError",
     "apply",
     "check_policy",
+    "load_message_keys",
     "load_policy",
     "recover",
     "render",
+    "sign_message",
+    "verify_message",
 ]
 
 # (parameter, default) in order; annotations may change spelling (Optional[X] -> X | None), not meaning
 SIGNATURES = {
     "load_policy": [("directory", None)],
     "check_policy": [("directory", None)],
-    "apply": [("policy", ...), ("state", ...), ("report", ...), ("now", ...), ("owned", False)],
+    "apply": [("policy", ...), ("state", ...), ("report", ...), ("now", ...), ("owned", False), ("keys", None)],
     "render": [("policy", ...), ("state", ...), ("explain", False), ("engine", None)],
-    "recover": [("policy", ...), ("reports", ...), ("now", ...), ("explain", False), ("engine", None)],
+    "recover": [("policy", ...), ("reports", ...), ("now", ...), ("explain", False), ("engine", None), ("keys", None)],
+    "sign_message": [("message", ...), ("chat_id", ...), ("key_id", ...), ("key", ...)],
+    "verify_message": [("message", ...), ("chat_id", ...), ("keys", ...)],
+    "load_message_keys": [("path", ...)],
+    "MessageKeys": [("secrets", ...)],
     "LivePolicy": [("directory", ...), ("check", True), ("on_reload", None)],
 }
 LIVE_POLICY_METHODS = ["apply", "policy", "recover", "reload", "reload_if_changed", "render", "stop", "watch"]

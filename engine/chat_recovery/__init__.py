@@ -23,7 +23,9 @@ if TYPE_CHECKING:
     from .authoring.check import check_policy
     from .authoring.reload import LivePolicy, ReloadResult
     from .diagnostics import Diagnostic, PolicyError, RecoveryError, ReportError
+    from .message_keys import load_message_keys
     from .policy.model import Policy
+    from .signing import MessageKeys, sign_message, verify_message
 
 _HOME = {
     "apply": "api",
@@ -38,6 +40,10 @@ _HOME = {
     "PolicyError": "diagnostics",
     "RecoveryError": "diagnostics",
     "ReportError": "diagnostics",
+    "MessageKeys": "signing",
+    "sign_message": "signing",
+    "verify_message": "signing",
+    "load_message_keys": "message_keys",
 }
 __all__ = [
     "apply",
@@ -52,6 +58,10 @@ __all__ = [
     "PolicyError",
     "RecoveryError",
     "ReportError",
+    "MessageKeys",
+    "load_message_keys",
+    "sign_message",
+    "verify_message",
 ]
 
 

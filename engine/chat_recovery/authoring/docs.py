@@ -189,6 +189,7 @@ def _actions(doc: Document) -> list[str]:
         + _table(("actor", "actions"), actors)
         + ["", f"Trust mode: `{trust['mode']}`. {TRUST_MODES_TEXT[trust['mode']]}"]
         + (["", *_table(("sender", "believed from"), sides)] if trust["mode"] == "senders" else [])
+        + _signatures(data.get("signatures"))
     )
 
 
@@ -202,6 +203,20 @@ TRUST_MODES_TEXT = {
     "reports, a transfer the visitor saw accepted recovers onto the agent who left (issue 15, case 1). "
     "Which report sides are believed, by sender type:",
 }
+
+
+def _signatures(section: dict | None) -> list[str]:
+    """Which actor types must be signed when message keys are given (README: Message signatures)."""
+    required = section["required"] if section else ["visitor", "agent", "bot", "system"]
+    shown = ", ".join(f"`{t}`" for t in required) or "none"
+    out = [
+        "",
+        f"Message signatures: with message keys, copies by {shown} must verify (others count unsigned, unless they carry a signature that does not verify).",
+        "",
+    ]
+    if section and section.get("description"):
+        out += [f"> {_text(section['description'], 'zh')}", ">", f"> {_text(section['description'], 'en')}"]
+    return out
 
 
 def _client(doc: Document) -> list[str]:

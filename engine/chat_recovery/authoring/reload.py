@@ -124,11 +124,13 @@ class LivePolicy:
 
     # Recoveries, each under one policy from start to end.
 
-    def recover(self, reports: Iterable[Any], now: Instant, explain: bool = False, engine: str | None = None) -> dict:
-        return recover(self._policy, reports, now, explain=explain, engine=engine)
+    def recover(
+        self, reports: Iterable[Any], now: Instant, explain: bool = False, engine: str | None = None, *, keys: Any = None
+    ) -> dict:
+        return recover(self._policy, reports, now, explain=explain, engine=engine, keys=keys)
 
-    def apply(self, state: dict | None, report: Any, now: Instant) -> dict:
-        return apply(self._policy, state, report, now)
+    def apply(self, state: dict | None, report: Any, now: Instant, *, keys: Any = None) -> dict:
+        return apply(self._policy, state, report, now, keys=keys)
 
     def render(self, state: dict, explain: bool = False, engine: str | None = None) -> dict:
         return render(self._policy, state, explain=explain, engine=engine)

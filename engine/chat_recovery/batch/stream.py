@@ -24,6 +24,7 @@ from ..diagnostics import RecoveryError, ReportError
 from ..recovery import strict_json
 from ..recovery.reports import check, parse_bytes
 from ..replay import engine_name
+from ..signing import MessageKeys
 from . import workers
 
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
@@ -153,9 +154,17 @@ class Recoverer:
     policy compiled once and each source opened once."""
 
     def __init__(
-        self, policy, sources: list[tuple[str, str]], now: str, engine: str | None, explain: bool, unusable: str | None = None
+        self,
+        policy,
+        sources: list[tuple[str, str]],
+        now: str,
+        engine: str | None,
+        explain: bool,
+        unusable: str | None = None,
+        keys: MessageKeys | None = None,
     ):
         self.policy, self.sources, self.now, self.engine, self.explain = policy, sources, now, engine, explain
+        self.keys = keys  # message signatures are verified with these; None: not verified
         self.unusable = unusable  # why this process cannot recover anyone (its policy did not load)
         self._open: dict[int, IO[bytes]] = {}
 
@@ -177,7 +186,9 @@ class Recoverer:
                 if problems:
                     check(self.policy, report)  # already lost: only say what else is wrong
                 else:
-                    state = apply(self.policy, state, report, self.now, owned=True)  # parsed from its line just now
+                    state = apply(
+                        self.policy, state, report, self.now, owned=True, keys=self.keys
+                    )  # parsed from its line just now
             except ReportError as exc:
                 problems.append(Problem(at, str(exc), visitor))
             except OSError as exc:
@@ -227,7 +238,9 @@ def unrecovered(sources: list[tuple[str, str]], visitor: str, entries: list, mes
     return Outcome(visitor, None, len(entries), (Problem(where(sources[source][1], line), message, visitor),))
 
 
-def start_recoverer(policy, policy_dir: str | None, sources: list, now: str, engine: str | None, explain: bool) -> Recoverer:
+def start_recoverer(
+    policy, policy_dir: str | None, sources: list, now: str, engine: str | None, explain: bool, keys: MessageKeys | None = None
+) -> Recoverer:
     """A worker's Recoverer. `policy` is the parent's own when the worker is
     forked (it is in the worker's memory already; loading it again cost each
     worker a quarter of a second under load); a spawned worker gets None and
@@ -241,7 +254,7 @@ def start_recoverer(policy, policy_dir: str | None, sources: list, now: str, eng
         except Exception as exc:  # noqa: BLE001 - said per visitor, never a dead worker
             why = "; ".join(str(exc).splitlines())  # one line a visitor on stderr
             unusable = f"a worker could not load the policy again ({type(exc).__name__}: {why}); run with --jobs 1"
-    return Recoverer(policy, sources, now, engine, explain, unusable)
+    return Recoverer(policy, sources, now, engine, explain, unusable, keys)
 
 
 def chunks(groups: dict, size: int = CHUNK) -> Iterator[list]:
@@ -264,12 +277,13 @@ def outcomes(
     explain: bool = False,
     jobs: int = 1,
     start_method: str | None = None,
+    keys: MessageKeys | None = None,
 ) -> Generator[Outcome, None, None]:
     """Every visitor's outcome, in index order (each visitor's first report),
     whatever the number of processes. Workers are forked where the system
     can (`start_method` chooses otherwise, for tests)."""
     if jobs <= 1:
-        here = Recoverer(policy, index.sources, now, engine, explain)
+        here = Recoverer(policy, index.sources, now, engine, explain, keys=keys)
         try:
             for chunk in chunks(index.groups):
                 yield from here.recover_chunk(chunk)
@@ -286,11 +300,12 @@ def outcomes(
         explain,
         jobs,
         method,
+        keys,
     )
 
 
-def _pooled(index: Index, policy, policy_dir, now, engine, explain, jobs: int, method: str) -> Iterator[Outcome]:
-    args = (policy, policy_dir, index.sources, now, engine, explain)
+def _pooled(index: Index, policy, policy_dir, now, engine, explain, jobs: int, method: str, keys) -> Iterator[Outcome]:
+    args = (policy, policy_dir, index.sources, now, engine, explain, keys)  # keys go down each worker's pipe
     lost = partial(unrecovered, index.sources)
     for finished in workers.ordered(chunks(index.groups), jobs, method, start_recoverer, args, lost):
         yield from finished

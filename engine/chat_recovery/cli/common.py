@@ -70,6 +70,19 @@ def choose(parser: argparse.ArgumentParser, what: str, names: Sequence[str]):
     return run
 
 
+def keys_or_report(path: str | None, environ, prefix: str, stderr: IO[str]):
+    """The message keys a command was given (`path`, else the file the
+    environment names), None when none were, or False with the problem
+    written to stderr (it names the file and key id, never a secret)."""
+    from ..message_keys import KeyFileError, keys_from
+
+    try:
+        return keys_from(path, environ)
+    except KeyFileError as exc:
+        stderr.write(f"{prefix}: --message-keys {exc}\n")
+        return False
+
+
 def load_or_report(directory: str | None, stderr: IO[str]):
     """The compiled policy, or None with every problem written to stderr."""
     try:

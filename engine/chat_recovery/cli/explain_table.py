@@ -109,6 +109,20 @@ def _conflict_rows(conflicts: Iterable[dict]) -> list:
     return rows
 
 
+def _rejected_rows(set_aside: Iterable[dict]) -> list:
+    """Copies left out because their signature did not verify (they have a
+    `code`; copies set aside by trust are in the message rows already)."""
+    rows = []
+    for item in set_aside:
+        if "code" in item:
+            message = item["message"]
+            holders = ", ".join(who(s) for s in item["heldBy"])
+            rows.append(
+                ((message["id"], message["action"], "signature", holders, [f"{item['code']}: {item['reason']}"]), "unmatched")
+            )
+    return rows
+
+
 PATH, VALUE, DECIDED, SOURCE, WHY = range(len(HEADERS))
 # A line too narrow for every column: each column starts at its minimum and
 # grows, in this order, up to a share of the line (but to at least the
@@ -215,6 +229,9 @@ def table(recovery: dict, width: int | None = None, colour: bool = False) -> str
     sections = [(title, _rows(explain, prefix)) for title, prefix in SECTIONS]
     sections.append(("directives", _directive_rows(recovery.get("directives") or ())))
     sections.append(("conflicts", _conflict_rows(recovery.get("conflicts") or ())))
+    rejected = _rejected_rows(recovery.get("setAside") or ())
+    if rejected:  # only where message keys were given and a copy failed them
+        sections.append(("copies set aside by signature", rejected))
     widths = _widths([row for _, rows in sections for row in rows], width)
     beside = len(widths) == len(HEADERS)  # else the reasons go beneath each row
     paint = _Paint(colour)

@@ -14,7 +14,7 @@ from ..api import apply, render
 from ..diagnostics import RecoveryError, ReportError
 from ..recovery.reports import parse_bytes
 from ..replay.engines import CHOICES, help_text
-from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK, EXIT_USAGE, load_or_report
+from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK, EXIT_USAGE, keys_or_report, load_or_report
 from .explain_table import table
 from .recover_batch import run_batch
 from .summary import summary
@@ -42,6 +42,13 @@ def add_parser(sub, **kw) -> None:
         "--engine",
         choices=CHOICES,
         help=f"who matches action rules: {help_text()}; default: the policy's choice (policy.yaml), else auto",
+    )
+    rec.add_argument(
+        "--message-keys",
+        metavar="FILE",
+        help="a JSON or YAML file of key id -> secret (text, or base64:...): verify each message's signature and set aside "
+        "the copies that do not verify (README: Message signatures); default: the file CHAT_RECOVERY_MESSAGE_KEYS_FILE "
+        "names, else signatures are not verified and every copy counts",
     )
     many = rec.add_argument_group("many visitors at once")
     many.add_argument(
@@ -95,27 +102,19 @@ def run(args, stdin: IO[bytes] | None, stdout: IO[str], stderr: IO[str]) -> int:
     policy = load_or_report(args.policy, stderr)
     if policy is None:
         return EXIT_BAD_POLICY
+    keys = keys_or_report(args.message_keys, os.environ, "chat-recovery recover", stderr)
+    if keys is False:
+        return EXIT_USAGE
     if args.batch:
-        return run_batch(args, policy, now, stdin, stdout, stderr)
-    reports = []
-    failed = False
-    for name in args.files:
-        shown = "<stdin>" if name == "-" else name
-        try:
-            raw = _read(name, stdin)
-            reports.append((shown, parse_bytes(raw, "" if name == "-" else name)))
-        except ReportError as exc:
-            stderr.write(f"{exc.located(shown)}\n")
-            failed = True
-        except OSError as exc:
-            stderr.write(f"{shown}: cannot read: {exc.strerror or exc}\n")
-            failed = True
-    if failed:
+        return run_batch(args, policy, now, stdin, stdout, stderr, keys)
+    reports = _parsed(args.files, stdin, stderr)
+    if reports is None:
         return EXIT_BAD_INPUT
+    failed = False
     state = None
     for shown, report in reports:
         try:
-            state = apply(policy, state, report, now)
+            state = apply(policy, state, report, now, keys=keys)
         except ReportError as exc:
             stderr.write(f"{exc.located(shown)}\n")
             failed = True
@@ -134,6 +133,24 @@ def run(args, stdin: IO[bytes] | None, stdout: IO[str], stderr: IO[str]) -> int:
     else:
         stdout.write(json.dumps(recovery, indent=2, ensure_ascii=False) + "\n")
     return EXIT_OK
+
+
+def _parsed(names: list[str], stdin: IO[bytes] | None, stderr: IO[str]) -> list[tuple[str, object]] | None:
+    """(name shown, report) for each file, or None when any cannot be read or parsed (each said on stderr)."""
+    reports = []
+    failed = False
+    for name in names:
+        shown = "<stdin>" if name == "-" else name
+        try:
+            raw = _read(name, stdin)
+            reports.append((shown, parse_bytes(raw, "" if name == "-" else name)))
+        except ReportError as exc:
+            stderr.write(f"{exc.located(shown)}\n")
+            failed = True
+        except OSError as exc:
+            stderr.write(f"{shown}: cannot read: {exc.strerror or exc}\n")
+            failed = True
+    return None if failed else reports
 
 
 def _terminal(stdout: IO[str]) -> tuple:

@@ -20,7 +20,7 @@ from ..stops import Terminated, held_stops, stopped
 from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK
 
 
-def run_batch(args, policy, now: str, stdin: IO[bytes] | None, stdout: IO[str], stderr: IO[str]) -> int:
+def run_batch(args, policy, now: str, stdin: IO[bytes] | None, stdout: IO[str], stderr: IO[str], keys=None) -> int:
     with tempfile.TemporaryDirectory(prefix="chat-recovery-batch-") as work:
         index = _index(args.batch, stdin, Path(work), stderr)
         if index is None:
@@ -33,7 +33,7 @@ def run_batch(args, policy, now: str, stdin: IO[bytes] | None, stdout: IO[str], 
             stderr.write(f"chat-recovery: --out {args.out}: cannot write: {exc.strerror or exc}\n")
             return EXIT_BAD_INPUT
         try:
-            counts = _write(index, policy, now, args, out, stderr)
+            counts = _write(index, policy, now, args, out, stderr, keys)
         except (KeyboardInterrupt, Terminated) as exc:  # a closed pipe (`| head`) is `entry`'s to end
             line, code = stopped(exc, "; the output holds the visitors finished so far")
             stderr.write(line)
@@ -78,14 +78,14 @@ def _index(name: str, stdin: IO[bytes] | None, work: Path, stderr: IO[str]) -> b
     return index
 
 
-def _write(index: batch.Index, policy, now: str, args, out: IO[str], stderr: IO[str]) -> tuple[int, int]:
+def _write(index: batch.Index, policy, now: str, args, out: IO[str], stderr: IO[str], keys=None) -> tuple[int, int]:
     """Write each recovery as it comes; (recovered, not recovered). However
     the loop ends (Ctrl-C, SIGTERM, a closed pipe), the workers are stopped
     here, before the temporary folder they read from is removed."""
     recovered = lost = 0
     bar = Progress(stderr, len(index.groups)) if _is_terminal(stderr) else None
     with closing(
-        batch.outcomes(index, policy, args.policy, now, engine=args.engine, explain=args.explain, jobs=args.jobs)
+        batch.outcomes(index, policy, args.policy, now, engine=args.engine, explain=args.explain, jobs=args.jobs, keys=keys)
     ) as results:
         for outcome in results:
             if outcome.line is None:

@@ -11,7 +11,7 @@ from typing import IO
 
 from ..diagnostics import suggest
 from ..replay.engines import CHOICES, choices_text
-from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_CANNOT_LISTEN, EXIT_OK, EXIT_USAGE, load_or_report
+from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_CANNOT_LISTEN, EXIT_OK, EXIT_USAGE, keys_or_report, load_or_report
 
 SERVE_EXTRA = ("starlette", "uvicorn", "redis", "prometheus_client", "anyio")  # what `pip install 'chat-recovery[serve]'` brings
 
@@ -41,6 +41,12 @@ FLAGS = (  # field, flag, parser, help
     ("engine", "--engine", str, f"action-rule engine: {', '.join(CHOICES)} (default: the policy's)"),
     ("log_level", "--log-level", str, "debug, info (an access line per request; the default), warning or error"),
     ("log_format", "--log-format", str, "text (the default) or json: one object a line, for log shippers"),
+    (
+        "message_keys_file",
+        "--message-keys",
+        str,
+        "a JSON or YAML file of key id -> secret: verify message signatures with these keys and set aside the copies that do not verify (default: not verified)",
+    ),
 )
 
 
@@ -112,6 +118,9 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
     policy = load_or_report(config.policy, stderr)
     if policy is None:
         return EXIT_BAD_POLICY
+    keys = keys_or_report(config.message_keys_file, {}, "chat-recovery serve", stderr)
+    if keys is False:
+        return EXIT_USAGE
     try:
         sock = listen(config)
     except OSError as exc:
@@ -125,7 +134,7 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
     configure(config.log_level, config.log_format, stderr)
     warnings.showwarning = _logged_warning  # e.g. `auto` fell back to the compiled engine: a log line in the log's format
     try:
-        service, close = build(config, policy)
+        service, close = build(config, policy, keys or None)
     except Exception as exc:  # noqa: BLE001 - a store that cannot be made (a bad URL): said, not a traceback
         sock.close()
         stderr.write(f"chat-recovery serve: {exc}\n")
@@ -138,7 +147,7 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
     def announce() -> None:
         stdout.write(
             f"chat-recovery: serving on http://{config.host}:{config.port} (store: {store}; policy: "
-            f"{config.policy or 'bundled'}; {_workers(config.workers)})\n"
+            f"{config.policy or 'bundled'}; {_workers(config.workers)}{_signatures(keys)})\n"
         )
         stdout.flush()
         event(
@@ -151,6 +160,7 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
             policy=config.policy or "bundled",
             workers=config.workers,
             engine=engine_in_force(config, policy),
+            messageKeys=",".join(keys) if keys else None,
         )
 
     try:
@@ -161,6 +171,11 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
     return (
         128 + signal.SIGINT if stopped_by == signal.SIGINT else EXIT_OK
     )  # Ctrl-C as shells count it; SIGTERM: asked to stop, stopped
+
+
+def _signatures(keys) -> str:
+    """The banner's word on signatures: the key ids in force (never a secret), or nothing."""
+    return f"; message signatures verified, key ids: {', '.join(keys)}" if keys else ""
 
 
 def _workers(count: int) -> str:

@@ -56,6 +56,13 @@ def _others(others: list) -> str:
     return "; ".join(f"{c.get('id')} {c.get('status') or 'no status'} ({_directives(c.get('directives') or [])})" for c in others)
 
 
+def _rejected(set_aside: list) -> str:
+    """The copies that did not count (setAside), with why and who held them."""
+    return ", ".join(
+        f"{s['message']['id']} ({s['code']}; {', '.join(who(h) for h in s['heldBy'])})" for s in set_aside
+    )
+
+
 def summary(recovery: dict, width: int = WIDTH) -> str:
     visitor = recovery.get("visitor") or {}
     lines = [f"{recovery.get('visitorId')}  {visitor.get('status') or 'no visitor recovered'}  {_chat(recovery.get('chat'))}"]
@@ -63,6 +70,9 @@ def summary(recovery: dict, width: int = WIDTH) -> str:
         ("directives", _directives(recovery.get("directives") or [])),
         ("conflicts ", _conflicts(recovery.get("conflicts") or [])),
     ]
+    rejected = _rejected(recovery.get("setAside") or [])
+    if rejected:
+        parts.append(("set aside ", rejected))
     if recovery.get("otherChats"):
         parts.append(("otherChats", _others(recovery["otherChats"])))
     for label, text in parts:

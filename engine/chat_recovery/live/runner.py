@@ -8,6 +8,7 @@ from typing import Protocol
 
 from .. import api
 from ..policy.model import Policy
+from ..signing import MessageKeys
 
 
 class Runner(Protocol):
@@ -19,12 +20,13 @@ class Runner(Protocol):
 
 
 class InProcessRunner:
-    def __init__(self, policy: Policy, engine: str | None = None):
+    def __init__(self, policy: Policy, engine: str | None = None, keys: MessageKeys | None = None):
         self.policy = policy
         self.engine = engine  # None: the policy's own choice
+        self.keys = keys  # message signatures are verified with these; None: not verified
 
     def step(self, state: dict | None, report: dict, now: str) -> tuple[dict, dict]:
-        return api.step(self.policy, state, report, now, self.engine)
+        return api.step(self.policy, state, report, now, self.engine, keys=self.keys)
 
     def close(self) -> None:
         pass

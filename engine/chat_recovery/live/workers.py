@@ -29,10 +29,13 @@ class WorkerCrashed(RecoveryError):
     """A step crashed its worker every time, the compiled fallback included."""
 
 
-def _replay_step(policy_dir: str | None, engine: str | None, before_step: Callable[[], None] | None = None) -> Callable:
+def _replay_step(
+    policy_dir: str | None, engine: str | None, before_step: Callable[[], None] | None = None, keys: Any = None
+) -> Callable:
     """In the worker: load the policy once (an error is said to the parent,
     which refuses to start); each message is then one step, answered as
-    ("ok" | "report" | "recovery", detail)."""
+    ("ok" | "report" | "recovery", detail). `keys`: the parent's MessageKeys
+    (sent down the worker's pipe, never through a file or the command line)."""
     from ..api import load_policy
     from ..api import step as api_step
 
@@ -43,7 +46,7 @@ def _replay_step(policy_dir: str | None, engine: str | None, before_step: Callab
         if before_step is not None:
             before_step()
         try:
-            return ("ok", api_step(policy, state, report, now, use or engine))
+            return ("ok", api_step(policy, state, report, now, use or engine, keys=keys))
         except ReportError as exc:
             return ("report", (exc.message, exc.path, exc.where))
         except RecoveryError as exc:
@@ -79,12 +82,13 @@ class SupervisedRunner:
         retries: int = 2,
         timeout: float = 30.0,
         before_step: Callable[[], None] | None = None,
+        keys: Any = None,
     ):
         if workers < 1 or retries < 0 or timeout <= 0:
             raise ValueError("workers must be 1 or more, retries 0 or more, timeout positive")
         self.retries, self.timeout = retries, timeout
         self._ctx = multiprocessing.get_context("spawn")  # no fork of a process holding durable_rules' threads
-        self._args = (policy_dir, engine, before_step)
+        self._args = (policy_dir, engine, before_step, keys)
         self._workers: list[Worker] = []  # in the order started; one that dies is replaced in its place
         try:
             for _ in range(workers):

@@ -81,6 +81,7 @@ class ChatPolicy:
         str, tuple[Any, ...]
     ]  # action -> (i, kind, read) per field its rules test; kind: status | state | message
     client: tuple[ClientRule, ...]
+    signed: frozenset[str] = frozenset(SENDER_TYPES)  # actor types whose copies must verify when keys are given
     origins: Mapping[str, Origin] = field(
         default_factory=dict, compare=False
     )  # "state.<field>", "trust.<sender>", "actors.<action>" -> where written

@@ -9,7 +9,7 @@ from typing import Any
 from ..diagnostics import Code, Diagnostic, did_you_mean, suggest
 from ..json_identity import canonical_json
 from ..paths import json_path
-from .chat_model import ActionRule, ChatPolicy, ClientRule, Condition, Effect
+from .chat_model import SENDER_TYPES, ActionRule, ChatPolicy, ClientRule, Condition, Effect
 from .conditions import closed_kinds, kind_of
 from .effects import EFFECT_OPS
 from .expressions import ExpressionError
@@ -65,6 +65,7 @@ def compile_chat(
             {action: tuple((i, *reads[i]) for i in sorted(indexes)) for action, indexes in tested.items()}
         ),
         client=tuple(r for r in client_rules if r is not None),
+        signed=frozenset((data.get("signatures") or {}).get("required", SENDER_TYPES)),
         origins=frozen_map(
             {
                 **{f"state.{key}": _origin(actions, ("state", key)) for key in initial},

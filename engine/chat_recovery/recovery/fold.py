@@ -16,6 +16,7 @@ from ..diagnostics import RecoveryError, ReportError
 from ..json_identity import canonical_json
 from ..paths import json_path
 from ..policy.model import Policy
+from ..signing import MessageKeys
 from .screening import Rejection, screen
 from .sources import source_key
 
@@ -84,10 +85,13 @@ def _offer(slot: dict[str, Any], src: str, value: Any, sent_at: str, seq: int) -
         slot[src] = {**held, "value": value, "sentAt": sent_at}
 
 
-def fold(policy: Policy, state: dict[str, Any] | None, report: dict[str, Any], now: str) -> dict[str, Any]:
+def fold(
+    policy: Policy, state: dict[str, Any] | None, report: dict[str, Any], now: str, keys: MessageKeys | None = None
+) -> dict[str, Any]:
     """A new state with `report` (already checked) folded in. The given state
     is never changed: each dict on the way to a value this report offers is
-    copied before it is written (copy on write); the rest is shared."""
+    copied before it is written (copy on write); the rest is shared. With
+    `keys`, each message copy's signature is verified as it comes in."""
     if state is None:
         state = empty_state(report["visitorId"])
     elif state.get("visitorId") != report["visitorId"]:
@@ -120,7 +124,7 @@ def fold(policy: Policy, state: dict[str, Any] | None, report: dict[str, Any], n
             else:
                 offer(_path("visitor", "info", name), value)
     if chat:
-        _fold_chat(policy, state, chat, src, sent_at, seq)
+        _fold_chat(policy, state, chat, src, sent_at, seq, keys)
         if src == "visitor":
             _visitor_chat(state, chat["id"], sent_at)
     wrapup = report.get("unfinishedWrapup")
@@ -154,7 +158,9 @@ def _offer_keys(state: dict[str, Any], path: str, value: dict[str, Any], src: st
             _offer(slot, src, item, sent_at, seq)
 
 
-def _fold_chat(policy: Policy, state: dict[str, Any], chat: dict[str, Any], src: str, sent_at: str, seq: int) -> None:
+def _fold_chat(
+    policy: Policy, state: dict[str, Any], chat: dict[str, Any], src: str, sent_at: str, seq: int, keys: MessageKeys | None
+) -> None:
     """One held chat per id: this report's props and message copies join the
     chat of the same id (a new id is a new chat, never an error). Each copy
     is screened once, here, and held with the counted copies or apart."""
@@ -181,7 +187,7 @@ def _fold_chat(policy: Policy, state: dict[str, Any], chat: dict[str, Any], src:
             slot = slots[path] = dict(slots.get(path, ()))
             _offer(slot, src, value, sent_at, seq)
     for message in chat.get("messages") or ():
-        _hold_copy(held, src, message, sent_at, seq, screen(policy.chat, chat["id"], message))
+        _hold_copy(held, src, message, sent_at, seq, screen(policy.chat, chat["id"], message, keys))
 
 
 def _hold_copy(

@@ -29,6 +29,7 @@ class ServeConfig:
     engine: str | None = None
     log_level: str = "info"  # debug, info, warning, error
     log_format: str = "text"  # text, or json: one object a line
+    message_keys_file: str | None = None  # the message-signature key file; None: signatures are not verified
 
     @property
     def loopback(self) -> bool:

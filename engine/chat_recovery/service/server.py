@@ -13,6 +13,7 @@ from ..live import Coordinator, InProcessRunner, Runner
 from ..live.stores import make_store
 from ..policy.model import Policy
 from ..replay import engine_name
+from ..signing import MessageKeys
 from .admission import Admission
 from .app import create_app
 from .config import ServeConfig
@@ -21,7 +22,7 @@ from .logs import AccessLog, event, log
 from .metrics import Metrics
 
 
-def build(config: ServeConfig, policy: Policy) -> tuple[Service, Callable[[], None]]:
+def build(config: ServeConfig, policy: Policy, keys: MessageKeys | None = None) -> tuple[Service, Callable[[], None]]:
     store = make_store(config.redis_url)
     # `auto` is decided here, once: a fallback is said in this process's log,
     # not by each worker on its own stderr; the start line names the result.
@@ -29,9 +30,9 @@ def build(config: ServeConfig, policy: Policy) -> tuple[Service, Callable[[], No
     if config.workers > 0:
         from ..live.workers import SupervisedRunner
 
-        runner: Runner = SupervisedRunner(config.policy, engine=engine, workers=config.workers)
+        runner: Runner = SupervisedRunner(config.policy, engine=engine, workers=config.workers, keys=keys)
     else:
-        runner = InProcessRunner(policy, engine)
+        runner = InProcessRunner(policy, engine, keys)
     coordinator = Coordinator(policy, store, window=config.window, retain=config.retain, runner=runner)
     stats = getattr(runner, "stats", None)
     service = Service(

@@ -233,6 +233,9 @@ def _chat(out: _Collect, old: ChatPolicy, new: ChatPolicy) -> None:
         out.add(here, "trust", "trust.mode", f"{old.trust_mode} -> {new.trust_mode}", file=here.file if here else "")
     _section(out, "trust", old, new, old.trust, new.trust, lambda v: "believed from " + show(sorted(v)) + " reports")
     _section(out, "actors", old, new, old.actors, new.actors, lambda v: "done by " + str(v))
+    if old.signed != new.signed:  # with message keys, which actor types' copies must verify
+        file = next(iter(new.origins.values())).file if new.origins else ""
+        out.add(None, "signatures", "signatures.required", f"{show(sorted(old.signed))} -> {show(sorted(new.signed))}", file=file)
     _keyed(out, "action rule", {r.name: r for r in old.rules}, {r.name: r for r in new.rules}, _action_facts)
     _keyed(out, "client rule", {r.name: r for r in old.client}, {r.name: r for r in new.client}, _client_facts)
     order_old = [r.name for r in old.client if r.name in {c.name for c in new.client}]

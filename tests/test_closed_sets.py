@@ -29,7 +29,7 @@ from chat_recovery.policy.conditions import CONDITIONS, closed_kinds, kind_of
 from chat_recovery.policy.effects import EFFECT_OPS
 from chat_recovery.recovery.picks import PICKS
 from chat_recovery.replay.engines import AUTO, CHOICES, ENGINES
-from chat_recovery.signing import REJECTION_CODES
+from chat_recovery.recovery.screening import SET_ASIDE_CODES
 from conftest import ROOT, edit
 
 STRATEGIES = "schemas/policy-strategies.schema.json"
@@ -171,7 +171,7 @@ CLOSED = (
     ClosedSet("invariant kind", _kinds, frozenset(KINDS), _admit_kind, (INVARIANTS,)),
     ClosedSet("engine", _engines, frozenset(ENGINES), _admit_engine, (MANIFEST,)),
     ClosedSet("store scheme", _schemes, frozenset(STORES), _admit_scheme, ("README.md",)),
-    ClosedSet("signature rejection code", _rejection_codes, frozenset(REJECTION_CODES), _admit_rejection_code, (RECOVERY,)),
+    ClosedSet("set-aside code", _rejection_codes, frozenset(SET_ASIDE_CODES), _admit_rejection_code, (RECOVERY,)),
 )
 
 

@@ -115,12 +115,19 @@ def test_merged_log_is_each_message_once_by_time_then_id(policy):
     assert [m["id"] for m in result["chat"]["messages"]] == ["m-001", "m-002", "m-003", "m-000", "m-004"]
 
 
-def test_a_report_of_another_chat_is_refused(policy):
+def test_an_ended_chat_an_agent_keeps_beside_the_visitors_chat_tells_that_agent_only(policy):
+    """Several chats per visitor (issue 15): the agent's chat is recovered
+    beside the visitor's, and its directives go to its agent, not to the visitor."""
     other = chat_report(ENDED)
     other["chat"]["id"] = "c-2"
-    try:
-        cr.recover(policy, [chat_report(ENDED, "visitor"), other], NOW)
-    except cr.ReportError as exc:
-        assert exc.path == "$.chat.id" and "c-2" in str(exc)
-    else:
-        raise AssertionError("two chats must be refused")
+    result = cr.recover(policy, [chat_report(ENDED, "visitor"), other], NOW)
+    assert result["chat"]["id"] == "c-1" and result["visitor"]["status"] == "chatEnded"
+    assert directives(result) == [
+        {"to": {"type": "visitor"}, "do": "recoverChat"},
+        {"to": {"type": "visitor"}, "do": "keepHeartbeat", "seconds": 180},
+    ]
+    [kept] = result["otherChats"]
+    assert kept["id"] == "c-2" and kept["status"] == "chatEnded"
+    assert [{k: v for k, v in d.items() if k != "rule"} for d in kept["directives"]] == [
+        {"to": {"type": "agent", "id": "a-7"}, "do": "recoverChat"}
+    ]

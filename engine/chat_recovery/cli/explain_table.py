@@ -110,15 +110,16 @@ def _conflict_rows(conflicts: Iterable[dict]) -> list:
 
 
 def _rejected_rows(set_aside: Iterable[dict]) -> list:
-    """Copies left out because their signature did not verify (they have a
-    `code`; copies set aside by trust are in the message rows already)."""
+    """Copies left out of the merged log when their report was folded
+    (malformed, or a signature that did not verify); messages set aside by
+    trust mode senders stay in the log and are in the message rows already."""
     rows = []
     for item in set_aside:
-        if "code" in item:
+        if item.get("code") != "untrusted":
             message = item["message"]
             holders = ", ".join(who(s) for s in item["heldBy"])
             rows.append(
-                ((message["id"], message["action"], "signature", holders, [f"{item['code']}: {item['reason']}"]), "unmatched")
+                ((message["id"], message["action"], item.get("code", ""), holders, [item["reason"]]), "unmatched")
             )
     return rows
 
@@ -230,8 +231,8 @@ def table(recovery: dict, width: int | None = None, colour: bool = False) -> str
     sections.append(("directives", _directive_rows(recovery.get("directives") or ())))
     sections.append(("conflicts", _conflict_rows(recovery.get("conflicts") or ())))
     rejected = _rejected_rows(recovery.get("setAside") or ())
-    if rejected:  # only where message keys were given and a copy failed them
-        sections.append(("copies set aside by signature", rejected))
+    if rejected:  # only where a copy was malformed, or message keys were given and a copy failed them
+        sections.append(("copies set aside", rejected))
     widths = _widths([row for _, rows in sections for row in rows], width)
     beside = len(widths) == len(HEADERS)  # else the reasons go beneath each row
     paint = _Paint(colour)

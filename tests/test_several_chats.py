@@ -230,3 +230,16 @@ def test_case_6_through_the_service_and_later_reports_of_either_chat(served):
     held = served.client.get("/v1/visitors/v-6006/recovery").json()
     assert held["reports"] == 5 and held["complete"] is True
     check_case_6(held["recovery"])
+
+
+def test_a_value_withheld_in_another_chat_is_named_under_that_chat():
+    """monitorAgents is agent only: the visitor's earlier report about c-old
+    supplied it, so it is withheld there, named under c-old, never shown."""
+    earlier = report(
+        sent="2026-11-24T08:59:00Z", chat={"id": "c-old", "props": {"monitorAgents": ["UNIQUE-7731"]}, "messages": OLD_LOG[:1]}
+    )
+    got = cr.recover(cr.load_policy(), [earlier, IN_NEW, KEEPS_OLD], NOW)
+    assert got["chat"]["id"] == "c-new"
+    paths = [w["path"] for w in got["withheld"]]
+    assert "$.otherChats['c-old'].props.monitorAgents" in paths
+    assert "UNIQUE-7731" not in json.dumps(got)

@@ -300,8 +300,8 @@ def recover_other_chat(policy: Policy, held: dict[str, Any], rebuilt: ChatResult
     """A chat other than the current one, recovered the same way: the
     chat-related status its own log yields (None when none), its own
     directives (the client rules for its log's status, to its agents only)
-    and set-aside messages; its conflicts and explain entries under
-    `other_chat_path`."""
+    and set-aside messages; its conflicts, withheld values and explain
+    entries under `other_chat_path`."""
     at = other_chat_path(held["id"])
     own = Findings(findings.now, findings.explaining)
     chat = recover_chat(policy, held, rebuilt, own)
@@ -309,6 +309,7 @@ def recover_other_chat(policy: Policy, held: dict[str, Any], rebuilt: ChatResult
     told = [d for d in directives(policy.chat, rebuilt.status, rebuilt, {}) if d["to"]["type"] != "visitor"]
     own.explain.directives(policy.chat, told)
     findings.conflicts.extend({**c, "path": _rehome(c["path"], at)} for c in own.conflicts)
+    findings.withheld.extend({**w, "path": _rehome(w["path"], at)} for w in own.withheld)
     if findings.explaining:
         findings.explain.entries.update((_rehome(path, at), entry) for path, entry in own.explain.entries.items())
     return {**chat, "status": rebuilt.status, "directives": told, "setAside": rebuilt.set_aside}

@@ -159,9 +159,22 @@ def test_each_message_names_the_rule_that_fired_or_why_none_did(tmp_path, policy
     assert explain["$.chat.messages['m-002']"]["why"] == "no rule handles action visitorMessage"
 
 
-def test_a_set_aside_message_says_why(tmp_path):
+def test_a_set_aside_message_says_why(tmp_path, rules_copy):
+    """Trust mode senders keeps an untrusted message in the log, not replayed: explain says why."""
+    edit(
+        rules_copy / "chat-actions.yaml",
+        "trust:\n  mode: holders\n",
+        "trust:\n  mode: senders\n  sides: {visitor: [visitor, agent], agent: [agent], bot: [visitor, agent], system: [visitor, agent]}\n",
+    )
+    edit(
+        rules_copy / "chat-actions.yaml",
+        "    status: refusedByAgent\n",
+        "    trust: [agent, visitor]\n    status: refusedByAgent\n",
+    )
     messages = log("visitorRequestChat", ("agentJoinChat", "agent", "a-5"))
-    explain = explained(tmp_path, chat_report(messages, side="visitor"), chat_report(messages[:1], agent="a-7"))
+    explain = explained(
+        tmp_path, chat_report(messages, side="visitor"), chat_report(messages[:1], agent="a-7"), policy=rules_copy
+    )
     entry = explain["$.chat.messages['m-002']"]
     assert entry["rule"] is None and entry["strategy"] == "set aside"
     assert entry["why"].startswith("set aside: this agent message is believed from agent reports only")
@@ -222,7 +235,7 @@ def test_table_on_a_terminal_fits_its_width_and_is_coloured():
     # too narrow for a readable why column beside the others: the reasons go beneath their row, wrapped, not cut
     why = next(i for i in range(at, len(text)) if text[i].startswith(BENEATH + "the message log"))
     assert "the message log decides: message m-006 (agentAcceptTransfer), rule agentAcceptTransfer" in text[why]
-    assert "".join(line.strip() for line in text[why : why + 2]).endswith("(rules/chat-actions.yaml:117:3) sets chatting")
+    assert "".join(line.strip() for line in text[why : why + 2]).endswith("(rules/chat-actions.yaml:179:3) sets chatting")
     assert any(re.match(r"m-003 +visitorMessage +- ", line) for line in text)
 
 

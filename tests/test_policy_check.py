@@ -125,6 +125,9 @@ def test_a_new_action_far_from_the_contracts_is_fine(rules_copy):
         rules_copy,
         "  escalate:\n    on: agentEscalateToSupervisor\n    when: {status: {not: [chatEnded, refusedByAgent]}}\n    status: chatting\n",
     )
+    edit(
+        rules_copy / "chat-actions.yaml", "    - agentSentImage\n", "    - agentSentImage\n    - agentEscalateToSupervisor\n"
+    )  # its actor
     assert check(rules_copy, "--strict")[0] == 0
 
 

@@ -15,6 +15,7 @@ from ..policy.model import Policy
 from .sources import source_key
 
 STATE_FORMAT = 1
+WITHHELD = "(withheld)"  # held in place of a value the policy reads from no report (e.g. ssoId)
 
 
 def empty_state(visitor_id: str) -> dict[str, Any]:
@@ -83,6 +84,8 @@ def fold(policy: Policy, state: dict[str, Any] | None, report: dict[str, Any], n
                 continue
             if name in policy.per_key_info and isinstance(value, dict):
                 _offer_keys(state, json_path(["visitor", "info", name]), value, src, sent_at, seq)
+            elif name in policy.unread_info:  # withheld: who sent it counts, the value is never held
+                offer(_path("visitor", "info", name), WITHHELD)
             else:
                 offer(_path("visitor", "info", name), value)
     if chat:

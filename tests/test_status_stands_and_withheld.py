@@ -178,3 +178,18 @@ def test_service_names_withheld_values_and_never_shows_or_logs_them(served):
         served.wait_log(lambda line: "/v1/visitors/v-case7/recovery" in line) is not None
     )  # the log holds this visitor's requests
     never_shown("".join(line for line in served.log if line))
+
+
+def test_the_held_state_keeps_who_sent_a_withheld_value_but_not_the_value(policy):
+    """The live state (what `apply` returns and a store keeps) holds no value
+    the policy reads from no report, only that a source sent one."""
+    import chat_recovery as cr
+
+    state = None
+    for item in withheld_reports():
+        state = cr.apply(policy, state, item, NOW)
+    held = json.dumps(state)
+    for secret in (SSO, "sso-agent-copy-unique", LOCATION["tag"], SF_ERROR):
+        assert secret not in held
+    assert sorted(state["slots"]["$.visitor.info.ssoId"]) == ["agent:a-7", "visitor"]
+    assert named(cr.render(policy, state)) == sorted(WITHHELD)

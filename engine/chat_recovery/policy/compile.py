@@ -103,6 +103,7 @@ class _Build:
             time_fields=self.contract.time_fields,
             chat=chat,
             invariants=invariants,
+            unread_info=frozenset(r.name for r in info if not r.strategy.sides and r.strategy.value is None and not r.per_key),
             name=manifest.get("name"),
             version=manifest.get("version"),
             engine=manifest.get("engine", "auto"),

@@ -100,6 +100,7 @@ class Policy:
     version: str | None = None
     engine: str = "auto"  # the manifest's choice; callers may override
     invariants: tuple[Invariant, ...] = ()  # what `policy check` proves
+    unread_info: frozenset[str] = frozenset()  # info properties read from no report (none): held without their value
 
 
 def frozen_map(d: dict[str, Any]) -> Mapping[str, Any]:

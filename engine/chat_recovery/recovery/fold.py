@@ -22,6 +22,7 @@ from .sources import source_key
 
 STATE_FORMAT = 2
 CHAT_PATH = "$.chat"  # props slots are held under their rule's path, `$.chat.props.<name>`
+WITHHELD = "(withheld)"  # held in place of a value the policy reads from no report (e.g. ssoId)
 
 
 def empty_state(visitor_id: str) -> dict[str, Any]:
@@ -121,6 +122,8 @@ def fold(
                 continue
             if name in policy.per_key_info and isinstance(value, dict):
                 _offer_keys(state, json_path(["visitor", "info", name]), value, src, sent_at, seq)
+            elif name in policy.unread_info:  # withheld: who sent it counts, the value is never held
+                offer(_path("visitor", "info", name), WITHHELD)
             else:
                 offer(_path("visitor", "info", name), value)
     if chat:

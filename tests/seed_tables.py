@@ -1,4 +1,4 @@
-"""The seed's tables (../shared/seed/recover-chat.en.md), transcribed by hand
+"""The seed's tables (docs/seed/recover-chat.en.md), transcribed by hand
 for the tests. Kept apart from rules/ on purpose: a test that read its
 expectations from the policy it checks could never fail."""
 
@@ -158,7 +158,7 @@ CLIENT = {
     "unfinished wrapup": "recovered separately, from the agent side only",
 }
 
-# --- The Chinese original (../shared/seed/000_34a503043f723f65.txt) -------
+# --- The Chinese original (docs/seed/000_34a503043f723f65.txt) -------
 # The tables above were transcribed from the English rendering; the original
 # stands where the two differ. tests/test_seed_original.py parses the
 # original's tables and holds every row above to them. What it needs to read

@@ -28,8 +28,8 @@ from chat_recovery.policy.chat_model import SENDER_TYPES, TRUST_MODES
 from chat_recovery.policy.conditions import CONDITIONS, closed_kinds, kind_of
 from chat_recovery.policy.effects import EFFECT_OPS
 from chat_recovery.recovery.picks import PICKS
-from chat_recovery.replay.engines import AUTO, CHOICES, ENGINES
 from chat_recovery.recovery.screening import SET_ASIDE_CODES
+from chat_recovery.replay.engines import AUTO, CHOICES, ENGINES
 from conftest import ROOT, edit
 
 STRATEGIES = "schemas/policy-strategies.schema.json"

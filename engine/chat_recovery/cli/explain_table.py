@@ -118,9 +118,7 @@ def _rejected_rows(set_aside: Iterable[dict]) -> list:
         if item.get("code") != "untrusted":
             message = item["message"]
             holders = ", ".join(who(s) for s in item["heldBy"])
-            rows.append(
-                ((message["id"], message["action"], item.get("code", ""), holders, [item["reason"]]), "unmatched")
-            )
+            rows.append(((message["id"], message["action"], item.get("code", ""), holders, [item["reason"]]), "unmatched"))
     return rows
 
 

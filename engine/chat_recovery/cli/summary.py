@@ -58,9 +58,7 @@ def _others(others: list) -> str:
 
 def _rejected(set_aside: list) -> str:
     """The copies that did not count (setAside), with why and who held them."""
-    return ", ".join(
-        f"{s['message']['id']} ({s['code']}; {', '.join(who(h) for h in s['heldBy'])})" for s in set_aside
-    )
+    return ", ".join(f"{s['message']['id']} ({s['code']}; {', '.join(who(h) for h in s['heldBy'])})" for s in set_aside)
 
 
 def summary(recovery: dict, width: int = WIDTH) -> str:

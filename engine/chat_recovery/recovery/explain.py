@@ -139,46 +139,21 @@ class Explainer:
 
     def not_recovered(self, rule: PropertyRule, path: str, strategy: Strategy, candidates: Mapping[str, Any]) -> None:
         """Reports supplied a value the strategy does not read."""
-        self.entries[path] = {
-            "rule": str(rule.origin),
-            "strategy": strategy.name,
-            "source": None,
-            "sentAt": None,
-            "value": None,
-            "recovered": False,
-            "why": f"not recovered: strategy {strategy.name} reads {_sides(strategy)}",
-            "lost": _lost(strategy, None, candidates),
-        }
+        why = f"not recovered: strategy {strategy.name} reads {_sides(strategy)}"
+        self.entries[path] = _unrecovered(rule, strategy.name, why, _lost(strategy, None, candidates))
 
     def excluded(self, rule: PropertyRule, path: str, why: str) -> None:
         """A property whose `when: status` did not hold, that no report supplied."""
-        self.entries[path] = {
-            "rule": str(rule.origin),
-            "strategy": rule.strategy.name,
-            "source": None,
-            "sentAt": None,
-            "value": None,
-            "recovered": False,
-            "why": why,
-            "lost": [],
-        }
+        self.entries[path] = _unrecovered(rule, rule.strategy.name, why, [])
 
     def withheld(self, rule: PropertyRule, path: str, candidates: Mapping[str, Any], why: str) -> None:
         """Reports supplied a value the policy withholds: who sent it and
         when, never the value."""
-        self.entries[path] = {
-            "rule": str(rule.origin),
-            "strategy": rule.strategy.name,
-            "source": None,
-            "sentAt": None,
-            "value": None,
-            "recovered": False,
-            "why": why,
-            "lost": [
-                {"source": source_of(src), "sentAt": c["sentAt"], "why": f"{who(src)}: {why}"}
-                for src, c in sorted(candidates.items())
-            ],
-        }
+        lost = [
+            {"source": source_of(src), "sentAt": c["sentAt"], "why": f"{who(src)}: {why}"}
+            for src, c in sorted(candidates.items())
+        ]
+        self.entries[path] = _unrecovered(rule, rule.strategy.name, why, lost)
 
     def not_set(self, prop: str, rule: StatusRule, why: str) -> None:
         """A status rule's `set:` that did not apply (the status did not
@@ -363,3 +338,17 @@ def _why_none(chat: ChatPolicy, message: dict[str, Any], event: dict[str, Any] |
                 failed.append(f"rule {rule.name} needs {condition.describe()}, it was {_shown(json.loads(seen))}")
                 break
     return "no rule's `when` held: " + "; ".join(failed)
+
+
+def _unrecovered(rule: PropertyRule, strategy: str, why: str, lost: list[Any]) -> dict[str, Any]:
+    """The entry of a path that recovered no value: why, and what was lost."""
+    return {
+        "rule": str(rule.origin),
+        "strategy": strategy,
+        "source": None,
+        "sentAt": None,
+        "value": None,
+        "recovered": False,
+        "why": why,
+        "lost": lost,
+    }

@@ -56,13 +56,20 @@ def upgrade_state(state: dict[str, Any]) -> dict[str, Any]:
     new.update(format=STATE_FORMAT, slots=slots, chats={}, visitorChat=None)
     if old is not None:
         chat_slots = {path: slot for path, slot in state["slots"].items() if _in_chat(path)}
-        new["chats"] = {old["id"]: {"rejected": {}, **old, "slots": chat_slots}}
+        # format 1 kept no report's sentAt of its own (a source was just `true`):
+        # each source's latest word in the chat stands for it
+        said = {src: _latest_word(src, old["messages"], chat_slots) for src in old["sources"]}
+        sources = {src: sent if sent is not None else True for src, sent in said.items()}
+        new["chats"] = {old["id"]: {"rejected": {}, **old, "sources": sources, "slots": chat_slots}}
         if "visitor" in old["sources"]:
-            said = [c["visitor"]["sentAt"] for c in old["messages"].values() if "visitor" in c]
-            said += [s["visitor"]["sentAt"] for s in chat_slots.values() if "visitor" in s]
-            # format 1 kept no report's sentAt of its own: the visitor's latest word in the chat stands for it
-            new["visitorChat"] = {"id": old["id"], "sentAt": max(said, key=timeutil.sort_key) if said else None}
+            new["visitorChat"] = {"id": old["id"], "sentAt": said["visitor"]}
     return new
+
+
+def _latest_word(src: str, *tables: dict[str, Any]) -> str | None:
+    """The latest sentAt of what `src` said in these slots, None when nothing."""
+    times = [slot[src]["sentAt"] for table in tables for slot in table.values() if src in slot]
+    return max(times, key=timeutil.sort_key) if times else None
 
 
 def _in_chat(path: str) -> bool:

@@ -206,10 +206,10 @@ def _held_bytes(work) -> int:
 
 
 def test_the_memory_store_keeps_nothing_for_unknown_visitors(clock):
-    """5,000 GETs of ids never written leave nothing behind (each left a lock before)."""
+    """50,000 GETs of ids never written leave nothing behind (each left a lock before: 17 MB)."""
     store = MemoryStore(clock=clock)
     store.get("v-warm")  # first-use allocations are not the store's growth
-    assert _held_bytes(lambda: [store.get(f"v-unknown-{i}") for i in range(5000)]) < 20_000
+    assert _held_bytes(lambda: [store.get(f"v-unknown-{i}") for i in range(50_000)]) < 20_000
     assert len(store) == 0
 
 
@@ -229,3 +229,43 @@ def test_the_memory_store_forgets_expired_visitors_without_being_asked(clock):
         _held_bytes(churn) < 150_000
     )  # the dict's table keeps the size of its peak (about 50 KB here); the 2,000 documents (over 500 KB) go
     assert len(store) == 1 and store.get("v-last") == {"n": 0} and store.get("v-7") is None
+
+
+def test_a_purge_forgets_every_expired_visitor_and_counts_them(clock):
+    """The service's timer calls `purge` with no write to trigger it: 2,000 expired
+    visitors leave no document and no lock behind, and are counted as purged."""
+    store = MemoryStore(clock=clock, purge_every=60)
+    store.get("v-warm")
+
+    def churn_and_purge():
+        for i in range(2000):
+            store.update(f"v-{i}", put(i), lambda doc: 10.0)
+        clock.let_pass(10)  # expiry is `<=`: at the TTL a document is gone
+        assert store.purge() == 2000
+
+    assert _held_bytes(churn_and_purge) < 150_000  # the dict's table keeps its peak size; the documents go
+    assert len(store) == 0 and store.forgotten == {"purged": 2000, "dropped": 0}
+
+
+def test_past_its_bound_the_memory_store_drops_the_document_expiring_first(clock):
+    store = MemoryStore(clock=clock, max_documents=3)
+    store.update("v-a", put(1), lambda doc: 100.0)
+    store.update("v-b", put(2), lambda doc: 50.0)  # expires first
+    store.update("v-c", put(3), lambda doc: 100.0)
+    store.update("v-d", put(4), lambda doc: 100.0)
+    assert len(store) == 3 and store.get("v-b") is None and store.forgotten == {"purged": 0, "dropped": 1}
+    store.update("v-a", put(5), lambda doc: 100.0)  # a, c, d expire together: c is now the least recently written
+    store.update("v-e", put(6), lambda doc: 100.0)
+    assert [store.get(v) for v in ("v-a", "v-c", "v-d", "v-e")] == [{"n": 5}, None, {"n": 4}, {"n": 6}]
+    assert store.forgotten == {"purged": 0, "dropped": 2}
+
+
+def test_rewriting_one_visitor_under_the_bound_drops_nothing(clock):
+    """Each write leaves an entry in the drop order; a rewritten visitor's old ones must never drop it."""
+    store = MemoryStore(clock=clock, max_documents=2)
+    for i in range(5000):
+        store.update("v-hot", put(i), LONG)
+        clock.let_pass(0.001)
+    store.update("v-other", put(0), LONG)
+    assert store.get("v-hot") == {"n": 4999} and len(store) == 2 and store.forgotten["dropped"] == 0
+    assert len(store._order) < 3000  # stale entries are compacted away, not kept per write

@@ -4,6 +4,8 @@ atomically, so two reports for one visitor never overwrite each other."""
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import threading
 import time
 from collections.abc import Callable
@@ -41,17 +43,28 @@ class MemoryStore:
     no visitor ever adds a lock (a GET of an unknown id leaves nothing
     behind). Expiry follows `clock` (seconds); expired documents are dropped
     when read, and all of them at most every `purge_every` seconds, by the
-    update that finds that time has passed, so memory follows the visitors
-    held, not the visitors ever seen."""
+    update that finds that time has passed (the service also calls `purge`
+    on a timer), so memory follows the visitors held, not the visitors ever
+    seen. At most `max_documents` are held (None: no bound): past it the one
+    that expires first (of those, the least recently written) is dropped.
+    `forgotten` counts what went: "purged" (expired) and "dropped" (bound)."""
 
     STRIPES = 64
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic, purge_every: float = 60.0):
+    def __init__(self, clock: Callable[[], float] = time.monotonic, purge_every: float = 60.0, max_documents: int | None = None):
         self._clock = clock
-        self._docs: dict[str, tuple[dict, float]] = {}
+        self._docs: dict[str, tuple[dict, float, int]] = {}  # id -> (document, expires, write number)
         self._stripes = tuple(threading.Lock() for _ in range(self.STRIPES))
         self._purge_every = purge_every
         self._next_purge = clock() + purge_every
+        self._max = max_documents
+        # (expires, write number, id) per write, oldest first; an entry whose write
+        # number is no longer the id's is stale and skipped (rebuilt when mostly stale)
+        self._order: list[tuple[float, int, str]] = []
+        self._order_lock = threading.Lock()
+        self._writes = itertools.count()
+        self.forgotten = {"purged": 0, "dropped": 0}
+        self._counting = threading.Lock()  # counts from several stripes at once lose nothing
 
     def _lock(self, visitor_id: str) -> threading.Lock:
         return self._stripes[hash(visitor_id) % self.STRIPES]
@@ -62,6 +75,7 @@ class MemoryStore:
             return None
         if held[1] <= self._clock():
             self._docs.pop(visitor_id, None)
+            self._count("purged", 1)
             return None
         return held[0]
 
@@ -77,24 +91,58 @@ class MemoryStore:
         with self._lock(visitor_id):
             new, result = change(self._live(visitor_id))
             if new is not None:
-                self._docs[visitor_id] = (new, self._clock() + ttl(new))
+                held = (new, self._clock() + ttl(new), next(self._writes))
+                self._docs[visitor_id] = held
+        if new is not None and self._max is not None:
+            with self._order_lock:
+                heapq.heappush(self._order, (held[1], held[2], visitor_id))
+                stale = len(self._order) > 2 * len(self._docs) + 1024  # a hot visitor's rewrites
+            if stale:
+                self._compact()
+            if len(self._docs) > self._max:
+                self._drop_oldest()
         if self._clock() >= self._next_purge:
             self.purge()
         return result
+
+    def _drop_oldest(self) -> None:
+        while len(self._docs) > self._max:  # type: ignore[operator]  # only called with a bound
+            with self._order_lock:
+                if not self._order:
+                    return
+                expires, number, key = heapq.heappop(self._order)
+            with self._lock(key):
+                held = self._docs.get(key)
+                if held is not None and held[2] == number:  # still that write, not a newer one
+                    del self._docs[key]
+                    self._count("dropped", 1)
 
     def purge(self) -> int:
         """Forget expired documents (Redis does this itself); returns how many."""
         now = self._clock()
         self._next_purge = now + self._purge_every
         gone = 0
-        for key, (_, expires) in self._docs.copy().items():  # one C call: a snapshot other threads cannot change mid-loop
+        for key, (_, expires, _) in self._docs.copy().items():  # one C call: a snapshot other threads cannot change mid-loop
             if expires <= now:
                 with self._lock(key):
                     held = self._docs.get(key)
                     if held is not None and held[1] <= now:  # not rewritten since the look above
                         del self._docs[key]
                         gone += 1
+        self._count("purged", gone)
+        self._compact()
         return gone
+
+    def _count(self, why: str, n: int) -> None:
+        with self._counting:
+            self.forgotten[why] += n
+
+    def _compact(self) -> None:
+        """Drop the order entries of documents gone or rewritten since."""
+        with self._order_lock:
+            live = [(e, n, k) for e, n, k in self._order if (held := self._docs.get(k)) is not None and held[2] == n]
+            heapq.heapify(live)
+            self._order = live
 
     def close(self) -> None:
         pass

@@ -36,7 +36,7 @@ class Served:
         if not self.banner:
             self.proc.wait(300)
             self._reader.join(300)
-            raise RuntimeError(f"serve exited {self.proc.returncode}: {''.join(self.log)}")
+            raise RuntimeError(f"serve exited {self.proc.returncode}: {''.join(l for l in self.log if l)}")
         self.client = httpx.Client(base_url=self.url, timeout=300, headers={"Authorization": f"Bearer {token}"} if token else {})
 
     def _read_log(self):

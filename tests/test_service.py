@@ -5,6 +5,7 @@ import concurrent.futures
 import json
 import shutil
 import subprocess
+import time
 
 import httpx
 import pytest
@@ -120,6 +121,38 @@ def test_metrics_count_what_happened(served):
     assert value(after, key) == value(before, key) + 1
     assert "chat_recovery_submit_seconds_bucket" in after
     assert 'chat_recovery_worker_events{event="steps"}' in after
+
+
+def test_metrics_count_the_documents_the_embedded_store_lets_go():
+    """Three visitors in a store bounded at two: the first one written (all expire
+    alike) is dropped, and /metrics says so as soon as the answer that dropped it came."""
+    server = Served("--workers", "0", "--max-documents", "2")
+    try:
+        visitors = [{**example("plain-visitor")[0], "visitorId": f"v-bound-{i}"} for i in range(3)]
+        for report in visitors:
+            assert server.client.post("/v1/reports", json=report).status_code == 200
+        metrics = httpx.get(server.url + "/metrics").text
+        assert 'chat_recovery_store_documents_forgotten_total{why="dropped"} 1.0' in metrics
+        assert 'chat_recovery_store_documents_forgotten_total{why="purged"} 0.0' in metrics
+        assert server.client.get("/v1/visitors/v-bound-0/recovery").status_code == 404
+        assert server.client.get("/v1/visitors/v-bound-2/recovery").status_code == 200
+    finally:
+        server.stop()
+
+
+def test_an_idle_server_purges_expired_documents_on_its_timer():
+    """No request after the report: only the timer can forget it. /metrics is read
+    until it counts the purge (the timer runs every 0.2 s; the deadline is generous)."""
+    server = Served("--workers", "0", "--window", "0.1", "--retain", "0", "--purge-every", "0.2")
+    try:
+        assert server.client.post("/v1/reports", json=example("plain-visitor")[0]).status_code == 200
+        purged = 'chat_recovery_store_documents_forgotten_total{why="purged"} 1.0'
+        deadline = time.monotonic() + 60
+        while purged not in httpx.get(server.url + "/metrics").text:
+            assert time.monotonic() < deadline, "the timer never purged the expired document"
+            time.sleep(0.05)
+    finally:
+        server.stop()
 
 
 def test_a_body_over_the_limit_is_413():

@@ -41,6 +41,13 @@ FLAGS = (  # field, flag, parser, help
     ("engine", "--engine", str, f"action-rule engine: {', '.join(CHOICES)} (default: the policy's)"),
     ("log_level", "--log-level", str, "debug, info (an access line per request; the default), warning or error"),
     ("log_format", "--log-format", str, "text (the default) or json: one object a line, for log shippers"),
+    ("purge_every", "--purge-every", float, "seconds between purges of the embedded store's expired documents (default 60)"),
+    (
+        "max_documents",
+        "--max-documents",
+        int,
+        "visitors the embedded store holds at most; past it the one expiring first is dropped (default 10000)",
+    ),
     (
         "message_keys_file",
         "--message-keys",
@@ -85,6 +92,8 @@ def settings(args, environ, stderr: IO[str]):
         problems.append("--window must be more than 0 and --retain 0 or more")
     if config.max_in_flight < 1 or config.max_body < 1 or config.workers < 0:
         problems.append("--max-in-flight and --max-body must be 1 or more, --workers 0 or more")
+    if config.purge_every <= 0 or config.max_documents < 1:
+        problems.append("--purge-every must be more than 0 and --max-documents 1 or more")
     if config.redis_url and unknown_scheme(config.redis_url):
         problems.append(f"--redis-url: {unknown_scheme(config.redis_url)}")
     if config.engine is not None and config.engine not in CHOICES:

@@ -55,10 +55,11 @@ def unknown_scheme(url: str) -> str | None:
     return f"no store for {scheme}:// URLs (one of {known}){suggest(scheme, list(STORES))}"
 
 
-def make_store(url: str | None) -> Store:
-    """The store for a URL by its scheme; the embedded one when there is none."""
+def make_store(url: str | None, **embedded) -> Store:
+    """The store for a URL by its scheme; the embedded one when there is none
+    (made with `embedded`: MemoryStore's purge_every and max_documents)."""
     if not url:
-        return MemoryStore()
+        return MemoryStore(**embedded)
     problem = unknown_scheme(url)
     if problem is not None:
         raise StoreUnavailable(problem)

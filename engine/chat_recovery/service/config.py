@@ -29,6 +29,8 @@ class ServeConfig:
     engine: str | None = None
     log_level: str = "info"  # debug, info, warning, error
     log_format: str = "text"  # text, or json: one object a line
+    purge_every: float = 60.0  # seconds between purges of the embedded store's expired documents
+    max_documents: int = 10_000  # documents the embedded store holds at most; past it the oldest go
     message_keys_file: str | None = None  # the message-signature key file; None: signatures are not verified
 
     @property

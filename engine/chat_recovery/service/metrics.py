@@ -4,14 +4,17 @@ apps in one process, as in the tests, count apart)."""
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 OUTCOMES = ("applied", "late", "duplicate", "invalid", "unavailable", "rejected", "failed")
 
 
 class Metrics:
-    def __init__(self, runner_stats=None):
+    def __init__(self, runner_stats=None, store_forgotten=None):
         self.registry = CollectorRegistry()
+        if store_forgotten is not None:
+            self.registry.register(_Forgotten(store_forgotten))
         self.reports = Counter(
             "chat_recovery_reports",
             "Reports received, by what became of them: applied, late "
@@ -51,3 +54,21 @@ class Metrics:
 
     def exposition(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+class _Forgotten:
+    """The embedded store's own counts (MemoryStore.forgotten), read at each scrape."""
+
+    def __init__(self, counts):
+        self.counts = counts
+
+    def collect(self):
+        family = CounterMetricFamily(
+            "chat_recovery_store_documents_forgotten",
+            "Visitor documents the embedded store let go, by why: purged (expired) or dropped (over --max-documents, "
+            "the one expiring first)",
+            labels=["why"],
+        )
+        for why in ("purged", "dropped"):
+            family.add_metric([why], self.counts.get(why, 0))
+        yield family

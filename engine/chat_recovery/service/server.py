@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import signal
 import socket
+import threading
 from collections.abc import Callable
 
 from ..live import Coordinator, InProcessRunner, Runner
@@ -23,7 +24,7 @@ from .metrics import Metrics
 
 
 def build(config: ServeConfig, policy: Policy, keys: MessageKeys | None = None) -> tuple[Service, Callable[[], None]]:
-    store = make_store(config.redis_url)
+    store = make_store(config.redis_url, purge_every=config.purge_every, max_documents=config.max_documents)
     # `auto` is decided here, once: a fallback is said in this process's log,
     # not by each worker on its own stderr; the start line names the result.
     engine = engine_in_force(config, policy)
@@ -39,16 +40,45 @@ def build(config: ServeConfig, policy: Policy, keys: MessageKeys | None = None) 
         coordinator=coordinator,
         token=config.token or None,
         admission=Admission(config.max_in_flight),
-        metrics=Metrics(stats),
+        metrics=Metrics(stats, getattr(store, "forgotten", None)),
         max_body=config.max_body,
         ready=getattr(store, "ping", lambda: None),
     )
 
+    stop_purging = purge_on_a_timer(store, config.purge_every)
+
     def close() -> None:
+        stop_purging()
         runner.close()
         store.close()
 
     return service, close
+
+
+def purge_on_a_timer(store: object, every: float) -> Callable[[], None]:
+    """Purge a store that does not expire documents itself (the embedded one)
+    every `every` seconds, in a thread, so an idle server forgets too; returns
+    the call that stops it. A store without `purge` (Redis) needs none."""
+    purge = getattr(store, "purge", None)
+    if purge is None:
+        return lambda: None
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.wait(every):
+            try:
+                purge()
+            except Exception as exc:  # noqa: BLE001  # a failed purge is logged; the next one tries again
+                event(log, logging.ERROR, "purgeFailed", cause=repr(exc))
+
+    thread = threading.Thread(target=run, name="store-purge", daemon=True)
+    thread.start()
+
+    def stop_it() -> None:
+        stop.set()
+        thread.join()
+
+    return stop_it
 
 
 def engine_in_force(config: ServeConfig, policy: Policy) -> str:

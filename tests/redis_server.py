@@ -28,11 +28,13 @@ def redis_server_or_skip() -> str:
 
 
 class RedisServer:
-    def __init__(self, directory):
+    def __init__(self, directory, password=None):
+        """`password`: the server requires it (requirepass), and `url` carries it."""
         self.exe = redis_server_or_skip()
         self.dir = str(directory)
         self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.password = password
+        self.url = f"redis://{f':{password}@' if password else ''}127.0.0.1:{self.port}/0"
         self.proc = None
 
     def start(self) -> "RedisServer":
@@ -55,6 +57,7 @@ class RedisServer:
                 "no",
                 "--loglevel",
                 "warning",
+                *(["--requirepass", self.password] if self.password else []),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -63,8 +66,8 @@ class RedisServer:
         while time.monotonic() < deadline:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
-                    s.sendall(b"PING\r\n")
-                    if s.recv(16).startswith(b"+PONG"):
+                    s.sendall(b"PING\r\n")  # without the password: -NOAUTH, from a server that answers
+                    if s.recv(16).startswith((b"+PONG", b"-NOAUTH")):
                         return self
             except OSError:
                 time.sleep(0.05)

@@ -231,6 +231,9 @@ def test_settings_come_from_the_environment_and_flags_win():
         ([], {"CHAT_RECOVERY_PORT": "http"}, "CHAT_RECOVERY_PORT: 'http' is not a whole number", 2),
         (["--host", "0.0.0.0"], {}, "a token is required to listen on 0.0.0.0", 2),
         (["--log-format", "xml"], {}, "--log-format must be text or json, not 'xml'", 2),
+        (["--token", " "], {}, "the token is empty or only whitespace: give --token or CHAT_RECOVERY_TOKEN", 2),
+        (["--host", "0.0.0.0", "--token", ""], {}, "the token is empty or only whitespace", 2),
+        ([], {"CHAT_RECOVERY_TOKEN": " \t"}, "the token is empty or only whitespace", 2),
     ],
 )
 def test_bad_settings_are_said_with_their_source(args, env, message, code):
@@ -523,3 +526,42 @@ def test_the_redis_password_is_in_no_banner_answer_or_log_line():
         server.stop()
     shown = [server.banner, submitted.text, ready.text, *filter(None, server.log)]
     assert not [text for text in shown if secret in text]
+
+
+def test_no_password_or_token_in_any_answer_or_log_line_of_a_real_redis_with_requirepass(tmp_path):
+    """A Redis that requires a password, a served token, debug logs: a 200, a
+    401, /readyz and /metrics up, then Redis stopped (503s): the password and
+    the token are in no answer, no log line and not the banner; nor in the
+    one-line error of a URL that does not parse (its password once was)."""
+    import sys
+    from pathlib import Path
+
+    from redis_server import RedisServer
+
+    secret, token = "Pw-4k9-requirepass", "Tok-7q2-bearer"
+    redis = RedisServer(tmp_path, password=secret).start()
+    server = Served("--workers", "0", "--redis-url", redis.url, "--log-level", "debug", token=token)
+    try:
+        report = example("plain-visitor")[0]
+        answers = [server.client.post("/v1/reports", json=report)]
+        answers.append(httpx.post(server.url + "/v1/reports", json=report, headers={"Authorization": "Bearer not-it"}))
+        answers += [httpx.get(server.url + path) for path in ("/readyz", "/metrics")]
+        assert [a.status_code for a in answers] == [200, 401, 200, 200]
+        redis.stop()
+        down = [server.client.post("/v1/reports", json=report), server.client.get(f"/v1/visitors/{report['visitorId']}/recovery")]
+        down += [httpx.get(server.url + path) for path in ("/readyz", "/metrics")]
+        assert [a.status_code for a in down] == [503, 503, 503, 200]
+        assert "redis://***@127.0.0.1:" in down[0].text and "redis://***@127.0.0.1:" in server.banner
+        server.wait_log(lambda l: "storeUnavailable" in l)
+    finally:
+        server.stop()
+        redis.stop()
+    unparsed = subprocess.run(  # a `#` or `/` left unencoded in the password: the URL parser cuts it where it should not
+        [str(Path(sys.executable).with_name("chat-recovery")), "serve", "--redis-url", f"redis://:{secret}#x@127.0.0.1:1/0"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert unparsed.returncode == 1 and "not a Redis URL: 'redis://***@127.0.0.1:1/0'" in unparsed.stderr
+    shown = [server.banner, *(a.text for a in answers + down), *filter(None, server.log), unparsed.stdout, unparsed.stderr]
+    assert not [text for text in shown if secret in text or token in text or secret[:4] in text]

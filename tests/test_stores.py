@@ -174,6 +174,16 @@ def test_a_url_that_is_not_redis_is_said_plainly():
         RedisStore("http://localhost:6379")
 
 
+def test_a_redis_url_that_does_not_parse_quotes_no_piece_of_its_password():
+    """redis-py's reason quotes what it took for the port: here, the password
+    cut at its `#` (`pa`); the store says how to write the URL instead."""
+    from chat_recovery.live import RedisStore
+
+    with pytest.raises(StoreUnavailable) as caught:
+        RedisStore("redis://:pa#ss@127.0.0.1:1/0")
+    assert "'redis://***@127.0.0.1:1/0'" in str(caught.value) and "pa" not in str(caught.value).replace("password", "")
+
+
 @pytest.mark.parametrize(
     "url, shown",
     [
@@ -181,6 +191,15 @@ def test_a_url_that_is_not_redis_is_said_plainly():
         ("redis://user:pw@h:1/2?password=x&db=1", "redis://***@h:1/2?password=***&db=1"),
         ("unix:///tmp/r.sock?password=p", "unix:///tmp/r.sock?password=***"),
         ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
+        ("rediss://admin:pw@h:1/0", "rediss://***@h:1/0"),
+        ("unix://:pw@/tmp/r.sock?db=2", "unix://***@/tmp/r.sock?db=2"),
+        ("redis://h:1/0?PASSWORD=x&username=bob", "redis://h:1/0?PASSWORD=***&username=bob"),
+        # a / ? # or @ left unencoded in the password: hidden whole, not cut where a URL parser cuts it
+        ("redis://:pa#ss@h:1/0", "redis://***@h:1/0"),
+        ("redis://:pa?ss@h:1/0", "redis://***@h:1/0"),
+        ("redis://:pa/ss@h:1/0", "redis://***@h:1/0"),
+        ("redis://u:p@ss@[::1]:1/0", "redis://***@[::1]:1/0"),
+        ("redis://:pw@[::1/0", "redis://***"),  # does not parse: nothing but the scheme
     ],
 )
 def test_a_store_url_is_shown_without_its_credentials(url, shown):

@@ -102,7 +102,9 @@ def settings(args, environ, stderr: IO[str]):
         problems.append(f"--log-level must be {', '.join(LEVELS[:-1])} or {LEVELS[-1]}, not {config.log_level!r}")
     if config.log_format not in FORMATS:
         problems.append(f"--log-format must be {' or '.join(FORMATS)}, not {config.log_format!r}")
-    if not config.token and not config.loopback:
+    if config.token is not None and not config.token.strip():  # no client could send it: the service would be open or shut
+        problems.append(f"the token is empty or only whitespace: give --token or {env_name('token')} a real secret")
+    elif not config.token and not config.loopback:
         problems.append(f"a token is required to listen on {config.host}: --token or {env_name('token')}")
     for problem in problems:
         stderr.write(f"chat-recovery serve: {problem}\n")

@@ -13,7 +13,7 @@ nothing, so the caller can simply retry."""
 from __future__ import annotations
 
 import json
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from .store import Change, Expiry, StoreUnavailable, T
 
@@ -30,18 +30,23 @@ ATTEMPTS = 50
 
 def redacted(url: str) -> str:
     """The URL as it may be shown to anyone (answers, logs, the banner): its
-    user and password as `***`, and a `password=` query value hidden too."""
+    user and password as `***`, and a `password=` query value hidden too.
+    Everything before the URL's last `@` is hidden, so a password holding an
+    unencoded `/`, `?`, `#` or `@` is hidden whole, not cut where a URL
+    parser would cut it."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return "***" if "@" in url else url
+    _, at, rest = rest.rpartition("@")  # the user and password: never shown
     try:
-        parts = urlsplit(url)
-        host = parts.netloc.rpartition("@")[2]
+        parts = urlsplit(f"{scheme}://{rest}")
     except ValueError:
-        return "***"
-    netloc = f"***@{host}" if "@" in parts.netloc else host
+        return f"{scheme}://***"
     query = "&".join(
-        f"{k}=***" if k.lower() == "password" else f"{k}{sep}{v}"
-        for k, sep, v in (pair.partition("=") for pair in parts.query.split("&") if pair)
+        f"{k}=***" if k.lower() in ("password", "pass", "auth") else f"{k}{eq}{v}"
+        for k, eq, v in (pair.partition("=") for pair in parts.query.split("&") if pair)
     )
-    shown = f"{parts.scheme}://{netloc}{parts.path}" if "://" in url else urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    shown = f"{scheme}://{'***@' if at else ''}{parts.netloc}{parts.path}"
     return shown + (f"?{query}" if query else "") + (f"#{parts.fragment}" if parts.fragment else "")
 
 
@@ -52,8 +57,13 @@ class RedisStore:
         self.url, self.prefix = redacted(url), prefix  # the password never leaves the client
         try:
             self._client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
-        except ValueError as exc:
-            raise StoreUnavailable(f"not a Redis URL: {self.url!r} ({exc})") from None
+        except ValueError as exc:  # its text may quote a piece of the password: shown only when nothing was hidden
+            why = (
+                str(exc)
+                if self.url == url
+                else "write it redis://[user:password@]host:port/db, a / ? # or @ in the password percent-encoded"
+            )
+            raise StoreUnavailable(f"not a Redis URL: {self.url!r} ({why})") from None
 
     def key(self, visitor_id: str) -> str:
         return f"{self.prefix}:{{{visitor_id}}}"

@@ -131,7 +131,7 @@ def test_metrics_count_the_documents_the_embedded_store_lets_go():
         visitors = [{**example("plain-visitor")[0], "visitorId": f"v-bound-{i}"} for i in range(3)]
         for report in visitors:
             assert server.client.post("/v1/reports", json=report).status_code == 200
-        metrics = httpx.get(server.url + "/metrics").text
+        metrics = httpx.get(server.url + "/metrics", timeout=300).text
         assert 'chat_recovery_store_documents_forgotten_total{why="dropped"} 1.0' in metrics
         assert 'chat_recovery_store_documents_forgotten_total{why="purged"} 0.0' in metrics
         assert server.client.get("/v1/visitors/v-bound-0/recovery").status_code == 404
@@ -147,8 +147,8 @@ def test_an_idle_server_purges_expired_documents_on_its_timer():
     try:
         assert server.client.post("/v1/reports", json=example("plain-visitor")[0]).status_code == 200
         purged = 'chat_recovery_store_documents_forgotten_total{why="purged"} 1.0'
-        deadline = time.monotonic() + 60
-        while purged not in httpx.get(server.url + "/metrics").text:
+        deadline = time.monotonic() + 300  # only ends a hang
+        while purged not in httpx.get(server.url + "/metrics", timeout=300).text:
             assert time.monotonic() < deadline, "the timer never purged the expired document"
             time.sleep(0.05)
     finally:
@@ -454,7 +454,9 @@ def test_serve_logs_each_request_a_replaced_worker_and_its_shutdown_never_the_to
         assert server.client.get("/v1/visitors/v-nobody/recovery").status_code == 404
         assert "method=GET" in server.wait_log(lambda l: "status=404" in l and "visitorId=v-nobody" in l)
         assert (
-            httpx.post(server.url + "/v1/reports", json=report, headers={"Authorization": "Bearer wrong-token-55"}).status_code
+            httpx.post(
+                server.url + "/v1/reports", json=report, headers={"Authorization": "Bearer wrong-token-55"}, timeout=300
+            ).status_code
             == 401
         )
         assert server.wait_log(lambda l: "status=401" in l)
@@ -544,12 +546,14 @@ def test_no_password_or_token_in_any_answer_or_log_line_of_a_real_redis_with_req
     try:
         report = example("plain-visitor")[0]
         answers = [server.client.post("/v1/reports", json=report)]
-        answers.append(httpx.post(server.url + "/v1/reports", json=report, headers={"Authorization": "Bearer not-it"}))
-        answers += [httpx.get(server.url + path) for path in ("/readyz", "/metrics")]
+        answers.append(
+            httpx.post(server.url + "/v1/reports", json=report, headers={"Authorization": "Bearer not-it"}, timeout=300)
+        )
+        answers += [httpx.get(server.url + path, timeout=300) for path in ("/readyz", "/metrics")]
         assert [a.status_code for a in answers] == [200, 401, 200, 200]
         redis.stop()
         down = [server.client.post("/v1/reports", json=report), server.client.get(f"/v1/visitors/{report['visitorId']}/recovery")]
-        down += [httpx.get(server.url + path) for path in ("/readyz", "/metrics")]
+        down += [httpx.get(server.url + path, timeout=300) for path in ("/readyz", "/metrics")]
         assert [a.status_code for a in down] == [503, 503, 503, 200]
         assert "redis://***@127.0.0.1:" in down[0].text and "redis://***@127.0.0.1:" in server.banner
         server.wait_log(lambda l: "storeUnavailable" in l)

@@ -138,7 +138,7 @@ def rebuild(chat: ChatPolicy, held: dict[str, Any], engine: Engine) -> ChatResul
         None,
         None,
         holders,
-        set_aside=set_aside_copies(held.get("rejected") or {}),
+        set_aside=set_aside_copies(held["rejected"]),
         conflicts=conflicts,
         reporters=sorted(sources),
     )

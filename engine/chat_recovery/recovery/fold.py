@@ -182,7 +182,7 @@ def _fold_chat(
         held = {
             **held,
             "messages": dict(held["messages"]),
-            "rejected": dict(held.get("rejected", ())),
+            "rejected": dict(held["rejected"]),
             "sources": dict(held["sources"]),
             "slots": dict(held["slots"]),
         }

@@ -10,12 +10,13 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ..policy import bundled
 from .endpoint import Endpoint, Service
-from .errors import HttpError, error_response
+from .errors import CloseOnServerError, HttpError, error_response
 from .handlers import ENDPOINTS
 from .logs import event
 from .openapi import document
@@ -30,7 +31,11 @@ def create_app(service: Service, endpoints: Iterable[Endpoint] = ENDPOINTS) -> S
         HTTPException: _starlette_error,
         Exception: _unexpected,
     }  # Starlette types each as Exception's
-    app = Starlette(routes=[endpoint.route(service) for endpoint in endpoints], exception_handlers=handlers)
+    app = Starlette(
+        routes=[endpoint.route(service) for endpoint in endpoints],
+        exception_handlers=handlers,
+        middleware=[Middleware(CloseOnServerError)],  # inside the 500 handler, which says it itself
+    )
     app.state.openapi = document(bundled.schemas_dir(), endpoints)
     return app
 

@@ -113,6 +113,8 @@ def serve(service: Service, config: ServeConfig, sock: socket.socket, announce: 
     waited 60 s for a server that had been told to stop)."""
     import uvicorn
 
+    from .rejects import JsonRejects
+
     class Server(uvicorn.Server):
         stopped_by: int | None = None
 
@@ -131,7 +133,12 @@ def serve(service: Service, config: ServeConfig, sock: socket.socket, announce: 
 
     server = Server(
         uvicorn.Config(
-            AccessLog(create_app(service)), log_config=None, access_log=False, limit_concurrency=None, timeout_graceful_shutdown=5
+            AccessLog(create_app(service)),
+            log_config=None,
+            access_log=False,
+            limit_concurrency=None,
+            timeout_graceful_shutdown=5,
+            http=JsonRejects,  # what the parser refuses is answered in JSON too
         )
     )
     previous = {sig: signal.signal(sig, server.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}

@@ -55,7 +55,10 @@ class JsonFormatter(_Formatter):
 
 def _text(value: Any) -> str:
     text = str(value)
-    return json.dumps(text, ensure_ascii=False) if not text or any(c in text for c in ' "=\n') else text
+    # quoted (and so escaped) when it holds a space, quote, = or an unprintable character:
+    # a path of %0D%0A or %00 must not split or garble a log line
+    plain = text and text.isprintable() and not any(c in ' "=' for c in text)
+    return text if plain else json.dumps(text, ensure_ascii=False)
 
 
 def configure(level: str = "info", fmt: str = "text", stream: IO[str] | None = None) -> None:

@@ -136,7 +136,12 @@ def test_each_documented_status_is_one_a_case_gets(documented):
 
 
 def test_every_route_the_app_serves_is_in_its_document(apps, documented):
-    served = {(method, route.path) for route in apps["live"].app.routes for method in route.methods if method != "HEAD"}
+    served = {
+        (method, re.sub(r":\w+}", "}", route.path))  # a path parameter's convertor is the app's business
+        for route in apps["live"].app.routes
+        for method in route.methods
+        if method != "HEAD"
+    }
     assert served == {(method.upper(), path) for path, item in documented.items() for method in item}
 
 

@@ -54,6 +54,12 @@ FLAGS = (  # field, flag, parser, help
         str,
         "a JSON or YAML file of key id -> secret: verify message signatures with these keys and set aside the copies that do not verify (default: not verified)",
     ),
+    (
+        "max_clock_skew",
+        "--max-clock-skew",
+        float,
+        "seconds a report's sentAt may be after the server's clock; a later one is refused, 422 (default 300)",
+    ),
 )
 
 
@@ -94,6 +100,8 @@ def settings(args, environ, stderr: IO[str]):
         problems.append("--max-in-flight and --max-body must be 1 or more, --workers 0 or more")
     if config.purge_every <= 0 or config.max_documents < 1:
         problems.append("--purge-every must be more than 0 and --max-documents 1 or more")
+    if not 0 <= config.max_clock_skew < float("inf"):
+        problems.append(f"--max-clock-skew must be a number of seconds, 0 or more, not {config.max_clock_skew}")
     if config.redis_url and unknown_scheme(config.redis_url):
         problems.append(f"--redis-url: {unknown_scheme(config.redis_url)}")
     if config.engine is not None and config.engine not in CHOICES:

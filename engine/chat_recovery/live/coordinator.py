@@ -19,6 +19,7 @@ from ..api import check_report
 from ..json_identity import canonical_json
 from ..policy.model import Policy
 from ..recovery.sources import source_key, source_of
+from .arrival import check_arrival
 from .runner import InProcessRunner, Runner
 from .store import MemoryStore, Store
 
@@ -56,6 +57,7 @@ class Coordinator:
         retain: float = 3600.0,
         runner: Runner | None = None,
         clock: Callable[[], timeutil.Instant] = utc_now,
+        max_clock_skew: float | None = None,  # seconds a sentAt may be ahead of now; None: any
     ):
         if window <= 0 or retain < 0:
             raise ValueError("window must be positive and retain not negative")
@@ -65,6 +67,7 @@ class Coordinator:
         self.retain = float(retain)
         self.runner = runner if runner is not None else InProcessRunner(policy)
         self._clock = clock
+        self.max_clock_skew = max_clock_skew
 
     def _now(self, now: timeutil.Instant | None) -> str:
         return timeutil.given_now(now if now is not None else self._clock())
@@ -75,6 +78,7 @@ class Coordinator:
         ReportError and changes nothing; StoreUnavailable means retry."""
         now = self._now(now)
         checked = check_report(self.policy, report)
+        check_arrival(checked, now, self.max_clock_skew)
         digest = report_digest(checked)
         visitor_id = checked["visitorId"]
 

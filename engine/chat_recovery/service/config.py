@@ -32,6 +32,7 @@ class ServeConfig:
     purge_every: float = 60.0  # seconds between purges of the embedded store's expired documents
     max_documents: int = 10_000  # documents the embedded store holds at most; past it the oldest go
     message_keys_file: str | None = None  # the message-signature key file; None: signatures are not verified
+    max_clock_skew: float = 300.0  # seconds a report's sentAt may be after the server's clock; more is 422
 
     @property
     def loopback(self) -> bool:

@@ -13,6 +13,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.routing import Route
 
 from ..live import Coordinator
@@ -111,7 +112,27 @@ class Endpoint:
             return await handler(service, request)
 
         endpoint.__name__ = endpoint.__qualname__ = handler.__name__
-        return Route(self.path, endpoint, methods=[self.method])
+        return Route(re.sub(r"{(\w+)}", r"{\1:text}", self.path), endpoint, methods=[self.method])
+
+
+class _Text(Convertor[str]):
+    """A path parameter holding any non-empty text, `/` and newlines
+    included. uvicorn decodes the path before routing (`%2F` is `/` by
+    then), so an id sent percent-encoded, as `encodeURIComponent` or
+    `quote(id, safe="")` write it, is matched whole: a visitor id the
+    contract accepts can always be asked for (only `.` and `..` cannot:
+    clients drop them from a path, so the live service refuses them)."""
+
+    regex = "(?s:.+)"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("text", _Text())
 
 
 def ref(name: str) -> dict:

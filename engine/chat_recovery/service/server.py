@@ -34,7 +34,9 @@ def build(config: ServeConfig, policy: Policy, keys: MessageKeys | None = None) 
         runner: Runner = SupervisedRunner(config.policy, engine=engine, workers=config.workers, keys=keys)
     else:
         runner = InProcessRunner(policy, engine, keys)
-    coordinator = Coordinator(policy, store, window=config.window, retain=config.retain, runner=runner)
+    coordinator = Coordinator(
+        policy, store, window=config.window, retain=config.retain, runner=runner, max_clock_skew=config.max_clock_skew
+    )
     stats = getattr(runner, "stats", None)
     service = Service(
         coordinator=coordinator,

@@ -190,3 +190,12 @@ def test_a_bad_clock_skew_stops_serve(value):
         [str(exe), "serve", "--port", str(free_port()), "--max-clock-skew", value], capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 2 and "--max-clock-skew" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_client_gone_mid_body_is_no_traceback_in_the_log(served):
+    head = request("POST", "/v1/policy/check", b"x" * 100)
+    with socket.create_connection(("127.0.0.1", served.port), timeout=300) as sock:
+        sock.sendall(head[:-90])  # the headers and 10 of the 100 bytes it promised
+    line = served.wait_log(lambda l: "path=/v1/policy/check" in l)
+    assert line is not None and "status=400" in line
+    assert not [l for l in served.log if l is not None and ("Traceback" in l or " ERROR " in l)]

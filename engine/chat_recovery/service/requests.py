@@ -8,7 +8,7 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from ..recovery.strict_json import BadJson, loads
 from .errors import HttpError
@@ -36,11 +36,14 @@ async def read_json(request: Request, limit: int) -> Any:
     if media != "application/json" and not media.endswith("+json"):
         raise HttpError(415, "notJson", f"send JSON (Content-Type: application/json), not {media or 'no media type'}")
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise HttpError(413, "tooLarge", f"the body is larger than {limit} bytes")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise HttpError(413, "tooLarge", f"the body is larger than {limit} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect:  # nobody reads the answer; it is said so that no traceback is logged
+        raise HttpError(400, "incompleteBody", f"the client closed the connection after {size} bytes of the body") from None
     raw = b"".join(chunks)
     try:
         return loads(raw.decode("utf-8"))

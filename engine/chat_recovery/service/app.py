@@ -22,6 +22,7 @@ from .logs import event
 from .openapi import document
 
 log = logging.getLogger("chat_recovery.service")
+ROUTER_CODES = {404: "notFound", 405: "methodNotAllowed"}  # what Starlette's router refuses
 
 
 def create_app(service: Service, endpoints: Iterable[Endpoint] = ENDPOINTS) -> Starlette:
@@ -45,7 +46,7 @@ async def _http_error(request: Request, exc: HttpError) -> Response:
 
 
 async def _starlette_error(request: Request, exc: HTTPException) -> Response:
-    code = {404: "notFound", 405: "methodNotAllowed"}.get(exc.status_code, "httpError")
+    code = ROUTER_CODES.get(exc.status_code, "httpError")
     return error_response(exc.status_code, code, str(exc.detail), headers=getattr(exc, "headers", None))
 
 

@@ -11,6 +11,28 @@ from starlette.responses import JSONResponse
 
 CLOSE = {"Connection": "close"}
 
+# Every `code` an error answer can carry, and what it means: the OpenAPI
+# document's enum (tests/test_error_codes.py holds it to the codes raised).
+CODES = {
+    "invalidJson": "the body is not JSON (400), or JSON no report may hold: a duplicate key, a non-finite number, a lone surrogate (422)",
+    "incompleteBody": "the client closed the connection before the body ended (400)",
+    "badHttp": "the request is not HTTP/1.1 the server can read: refused by the parser, before the app (400)",
+    "headersTooLarge": "the request line and headers are over 16 KiB (431)",
+    "unauthorized": "no bearer token, or not the service's (401)",
+    "notFound": "no such path, or no report held for the visitor (404)",
+    "methodNotAllowed": "the path does not take this method (405)",
+    "httpError": "another refusal by the router (4xx)",
+    "tooLarge": "the body is over --max-body (413)",
+    "notJson": "the media type is not JSON (415)",
+    "invalidReport": "the report breaks the contract; `path` names the field (422)",
+    "cannotRecover": "the report is valid but the policy cannot recover it (422)",
+    "invalidPolicy": "the policy check's files are not a policy directory (422)",
+    "tooManyReports": "more reports are in flight than --max-in-flight; retry after Retry-After (429)",
+    "internal": "an unexpected error; nothing was written (500)",
+    "storeUnavailable": "the store does not answer; retry after Retry-After (503)",
+    "notReady": "the store does not answer, or the policy is not loaded (503)",
+}
+
 
 class HttpError(Exception):
     def __init__(self, status: int, code: str, message: str, path: str | None = None, headers: dict | None = None):

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..version import __version__
 from .endpoint import Endpoint
+from .errors import CODES
 
 BASE = "https://chat-recovery.example/schemas/"
 SCHEMAS = {"report.schema.json": "Report", "recovery.schema.json": "Recovery", "live-recovery.schema.json": "LiveRecovery"}
@@ -63,7 +64,12 @@ def components(schemas_dir: Path) -> dict:
                 "type": "object",
                 "required": ["code", "message"],
                 "properties": {
-                    "code": {"type": "string", "description": "A stable name: invalidReport, invalidJson, unauthorized, ..."},
+                    "code": {
+                        "type": "string",
+                        "enum": list(CODES),
+                        "description": "A stable name for what is wrong: "
+                        + "; ".join(f"`{code}`: {meaning}" for code, meaning in CODES.items()),
+                    },
                     "message": {"type": "string", "description": "What is wrong, for a person."},
                     "path": {"type": "string", "description": "The JSON path in the body, when the error is about a field."},
                     "index": {"type": "integer", "description": "The report's position, when the body was a list."},

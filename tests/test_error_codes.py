@@ -31,6 +31,8 @@ def test_the_openapi_document_holds_the_codes_as_an_enum(policy):
     from chat_recovery.service.handlers import ENDPOINTS
     from chat_recovery.service.openapi import document
 
-    code = document(bundled.schemas_dir(), ENDPOINTS)["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]
+    code = document(bundled.schemas_dir(), ENDPOINTS)["components"]["schemas"]["Error"]["properties"]["error"]["properties"][
+        "code"
+    ]
     assert code["enum"] == list(errors.CODES)
     assert all(f"`{name}`" in code["description"] for name in errors.CODES)

@@ -37,7 +37,9 @@ class JsonRejects(H11Protocol):
         self.conn.next_event = next_event  # type: ignore[method-assign]
 
     def send_400_response(self, msg: str) -> None:
-        status, code, message = answer(self.refused, self.config.h11_max_incomplete_event_size or DEFAULT_MAX_INCOMPLETE_EVENT_SIZE)
+        status, code, message = answer(
+            self.refused, self.config.h11_max_incomplete_event_size or DEFAULT_MAX_INCOMPLETE_EVENT_SIZE
+        )
         body = json.dumps({"error": {"code": code, "message": message}}).encode()
         headers = [
             (b"content-type", b"application/json"),

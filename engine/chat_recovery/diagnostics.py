@@ -95,6 +95,11 @@ class Code(StrEnum):
     FILE_AND_FIELDS = "file-and-fields", "error", "a report given by `file` has other keys beside it"
     NO_FILE = "no-file", "error", "a report file cannot be read"
     BAD_FILE = "bad-file", "error", "a report file is not a report"
+    NOT_JSON = (
+        "not-json",
+        "error",
+        "a suite holds a value JSON cannot carry: NaN, an infinity, a number beyond a double, a lone surrogate",
+    )
     TEST_FAILED = "test-failed", "error", "a case's recovery differs from what it expects"
 
 

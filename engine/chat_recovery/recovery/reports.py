@@ -13,7 +13,7 @@ from ..policy.contract import MAX_DEPTH
 from ..policy.model import Policy
 from ..policy.schema_errors import headline
 from ..policy.yamlsource import YamlError, load
-from .strict_json import BadJson, loads
+from .strict_json import BadJson, loads, unfit
 
 MAX_BYTES = 16 * 1024 * 1024
 
@@ -45,13 +45,17 @@ def parse_bytes(raw: bytes, name: str = "") -> Any:
             # not JSON after all; YAML gets its say below
             json_error = exc
     try:
-        return load(stripped, name or "<report>").data
+        data = load(stripped, name or "<report>").data
     except YamlError as exc:
         if looks_json:
             raise ReportError(f"invalid JSON at line {json_error.lineno} column {json_error.colno}: {json_error.msg}") from None
         first = exc.diagnostics[0]
         where = f" at line {first.line} column {first.col}" if first.line else ""
         raise ReportError(f"{first.message}{where}") from None
+    found = unfit(data)  # what the JSON reader refuses, YAML may not slip in
+    if found is not None:
+        raise ReportError(found[0], json_path(found[1]))
+    return data
 
 
 _LEAF = frozenset((str, int, float, bool, type(None)))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from typing import Any
 
 from ..paths import json_path
@@ -22,6 +23,7 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
 _SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89abcdefABCDEF]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _MAX_DIGITS = 309  # a longer integer is beyond the largest double (1.8e308)
+_LARGEST_DOUBLE = int(sys.float_info.max)
 
 
 class BadJson(ValueError):
@@ -118,3 +120,37 @@ def _first_bad(value: Any, at: list[Any]) -> tuple[str, str] | None:
 
 def _escaped(text: str) -> str:
     return json.dumps(text)
+
+
+def unfit(value: Any) -> tuple[str, list[Any]] | None:
+    """(message, path parts) of the first value in already-parsed data
+    (YAML: a report file, a test suite) that JSON cannot carry: NaN or an
+    infinity (`.nan`, `.inf`, `1e400`), an integer beyond a double, a lone
+    surrogate (a `"\\ud800"` escape) in text or a key. The same refusals as
+    `loads`, so a report reads the same whether written as JSON or YAML."""
+    return _unfit(value, [])
+
+
+def _unfit(value: Any, at: list[Any]) -> tuple[str, list[Any]] | None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and _SURROGATE.search(key):
+                return f"the key {_escaped(key)} holds a lone UTF-16 surrogate, which is not text", at
+            found = _unfit(item, [*at, key])
+            if found is not None:
+                return found
+        return None
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _unfit(item, [*at, i])
+            if found is not None:
+                return found
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        shown = "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
+        return f"{shown} is not a finite number that fits a double (JSON has no NaN or Infinity)", at
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _LARGEST_DOUBLE:
+        return "an integer beyond the largest double (1.8e308) is not a number JSON can carry", at
+    if isinstance(value, str) and _SURROGATE.search(value):
+        return "a lone UTF-16 surrogate (an unpaired \\ud800-\\udfff escape) is not text", at
+    return None

@@ -15,6 +15,7 @@ from ...policy.contract import Contract, load_contract
 from ...policy.schema_errors import problems as explain_errors
 from ...policy.yamlsource import Located, YamlError, load
 from ...recovery.reports import parse_bytes
+from ...recovery.strict_json import unfit
 from .jsonpath import PathError, parse
 
 SCHEMA = "policy-test.schema.json"
@@ -112,6 +113,10 @@ def _read(file: Path, shown: str, contract: Contract) -> tuple[Suite | None, lis
         return None, list(exc.diagnostics)
     if not isinstance(doc.data, dict) or doc.data.get("kind") != "policyTests":
         return None, [_diag(doc, shown, ("kind",), "a test suite is a mapping with `kind: policyTests`", Code.NO_KIND)]
+    unfit_value = unfit(doc.data)  # reports are JSON: what the JSON reader refuses, inline YAML may not hold
+    if unfit_value is not None:
+        message, where = unfit_value
+        return None, [_diag(doc, shown, tuple(where), message, Code.NOT_JSON)]
     problems = _schema_problems(doc, shown, contract)
     if problems:
         return None, problems

@@ -1,0 +1,65 @@
+"""How much one visitor's live recovery may hold. A visitor's document is read,
+replayed and written whole on every report, so a document that grows without
+bound makes every later report slower and, past a point, no store can hold
+it. A real chat stays far below each bound (one visitor, a handful of agents,
+a few uploads each, at most a few thousand messages); a client that keeps
+sending new reports, new sources or huge wrap-ups meets one, and its report
+is refused with the limit named, nothing written.
+
+The defaults live here, so the coordinator and the service's settings
+(service/config.py) read the same numbers."""
+
+from __future__ import annotations
+
+import json
+
+from ..diagnostics import RecoveryError
+
+MAX_REPORTS = 500  # distinct reports one visitor's recovery holds
+MAX_SOURCES = 64  # sources (the visitor, each agent) that have reported
+MAX_MESSAGES = 10_000  # distinct messages held, over all the visitor's chats
+# the held document's compact JSON, UTF-8: each holder's copy of each message
+# is held (about 400 bytes a copy), so a 10,000-message chat held by the
+# visitor and two agents is about 16 MB
+MAX_DOCUMENT_BYTES = 32 * 1024 * 1024
+
+# what a limit is called where a person reads it, by the name VisitorTooLarge carries
+NAMES = {
+    "reports": "reports",
+    "sources": "sources",
+    "messages": "merged messages",
+    "documentBytes": "bytes of held document",
+}
+
+_compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+class VisitorTooLarge(RecoveryError):
+    """Applying the report would take the visitor past a limit: nothing was
+    written. `limit` names which ("reports", "sources", "messages",
+    "documentBytes"), `bound` is its value and `would` what the visitor
+    would have held."""
+
+    def __init__(self, visitor_id: str, limit: str, bound: int, would: int):
+        self.visitor_id, self.limit, self.bound, self.would = visitor_id, limit, bound, would
+        super().__init__(
+            f"visitor '{visitor_id}' would hold {would} {NAMES[limit]}, more than the limit of {bound}: "
+            "this report was not applied (nothing was written)"
+        )
+
+
+def document_bytes(doc: dict) -> int:
+    """The size of `doc` as a store writes it (compact JSON, UTF-8). The
+    encoding is skipped when the text is ASCII (str.isascii is a flag
+    check), which a document mostly is."""
+    text = _compact(doc)
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
+
+
+def held_messages(state: dict) -> int:
+    """Distinct messages a fold state holds, counted and set aside, over all its chats."""
+    total = 0
+    for chat in (state.get("chats") or {}).values():
+        counted, rejected = chat.get("messages") or {}, chat.get("rejected") or {}
+        total += len(counted) + sum(1 for key in rejected if key not in counted)
+    return total

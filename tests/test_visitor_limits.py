@@ -113,3 +113,26 @@ def test_the_defaults_hold_a_long_real_chat_and_refuse_the_hot_visitor(policy):
 def test_a_limit_below_one_is_refused(policy):
     with pytest.raises(ValueError, match="per-visitor limit"):
         Coordinator(policy, max_sources=0)
+
+
+def _tiny_variables(i):
+    variables = {f"k{j}": "v" for j in range(i * 40, i * 40 + 40)}
+    return report("visitor", sent(i), visitor_id="v-hot", visitor={"status": "chatting", "info": {"customVariables": variables}})
+
+
+def _new_agent(i):
+    return report("agent", sent(i), agent=f"a-{i}", visitor_id="v-hot")
+
+
+@pytest.mark.parametrize(
+    "make", [_tiny_variables, _new_agent, lambda i: visitor_report(i, chat={"id": "c-1", "messages": [message(i)]})]
+)
+def test_the_size_bound_a_document_carries_is_never_below_its_size(policy, make):
+    """The coordinator encodes a document only when the bound it carries could
+    be past the limit: a bound below the true size would let a document grow
+    past the limit unseen. Tiny custom variables grow a document most per byte."""
+    coord = coordinator(policy)
+    for i in range(40):
+        coord.submit(make(i), NOW)
+        doc = coord.store.get("v-hot")
+        assert doc["sizeBound"] >= limits.document_bytes(doc)

@@ -54,7 +54,35 @@ FLAGS = (  # field, flag, parser, help
         str,
         "a JSON or YAML file of key id -> secret: verify message signatures with these keys and set aside the copies that do not verify (default: not verified)",
     ),
+    (
+        "max_list",
+        "--max-list",
+        int,
+        "reports one list request may hold; a longer list is answered 413, nothing applied (default 500)",
+    ),
+    (
+        "max_visitor_reports",
+        "--max-visitor-reports",
+        int,
+        "distinct reports one visitor's recovery holds; past it a report is answered 422, nothing written (default 500)",
+    ),
+    (
+        "max_visitor_sources",
+        "--max-visitor-sources",
+        int,
+        "sources (the visitor, each agent) one visitor's recovery holds (default 64)",
+    ),
+    ("max_visitor_messages", "--max-visitor-messages", int, "distinct messages one visitor's recovery holds (default 10000)"),
+    (
+        "max_visitor_bytes",
+        "--max-visitor-bytes",
+        int,
+        "bytes of one visitor's held document, as compact JSON (default 32 MiB)",
+    ),
 )
+
+
+BOUNDS = tuple((field, flag) for field, flag, *_ in FLAGS if field.startswith(("max_list", "max_visitor_")))  # 1 or more
 
 
 def add_parser(sub, **kw) -> None:
@@ -94,6 +122,9 @@ def settings(args, environ, stderr: IO[str]):
         problems.append("--max-in-flight and --max-body must be 1 or more, --workers 0 or more")
     if config.purge_every <= 0 or config.max_documents < 1:
         problems.append("--purge-every must be more than 0 and --max-documents 1 or more")
+    problems += [
+        f"{flag} must be 1 or more, not {getattr(config, field)}" for field, flag in BOUNDS if getattr(config, field) < 1
+    ]
     if config.redis_url and unknown_scheme(config.redis_url):
         problems.append(f"--redis-url: {unknown_scheme(config.redis_url)}")
     if config.engine is not None and config.engine not in CHOICES:

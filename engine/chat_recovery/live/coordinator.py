@@ -20,7 +20,7 @@ from ..json_identity import canonical_json
 from ..policy.model import Policy
 from ..recovery.sources import source_key, source_of
 from . import limits
-from .limits import VisitorTooLarge, document_bytes, held_messages
+from .limits import VisitorTooLarge, held_messages, size_bound
 from .runner import InProcessRunner, Runner
 from .store import MemoryStore, Store
 
@@ -42,7 +42,11 @@ def _seconds(start: str, end: str) -> float:
 def report_digest(report: dict) -> str:
     """Identity of a checked report: the same upload sent twice (or retried
     after a timeout) has the same digest and changes nothing."""
-    return hashlib.sha256(canonical_json(report).encode()).hexdigest()
+    return _digest(canonical_json(report))
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class Coordinator:
@@ -91,7 +95,8 @@ class Coordinator:
         VisitorTooLarge and changes nothing."""
         now = self._now(now)
         checked = check_report(self.policy, report)
-        digest = report_digest(checked)
+        text = canonical_json(checked)
+        digest = _digest(text)
         visitor_id = checked["visitorId"]
 
         def change(doc: dict | None):
@@ -104,7 +109,8 @@ class Coordinator:
             state, recovery = self.runner.step(doc["state"] if doc else None, checked, now)
             self._within(visitor_id, "messages", held_messages(state))
             new = self._record(doc, visitor_id, state, recovery, checked, digest, now, late)
-            self._within(visitor_id, "documentBytes", document_bytes(new))
+            new["sizeBound"] = size_bound(doc, new, len(text), self.limits["documentBytes"])
+            self._within(visitor_id, "documentBytes", new["sizeBound"])
             return new, (new, {"late": late, "duplicate": False})
 
         doc, receipt = self.store.update(visitor_id, change, lambda new: self._lifetime(new, now))

@@ -31,6 +31,7 @@ class Service:
     metrics: Metrics
     max_body: int
     ready: Callable[[], None]  # raises when the store does not answer
+    max_list: int = 500  # reports a list request may hold
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ async def read_json(request: Request, limit: int) -> Any:
             raise HttpError(413, "tooLarge", f"the body is larger than {limit} bytes")
         chunks.append(chunk)
     raw = b"".join(chunks)
+    request.state.bodyBytes = size  # admission weighs a request by its bytes too
     try:
         return loads(raw.decode("utf-8"))
     except BadJson as exc:  # JSON no report may hold: the contract refuses it, with its path, as any violation

@@ -34,7 +34,17 @@ def build(config: ServeConfig, policy: Policy, keys: MessageKeys | None = None) 
         runner: Runner = SupervisedRunner(config.policy, engine=engine, workers=config.workers, keys=keys)
     else:
         runner = InProcessRunner(policy, engine, keys)
-    coordinator = Coordinator(policy, store, window=config.window, retain=config.retain, runner=runner)
+    coordinator = Coordinator(
+        policy,
+        store,
+        window=config.window,
+        retain=config.retain,
+        runner=runner,
+        max_reports=config.max_visitor_reports,
+        max_sources=config.max_visitor_sources,
+        max_messages=config.max_visitor_messages,
+        max_document_bytes=config.max_visitor_bytes,
+    )
     stats = getattr(runner, "stats", None)
     service = Service(
         coordinator=coordinator,
@@ -42,6 +52,7 @@ def build(config: ServeConfig, policy: Policy, keys: MessageKeys | None = None) 
         admission=Admission(config.max_in_flight),
         metrics=Metrics(stats, getattr(store, "forgotten", None)),
         max_body=config.max_body,
+        max_list=config.max_list,
         ready=getattr(store, "ping", lambda: None),
     )
 

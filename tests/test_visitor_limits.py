@@ -81,7 +81,7 @@ def test_a_document_past_its_bytes_is_refused_and_the_size_is_the_json_a_store_w
     small.submit(visitor_report(0, chat={"id": "c-1", "messages": [message(0, "é" * 100)]}), NOW)
     error = refused(small, visitor_report(1, chat={"id": "c-1", "messages": [message(1, "x" * 400)]}))
     assert error.limit == "documentBytes" and error.bound == size + 200 and error.would > size + 400
-    assert f"more than the limit of {size + 200}" in str(error) and "bytes of held document" in str(error)
+    assert f"more than the limit of {size + 200}" in str(error) and "bytes of JSON" in str(error)
 
 
 def test_the_first_report_alone_may_be_too_large(policy):

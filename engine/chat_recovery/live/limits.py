@@ -28,7 +28,7 @@ NAMES = {
     "reports": "reports",
     "sources": "sources",
     "messages": "merged messages",
-    "documentBytes": "bytes of held document",
+    "documentBytes": "bytes of JSON",
 }
 
 _compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
@@ -42,9 +42,14 @@ class VisitorTooLarge(RecoveryError):
 
     def __init__(self, visitor_id: str, limit: str, bound: int, would: int):
         self.visitor_id, self.limit, self.bound, self.would = visitor_id, limit, bound, would
-        super().__init__(
-            f"visitor '{visitor_id}' would hold {would} {NAMES[limit]}, more than the limit of {bound}: "
-            "this report was not applied (nothing was written)"
+        super().__init__(self.describe())
+
+    def describe(self, setting: str = "") -> str:
+        """The message, naming the `setting` that holds the limit when given (a flag)."""
+        where = f" ({setting})" if setting else ""
+        return (
+            f"visitor '{self.visitor_id}' would hold {self.would} {NAMES[self.limit]}, more than the limit of "
+            f"{self.bound}{where}: this report was not applied (nothing was written)"
         )
 
 

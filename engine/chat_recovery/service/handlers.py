@@ -122,7 +122,7 @@ def _submit_one(service: Service, report: Any) -> tuple[int, dict]:
         event(
             log, logging.WARNING, "visitorTooLarge", visitorId=exc.visitor_id, limit=exc.limit, bound=exc.bound, would=exc.would
         )
-        return 422, HttpError(422, "visitorTooLarge", f"{exc} ({LIMIT_FLAGS[exc.limit]})").body()
+        return 422, HttpError(422, "visitorTooLarge", exc.describe(LIMIT_FLAGS[exc.limit])).body()
     except RecoveryError as exc:
         metrics.reports.labels("failed").inc()
         event(log, logging.ERROR, "cannotRecover", visitorId=_visitor_of(report), cause=str(exc))

@@ -136,3 +136,22 @@ def test_the_size_bound_a_document_carries_is_never_below_its_size(policy, make)
         coord.submit(make(i), NOW)
         doc = coord.store.get("v-hot")
         assert doc["sizeBound"] >= limits.document_bytes(doc)
+
+
+def test_a_refused_report_writes_nothing_to_a_real_redis_and_the_next_is_applied(policy, redis_server):
+    """The refusal is raised inside the store's WATCH: the transaction is
+    dropped, the connection is not left watching, the document is unchanged."""
+    pytest.importorskip("redis")
+    from chat_recovery.live import RedisStore
+
+    store = RedisStore(redis_server.url)
+    try:
+        coord = Coordinator(policy, store, window=600, max_reports=2)
+        coord.submit(visitor_report(0), NOW)
+        coord.submit(visitor_report(1), NOW)
+        before = store.get("v-hot")
+        assert refused(coord, visitor_report(2)).limit == "reports"
+        assert store.get("v-hot") == before and before["reports"] == 2
+        assert coord.submit({**visitor_report(0), "visitorId": "v-next"}, NOW)["reports"] == 1
+    finally:
+        store.close()

@@ -229,6 +229,7 @@ ENDPOINTS = (
                 {"oneOf": [ref("LiveRecovery"), ref("ReportResults")]},
             ),
             207: Answer("A list where some reports were not applied: each has its status", "ReportResults"),
+            413: Answer("The body is larger than --max-body, or the list longer than --max-list: nothing was applied"),
             422: Answer(
                 "The report breaks the contract (the error names the field), or would take its visitor past a "
                 "per-visitor limit (visitorTooLarge: the error names the limit; nothing was written)"

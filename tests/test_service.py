@@ -48,16 +48,19 @@ def test_reports_one_at_a_time_give_the_recovery_so_far(served, policy):
     assert held.status_code == 200 and held.json()["recovery"] == got["recovery"]
 
 
-def test_a_list_of_reports_answers_each(served):
+def test_a_list_of_reports_answers_each_with_its_receipt_and_each_visitor_with_its_summary(served):
     (good,) = example("plain-visitor")[:1]
     bad = {**example("plain-visitor")[1], "sentAt": "not a time"}
     got = served.client.post("/v1/reports", json=[good, bad])
     assert got.status_code == 207
     first, second = got.json()["results"]
-    assert first["status"] == 200 and first["progress"]["visitorId"] == "v-1001"
+    assert first == {"status": 200, "visitorId": "v-1001", "receipt": {"late": False, "duplicate": False}}
     assert second["status"] == 422 and second["error"]["path"] == "$.sentAt" and second["error"]["index"] == 1
+    summary = got.json()["visitors"]["v-1001"]
+    held = served.client.get("/v1/visitors/v-1001/recovery").json()
+    assert summary == {k: v for k, v in held.items() if k != "recovery"}  # the recovery itself is a GET away
     again = served.client.post("/v1/reports", json=[good])
-    assert again.status_code == 200 and again.json()["results"][0]["progress"]["receipt"]["duplicate"] is True
+    assert again.status_code == 200 and again.json()["results"][0]["receipt"]["duplicate"] is True
 
 
 def test_a_bad_report_gets_422_naming_the_field(served):

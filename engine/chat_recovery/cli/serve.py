@@ -59,8 +59,34 @@ FLAGS = (  # field, flag, parser, help
         "--max-clock-skew",
         float,
         "seconds a report's sentAt may be after the server's clock; a later one is refused, 422 (default 300)",
+        "max_list",
+        "--max-list",
+        int,
+        "reports one list request may hold; a longer list is answered 413, nothing applied (default 500)",
+    ),
+    (
+        "max_visitor_reports",
+        "--max-visitor-reports",
+        int,
+        "distinct reports one visitor's recovery holds; past it a report is answered 422, nothing written (default 500)",
+    ),
+    (
+        "max_visitor_sources",
+        "--max-visitor-sources",
+        int,
+        "sources (the visitor, each agent) one visitor's recovery holds (default 64)",
+    ),
+    ("max_visitor_messages", "--max-visitor-messages", int, "distinct messages one visitor's recovery holds (default 10000)"),
+    (
+        "max_visitor_bytes",
+        "--max-visitor-bytes",
+        int,
+        "bytes of one visitor's held document, as compact JSON (default 32 MiB)",
     ),
 )
+
+
+BOUNDS = tuple((field, flag) for field, flag, *_ in FLAGS if field.startswith(("max_list", "max_visitor_")))  # 1 or more
 
 
 def add_parser(sub, **kw) -> None:
@@ -102,6 +128,9 @@ def settings(args, environ, stderr: IO[str]):
         problems.append("--purge-every must be more than 0 and --max-documents 1 or more")
     if not 0 <= config.max_clock_skew < float("inf"):
         problems.append(f"--max-clock-skew must be a number of seconds, 0 or more, not {config.max_clock_skew}")
+    problems += [
+        f"{flag} must be 1 or more, not {getattr(config, field)}" for field, flag in BOUNDS if getattr(config, field) < 1
+    ]
     if config.redis_url and unknown_scheme(config.redis_url):
         problems.append(f"--redis-url: {unknown_scheme(config.redis_url)}")
     if config.engine is not None and config.engine not in CHOICES:

@@ -10,6 +10,7 @@ render, through the API: `api.step`).
 """
 
 from .coordinator import LIVE_FORMAT, Coordinator
+from .limits import VisitorTooLarge
 from .runner import InProcessRunner, Runner
 from .store import MemoryStore, Store, StoreUnavailable
 
@@ -23,4 +24,14 @@ def __getattr__(name: str):
     raise AttributeError(name)
 
 
-__all__ = ["RedisStore", "Coordinator", "LIVE_FORMAT", "InProcessRunner", "Runner", "MemoryStore", "Store", "StoreUnavailable"]
+__all__ = [
+    "RedisStore",
+    "Coordinator",
+    "LIVE_FORMAT",
+    "InProcessRunner",
+    "Runner",
+    "MemoryStore",
+    "Store",
+    "StoreUnavailable",
+    "VisitorTooLarge",
+]

@@ -19,7 +19,9 @@ from ..api import check_report
 from ..json_identity import canonical_json
 from ..policy.model import Policy
 from ..recovery.sources import source_key, source_of
+from . import limits
 from .arrival import check_arrival
+from .limits import VisitorTooLarge, held_messages, size_bound
 from .runner import InProcessRunner, Runner
 from .store import MemoryStore, Store
 
@@ -41,7 +43,11 @@ def _seconds(start: str, end: str) -> float:
 def report_digest(report: dict) -> str:
     """Identity of a checked report: the same upload sent twice (or retried
     after a timeout) has the same digest and changes nothing."""
-    return hashlib.sha256(canonical_json(report).encode()).hexdigest()
+    return _digest(canonical_json(report))
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class Coordinator:
@@ -58,9 +64,15 @@ class Coordinator:
         runner: Runner | None = None,
         clock: Callable[[], timeutil.Instant] = utc_now,
         max_clock_skew: float | None = None,  # seconds a sentAt may be ahead of now; None: any
+        max_reports: int = limits.MAX_REPORTS,
+        max_sources: int = limits.MAX_SOURCES,
+        max_messages: int = limits.MAX_MESSAGES,
+        max_document_bytes: int = limits.MAX_DOCUMENT_BYTES,
     ):
         if window <= 0 or retain < 0:
             raise ValueError("window must be positive and retain not negative")
+        if min(max_reports, max_sources, max_messages, max_document_bytes) < 1:
+            raise ValueError("every per-visitor limit must be 1 or more")
         self.policy = policy
         self.store = store if store is not None else MemoryStore()
         self.window = float(window)
@@ -68,6 +80,12 @@ class Coordinator:
         self.runner = runner if runner is not None else InProcessRunner(policy)
         self._clock = clock
         self.max_clock_skew = max_clock_skew
+        self.limits = {
+            "reports": max_reports,
+            "sources": max_sources,
+            "messages": max_messages,
+            "documentBytes": max_document_bytes,
+        }
 
     def _now(self, now: timeutil.Instant | None) -> str:
         return timeutil.given_now(now if now is not None else self._clock())
@@ -75,19 +93,28 @@ class Coordinator:
     def submit(self, report: Any, now: timeutil.Instant | None = None) -> dict:
         """Apply one report and return the visitor's progress (see `progress`)
         with `receipt: {late, duplicate}` for this report. A bad report raises
-        ReportError and changes nothing; StoreUnavailable means retry."""
+        ReportError and changes nothing; StoreUnavailable means retry; a
+        report that would take the visitor past one of its limits raises
+        VisitorTooLarge and changes nothing."""
         now = self._now(now)
         checked = check_report(self.policy, report)
         check_arrival(checked, now, self.max_clock_skew)
-        digest = report_digest(checked)
+        text = canonical_json(checked)
+        digest = _digest(text)
         visitor_id = checked["visitorId"]
 
         def change(doc: dict | None):
             if doc is not None and digest in doc["digests"]:
                 return None, (doc, {"late": False, "duplicate": True})
             late = doc is not None and now >= doc["closesAt"]
+            if doc is not None:  # the counts first: refused before any replay
+                self._within(visitor_id, "reports", doc["reports"] + 1)
+                self._within(visitor_id, "sources", len(doc["reported"]) + (source_key(checked["source"]) not in doc["reported"]))
             state, recovery = self.runner.step(doc["state"] if doc else None, checked, now)
+            self._within(visitor_id, "messages", held_messages(state))
             new = self._record(doc, visitor_id, state, recovery, checked, digest, now, late)
+            new["sizeBound"] = size_bound(doc, new, len(text), self.limits["documentBytes"])
+            self._within(visitor_id, "documentBytes", new["sizeBound"])
             return new, (new, {"late": late, "duplicate": False})
 
         doc, receipt = self.store.update(visitor_id, change, lambda new: self._lifetime(new, now))
@@ -98,6 +125,10 @@ class Coordinator:
         or forgotten after the window and `retain`)."""
         doc = self.store.get(visitor_id)
         return None if doc is None else progress(doc, self._now(now))
+
+    def _within(self, visitor_id: str, limit: str, would: int) -> None:
+        if would > self.limits[limit]:
+            raise VisitorTooLarge(visitor_id, limit, self.limits[limit], would)
 
     def _lifetime(self, doc: dict, now: str) -> float:
         """Seconds from `now` until the document is forgotten: `retain` after

@@ -11,6 +11,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
+from ..live import limits
+
 ENV_PREFIX = "CHAT_RECOVERY_"
 
 
@@ -33,6 +35,11 @@ class ServeConfig:
     max_documents: int = 10_000  # documents the embedded store holds at most; past it the oldest go
     message_keys_file: str | None = None  # the message-signature key file; None: signatures are not verified
     max_clock_skew: float = 300.0  # seconds a report's sentAt may be after the server's clock; more is 422
+    max_list: int = 500  # reports one list request may hold; a longer list is 413
+    max_visitor_reports: int = limits.MAX_REPORTS  # per visitor (live/limits.py says why these): past one, 422
+    max_visitor_sources: int = limits.MAX_SOURCES
+    max_visitor_messages: int = limits.MAX_MESSAGES
+    max_visitor_bytes: int = limits.MAX_DOCUMENT_BYTES
 
     @property
     def loopback(self) -> bool:

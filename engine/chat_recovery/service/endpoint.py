@@ -32,6 +32,7 @@ class Service:
     metrics: Metrics
     max_body: int
     ready: Callable[[], None]  # raises when the store does not answer
+    max_list: int = 500  # reports a list request may hold
 
 
 @dataclass(frozen=True)
@@ -79,8 +80,10 @@ class Endpoint:
     parameters: Mapping[str, dict] = field(default_factory=dict)  # a path parameter's schema, by name
 
     def statuses(self) -> dict[int, Answer]:
-        """Every status this endpoint can answer: its own, then its guards'."""
-        return {**self.answers, **(TOKEN_ANSWERS if self.auth else {}), **(BODY_ANSWERS if self.body is not None else {})}
+        """Every status this endpoint can answer: its own, then its guards'
+        (its own description of a guard's status, when it has one, wins)."""
+        guards = {**(TOKEN_ANSWERS if self.auth else {}), **(BODY_ANSWERS if self.body is not None else {})}
+        return {**self.answers, **{status: answer for status, answer in guards.items() if status not in self.answers}}
 
     def operation(self) -> dict:
         """The OpenAPI operation object."""

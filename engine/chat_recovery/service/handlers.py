@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 
 from ..authoring.check import check_policy
 from ..diagnostics import RecoveryError, ReportError
-from ..live import StoreUnavailable
+from ..live import StoreUnavailable, VisitorTooLarge
 from ..paths import json_path
 from .endpoint import Answer, Endpoint, Service, ref
 from .errors import HttpError, error_response
@@ -28,6 +28,12 @@ from .logs import event
 
 log = logging.getLogger("chat_recovery.service")
 POLICY_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\.ya?ml$")
+LIMIT_FLAGS = {  # VisitorTooLarge.limit -> the serve flag that sets it, for the answer
+    "reports": "--max-visitor-reports",
+    "sources": "--max-visitor-sources",
+    "messages": "--max-visitor-messages",
+    "documentBytes": "--max-visitor-bytes",
+}
 
 
 def _unavailable(exc: StoreUnavailable) -> HttpError:
@@ -38,6 +44,13 @@ async def post_reports(service: Service, request: Request, body: Any) -> Respons
     if isinstance(body, list):
         if not body:
             raise HttpError(422, "invalidReport", "an empty list: send a report or a list of reports", "$")
+        if len(body) > service.max_list:
+            raise HttpError(
+                413,
+                "listTooLong",
+                f"a list of {len(body)} reports is longer than the limit of {service.max_list} (--max-list): "
+                f"nothing was applied; send it in lists of {service.max_list} or fewer",
+            )
         items = body
     elif isinstance(body, dict):
         items = [body]
@@ -46,7 +59,8 @@ async def post_reports(service: Service, request: Request, body: Any) -> Respons
     visitors = {_visitor_of(item) for item in items}
     if len(visitors) == 1:  # the access log names the visitor when the request is about one
         request.state.visitorId = visitors.pop()
-    if not service.admission.try_admit(len(items)):
+    weight = service.admission.weigh(len(items), _body_bytes(request))
+    if not service.admission.try_admit(weight):
         service.metrics.reports.labels("rejected").inc(len(items))
         seconds = service.admission.retry_seconds()
         raise HttpError(
@@ -57,21 +71,41 @@ async def post_reports(service: Service, request: Request, body: Any) -> Respons
         )
     service.metrics.in_flight.inc(len(items))
     try:
-        results = await anyio.to_thread.run_sync(lambda: [_submit_one(service, item) for item in items])
+        if isinstance(body, dict):
+            status, payload = await anyio.to_thread.run_sync(_submit_one, service, body)
+        else:
+            answer = await anyio.to_thread.run_sync(_submit_list, service, items)
     finally:
         service.metrics.in_flight.dec(len(items))
-        service.admission.release(len(items))
+        service.admission.release(weight)
     if isinstance(body, dict):
-        status, payload = results[0]
         headers = {"Retry-After": "1"} if status == 503 else None
         return JSONResponse(payload, status_code=status, headers=headers)
-    out = []
-    for index, (status, payload) in enumerate(results):
+    return JSONResponse(answer, status_code=200 if all(r["status"] == 200 for r in answer["results"]) else 207)
+
+
+def _body_bytes(request: Request) -> int:
+    """The body's size: counted while it was read (requests.read_json), else as declared."""
+    counted = getattr(request.state, "bodyBytes", None)
+    declared = request.headers.get("content-length", "")
+    return counted if isinstance(counted, int) else int(declared) if declared.isdigit() else 0
+
+
+def _submit_list(service: Service, items: list) -> dict:
+    """A list's answer: each report's status and receipt (or error), and each
+    visitor's summary after its last report here (its progress without the
+    recovery, which a GET gives). Not a recovery per report: a list of n
+    reports for one visitor would answer n recoveries of a growing chat. Each
+    recovery is let go as soon as its report is applied."""
+    results, visitors = [], {}
+    for index, item in enumerate(items):
+        status, payload = _submit_one(service, item)
         if status == 200:
-            out.append({"status": status, "progress": payload})
+            results.append({"status": status, "visitorId": payload["visitorId"], "receipt": payload["receipt"]})
+            visitors[payload["visitorId"]] = {k: v for k, v in payload.items() if k not in ("recovery", "receipt")}
         else:
-            out.append({"status": status, "error": {**payload["error"], "index": index}})
-    return JSONResponse({"results": out}, status_code=200 if all(s == 200 for s, _ in results) else 207)
+            results.append({"status": status, "error": {**payload["error"], "index": index}})
+    return {"results": results, "visitors": visitors}
 
 
 def _submit_one(service: Service, report: Any) -> tuple[int, dict]:
@@ -83,6 +117,12 @@ def _submit_one(service: Service, report: Any) -> tuple[int, dict]:
     except ReportError as exc:
         metrics.reports.labels("invalid").inc()
         return 422, HttpError(422, "invalidReport", exc.message, exc.path or None).body()
+    except VisitorTooLarge as exc:
+        metrics.reports.labels("refused").inc()
+        event(
+            log, logging.WARNING, "visitorTooLarge", visitorId=exc.visitor_id, limit=exc.limit, bound=exc.bound, would=exc.would
+        )
+        return 422, HttpError(422, "visitorTooLarge", exc.describe(LIMIT_FLAGS[exc.limit])).body()
     except RecoveryError as exc:
         metrics.reports.labels("failed").inc()
         event(log, logging.ERROR, "cannotRecover", visitorId=_visitor_of(report), cause=str(exc))
@@ -184,11 +224,16 @@ ENDPOINTS = (
         body={"oneOf": [ref("Report"), {"type": "array", "items": ref("Report"), "minItems": 1}]},
         answers={
             200: Answer(
-                "Applied: the visitor's recovery so far (a list: every report applied)",
+                "Applied: the visitor's recovery so far (a list: every report applied, each with its receipt, "
+                "and each visitor's summary; the recovery is a GET away)",
                 {"oneOf": [ref("LiveRecovery"), ref("ReportResults")]},
             ),
             207: Answer("A list where some reports were not applied: each has its status", "ReportResults"),
-            422: Answer("The report breaks the contract (the error names the field)"),
+            413: Answer("The body is larger than --max-body, or the list longer than --max-list: nothing was applied"),
+            422: Answer(
+                "The report breaks the contract (the error names the field), or would take its visitor past a "
+                "per-visitor limit (visitorTooLarge: the error names the limit; nothing was written)"
+            ),
             429: Answer("Too many reports in flight: retry after Retry-After seconds"),
             503: Answer("The store is unreachable: nothing was written, retry"),
         },

@@ -7,7 +7,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-OUTCOMES = ("applied", "late", "duplicate", "invalid", "unavailable", "rejected", "failed")
+OUTCOMES = ("applied", "late", "duplicate", "invalid", "unavailable", "rejected", "failed", "refused")
 
 
 class Metrics:
@@ -19,7 +19,7 @@ class Metrics:
             "chat_recovery_reports",
             "Reports received, by what became of them: applied, late "
             "(applied after the window), duplicate, invalid, unavailable (store down), rejected "
-            "(429), failed",
+            "(429), failed, refused (past a per-visitor limit)",
             ["outcome"],
             registry=self.registry,
         )

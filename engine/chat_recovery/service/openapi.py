@@ -77,22 +77,40 @@ def components(schemas_dir: Path) -> dict:
             }
         },
     }
+    live = out["LiveRecovery"]  # a list's answer summarises each visitor: its progress less the recovery
+    out["VisitorSummary"] = {
+        **live,
+        "title": "Visitor summary",
+        "description": "A visitor's live recovery without the recovery itself (GET /v1/visitors/{visitorId}/recovery "
+        "gives it): who has reported, who is awaited, the window and the counts.",
+        "required": [name for name in live["required"] if name != "recovery"],
+        "properties": {name: value for name, value in live["properties"].items() if name not in ("recovery", "receipt")},
+    }
     out["ReportResults"] = {
         "type": "object",
-        "required": ["results"],
+        "required": ["results", "visitors"],
+        "additionalProperties": False,
         "properties": {
             "results": {
                 "type": "array",
+                "description": "One per report, in the list's order.",
                 "items": {
                     "type": "object",
                     "required": ["status"],
+                    "additionalProperties": False,
                     "properties": {
                         "status": {"type": "integer", "description": "The HTTP status this report alone would have had."},
-                        "progress": {"$ref": "#/components/schemas/LiveRecovery"},
+                        "visitorId": {"type": "string", "description": "The visitor it was applied to (when applied)."},
+                        "receipt": {"$ref": "#/components/schemas/LiveRecovery/properties/receipt"},
                         "error": {"$ref": "#/components/schemas/Error/properties/error"},
                     },
                 },
-            }
+            },
+            "visitors": {
+                "type": "object",
+                "description": "Each visitor a report was applied to, by id: its summary after its last report in the list.",
+                "additionalProperties": {"$ref": "#/components/schemas/VisitorSummary"},
+            },
         },
     }
     out["PolicyFiles"] = {

@@ -45,6 +45,7 @@ async def read_json(request: Request, limit: int) -> Any:
     except ClientDisconnect:  # nobody reads the answer; it is said so that no traceback is logged
         raise HttpError(400, "incompleteBody", f"the client closed the connection after {size} bytes of the body") from None
     raw = b"".join(chunks)
+    request.state.bodyBytes = size  # admission weighs a request by its bytes too
     try:
         return loads(raw.decode("utf-8"))
     except BadJson as exc:  # JSON no report may hold: the contract refuses it, with its path, as any violation

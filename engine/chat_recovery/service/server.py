@@ -35,7 +35,16 @@ def build(config: ServeConfig, policy: Policy, keys: MessageKeys | None = None) 
     else:
         runner = InProcessRunner(policy, engine, keys)
     coordinator = Coordinator(
-        policy, store, window=config.window, retain=config.retain, runner=runner, max_clock_skew=config.max_clock_skew
+        policy,
+        store,
+        window=config.window,
+        retain=config.retain,
+        runner=runner,
+        max_reports=config.max_visitor_reports,
+        max_sources=config.max_visitor_sources,
+        max_messages=config.max_visitor_messages,
+        max_document_bytes=config.max_visitor_bytes,
+        max_clock_skew=config.max_clock_skew,
     )
     stats = getattr(runner, "stats", None)
     service = Service(
@@ -44,6 +53,7 @@ def build(config: ServeConfig, policy: Policy, keys: MessageKeys | None = None) 
         admission=Admission(config.max_in_flight),
         metrics=Metrics(stats, getattr(store, "forgotten", None)),
         max_body=config.max_body,
+        max_list=config.max_list,
         ready=getattr(store, "ping", lambda: None),
     )
 

@@ -59,6 +59,8 @@ FLAGS = (  # field, flag, parser, help
         "--max-clock-skew",
         float,
         "seconds a report's sentAt may be after the server's clock; a later one is refused, 422 (default 300)",
+    ),
+    (
         "max_list",
         "--max-list",
         int,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import math
 import signal
 import warnings
 from typing import IO
@@ -54,6 +55,18 @@ FLAGS = (  # field, flag, parser, help
         str,
         "a JSON or YAML file of key id -> secret: verify message signatures with these keys and set aside the copies that do not verify (default: not verified)",
     ),
+    (
+        "deadline",
+        "--deadline",
+        float,
+        "seconds a report may take to apply, store retries and replay included; past it 503 and nothing is written (default 10)",
+    ),
+    (
+        "worker_timeout",
+        "--worker-timeout",
+        float,
+        "seconds a replay step may run before its worker is killed and the step runs again on a new one (default 30)",
+    ),
 )
 
 
@@ -94,6 +107,8 @@ def settings(args, environ, stderr: IO[str]):
         problems.append("--max-in-flight and --max-body must be 1 or more, --workers 0 or more")
     if config.purge_every <= 0 or config.max_documents < 1:
         problems.append("--purge-every must be more than 0 and --max-documents 1 or more")
+    if not all(0 < s < math.inf for s in (config.deadline, config.worker_timeout)):  # NaN fails both comparisons
+        problems.append("--deadline and --worker-timeout must be a number of seconds more than 0")
     if config.redis_url and unknown_scheme(config.redis_url):
         problems.append(f"--redis-url: {unknown_scheme(config.redis_url)}")
     if config.engine is not None and config.engine not in CHOICES:

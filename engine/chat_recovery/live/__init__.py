@@ -10,8 +10,8 @@ render, through the API: `api.step`).
 """
 
 from .coordinator import LIVE_FORMAT, Coordinator
-from .runner import InProcessRunner, Runner
-from .store import MemoryStore, Store, StoreUnavailable
+from .runner import InProcessRunner, Runner, RunnerUnavailable
+from .store import DeadlinePassed, MemoryStore, OutcomeUnknown, Store, StoreUnavailable
 
 
 def __getattr__(name: str):
@@ -23,4 +23,16 @@ def __getattr__(name: str):
     raise AttributeError(name)
 
 
-__all__ = ["RedisStore", "Coordinator", "LIVE_FORMAT", "InProcessRunner", "Runner", "MemoryStore", "Store", "StoreUnavailable"]
+__all__ = [
+    "RedisStore",
+    "Coordinator",
+    "LIVE_FORMAT",
+    "InProcessRunner",
+    "Runner",
+    "RunnerUnavailable",
+    "MemoryStore",
+    "Store",
+    "StoreUnavailable",
+    "DeadlinePassed",
+    "OutcomeUnknown",
+]

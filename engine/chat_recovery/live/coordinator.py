@@ -69,10 +69,12 @@ class Coordinator:
     def _now(self, now: timeutil.Instant | None) -> str:
         return timeutil.given_now(now if now is not None else self._clock())
 
-    def submit(self, report: Any, now: timeutil.Instant | None = None) -> dict:
+    def submit(self, report: Any, now: timeutil.Instant | None = None, *, deadline: float | None = None) -> dict:
         """Apply one report and return the visitor's progress (see `progress`)
         with `receipt: {late, duplicate}` for this report. A bad report raises
-        ReportError and changes nothing; StoreUnavailable means retry."""
+        ReportError and changes nothing; StoreUnavailable or RunnerUnavailable
+        means retry. `deadline` (time.monotonic()): nothing is written after
+        it (the store's and the runner's wait ends there)."""
         now = self._now(now)
         checked = check_report(self.policy, report)
         digest = report_digest(checked)
@@ -82,11 +84,11 @@ class Coordinator:
             if doc is not None and digest in doc["digests"]:
                 return None, (doc, {"late": False, "duplicate": True})
             late = doc is not None and now >= doc["closesAt"]
-            state, recovery = self.runner.step(doc["state"] if doc else None, checked, now)
+            state, recovery = self.runner.step(doc["state"] if doc else None, checked, now, deadline=deadline)
             new = self._record(doc, visitor_id, state, recovery, checked, digest, now, late)
             return new, (new, {"late": late, "duplicate": False})
 
-        doc, receipt = self.store.update(visitor_id, change, lambda new: self._lifetime(new, now))
+        doc, receipt = self.store.update(visitor_id, change, lambda new: self._lifetime(new, now), deadline=deadline)
         return {**progress(doc, now), "receipt": receipt}
 
     def get(self, visitor_id: str, now: timeutil.Instant | None = None) -> dict | None:

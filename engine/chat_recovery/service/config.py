@@ -32,6 +32,8 @@ class ServeConfig:
     purge_every: float = 60.0  # seconds between purges of the embedded store's expired documents
     max_documents: int = 10_000  # documents the embedded store holds at most; past it the oldest go
     message_keys_file: str | None = None  # the message-signature key file; None: signatures are not verified
+    deadline: float = 10.0  # seconds a report may take to apply (replay and store retries); nothing is written after
+    worker_timeout: float = 30.0  # seconds a replay step may run before its worker is killed and the step runs again
 
     @property
     def loopback(self) -> bool:

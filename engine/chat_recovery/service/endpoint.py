@@ -30,7 +30,8 @@ class Service:
     admission: Admission
     metrics: Metrics
     max_body: int
-    ready: Callable[[], None]  # raises when the store does not answer
+    ready: Callable[[], None]  # raises when the store does not answer or a replay worker cannot start
+    deadline: float = 10.0  # seconds a report's store transaction (replay included) may take; nothing is written after
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ there (a compiled Policy holds closures, so it does not pickle)."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import multiprocessing
 import queue
@@ -26,7 +25,7 @@ from typing import Any
 
 from ..diagnostics import PolicyError, RecoveryError, ReportError
 from ..policy import bundled
-from ..policy.files import rule_files
+from ..policy.files import files_digest, rule_files
 from ..policy.model import Policy
 from ..processes import NotStarted, Worker
 from ..replay import FALLBACK_ENGINE
@@ -35,7 +34,7 @@ from .store import DeadlinePassed
 
 log = logging.getLogger("chat_recovery.live.workers")  # `serve` writes it with its own lines
 
-START_TIMEOUT = 60.0  # seconds a worker is given to load the policy
+START_TIMEOUT = 60.0  # seconds a worker is given to start and compile the policy
 STOP_WAIT = 5.0  # seconds a worker is given to leave when the runner closes
 
 
@@ -52,14 +51,6 @@ def policy_files(policy: Policy, directory: str | None) -> dict[str, bytes]:
     if files_digest(files) != policy.digest:
         raise RuntimeError(f"the policy files in {policy.root} changed on disk since they were loaded: start the server again")
     return files
-
-
-def files_digest(files: Mapping[str, bytes]) -> str:
-    """The digest compile_policy gives the policy of these rule files."""
-    digest = hashlib.sha256()
-    for name in sorted(files):
-        digest.update(name.encode() + b"\0" + files[name] + b"\0")
-    return "sha256:" + digest.hexdigest()
 
 
 def _compiled(files: Mapping[str, bytes], shown_as: str) -> Policy:

@@ -155,8 +155,8 @@ class SupervisedRunner:
         self._args = (policy_files(policy, policy_dir), policy.root, engine, before_step, keys, before_start)
         self._workers: list[Worker] = []  # in the order started; one that dies is replaced in its place
         self._lock = threading.Lock()
-        self._unstarted: set[Worker] = set()  # dead workers whose replacement could not start (yet)
-        self._broken: str | None = None  # why, while there are any
+        self._dead: set[Worker] = set()  # killed, in their places until replaced
+        self._broken: str | None = None  # why the last start failed, until one works
         try:
             for _ in range(workers):
                 self._workers.append(_started(self._ctx, self._args))
@@ -216,8 +216,8 @@ class SupervisedRunner:
     def _on_a_worker(self, message: tuple, deadline: float | None) -> tuple | None:
         worker = self._idle.get()
         try:
-            if worker in self._unstarted:  # its replacement failed before: try again first
-                worker = self._replace(worker, None)
+            if worker in self._dead:  # killed earlier and not replaced yet: replace it first
+                worker = self._replace(worker)
             wait = self.timeout
             if deadline is not None:
                 left = deadline - time.monotonic()
@@ -227,43 +227,42 @@ class SupervisedRunner:
             worker.send(message)
             answer = worker.receive(wait)
             if answer is None:
-                given_up = worker.hung and wait < self.timeout  # the deadline, not the timeout, ended the wait
-                if not given_up:
-                    self._count("crashes")
-                # killed either way: a hung worker's late answer must never be read as the next step's
-                worker = self._replace(worker, "the request's deadline passed mid-step" if given_up else "")
-                if given_up:
+                if worker.hung and wait < self.timeout:  # the deadline, not the timeout, ended the wait
+                    # killed, so its late answer can never be read (and written) as another step's;
+                    # replaced by the next step that takes it, so this answer is not kept waiting
+                    self._retire(worker, "the request's deadline passed mid-step", "the step is given up; nothing was written")
                     raise DeadlinePassed(_PAST_DEADLINE)
+                self._count("crashes")
+                self._retire(worker, "", "the step runs again on a new worker")
+                worker = self._replace(worker)
             return answer
         finally:
             self._idle.put(worker)
 
-    def _replace(self, worker: Worker, cause: str | None) -> Worker:
-        """A new worker in the place of one that died or hung (which is killed
-        and reaped). `cause`: "" to say how it ended, None when that was said
-        already (an earlier replacement failed). RunnerUnavailable when the
-        new one cannot start: the dead one keeps its place, to be replaced
-        by the next step or readiness check."""
-        if cause is not None:
-            cause = cause or (f"it did not answer within {self.timeout:g} s" if worker.hung else worker.how_it_ended())
-            worker.kill()
-            log.warning(
-                "replayWorkerReplaced",
-                extra={"fields": {"pid": worker.pid, "cause": cause, "then": "the step runs again on a new worker"}},
-            )
+    def _retire(self, worker: Worker, cause: str, then: str) -> None:
+        """Kill (and reap) a worker that died or hung, say why, and mark it
+        to be replaced. `cause`: "" to say how it ended."""
+        cause = cause or (f"it did not answer within {self.timeout:g} s" if worker.hung else worker.how_it_ended())
+        worker.kill()
+        log.warning("replayWorkerReplaced", extra={"fields": {"pid": worker.pid, "cause": cause, "then": then}})
+        with self._lock:
+            self._dead.add(worker)
+
+    def _replace(self, worker: Worker) -> Worker:
+        """A new worker in the place of a retired one. RunnerUnavailable when
+        it cannot start: the dead one keeps its place, to be replaced by the
+        next step that takes it or the next readiness check."""
         try:
             fresh = _started(self._ctx, self._args)
         except RunnerUnavailable as exc:
             with self._lock:
-                self._unstarted.add(worker)
                 self._broken = str(exc)
             log.error("replayWorkerNotStarted", extra={"fields": {"pid": worker.pid, "cause": str(exc)}})
             raise
         with self._lock:
             self._workers[self._workers.index(worker)] = fresh
-            self._unstarted.discard(worker)
-            if not self._unstarted:
-                self._broken = None
+            self._dead.discard(worker)
+            self._broken = None  # starting works again
             self._stats["restarts"] += 1
         return fresh
 
@@ -280,8 +279,8 @@ class SupervisedRunner:
             worker = None
         if worker is not None:
             try:
-                if worker in self._unstarted:
-                    worker = self._replace(worker, None)
+                if worker in self._dead:
+                    worker = self._replace(worker)
             except RunnerUnavailable:
                 pass  # said below
             finally:

@@ -149,6 +149,9 @@ class RedisStore:
             pipe.multi()
             pipe.set(key, json.dumps(new, separators=(",", ":"), ensure_ascii=False), px=max(1, int(ttl(new) * 1000)))
             exec_out.append(True)
+            # EXEC ends the WATCH on the server; told here, redis-py does not follow a lost EXEC
+            # with an UNWATCH on a new connection (a second socket timeout in a stall)
+            pipe.watching = False
             pipe.execute()
             return result
         except (WatchError, *LOST):

@@ -120,3 +120,18 @@ def test_the_deadline_and_the_worker_timeout_are_settings_with_their_checks():
                 "chat-recovery serve: --deadline and --worker-timeout must be a number of seconds more than 0\n",
             ), (flag, bad)
     assert _serve("--deadline", "soon") == (2, "chat-recovery serve: --deadline: 'soon' is not a number\n")
+
+
+def test_serve_settings_reach_the_workers_and_every_submit(policy):
+    """--worker-timeout is the replay workers' timeout (it was a fixed 30 s)
+    and --deadline each submit's; the workers get the loaded policy."""
+    from chat_recovery.service.config import ServeConfig
+    from chat_recovery.service.server import build
+
+    service, close = build(ServeConfig(workers=1, worker_timeout=7.5, deadline=3.5), policy)
+    try:
+        assert service.coordinator.runner.timeout == 7.5
+        assert service.deadline == 3.5
+        service.ready()
+    finally:
+        close()

@@ -12,9 +12,9 @@ from ..signing import MessageKeys
 
 
 class RunnerUnavailable(Exception):
-    """No replay could be run for this report now (no worker could be
-    started). Nothing was
-    written: the caller may retry the same submit."""
+    """No replay could be run for this report now: a worker died and no
+    new one could be started. Nothing was written: the caller may retry
+    the same submit."""
 
     code = "replayUnavailable"
 

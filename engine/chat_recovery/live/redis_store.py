@@ -154,12 +154,13 @@ class RedisStore:
             pipe.watching = False
             pipe.execute()
             return result
-        except (WatchError, *LOST):
-            # the connection is lost (or EXEC answered): no UNWATCH is sent on it, which would
-            # block a stalled Redis's socket timeout again and raise in place of this error
-            if pipe.connection is not None:
-                pipe.connection.disconnect()
-            pipe.watching = False  # read by the reset below
+        except (WatchError, *LOST) as exc:
+            if not isinstance(exc, WatchError) or _lost_while_watching(exc):
+                # the connection is lost: the reset below sends no UNWATCH on a new one, which in
+                # a stall would wait out another socket timeout and raise in place of this error
+                if pipe.connection is not None:
+                    pipe.connection.disconnect()
+                pipe.watching = False
             raise
         finally:
             pipe.reset()

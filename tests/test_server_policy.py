@@ -135,3 +135,48 @@ def test_serve_settings_reach_the_workers_and_every_submit(policy):
         service.ready()
     finally:
         close()
+
+
+def test_a_replay_still_running_at_the_deadline_is_a_503_and_never_written_later(policy):
+    """A worker held mid-step (its timeout far longer than the deadline):
+    the client is answered 503 deadlinePassed at the deadline, the held
+    worker is killed then, so the report never appears afterwards; the next
+    submit waits for its replacement (started in the background) and runs there. (Nothing bounded a request before: a
+    hung step ran up to 4 x 30 s and was written after the client gave up.)"""
+    from starlette.testclient import TestClient
+
+    from chat_recovery.live import Coordinator, MemoryStore
+    from chat_recovery.live.workers import SupervisedRunner
+    from chat_recovery.service.admission import Admission
+    from chat_recovery.service.app import create_app
+    from chat_recovery.service.endpoint import Service
+    from chat_recovery.service.metrics import Metrics
+
+    ctx = multiprocessing.get_context("spawn")
+    armed, held = ctx.Semaphore(0), ctx.Event()
+    runner = SupervisedRunner(workers=1, timeout=300, before_step=functools.partial(crashing_work.hold_when_armed, armed, held))
+    try:
+        service = Service(
+            coordinator=Coordinator(policy, MemoryStore(), runner=runner),
+            token=None,
+            admission=Admission(8),
+            metrics=Metrics(runner.stats),
+            max_body=1 << 20,
+            ready=runner.ready,
+            deadline=1.0,
+        )
+        client = TestClient(create_app(service))
+        (report,) = reports("plain-visitor")[:1]
+        held_pid = runner.worker_pids()[0]
+        armed.release()
+        got = client.post("/v1/reports", json=report)
+        assert held.is_set()  # the step had begun on the worker
+        assert got.status_code == 503 and got.headers["retry-after"]
+        assert got.json()["error"]["code"] == "deadlinePassed" and "nothing was written" in got.json()["error"]["message"]
+        assert not Path(f"/proc/{held_pid}").exists()  # killed and reaped before the answer
+        assert client.get(f"/v1/visitors/{report['visitorId']}/recovery").status_code == 404
+        service.deadline = 300.0  # the next submit waits for the replacement, started in the background
+        again = client.post("/v1/reports", json=report)
+        assert again.status_code == 200 and again.json()["receipt"] == {"late": False, "duplicate": False}
+    finally:
+        runner.close()

@@ -214,7 +214,8 @@ class SupervisedRunner:
         )
 
     def _on_a_worker(self, message: tuple, deadline: float | None) -> tuple | None:
-        worker = self._idle.get()
+        worker = self._take(deadline)
+        handed_off = False  # to the thread that replaces it
         try:
             if worker in self._dead:  # killed earlier and not replaced yet: replace it first
                 worker = self._replace(worker)
@@ -229,13 +230,34 @@ class SupervisedRunner:
             if answer is None:
                 if worker.hung and wait < self.timeout:  # the deadline, not the timeout, ended the wait
                     # killed, so its late answer can never be read (and written) as another step's;
-                    # replaced by the next step that takes it, so this answer is not kept waiting
+                    # replaced in the background: this answer does not wait for it (a step that needs
+                    # it waits at most until its own deadline)
                     self._retire(worker, "the request's deadline passed mid-step", "the step is given up; nothing was written")
+                    threading.Thread(target=self._replace_in_place, args=(worker,), name="replay-replace", daemon=True).start()
+                    handed_off = True
                     raise DeadlinePassed(_PAST_DEADLINE)
                 self._count("crashes")
                 self._retire(worker, "", "the step runs again on a new worker")
                 worker = self._replace(worker)
             return answer
+        finally:
+            if not handed_off:
+                self._idle.put(worker)
+
+    def _take(self, deadline: float | None) -> Worker:
+        """An idle worker, waited for until the deadline at most."""
+        try:
+            return self._idle.get(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            raise DeadlinePassed(_PAST_DEADLINE) from None
+
+    def _replace_in_place(self, worker: Worker) -> None:
+        """Replace a retired worker and make the new one idle (the dead one,
+        when none starts: the next step tries again)."""
+        try:
+            worker = self._replace(worker)
+        except RunnerUnavailable:
+            pass  # said, and `ready` says so
         finally:
             self._idle.put(worker)
 
@@ -264,6 +286,8 @@ class SupervisedRunner:
             self._dead.discard(worker)
             self._broken = None  # starting works again
             self._stats["restarts"] += 1
+        if self._closed:  # closed while it started (a replacement in the background)
+            fresh.stop(STOP_WAIT)
         return fresh
 
     def ready(self) -> None:

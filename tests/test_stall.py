@@ -188,3 +188,28 @@ def test_served_through_a_stall_every_answer_is_applied_or_honest(redis_server, 
         if told <= NOTHING_WRITTEN:
             assert digest not in held[visitor_id], (visitor_id, told)
     assert all("Traceback" not in line for line in server.log if line)
+
+
+def test_the_embedded_store_writes_nothing_past_the_deadline_either(policy):
+    """A replay in the server's process (--workers 0) cannot be given up
+    mid-step; the store then writes nothing once the deadline has passed."""
+    from chat_recovery.live import MemoryStore
+
+    store = MemoryStore()
+    coordinator = Coordinator(policy, store, window=600)
+    report = json.loads((ROOT / "examples/plain-visitor/1-visitor.json").read_text())
+    deadline = time.monotonic() + 0.2
+    real_update = store.update
+
+    def late_update(visitor_id, change, ttl, **kw):
+        def late_change(doc):
+            while time.monotonic() < deadline:  # a replay still running when the deadline passes
+                time.sleep(0.01)
+            return change(doc)
+
+        return real_update(visitor_id, late_change, ttl, **kw)
+
+    store.update = late_update
+    with pytest.raises(DeadlinePassed, match="nothing was written"):
+        coordinator.submit(report, now=NOW, deadline=deadline)
+    assert store.get(report["visitorId"]) is None and len(store) == 0

@@ -47,3 +47,11 @@ def hold_when_armed(armed, held):
     if armed.acquire(block=False):
         held.set()
         threading.Event().wait()
+
+
+def refuse_when_set(refuse):
+    """Before a replay worker compiles its policy (SupervisedRunner's
+    before_start): once the test has set `refuse`, the worker cannot start,
+    as when the machine cannot give it memory."""
+    if refuse.is_set():
+        raise MemoryError("the test refuses this worker a start")

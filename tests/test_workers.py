@@ -9,10 +9,12 @@ import os
 import select
 import signal
 import threading
+import time
 
 import pytest
 
 import chat_recovery as cr
+import chat_recovery.live as cr_live
 import crashing_work
 from chat_recovery.live import Coordinator, MemoryStore
 from chat_recovery.live.workers import SupervisedRunner
@@ -214,3 +216,101 @@ def test_a_policy_that_does_not_load_stops_the_runner_at_once(tmp_path):
     (tmp_path / "strategies.yaml").write_text("kind: nonsense\n")
     with pytest.raises(RuntimeError, match="could not load the policy"):
         SupervisedRunner(str(tmp_path), workers=1)
+
+
+def copied_policy(tmp_path):
+    """The bundled rules in a folder of the test's own, to edit on disk."""
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    for path in (ROOT / "rules").glob("*.yaml"):
+        (folder / path.name).write_bytes(path.read_bytes())
+    return folder
+
+
+def test_a_replacement_worker_runs_the_policy_the_server_loaded_not_the_file_edited_since(tmp_path):
+    """The manifest is edited on disk after the start and workers are killed
+    (idle and mid-step): every recovery still carries the loaded version
+    (a replacement used to load the file anew: 'EDITED-ON-DISK')."""
+    folder = copied_policy(tmp_path)
+    loaded = cr.load_policy(str(folder))
+    report = check(loaded, json.loads((ROOT / "examples/plain-visitor/1-visitor.json").read_text()))
+    hold = Hold()
+    with SupervisedRunner(str(folder), policy=loaded, workers=1, timeout=120, before_step=hold.before_step) as runner:
+        manifest = folder / "policy.yaml"
+        manifest.write_text(manifest.read_text().replace('version: "2026.11.24"', 'version: "EDITED-ON-DISK"'))
+        assert cr.load_policy(str(folder)).version == "EDITED-ON-DISK"
+        versions = [runner.step(None, report, NOW)[1]["policy"]["version"]]
+        dead = runner.worker_pids()[0]
+        os.kill(dead, signal.SIGKILL)
+        wait_dead(dead)
+        versions.append(runner.step(None, report, NOW)[1]["policy"]["version"])
+        killer = hold.kill_when_held(runner, signal.SIGKILL)
+        versions.append(runner.step(None, report, NOW)[1]["policy"]["version"])
+        killer.join()
+        assert runner.stats()["restarts"] == 2
+    assert versions == ["2026.11.24"] * 3
+
+
+def test_with_a_broken_file_on_disk_and_every_worker_killed_the_steps_still_work(tmp_path):
+    folder = copied_policy(tmp_path)
+    loaded = cr.load_policy(str(folder))
+    one = json.loads((ROOT / "examples/plain-visitor/1-visitor.json").read_text())
+    with SupervisedRunner(str(folder), policy=loaded, workers=2) as runner:
+        (folder / "strategies.yaml").write_text("kind: nonsense\n")
+        for pid in runner.worker_pids():
+            os.kill(pid, signal.SIGKILL)
+            wait_dead(pid)
+        assert steps(runner, loaded, [one]) == cr.recover(loaded, [one], NOW)
+        assert steps(runner, loaded, [one]) == cr.recover(loaded, [one], NOW)
+        runner.ready()  # ready: both replacements started, from the policy in memory
+        assert runner.stats()["restarts"] == 2
+
+
+def test_a_policy_edited_between_its_load_and_the_workers_start_is_refused(tmp_path):
+    folder = copied_policy(tmp_path)
+    loaded = cr.load_policy(str(folder))
+    (folder / "policy.yaml").write_text((folder / "policy.yaml").read_text() + "\n# edited\n")
+    with pytest.raises(RuntimeError, match="changed on disk since they were loaded"):
+        SupervisedRunner(str(folder), policy=loaded, workers=1)
+
+
+def test_a_worker_that_cannot_be_replaced_makes_the_step_a_retry_and_the_runner_not_ready(policy):
+    """A replacement that cannot start: the step says retry (RunnerUnavailable,
+    a 503 in the service), `ready` says why; once a start works again, the
+    runner heals through `ready` alone (a node that is not ready gets no steps)."""
+    one = json.loads((ROOT / "examples/plain-visitor/1-visitor.json").read_text())
+    refuse = multiprocessing.get_context("spawn").Event()
+    start = functools.partial(crashing_work.refuse_when_set, refuse)
+    with SupervisedRunner(workers=1, retries=0, before_start=start) as runner:
+        runner.ready()
+        refuse.set()
+        dead = runner.worker_pids()[0]
+        os.kill(dead, signal.SIGKILL)
+        wait_dead(dead)
+        with pytest.raises(cr_live.RunnerUnavailable, match="could not start: MemoryError.*retry the submit"):
+            runner.step(None, check(policy, one), NOW)
+        with pytest.raises(cr_live.RunnerUnavailable, match="could not be replaced"):
+            runner.ready()
+        refuse.clear()
+        runner.ready()
+        assert runner.worker_pids()[0] != dead
+        assert steps(runner, policy, [one]) == cr.recover(policy, [one], NOW)
+
+
+def test_a_step_still_running_at_its_deadline_is_given_up_and_never_written(policy):
+    """The worker is held mid-step past the deadline (its timeout is far
+    longer): the submit says retry and nothing was written, and the held
+    worker is gone, so its answer can never be written later."""
+    one = json.loads((ROOT / "examples/plain-visitor/1-visitor.json").read_text())
+    hold = Hold()
+    with SupervisedRunner(workers=1, timeout=300, before_step=hold.before_step) as runner:
+        store = MemoryStore()
+        coordinator = Coordinator(policy, store, runner=runner)
+        held_pid = runner.worker_pids()[0]
+        hold.armed.release()
+        with pytest.raises(cr_live.DeadlinePassed, match="deadline; nothing was written"):
+            coordinator.submit(one, now=NOW, deadline=time.monotonic() + 1.0)
+        assert hold.held.is_set()
+        assert not alive(held_pid)  # killed and reaped before the answer
+        assert store.get(one["visitorId"]) is None
+        assert coordinator.submit(one, now=NOW)["receipt"] == {"late": False, "duplicate": False}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import math
 import signal
 import warnings
 from typing import IO
@@ -85,6 +86,18 @@ FLAGS = (  # field, flag, parser, help
         int,
         "bytes of one visitor's held document, as compact JSON (default 32 MiB)",
     ),
+    (
+        "deadline",
+        "--deadline",
+        float,
+        "seconds a report may take to apply, store retries and replay included; past it 503 and nothing is written (default 10)",
+    ),
+    (
+        "worker_timeout",
+        "--worker-timeout",
+        float,
+        "seconds a replay step may run before its worker is killed and the step runs again on a new one (default 30)",
+    ),
 )
 
 
@@ -103,9 +116,7 @@ def add_parser(sub, **kw) -> None:
 def settings(args, environ, stderr: IO[str]):
     """The ServeConfig from defaults, then environment, then flags; None
     (with the reason written) when a value does not parse."""
-    from ..live.stores import unknown_scheme
     from ..service.config import ServeConfig, defaults, env_name, from_env
-    from ..service.logs import FORMATS, LEVELS
 
     values = defaults()
     given = {**from_env(environ), **{f: getattr(args, f) for f, *_ in FLAGS if getattr(args, f) is not None}}
@@ -119,6 +130,18 @@ def settings(args, environ, stderr: IO[str]):
             return None
         values[field] = value
     config = ServeConfig(**values)
+    problems = problems_of(config)
+    for problem in problems:
+        stderr.write(f"chat-recovery serve: {problem}\n")
+    return None if problems else config
+
+
+def problems_of(config) -> list:
+    """What is wrong with settings that each parsed: one line each, every one said."""
+    from ..live.stores import unknown_scheme
+    from ..service.config import env_name
+    from ..service.logs import FORMATS, LEVELS
+
     problems = []
     if not 0 < config.port < 65536:
         problems.append(f"--port must be 1-65535, not {config.port}")
@@ -133,6 +156,8 @@ def settings(args, environ, stderr: IO[str]):
     problems += [
         f"{flag} must be 1 or more, not {getattr(config, field)}" for field, flag in BOUNDS if getattr(config, field) < 1
     ]
+    if not all(0 < s < math.inf for s in (config.deadline, config.worker_timeout)):  # NaN fails both comparisons
+        problems.append("--deadline and --worker-timeout must be a number of seconds more than 0")
     if config.redis_url and unknown_scheme(config.redis_url):
         problems.append(f"--redis-url: {unknown_scheme(config.redis_url)}")
     if config.engine is not None and config.engine not in CHOICES:
@@ -145,9 +170,7 @@ def settings(args, environ, stderr: IO[str]):
         problems.append(f"the token is empty or only whitespace: give --token or {env_name('token')} a real secret")
     elif not config.token and not config.loopback:
         problems.append(f"a token is required to listen on {config.host}: --token or {env_name('token')}")
-    for problem in problems:
-        stderr.write(f"chat-recovery serve: {problem}\n")
-    return None if problems else config
+    return problems
 
 
 def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:

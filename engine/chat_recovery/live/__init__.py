@@ -11,8 +11,8 @@ render, through the API: `api.step`).
 
 from .coordinator import LIVE_FORMAT, Coordinator
 from .limits import VisitorTooLarge
-from .runner import InProcessRunner, Runner
-from .store import MemoryStore, Store, StoreUnavailable
+from .runner import InProcessRunner, Runner, RunnerUnavailable
+from .store import DeadlinePassed, MemoryStore, OutcomeUnknown, Store, StoreUnavailable
 
 
 def __getattr__(name: str):
@@ -30,8 +30,11 @@ __all__ = [
     "LIVE_FORMAT",
     "InProcessRunner",
     "Runner",
+    "RunnerUnavailable",
     "MemoryStore",
     "Store",
     "StoreUnavailable",
+    "DeadlinePassed",
+    "OutcomeUnknown",
     "VisitorTooLarge",
 ]

@@ -90,12 +90,14 @@ class Coordinator:
     def _now(self, now: timeutil.Instant | None) -> str:
         return timeutil.given_now(now if now is not None else self._clock())
 
-    def submit(self, report: Any, now: timeutil.Instant | None = None) -> dict:
+    def submit(self, report: Any, now: timeutil.Instant | None = None, *, deadline: float | None = None) -> dict:
         """Apply one report and return the visitor's progress (see `progress`)
         with `receipt: {late, duplicate}` for this report. A bad report raises
-        ReportError and changes nothing; StoreUnavailable means retry; a
-        report that would take the visitor past one of its limits raises
-        VisitorTooLarge and changes nothing."""
+        ReportError and changes nothing; StoreUnavailable or RunnerUnavailable
+        means retry; a report that would take the visitor past one of its
+        limits raises VisitorTooLarge and changes nothing. `deadline`
+        (time.monotonic()): nothing is written after it (the store's and the
+        runner's wait ends there)."""
         now = self._now(now)
         checked = check_report(self.policy, report)
         check_arrival(checked, now, self.max_clock_skew)
@@ -110,14 +112,14 @@ class Coordinator:
             if doc is not None:  # the counts first: refused before any replay
                 self._within(visitor_id, "reports", doc["reports"] + 1)
                 self._within(visitor_id, "sources", len(doc["reported"]) + (source_key(checked["source"]) not in doc["reported"]))
-            state, recovery = self.runner.step(doc["state"] if doc else None, checked, now)
+            state, recovery = self.runner.step(doc["state"] if doc else None, checked, now, deadline=deadline)
             self._within(visitor_id, "messages", held_messages(state))
             new = self._record(doc, visitor_id, state, recovery, checked, digest, now, late)
             new["sizeBound"] = size_bound(doc, new, len(text), self.limits["documentBytes"])
             self._within(visitor_id, "documentBytes", new["sizeBound"])
             return new, (new, {"late": late, "duplicate": False})
 
-        doc, receipt = self.store.update(visitor_id, change, lambda new: self._lifetime(new, now))
+        doc, receipt = self.store.update(visitor_id, change, lambda new: self._lifetime(new, now), deadline=deadline)
         return {**progress(doc, now), "receipt": receipt}
 
     def get(self, visitor_id: str, now: timeutil.Instant | None = None) -> dict | None:

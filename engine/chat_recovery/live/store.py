@@ -18,20 +18,50 @@ Expiry = Callable[[dict], float]  # seconds the written document lives, from the
 
 class StoreUnavailable(Exception):
     """The store could not be reached or did not answer. Nothing was written:
-    the caller may retry the same submit."""
+    the caller may retry the same submit. `code`: the service's error code."""
+
+    code = "storeUnavailable"
+
+
+class DeadlinePassed(StoreUnavailable):
+    """The request's deadline passed before its change was written (a long
+    conflict, a store or a replay that did not answer in time): nothing was
+    written, and nothing will be for this request."""
+
+    code = "deadlinePassed"
+
+
+class OutcomeUnknown(StoreUnavailable):
+    """The write was sent, and then the store did not say whether it was
+    applied (a timeout or a lost connection after EXEC went out, then no
+    answer before the deadline). A retry is safe: a report applied twice
+    counts once (the second is a duplicate)."""
+
+    code = "outcomeUnknown"
+
+
+PAST_DEADLINE = "the report was not applied within the request's deadline; nothing was written, retry the submit"
+
+
+def time_left(deadline: float | None) -> float | None:
+    """Seconds until `deadline` (time.monotonic()), never below 0; None: no deadline."""
+    return None if deadline is None else max(0.0, deadline - time.monotonic())
 
 
 class Store(Protocol):
     def get(self, visitor_id: str) -> dict | None:
         """The visitor's document, or None (never held, or expired)."""
 
-    def update(self, visitor_id: str, change: Change[T], ttl: Expiry) -> T:
+    def update(self, visitor_id: str, change: Change[T], ttl: Expiry, *, deadline: float | None = None) -> T:
         """Atomically read the visitor's document (None when there is none),
         call `change(doc) -> (new_doc, result)`, and write new_doc to expire
         `ttl(new_doc)` seconds from now; a None new_doc writes nothing. When another
         writer changed the document in between, `change` runs again on the
         fresh document, so it must be pure. Returns `result`. Raises
-        StoreUnavailable when nothing could be written."""
+        StoreUnavailable when nothing could be written (DeadlinePassed when
+        `deadline`, a time.monotonic() instant, passed first: nothing is
+        written after it), OutcomeUnknown when a write was sent and its
+        outcome never came back."""
 
     def close(self) -> None:
         """Release connections; the documents stay where they are."""
@@ -87,12 +117,20 @@ class MemoryStore:
         with self._lock(visitor_id):
             return self._live(visitor_id)
 
-    def update(self, visitor_id: str, change: Change[T], ttl: Expiry) -> T:
-        with self._lock(visitor_id):
+    def update(self, visitor_id: str, change: Change[T], ttl: Expiry, *, deadline: float | None = None) -> T:
+        lock = self._lock(visitor_id)
+        left = time_left(deadline)
+        if not lock.acquire(timeout=-1 if left is None else left):
+            raise DeadlinePassed(PAST_DEADLINE)
+        try:
             new, result = change(self._live(visitor_id))
             if new is not None:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise DeadlinePassed(PAST_DEADLINE)  # the client has its answer: write nothing now
                 held = (new, self._clock() + ttl(new), next(self._writes))
                 self._docs[visitor_id] = held
+        finally:
+            lock.release()
         if new is not None and self._max is not None:
             with self._order_lock:
                 heapq.heappush(self._order, (held[1], held[2], visitor_id))

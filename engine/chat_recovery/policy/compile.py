@@ -3,7 +3,6 @@ frozen `Policy`. Every problem is collected before one `PolicyError`."""
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ from ..paths import json_path
 from .compile_chat import compile_chat
 from .compile_invariants import compile_invariants
 from .contract import POLICY_KINDS, Contract
-from .files import Document, read_documents
+from .files import Document, files_digest, read_documents
 from .model import Origin, Policy, PropertyRule, StatusRule, Strategy, frozen_map
 
 TARGETS = ("visitor.info", "chat.props")
@@ -87,12 +86,9 @@ class _Build:
         manifest = self.manifest(docs)  # before the early return, so a second manifest is always reported
         if self.problems or status_rule is None or chat is None:
             return None
-        digest = hashlib.sha256()
-        for doc in sorted(docs, key=lambda d: d.file):
-            digest.update(doc.file.rsplit("/", 1)[-1].encode() + b"\0" + doc.raw + b"\0")
         return Policy(
             root=shown_as,
-            digest="sha256:" + digest.hexdigest(),
+            digest=files_digest({doc.file.rsplit("/", 1)[-1]: doc.raw for doc in docs}),
             strategies=frozen_map(strategies),
             info=tuple(info),
             chat_props=tuple(props),

@@ -3,6 +3,8 @@ check each against the schema of its `kind`."""
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,15 @@ class Document:
     def diag(self, path: tuple[Any, ...], message: str, code: str, at_key: bool = False, severity: str = "error") -> Diagnostic:
         line, col = self.doc.at(path, key=at_key)
         return Diagnostic(self.file, line, col, message, code, json_path(path), severity)
+
+
+def files_digest(files: Mapping[str, bytes]) -> str:
+    """A policy's digest: of its rule files' names and bytes, in name order
+    (a replay worker checks the bytes it was sent against it)."""
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + files[name] + b"\0")
+    return "sha256:" + digest.hexdigest()
 
 
 def rule_files(directory: Path) -> list[Path]:

@@ -40,6 +40,8 @@ class ServeConfig:
     max_visitor_sources: int = limits.MAX_SOURCES
     max_visitor_messages: int = limits.MAX_MESSAGES
     max_visitor_bytes: int = limits.MAX_DOCUMENT_BYTES
+    deadline: float = 10.0  # seconds a report may take to apply (replay and store retries); nothing is written after
+    worker_timeout: float = 30.0  # seconds a replay step may run before its worker is killed and the step runs again
 
     @property
     def loopback(self) -> bool:

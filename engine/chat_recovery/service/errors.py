@@ -32,6 +32,9 @@ CODES = {
     "tooManyReports": "more reports are in flight than --max-in-flight; retry after Retry-After (429)",
     "internal": "an unexpected error; nothing was written (500)",
     "storeUnavailable": "the store does not answer; retry after Retry-After (503)",
+    "deadlinePassed": "the report could not be applied within --deadline; nothing was written, retry after Retry-After (503)",
+    "outcomeUnknown": "the write was sent and no answer came: it may or may not be applied; a retry is safe, duplicates count once (503)",
+    "replayUnavailable": "no replay worker could be started; nothing was written, retry after Retry-After (503)",
     "notReady": "the store does not answer, or the policy is not loaded (503)",
 }
 

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 
 from ..authoring.check import check_policy
 from ..diagnostics import RecoveryError, ReportError
-from ..live import StoreUnavailable, VisitorTooLarge
+from ..live import RunnerUnavailable, StoreUnavailable, VisitorTooLarge
 from ..paths import json_path
 from .endpoint import Answer, Endpoint, Service, ref
 from .errors import HttpError, error_response
@@ -36,8 +36,11 @@ LIMIT_FLAGS = {  # VisitorTooLarge.limit -> the serve flag that sets it, for the
 }
 
 
-def _unavailable(exc: StoreUnavailable) -> HttpError:
-    return HttpError(503, "storeUnavailable", str(exc), headers={"Retry-After": "1"})
+def _unavailable(exc: StoreUnavailable | RunnerUnavailable) -> HttpError:
+    """503 and Retry-After, its code saying what is known: storeUnavailable,
+    deadlinePassed, replayUnavailable (nothing was written) or outcomeUnknown
+    (the write was sent and no answer came: a retry is safe, duplicates count once)."""
+    return HttpError(503, exc.code, str(exc), headers={"Retry-After": "1"})
 
 
 async def post_reports(service: Service, request: Request, body: Any) -> Response:
@@ -113,7 +116,7 @@ def _submit_one(service: Service, report: Any) -> tuple[int, dict]:
     metrics = service.metrics
     started = time.perf_counter()
     try:
-        progress = service.coordinator.submit(report)
+        progress = service.coordinator.submit(report, deadline=time.monotonic() + service.deadline)
     except ReportError as exc:
         metrics.reports.labels("invalid").inc()
         return 422, HttpError(422, "invalidReport", exc.message, exc.path or None).body()
@@ -127,9 +130,9 @@ def _submit_one(service: Service, report: Any) -> tuple[int, dict]:
         metrics.reports.labels("failed").inc()
         event(log, logging.ERROR, "cannotRecover", visitorId=_visitor_of(report), cause=str(exc))
         return 422, HttpError(422, "cannotRecover", str(exc)).body()
-    except StoreUnavailable as exc:
+    except (StoreUnavailable, RunnerUnavailable) as exc:
         metrics.reports.labels("unavailable").inc()
-        event(log, logging.WARNING, "storeUnavailable", visitorId=_visitor_of(report), cause=str(exc))
+        event(log, logging.WARNING, exc.code, visitorId=_visitor_of(report), cause=str(exc))
         return 503, _unavailable(exc).body()
     metrics.latency.observe(time.perf_counter() - started)
     receipt = progress["receipt"]
@@ -200,7 +203,7 @@ async def healthz(service: Service, request: Request) -> Response:
 async def readyz(service: Service, request: Request) -> Response:
     try:
         await anyio.to_thread.run_sync(service.ready)
-    except StoreUnavailable as exc:
+    except (StoreUnavailable, RunnerUnavailable) as exc:
         return error_response(503, "notReady", str(exc))
     return JSONResponse({"status": "ready"})
 
@@ -235,7 +238,11 @@ ENDPOINTS = (
                 "per-visitor limit (visitorTooLarge: the error names the limit; nothing was written)"
             ),
             429: Answer("Too many reports in flight: retry after Retry-After seconds"),
-            503: Answer("The store is unreachable: nothing was written, retry"),
+            503: Answer(
+                "Not applied now, retry after Retry-After: storeUnavailable, deadlinePassed and replayUnavailable say "
+                "nothing was written; outcomeUnknown says the write was sent and its outcome is unknown "
+                "(a retry is safe: duplicates count once)"
+            ),
         },
     ),
     Endpoint(
@@ -267,7 +274,7 @@ ENDPOINTS = (
         "GET",
         "/readyz",
         readyz,
-        summary="The policy is loaded and the store answers",
+        summary="The policy is loaded, every replay worker could start, and the store answers",
         answers={200: Answer("ready", None), 503: Answer("not ready")},
     ),
     Endpoint(

@@ -31,7 +31,10 @@ def build(config: ServeConfig, policy: Policy, keys: MessageKeys | None = None) 
     if config.workers > 0:
         from ..live.workers import SupervisedRunner
 
-        runner: Runner = SupervisedRunner(config.policy, engine=engine, workers=config.workers, keys=keys)
+        # the policy the server loaded, sent to every worker, replacements too: never a newer file on disk
+        runner: Runner = SupervisedRunner(
+            config.policy, policy=policy, engine=engine, workers=config.workers, timeout=config.worker_timeout, keys=keys
+        )
     else:
         runner = InProcessRunner(policy, engine, keys)
     coordinator = Coordinator(
@@ -54,7 +57,8 @@ def build(config: ServeConfig, policy: Policy, keys: MessageKeys | None = None) 
         metrics=Metrics(stats, getattr(store, "forgotten", None)),
         max_body=config.max_body,
         max_list=config.max_list,
-        ready=getattr(store, "ping", lambda: None),
+        ready=_ready(store, runner),
+        deadline=config.deadline,
     )
 
     stop_purging = purge_on_a_timer(store, config.purge_every)
@@ -65,6 +69,19 @@ def build(config: ServeConfig, policy: Policy, keys: MessageKeys | None = None) 
         store.close()
 
     return service, close
+
+
+def _ready(store: object, runner: object) -> Callable[[], None]:
+    """What /readyz asks: the store answers, and every replay worker that
+    died could be replaced (each raises why not)."""
+    ping = getattr(store, "ping", lambda: None)
+    workers = getattr(runner, "ready", lambda: None)
+
+    def ready() -> None:
+        workers()
+        ping()
+
+    return ready
 
 
 def purge_on_a_timer(store: object, every: float) -> Callable[[], None]:

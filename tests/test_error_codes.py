@@ -13,12 +13,15 @@ SERVICE = ROOT / "engine" / "chat_recovery" / "service"
 def raised() -> set[str]:
     """Every code a service module answers: HttpError(status, "code", ...)
     and error_response(status, "code", ...) calls, the router's codes, and
-    what the parser-level protocol answers (`return status, "code", ...`)."""
+    what the parser-level protocol answers (`return status, "code", ...`),
+    and the live errors that carry their own (`code = "..."`: the 503s)."""
     found = set()
     for module in SERVICE.glob("*.py"):
         text = module.read_text(encoding="utf-8")
         found |= set(re.findall(r'(?:HttpError|error_response)\(\s*\d{3},\s*"(\w+)"', text))
         found |= set(re.findall(r'return \d{3}, "(\w+)"', text))
+    for module in (ROOT / "engine" / "chat_recovery" / "live").glob("*.py"):
+        found |= set(re.findall(r'^    code = "(\w+)"', module.read_text(encoding="utf-8"), re.M))
     return found | set(app.ROUTER_CODES.values()) | {"httpError"}
 
 

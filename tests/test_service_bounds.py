@@ -108,7 +108,8 @@ def test_a_second_client_is_served_while_a_long_list_is_applied():
     flight for as long as the test needs: /metrics says when. A report that
     needs no replay (a duplicate) is then admitted beside it, where before a
     40-report list took every one of the 8 places and it got 429."""
-    server = Served("--workers", "1", "--max-in-flight", "8")
+    # the held replay must outlast neither the deadline nor the hung-worker timeout, however busy the machine
+    server = Served("--workers", "1", "--max-in-flight", "8", "--deadline", "300", "--worker-timeout", "300")
     try:
         probe = visitor_report(0, "v-probe")
         assert server.client.post("/v1/reports", json=probe).status_code == 200

@@ -511,7 +511,7 @@ def test_no_password_or_token_in_any_answer_or_log_line_of_a_real_redis_with_req
     import sys
     from pathlib import Path
 
-    from redis_server import RedisServer
+    from redis_server import RedisServer, free_port
 
     secret, token = "Pw-4k9-requirepass", "Tok-7q2-bearer"
     redis = RedisServer(tmp_path, password=secret).start()
@@ -534,7 +534,14 @@ def test_no_password_or_token_in_any_answer_or_log_line_of_a_real_redis_with_req
         server.stop()
         redis.stop()
     unparsed = subprocess.run(  # a `#` or `/` left unencoded in the password: the URL parser cuts it where it should not
-        [str(Path(sys.executable).with_name("chat-recovery")), "serve", "--redis-url", f"redis://:{secret}#x@127.0.0.1:1/0"],
+        [
+            str(Path(sys.executable).with_name("chat-recovery")),
+            "serve",
+            "--port",
+            str(free_port()),
+            "--redis-url",
+            f"redis://:{secret}#x@127.0.0.1:1/0",
+        ],
         capture_output=True,
         text=True,
         timeout=300,

@@ -11,7 +11,7 @@ render, through the API: `api.step`).
 
 from .coordinator import LIVE_FORMAT, Coordinator
 from .runner import InProcessRunner, Runner
-from .store import MemoryStore, Store, StoreUnavailable
+from .store import MemoryStore, Store, StoreMisconfigured, StoreOutcomeUnknown, StoreUnavailable
 
 
 def __getattr__(name: str):
@@ -23,4 +23,15 @@ def __getattr__(name: str):
     raise AttributeError(name)
 
 
-__all__ = ["RedisStore", "Coordinator", "LIVE_FORMAT", "InProcessRunner", "Runner", "MemoryStore", "Store", "StoreUnavailable"]
+__all__ = [
+    "RedisStore",
+    "Coordinator",
+    "LIVE_FORMAT",
+    "InProcessRunner",
+    "Runner",
+    "MemoryStore",
+    "Store",
+    "StoreUnavailable",
+    "StoreMisconfigured",
+    "StoreOutcomeUnknown",
+]

@@ -1,53 +1,51 @@
-"""Live recoveries in Redis, for several nodes. One key per visitor,
-`<prefix>:{<visitorId>}` holding the document as JSON: the braces are a hash
-tag, so a Redis Cluster spreads visitors over its shards by visitor id and
-any later key of the same visitor lands on the same shard. The window is the
-key's expiry (SET ... PX), so Redis forgets a recovery by itself.
+"""Live recoveries in Redis, for several nodes: one Redis
+(`redis://`, `rediss://`, `unix://`) or a Redis Cluster
+(`redis+cluster://host:port[,host:port...]`, `rediss+cluster://` over TLS).
+One key per visitor, `<prefix>:{<visitorId>}` holding the document as JSON:
+the braces are a hash tag, so a cluster spreads visitors over its shards by
+visitor id and every command of one change goes to one slot. The window is
+the key's expiry (SET ... PX), so Redis forgets a recovery by itself.
 
 A change is optimistic (WATCH the key, read, change, MULTI/SET/EXEC): when
-another node wrote the key in between, EXEC fails and the change runs again
-on what that node wrote, so neither report is lost. Every connection or
-timeout error is StoreUnavailable: EXEC either wrote the whole document or
-nothing, so the caller can simply retry."""
+another node wrote the key in between, EXEC answers the watch abort and
+the change runs again on what that node wrote, so neither report is lost.
+Only that answer is a conflict. An error before EXEC wrote nothing
+(StoreUnavailable); a connection lost during EXEC may have written the
+document (StoreOutcomeUnknown: a retry is safe, duplicates count once);
+a document larger than the Redis takes in one value (proto-max-bulk-len)
+is an error of the report (ReportError), never sent."""
 
 from __future__ import annotations
 
 import json
-from urllib.parse import urlsplit
+import threading
 
-from .store import Change, Expiry, StoreUnavailable, T
+from ..diagnostics import ReportError
+from .redis_urls import cluster_target, is_cluster, redacted
+from .store import Change, Expiry, StoreMisconfigured, StoreOutcomeUnknown, StoreUnavailable, T
 
 try:  # the `serve` extra
     import redis
+    from redis.backoff import NoBackoff
+    from redis.exceptions import (
+        AskError,
+        ClusterError,
+        RedisClusterException,
+        RedisError,
+        ResponseError,
+        WatchError,
+    )
     from redis.exceptions import ConnectionError as _ConnectionError
     from redis.exceptions import TimeoutError as _TimeoutError
-    from redis.exceptions import WatchError
+    from redis.retry import Retry
+
+    _DOWN: tuple = (_ConnectionError, _TimeoutError, OSError, ClusterError, RedisClusterException)
 except ImportError:  # pragma: no cover - said when a RedisStore is made
     redis = None  # type: ignore[assignment]
 
+__all__ = ["RedisStore", "redacted"]
 ATTEMPTS = 50
-
-
-def redacted(url: str) -> str:
-    """The URL as it may be shown to anyone (answers, logs, the banner): its
-    user and password as `***`, and a `password=` query value hidden too.
-    Everything before the URL's last `@` is hidden, so a password holding an
-    unencoded `/`, `?`, `#` or `@` is hidden whole, not cut where a URL
-    parser would cut it."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return "***" if "@" in url else url
-    _, at, rest = rest.rpartition("@")  # the user and password: never shown
-    try:
-        parts = urlsplit(f"{scheme}://{rest}")
-    except ValueError:
-        return f"{scheme}://***"
-    query = "&".join(
-        f"{k}=***" if k.lower() in ("password", "pass", "auth") else f"{k}{eq}{v}"
-        for k, eq, v in (pair.partition("=") for pair in parts.query.split("&") if pair)
-    )
-    shown = f"{scheme}://{'***@' if at else ''}{parts.netloc}{parts.path}"
-    return shown + (f"?{query}" if query else "") + (f"#{parts.fragment}" if parts.fragment else "")
+CLUSTER_HINT = "it is a Redis Cluster node: use redis+cluster://host:port[,host:port...] (no /db)"
 
 
 class RedisStore:
@@ -55,6 +53,14 @@ class RedisStore:
         if redis is None:
             raise StoreUnavailable("the Redis store needs the redis package: pip install 'chat-recovery[serve]'")
         self.url, self.prefix = redacted(url), prefix  # the password never leaves the client
+        self.cluster = is_cluster(url)
+        self._timeout = timeout
+        self._max_value: int | None | bool = False  # bytes one value may hold: False not read yet, None unknown
+        self._lock = threading.Lock()
+        if self.cluster:
+            self._nodes, self._options = cluster_target(url)
+            self._client = self._tx = None  # made on first use: a cluster down at start is a 503, not a crash
+            return
         try:
             self._client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
         except ValueError as exc:  # its text may quote a piece of the password: shown only when nothing was hidden
@@ -64,49 +70,191 @@ class RedisStore:
                 else "write it redis://[user:password@]host:port/db, a / ? # or @ in the password percent-encoded"
             )
             raise StoreUnavailable(f"not a Redis URL: {self.url!r} ({why})") from None
+        self._tx = self._client
 
     def key(self, visitor_id: str) -> str:
         return f"{self.prefix}:{{{visitor_id}}}"
 
+    def _clients(self):
+        """(the client, the client for transactions). For a cluster, the
+        second one never retries by itself: redis-py's cluster transaction
+        retries a failed EXEC on a new connection without the WATCH, a blind
+        write that could overwrite another node's; here the whole change is
+        retried instead, from WATCH."""
+        if self._client is not None:
+            return self._client, self._tx
+        from redis.cluster import ClusterNode, RedisCluster
+
+        with self._lock:
+            if self._client is None:
+                nodes = [ClusterNode(host, port) for host, port in self._nodes]
+                common = dict(socket_timeout=self._timeout, socket_connect_timeout=self._timeout, **self._options)
+                try:
+                    client = RedisCluster(startup_nodes=nodes, **common)
+                    self._tx = RedisCluster(startup_nodes=nodes, retry=Retry(NoBackoff(), 0), **common)
+                except (*_DOWN, RedisError) as exc:
+                    raise self._refused(exc) or self._unavailable(exc) from None
+                self._client = client
+        return self._client, self._tx
+
     def _unavailable(self, exc: Exception) -> StoreUnavailable:
+        refused = self._refused(exc)
+        if refused is not None:
+            return refused
         return StoreUnavailable(f"Redis at {self.url} is unreachable ({exc}); nothing was written, retry the submit")
 
-    def ping(self) -> None:
+    def _refused(self, exc: Exception) -> StoreMisconfigured | None:
+        """A Redis that answers but is not what the URL says."""
+        text = str(exc)
+        if not self.cluster and ("MOVED" in text or "cluster mode" in text):
+            return StoreMisconfigured(f"Redis at {self.url}: {CLUSTER_HINT}")
+        if self.cluster and "not enabled" in text.lower() and "cluster" in text.lower():
+            return StoreMisconfigured(f"Redis at {self.url} is not a Redis Cluster: use redis://host:port/db for one Redis")
+        return None
+
+    def ping(self) -> list[str]:
+        """Raises when the store cannot take a report (unreachable; a cluster
+        whose cluster_state is not ok; a URL of the wrong kind); else the
+        warnings worth an operator's eye (no persistence: a Redis restart
+        loses accepted reports)."""
         try:
-            self._client.ping()
-        except (_ConnectionError, _TimeoutError, OSError) as exc:
+            client, _ = self._clients()
+            if not self.cluster:
+                if str(client.info("cluster").get("cluster_enabled", 0)) == "1":
+                    raise StoreMisconfigured(f"Redis at {self.url}: {CLUSTER_HINT}")
+                return _durability(self.url, client)
+            from redis.cluster import RedisCluster
+
+            warnings = []
+            for node in client.get_nodes():
+                if node.server_type != RedisCluster.PRIMARY:
+                    continue
+                state = client.cluster_info(target_nodes=node).get("cluster_state")
+                if state != "ok":
+                    raise StoreUnavailable(
+                        f"Redis Cluster at {self.url}: {node.name} says cluster_state:{state} (a master is down "
+                        "and not replaced); nothing was written, retry the submit"
+                    )
+                warnings += _durability(f"{self.url} (node {node.name})", _On(client, node))
+            return warnings
+        except StoreUnavailable:
+            raise
+        except (*_DOWN, ResponseError) as exc:
             raise self._unavailable(exc) from None
 
     def get(self, visitor_id: str) -> dict | None:
         try:
-            raw = self._client.get(self.key(visitor_id))
-        except (_ConnectionError, _TimeoutError, OSError) as exc:
+            raw = self._clients()[0].get(self.key(visitor_id))
+        except (*_DOWN, ResponseError) as exc:
             raise self._unavailable(exc) from None
         return None if raw is None else json.loads(raw)
 
     def update(self, visitor_id: str, change: Change[T], ttl: Expiry) -> T:
         key = self.key(visitor_id)
-        try:
-            with self._client.pipeline() as pipe:
-                for _ in range(ATTEMPTS):
-                    try:
-                        pipe.watch(key)
-                        raw = pipe.get(key)
-                        new, result = change(None if raw is None else json.loads(raw))
-                        if new is None:
-                            pipe.unwatch()
-                            return result
-                        pipe.multi()
-                        pipe.set(key, json.dumps(new, separators=(",", ":"), ensure_ascii=False), px=max(1, int(ttl(new) * 1000)))
-                        pipe.execute()
-                        return result
-                    except WatchError:
-                        continue  # another node wrote first: change again, on what it wrote
-        except (_ConnectionError, _TimeoutError, OSError) as exc:
-            raise self._unavailable(exc) from None
+        for _ in range(ATTEMPTS):
+            try:
+                _, tx = self._clients()
+                with tx.pipeline(transaction=True) as pipe:
+                    return self._attempt(pipe, key, visitor_id, change, ttl)
+            except _Conflict:
+                continue  # another node wrote first (or the slot moved): change again, on what it wrote
+            except AskError as exc:  # MovedError too: the slot map changed between WATCH and EXEC's node
+                if not self.cluster:
+                    raise self._unavailable(exc) from None
+                tx.nodes_manager.initialize()
+            except (*_DOWN, ResponseError) as exc:
+                raise self._unavailable(exc) from None
         raise StoreUnavailable(
             f"visitor '{visitor_id}' changed {ATTEMPTS} times while this report was applied; nothing was written, retry the submit"
         )
 
+    def _attempt(self, pipe, key: str, visitor_id: str, change: Change[T], ttl: Expiry) -> T:
+        pipe.watch(key)
+        raw = pipe.get(key)
+        new, result = change(None if raw is None else json.loads(raw))
+        if new is None:
+            pipe.unwatch()
+            return result
+        payload = json.dumps(new, separators=(",", ":"), ensure_ascii=False).encode()
+        self._check_size(visitor_id, len(payload))
+        pipe.multi()
+        pipe.set(key, payload, px=max(1, int(ttl(new) * 1000)))
+        try:
+            pipe.execute()
+        except WatchError as exc:
+            if isinstance(exc.__context__, _DOWN):  # redis-py says WatchError for a connection lost while watching
+                raise self._unknown(exc.__context__) from None
+            raise _Conflict from None
+        except _DOWN as exc:
+            raise self._unknown(exc) from None
+        return result
+
+    def _unknown(self, exc: BaseException) -> StoreOutcomeUnknown:
+        return StoreOutcomeUnknown(
+            f"Redis at {self.url} dropped the connection while it wrote ({exc}): the report may have been "
+            "applied or not; retry the submit (a report applied twice counts once)"
+        )
+
+    def _check_size(self, visitor_id: str, size: int) -> None:
+        limit = self._value_limit()
+        if limit is not None and size > limit:
+            raise ReportError(
+                f"with this report visitor '{visitor_id}''s document would be {size:,} bytes, more than the "
+                f"{limit:,} bytes the Redis takes in one value (proto-max-bulk-len); nothing was written"
+            )
+
+    def _value_limit(self) -> int | None:
+        """proto-max-bulk-len (the smallest over a cluster's masters), read
+        once; None when CONFIG is refused or renamed (a write too large then
+        drops the connection: an unknown outcome, not a conflict)."""
+        if self._max_value is False:
+            try:
+                client, _ = self._clients()
+                said = client.config_get("proto-max-bulk-len")
+                values = said.values() if not self.cluster else [v for d in said.values() for v in d.values()]
+                self._max_value = min(int(v) for v in values) if values else None
+            except (*_DOWN, RedisError, ValueError, AttributeError):
+                self._max_value = None
+        return self._max_value  # type: ignore[return-value]
+
     def close(self) -> None:
-        self._client.close()
+        for client in {id(c): c for c in (self._client, self._tx) if c is not None}.values():
+            client.close()
+
+
+class _Conflict(Exception):
+    """EXEC answered the watch abort: another writer changed the key."""
+
+
+class _On:
+    """A cluster client's INFO and CONFIG GET on one node, as a plain client's."""
+
+    def __init__(self, client, node):
+        self._client, self._node = client, node
+
+    def info(self, section: str) -> dict:
+        return self._client.info(section, target_nodes=self._node)
+
+    def config_get(self, name: str) -> dict:
+        return self._client.config_get(name, target_nodes=self._node)
+
+
+def _durability(where: str, client) -> list[str]:
+    """The warning when this Redis keeps accepted reports through no restart
+    (neither AOF nor RDB), or when that cannot be read (CONFIG refused or
+    renamed): 'unknown', never a failure."""
+    if str(client.info("persistence").get("aof_enabled", 0)) == "1":
+        return []
+    try:
+        save = client.config_get("save").get("save")
+    except ResponseError as exc:
+        return [
+            f"Redis at {where}: persistence unknown (appendonly is off and CONFIG GET save was refused: {exc}); "
+            "a Redis restart keeps accepted reports only with appendonly yes"
+        ]
+    if not save:
+        return [
+            f"Redis at {where} keeps nothing on disk (appendonly no, no save points): a Redis restart loses every "
+            "accepted report; set appendonly yes (README: Operations)"
+        ]
+    return []

@@ -21,6 +21,18 @@ class StoreUnavailable(Exception):
     the caller may retry the same submit."""
 
 
+class StoreMisconfigured(StoreUnavailable):
+    """The store answers, but is not what its URL says (a Redis Cluster node
+    behind a plain redis:// URL, a database number on a cluster): `serve`
+    refuses to start (exit 2); found later, it is a 503 that says what to fix."""
+
+
+class StoreOutcomeUnknown(StoreUnavailable):
+    """The store's answer to a write was lost (the connection dropped during
+    EXEC): the report may or may not have been applied. A retry is safe:
+    the same report applied twice counts once."""
+
+
 class Store(Protocol):
     def get(self, visitor_id: str) -> dict | None:
         """The visitor's document, or None (never held, or expired)."""

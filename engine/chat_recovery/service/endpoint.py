@@ -30,7 +30,7 @@ class Service:
     admission: Admission
     metrics: Metrics
     max_body: int
-    ready: Callable[[], None]  # raises when the store does not answer
+    ready: Callable[[], list[str] | None]  # raises when the store does not answer; else its warnings (no persistence)
 
 
 @dataclass(frozen=True)

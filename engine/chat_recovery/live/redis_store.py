@@ -123,12 +123,8 @@ class RedisStore:
                 if str(client.info("cluster").get("cluster_enabled", 0)) == "1":
                     raise StoreMisconfigured(f"Redis at {self.url}: {CLUSTER_HINT}")
                 return _durability(self.url, client)
-            from redis.cluster import RedisCluster
-
             warnings = []
-            for node in client.get_nodes():
-                if node.server_type != RedisCluster.PRIMARY:
-                    continue
+            for node in client.get_primaries():
                 state = client.cluster_info(target_nodes=node).get("cluster_state")
                 if state != "ok":
                     raise StoreUnavailable(

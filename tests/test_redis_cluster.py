@@ -3,6 +3,7 @@ several processes submitting a storm, a master SIGKILLed and restarted under
 a running server, and URLs of the wrong kind refused at start."""
 
 import multiprocessing
+import os
 import random
 import threading
 
@@ -18,7 +19,9 @@ from test_redis_live import comparable, first_writer_paths
 
 pytest.importorskip("redis")
 
-STORM_VISITORS = 300  # make test; bench/cluster_storm.py runs the issue's 1,000 (see the README)
+# 300 in make test (about 20 s here); the issue's 1,000:
+# CHAT_RECOVERY_CLUSTER_STORM=1000 .venv/bin/python -m pytest tests/test_redis_cluster.py -k storm
+STORM_VISITORS = int(os.environ.get("CHAT_RECOVERY_CLUSTER_STORM", "300"))
 
 
 @pytest.fixture
@@ -70,7 +73,7 @@ def test_a_master_killed_and_restarted_mid_run_loses_no_report_answered_200(clus
     """A served node on the cluster; one master SIGKILLed while three
     clients post (two of them hold until it is dead, so some posts meet it
     dead whatever the machine's speed) and restarted once a post was
-    answered 503. Every answer is 200, or 503 with Retry-After; after the
+    answered 503 and the other masters say cluster_state:fail. Every answer is 200, or 503 with Retry-After; after the
     503s are retried, every visitor holds all its reports: none answered
     200 was lost (AOF, fsync always)."""
     from service import Served
@@ -100,6 +103,7 @@ def test_a_master_killed_and_restarted_mid_run_loses_no_report_answered_200(clus
         victim.kill()
         killed.set()
         assert some_failed.wait(300), "no post was answered 503 while a master was down"
+        cluster.wait_state("fail", nodes=[n for n in cluster.nodes if n is not victim])  # the others see it gone
         down = served.client.get("/readyz")
         victim.start()
         cluster.wait_state("ok")

@@ -10,15 +10,11 @@ and every visitor read back: reports answered 200 minus reports held.
 import subprocess
 import sys
 import tempfile
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from redis_server import RedisServer  # noqa: E402
-from service import TOKEN, Served  # noqa: E402
-
-from chat_recovery.bench.http_load import run  # noqa: E402
-from chat_recovery.bench.storm import StormSpec, by_visitor, storm  # noqa: E402
+from chat_recovery.bench.http_load import run
+from chat_recovery.bench.storm import StormSpec, by_visitor, storm
+from redis_server import RedisServer  # tests/ is on the path: this script's folder
+from service import TOKEN, Served
 
 MODES = {
     "no persistence (appendonly no, save '')": ("--appendonly", "no"),

@@ -206,8 +206,11 @@ class RedisStore:
         if self._max_value is False:
             try:
                 client, _ = self._clients()
-                said = client.config_get("proto-max-bulk-len")
-                values = said.values() if not self.cluster else [v for d in said.values() for v in d.values()]
+                if self.cluster:
+                    said = client.config_get("proto-max-bulk-len", target_nodes=client.PRIMARIES)  # {node: {name: value}}
+                    values = [v for by_name in said.values() for v in by_name.values()]
+                else:
+                    values = list(client.config_get("proto-max-bulk-len").values())
                 self._max_value = min(int(v) for v in values) if values else None
             except (*_DOWN, RedisError, ValueError, AttributeError):
                 self._max_value = None

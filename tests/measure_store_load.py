@@ -14,11 +14,10 @@ import os
 import sys
 import tempfile
 
+from chat_recovery.bench.http_load import run
 from redis_cluster import RedisCluster
 from redis_server import RedisServer
 from service import TOKEN, Served
-
-from chat_recovery.bench.http_load import run
 
 
 def once(store: str, concurrency: int, visitors: int) -> dict:

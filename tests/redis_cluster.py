@@ -30,8 +30,8 @@ def redis_cli_or_skip() -> str:
 
 
 class ClusterNode:
-    def __init__(self, exe: str, directory: str):
-        self.exe, self.dir = exe, directory
+    def __init__(self, exe: str, directory: str, options=()):
+        self.exe, self.dir, self.options = exe, directory, tuple(options)
         self.port, self.bus = free_port(), free_port()
         self.proc: subprocess.Popen | None = None
         os.makedirs(directory, exist_ok=True)
@@ -41,7 +41,7 @@ class ClusterNode:
             [self.exe, "--port", str(self.port), "--cluster-port", str(self.bus), "--bind", "127.0.0.1"]
             + ["--dir", self.dir, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]
             + ["--cluster-node-timeout", "2000", "--save", "", "--appendonly", "yes", "--appendfsync", "always"]
-            + ["--daemonize", "no", "--loglevel", "warning"],
+            + ["--daemonize", "no", "--loglevel", "warning", *self.options],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -81,10 +81,11 @@ class ClusterNode:
 
 
 class RedisCluster:
-    def __init__(self, directory, masters: int = 3):
+    def __init__(self, directory, masters: int = 3, options=()):
+        """`options`: more redis-server arguments for every node (after the defaults, so they win)."""
         exe = redis_server_or_skip()
         redis_cli_or_skip()
-        self.nodes = [ClusterNode(exe, os.path.join(str(directory), f"node-{n}")) for n in range(masters)]
+        self.nodes = [ClusterNode(exe, os.path.join(str(directory), f"node-{n}"), options) for n in range(masters)]
         self.url = "redis+cluster://" + ",".join(f"127.0.0.1:{n.port}" for n in self.nodes)
 
     def start(self) -> "RedisCluster":

@@ -79,7 +79,6 @@ def test_a_master_killed_and_restarted_mid_run_loses_no_report_answered_200(clus
     from service import Served
 
     reports = storm(StormSpec(visitors=60, seed=13))
-    served = Served("--workers", "0", "--redis-url", cluster.url)
     answers, lock = [], threading.Lock()
     held, killed, some_failed = threading.Barrier(3), threading.Event(), threading.Event()
 
@@ -96,6 +95,7 @@ def test_a_master_killed_and_restarted_mid_run_loses_no_report_answered_200(clus
 
     victim = cluster.nodes[1]
     threads = [threading.Thread(target=post_all, args=(reports[n::3], n < 2)) for n in range(3)]
+    served = Served("--workers", "0", "--redis-url", cluster.url)
     try:
         for t in threads:
             t.start()

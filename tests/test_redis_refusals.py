@@ -82,6 +82,21 @@ def test_a_document_over_proto_max_bulk_len_is_an_error_of_the_report_not_a_conf
         server.stop()
 
 
+def test_on_a_cluster_too_a_document_over_proto_max_bulk_len_is_an_error_of_the_report(tmp_path):
+    from chat_recovery.live.redis_store import RedisStore
+    from redis_cluster import RedisCluster
+
+    cluster = RedisCluster(tmp_path, options=("--proto-max-bulk-len", "1mb")).start()
+    try:
+        store = RedisStore(cluster.url)
+        with pytest.raises(ReportError, match="more than the 1,048,576 bytes the Redis takes in one value"):
+            store.update("v-big", lambda doc: (_big_document(1_100_000), "written"), lambda doc: 60)
+        assert store.get("v-big") is None
+        store.close()
+    finally:
+        cluster.stop()
+
+
 def test_an_oversized_write_the_store_could_not_measure_is_an_unknown_outcome_not_a_conflict(tmp_path):
     """CONFIG renamed away: the limit cannot be read, Redis drops the
     connection mid-write; the answer says the write may have happened and a

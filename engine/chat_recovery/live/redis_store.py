@@ -154,6 +154,10 @@ class RedisStore:
                     return self._attempt(pipe, key, visitor_id, change, ttl)
             except _Conflict:
                 continue  # another node wrote first (or the slot moved): change again, on what it wrote
+            except WatchError as exc:  # before EXEC: redis-py's word for a connection lost while watching
+                if isinstance(exc.__context__, _DOWN):
+                    raise self._unavailable(exc.__context__) from None
+                continue
             except AskError as exc:  # MovedError too: the slot map changed between WATCH and EXEC's node
                 if not self.cluster:
                     raise self._unavailable(exc) from None

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import threading
+from typing import Any
 
 from ..diagnostics import ReportError
 from .redis_urls import cluster_target, is_cluster, redacted
@@ -55,12 +56,14 @@ class RedisStore:
         self.url, self.prefix = redacted(url), prefix  # the password never leaves the client
         self.cluster = is_cluster(url)
         self._timeout = timeout
-        self._max_value: int | None | bool = False  # bytes one value may hold: False not read yet, None unknown
+        self._max_value: int | None = None  # bytes one value may hold (None: unknown)
+        self._max_value_read = False
         self._lock = threading.Lock()
+        self._client: Any = None  # a Redis, or a RedisCluster made on first use
+        self._tx: Any = None
         if self.cluster:
             self._nodes, self._options = cluster_target(url)
-            self._client = self._tx = None  # made on first use: a cluster down at start is a 503, not a crash
-            return
+            return  # the clients are made on first use: a cluster down at start is a 503, not a crash
         try:
             self._client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
         except ValueError as exc:  # its text may quote a piece of the password: shown only when nothing was hidden
@@ -199,7 +202,7 @@ class RedisStore:
         limit = self._value_limit()
         if limit is not None and size > limit:
             raise ReportError(
-                f"with this report visitor '{visitor_id}''s document would be {size:,} bytes, more than the "
+                f"with this report the document of visitor '{visitor_id}' would be {size:,} bytes, more than the "
                 f"{limit:,} bytes the Redis takes in one value (proto-max-bulk-len); nothing was written"
             )
 
@@ -207,7 +210,7 @@ class RedisStore:
         """proto-max-bulk-len (the smallest over a cluster's masters), read
         once; None when CONFIG is refused or renamed (a write too large then
         drops the connection: an unknown outcome, not a conflict)."""
-        if self._max_value is False:
+        if not self._max_value_read:  # two threads may both read it: harmless, the same answer
             try:
                 client, _ = self._clients()
                 if self.cluster:
@@ -216,9 +219,12 @@ class RedisStore:
                 else:
                     values = list(client.config_get("proto-max-bulk-len").values())
                 self._max_value = min(int(v) for v in values) if values else None
-            except (*_DOWN, RedisError, ValueError, AttributeError):
+            except _DOWN:
+                return None  # read again next time: this write will fail on its own
+            except (RedisError, ValueError, AttributeError):  # CONFIG refused or renamed: unknown, for good
                 self._max_value = None
-        return self._max_value  # type: ignore[return-value]
+            self._max_value_read = True
+        return self._max_value
 
     def close(self) -> None:
         for client in {id(c): c for c in (self._client, self._tx) if c is not None}.values():

@@ -11,6 +11,7 @@ import pytest
 from chat_recovery.cli import main
 from chat_recovery.diagnostics import ReportError
 from chat_recovery.live import StoreOutcomeUnknown
+from conftest import ROOT
 from redis_server import RedisServer, free_port
 from service import Served
 
@@ -157,3 +158,20 @@ def test_a_redis_with_aof_is_ready_without_warnings(redis_server):
     finally:
         served.stop()
     assert not [l for l in served.log if l and "storeWarning" in l]
+
+
+def test_a_cluster_that_does_not_answer_at_start_is_a_503_with_retry_after_not_a_refusal():
+    """Nothing listens at the cluster URL: serve starts (the cluster may come
+    up later), says so in the log, and answers 503 with Retry-After."""
+    port = free_port()
+    served = Served("--workers", "0", "--redis-url", f"redis+cluster://127.0.0.1:{port}")
+    try:
+        ready = served.client.get("/readyz")
+        report = json.loads(sorted((ROOT / "examples" / "plain-visitor").glob("*.json"))[0].read_text())
+        posted = served.client.post("/v1/reports", json=report)
+        line = served.wait_log(lambda l: "storeUnavailable" in l)
+    finally:
+        served.stop()
+    assert ready.status_code == 503 and f"redis+cluster://127.0.0.1:{port}" in ready.text
+    assert line is not None
+    assert posted.status_code == 503 and posted.headers["Retry-After"] == "1"

@@ -17,8 +17,8 @@ Expiry = Callable[[dict], float]  # seconds the written document lives, from the
 
 
 class StoreUnavailable(Exception):
-    """The store could not be reached or did not answer. Nothing was written:
-    the caller may retry the same submit."""
+    """The store could not be reached or did not answer. Nothing was written
+    (but see StoreOutcomeUnknown): the caller may retry the same submit."""
 
 
 class StoreMisconfigured(StoreUnavailable):
@@ -43,7 +43,8 @@ class Store(Protocol):
         `ttl(new_doc)` seconds from now; a None new_doc writes nothing. When another
         writer changed the document in between, `change` runs again on the
         fresh document, so it must be pure. Returns `result`. Raises
-        StoreUnavailable when nothing could be written."""
+        StoreUnavailable when nothing could be written, StoreOutcomeUnknown
+        when the write may have happened (a retry is safe either way)."""
 
     def close(self) -> None:
         """Release connections; the documents stay where they are."""

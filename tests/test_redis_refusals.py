@@ -83,6 +83,24 @@ def test_a_document_over_proto_max_bulk_len_is_an_error_of_the_report_not_a_conf
         server.stop()
 
 
+def test_a_served_report_whose_document_redis_would_refuse_is_a_422_naming_the_sizes(tmp_path):
+    """What a client sees: one answer, 422, at once (it used to be a 503
+    'changed 50 times' after 50 dropped connections); nothing written."""
+    server = RedisServer(tmp_path, options=("--proto-max-bulk-len", "1mb")).start()
+    served = Served("--workers", "0", "--redis-url", server.url)
+    try:
+        report = json.loads(sorted((ROOT / "examples" / "plain-visitor").glob("*.json"))[0].read_text())
+        report["visitor"]["info"]["customVariables"]["blob"] = "x" * 700_000
+        posted = served.client.post("/v1/reports", json=report)
+        held = served.client.get(f"/v1/visitors/{report['visitorId']}/recovery")
+    finally:
+        served.stop()
+        server.stop()
+    assert posted.status_code == 422, posted.text
+    assert "bytes the Redis takes in one value (proto-max-bulk-len); nothing was written" in posted.json()["error"]["message"]
+    assert held.status_code == 404
+
+
 def test_on_a_cluster_too_a_document_over_proto_max_bulk_len_is_an_error_of_the_report(tmp_path):
     from chat_recovery.live.redis_store import RedisStore
     from redis_cluster import RedisCluster

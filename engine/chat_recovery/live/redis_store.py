@@ -164,7 +164,10 @@ class RedisStore:
             except AskError as exc:  # MovedError too: the slot map changed between WATCH and EXEC's node
                 if not self.cluster:
                     raise self._unavailable(exc) from None
-                tx.nodes_manager.initialize()
+                try:
+                    tx.nodes_manager.initialize()
+                except (*_DOWN, ResponseError) as down:
+                    raise self._unavailable(down) from None
             except (*_DOWN, ResponseError) as exc:
                 raise self._unavailable(exc) from None
         raise StoreUnavailable(

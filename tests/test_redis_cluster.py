@@ -1,6 +1,6 @@
 """Live recovery through a real 3-master Redis Cluster (tests/redis_cluster.py):
-several processes submitting a storm, a master SIGKILLed and restarted under
-a running server, and URLs of the wrong kind refused at start."""
+several processes submitting a storm, and a master SIGKILLed and restarted
+under a running server (URLs of the wrong kind: test_redis_refusals.py)."""
 
 import multiprocessing
 import os

@@ -66,6 +66,12 @@ class ClusterNode:
     def keys(self) -> int:
         return int(self.ask("DBSIZE") or 0)
 
+    def slots(self) -> int:
+        """How many hash slots this node serves (its own line of CLUSTER NODES)."""
+        mine = next(line for line in self.ask("CLUSTER", "NODES").splitlines() if "myself" in line)
+        ranges = [r for r in mine.split()[8:] if not r.startswith("[")]  # [slot->-id]: a slot being moved
+        return sum(int(b) - int(a) + 1 for a, _, b in (r.partition("-") if "-" in r else (r, "", r) for r in ranges))
+
     def kill(self) -> None:
         """SIGKILL: no shutdown, no last save; the AOF (fsync always) holds every acknowledged write."""
         if self.proc and self.proc.poll() is None:

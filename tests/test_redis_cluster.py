@@ -122,3 +122,64 @@ def test_a_master_killed_and_restarted_mid_run_loses_no_report_answered_200(clus
     finally:
         killed.set()
         served.stop()
+
+
+def test_a_reshard_while_reports_arrive_loses_none_and_moves_keys(cluster, policy):
+    """2,000 slots moved from one master to another (`redis-cli --cluster
+    reshard`) while four threads submit: the second half of the storm is
+    sent only once the reshard has started, so submits meet MOVED and ASK.
+    Every visitor ends equal to the batch, and the slots did move."""
+    import subprocess
+
+    from chat_recovery.live import StoreUnavailable
+    from chat_recovery.live.redis_store import RedisStore
+
+    reports = storm(StormSpec(visitors=200, seed=31))
+    coordinator = Coordinator(policy, RedisStore(cluster.url), window=600)
+    first_half_done, resharding = threading.Barrier(5), threading.Event()
+    unavailable = []
+
+    def submit(report):
+        for _ in range(100):  # a 503 is retried, as a client would
+            try:
+                return coordinator.submit(report, now=NOW)
+            except StoreUnavailable as exc:
+                unavailable.append(str(exc))
+        raise AssertionError(f"still unavailable after 100 tries: {unavailable[-1]}")
+
+    def submit_all(share):
+        half = len(share) // 2
+        for report in share[:half]:
+            submit(report)
+        first_half_done.wait(300)
+        resharding.wait(300)
+        for report in share[half:]:
+            submit(report)
+
+    threads = [threading.Thread(target=submit_all, args=(reports[n::4],)) for n in range(4)]
+    for t in threads:
+        t.start()
+    first_half_done.wait(300)
+    before = [node.slots() for node in cluster.nodes]
+    source, target = (node.ask("CLUSTER", "MYID") for node in cluster.nodes[:2])
+    reshard = subprocess.Popen(
+        ["redis-cli", "--cluster", "reshard", f"127.0.0.1:{cluster.nodes[0].port}", "--cluster-from", source]
+        + ["--cluster-to", target, "--cluster-slots", "2000", "--cluster-yes", "--cluster-pipeline", "1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    resharding.set()
+    _, err = reshard.communicate(timeout=600)
+    for t in threads:
+        t.join(600)
+    assert reshard.returncode == 0, err
+    cluster.wait_state("ok")
+    after = [node.slots() for node in cluster.nodes]
+    assert (after[0], after[1]) == (before[0] - 2000, before[1] + 2000) and sum(after) == 16384, (before, after)
+    assert sum(cluster.keys_per_node()) == 200
+    any_paths = first_writer_paths(policy)
+    for visitor_id, own in by_visitor(reports).items():
+        held = coordinator.get(visitor_id, now=NOW)
+        assert held is not None and held["reports"] == len(own), visitor_id
+        assert comparable(held["recovery"], any_paths) == comparable(cr.recover(policy, own, NOW), any_paths), visitor_id

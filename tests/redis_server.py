@@ -28,13 +28,16 @@ def redis_server_or_skip() -> str:
 
 
 class RedisServer:
-    def __init__(self, directory, password=None):
-        """`password`: the server requires it (requirepass), and `url` carries it."""
+    def __init__(self, directory, password=None, options=()):
+        """`password`: the server requires it (requirepass), and `url` carries it.
+        `options`: more redis-server arguments, after the defaults (so they win:
+        `("--appendonly", "no")` keeps nothing on disk)."""
         self.exe = redis_server_or_skip()
         self.dir = str(directory)
         self.port = free_port()
         self.password = password
         self.url = f"redis://{f':{password}@' if password else ''}127.0.0.1:{self.port}/0"
+        self.options = tuple(options)
         self.proc = None
 
     def start(self) -> "RedisServer":
@@ -58,6 +61,7 @@ class RedisServer:
                 "--loglevel",
                 "warning",
                 *(["--requirepass", self.password] if self.password else []),
+                *self.options,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

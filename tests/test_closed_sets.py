@@ -294,11 +294,11 @@ def _serve(*argv: str) -> tuple[int, str]:
 def test_serve_refuses_a_store_url_no_store_takes_before_it_starts():
     assert _serve("--redis-url", "http://10.0.0.5:6379/0") == (
         2,
-        "chat-recovery serve: --redis-url: no store for http:// URLs (one of redis://, rediss://, unix://)\n",
+        "chat-recovery serve: --redis-url: no store for http:// URLs (one of redis://, rediss://, unix://, redis+cluster://, rediss+cluster://)\n",
     )
     assert _serve("--redis-url", "reddis://:secret@h/0") == (
         2,
-        "chat-recovery serve: --redis-url: no store for reddis:// URLs (one of redis://, rediss://, unix://) (did you mean 'redis'?)\n",
+        "chat-recovery serve: --redis-url: no store for reddis:// URLs (one of redis://, rediss://, unix://, redis+cluster://, rediss+cluster://) (did you mean 'redis'?)\n",
     )
 
 
@@ -314,7 +314,13 @@ def test_each_scheme_makes_its_store_and_no_url_the_embedded_one():
     from chat_recovery.live.redis_store import RedisStore
 
     assert isinstance(make_store(None), MemoryStore)
-    for url in ("redis://127.0.0.1:6379/0", "rediss://127.0.0.1:6380/0", "unix:///tmp/no-such-redis.sock"):
+    for url in (
+        "redis://127.0.0.1:6379/0",
+        "rediss://127.0.0.1:6380/0",
+        "unix:///tmp/no-such-redis.sock",
+        "redis+cluster://127.0.0.1:7000,127.0.0.1:7001",
+        "rediss+cluster://127.0.0.1:7000",
+    ):
         assert isinstance(make_store(url), RedisStore), url  # made, not connected: nothing listens there
     with pytest.raises(StoreUnavailable, match="no store for http:// URLs"):
         make_store("http://127.0.0.1:6379")

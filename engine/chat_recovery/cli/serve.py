@@ -206,12 +206,21 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
         return EXIT_CANNOT_LISTEN
     configure(config.log_level, config.log_format, stderr)
     warnings.showwarning = _logged_warning  # e.g. `auto` fell back to the compiled engine: a log line in the log's format
+    from ..live import StoreMisconfigured
+
     try:
         service, close = build(config, policy, keys or None)
     except Exception as exc:  # noqa: BLE001 - a store that cannot be made (a bad URL): said, not a traceback
         sock.close()
         stderr.write(f"chat-recovery serve: {exc}\n")
-        return EXIT_BAD_INPUT
+        return EXIT_USAGE if isinstance(exc, StoreMisconfigured) else EXIT_BAD_INPUT
+    try:
+        store_notes = _store_at_start(service.ready)
+    except StoreMisconfigured as exc:  # a cluster node behind redis://, or the reverse: it would half-work
+        close()
+        sock.close()
+        stderr.write(f"chat-recovery serve: --redis-url: {exc}\n")
+        return EXIT_USAGE
     from ..live.redis_store import redacted
     from ..live.stores import EMBEDDED
 
@@ -235,6 +244,8 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
             engine=engine_in_force(config, policy),
             messageKeys=",".join(keys) if keys else None,
         )
+        for kind, note in store_notes:
+            event(log, logging.WARNING, kind, cause=note)
 
     try:
         stopped_by = serve(service, config, sock, announce)
@@ -244,6 +255,21 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
     return (
         128 + signal.SIGINT if stopped_by == signal.SIGINT else EXIT_OK
     )  # Ctrl-C as shells count it; SIGTERM: asked to stop, stopped
+
+
+def _store_at_start(ready) -> list[tuple[str, str]]:
+    """What the start log says of the store, as (event, cause): its warnings
+    (a Redis with no persistence), or that it does not answer yet (the
+    server starts all the same and says 503 until it does). A store of the
+    wrong kind (StoreMisconfigured) is raised: serve refuses to start."""
+    from ..live import StoreMisconfigured, StoreUnavailable
+
+    try:
+        return [("storeWarning", note) for note in ready() or ()]
+    except StoreMisconfigured:
+        raise
+    except StoreUnavailable as exc:
+        return [("storeUnavailable", str(exc))]
 
 
 def _signatures(keys) -> str:

@@ -12,7 +12,7 @@ render, through the API: `api.step`).
 from .coordinator import LIVE_FORMAT, Coordinator
 from .limits import VisitorTooLarge
 from .runner import InProcessRunner, Runner, RunnerUnavailable
-from .store import DeadlinePassed, MemoryStore, OutcomeUnknown, Store, StoreUnavailable
+from .store import DeadlinePassed, MemoryStore, OutcomeUnknown, Store, StoreMisconfigured, StoreUnavailable
 
 
 def __getattr__(name: str):
@@ -37,4 +37,5 @@ __all__ = [
     "DeadlinePassed",
     "OutcomeUnknown",
     "VisitorTooLarge",
+    "StoreMisconfigured",
 ]

@@ -23,6 +23,12 @@ class StoreUnavailable(Exception):
     code = "storeUnavailable"
 
 
+class StoreMisconfigured(StoreUnavailable):
+    """The store answers, but is not what its URL says (a Redis Cluster node
+    behind a plain redis:// URL, a database number on a cluster): `serve`
+    refuses to start (exit 2); found later, it is a 503 that says what to fix."""
+
+
 class DeadlinePassed(StoreUnavailable):
     """The request's deadline passed before its change was written (a long
     conflict, a store or a replay that did not answer in time): nothing was
@@ -34,7 +40,8 @@ class DeadlinePassed(StoreUnavailable):
 class OutcomeUnknown(StoreUnavailable):
     """The write was sent, and then the store did not say whether it was
     applied (a timeout or a lost connection after EXEC went out, then no
-    answer before the deadline). A retry is safe: a report applied twice
+    answer before the deadline; a Redis that drops the connection of a write
+    too large for it, with its limit unknown). A retry is safe: a report applied twice
     counts once (the second is a duplicate)."""
 
     code = "outcomeUnknown"

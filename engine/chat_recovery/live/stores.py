@@ -34,6 +34,8 @@ STORES: Mapping[str, StoreKind] = MappingProxyType(
             StoreKind("redis", _redis),  # Redis over TCP
             StoreKind("rediss", _redis),  # Redis over TLS
             StoreKind("unix", _redis),  # Redis on a local socket: unix:///path/to/redis.sock
+            StoreKind("redis+cluster", _redis),  # a Redis Cluster: redis+cluster://host:port[,host:port...]
+            StoreKind("rediss+cluster", _redis),  # a Redis Cluster over TLS
         )
     }
 )

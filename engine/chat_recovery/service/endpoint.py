@@ -31,7 +31,9 @@ class Service:
     admission: Admission
     metrics: Metrics
     max_body: int
-    ready: Callable[[], None]  # raises when the store does not answer or a replay worker cannot start
+    ready: Callable[
+        [], list[str] | None
+    ]  # raises when the store does not answer or a replay worker cannot start; else the store's warnings
     max_list: int = 500  # reports a list request may hold
     deadline: float = 10.0  # seconds a report's store transaction (replay included) may take; nothing is written after
 

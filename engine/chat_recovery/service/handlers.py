@@ -202,10 +202,11 @@ async def healthz(service: Service, request: Request) -> Response:
 
 async def readyz(service: Service, request: Request) -> Response:
     try:
-        await anyio.to_thread.run_sync(service.ready)
+        warnings = await anyio.to_thread.run_sync(service.ready)
     except (StoreUnavailable, RunnerUnavailable) as exc:
         return error_response(503, "notReady", str(exc))
-    return JSONResponse({"status": "ready"})
+    # ready all the same: a Redis without persistence answers, but would lose accepted reports in a restart
+    return JSONResponse({"status": "ready", **({"warnings": warnings} if warnings else {})})
 
 
 async def metrics(service: Service, request: Request) -> Response:
@@ -275,7 +276,17 @@ ENDPOINTS = (
         "/readyz",
         readyz,
         summary="The policy is loaded, every replay worker could start, and the store answers",
-        answers={200: Answer("ready", None), 503: Answer("not ready")},
+        answers={
+            200: Answer(
+                "ready; `warnings` (when there are any) say what an operator should fix, e.g. a Redis that keeps nothing on disk",
+                {
+                    "type": "object",
+                    "required": ["status"],
+                    "properties": {"status": {"const": "ready"}, "warnings": {"type": "array", "items": {"type": "string"}}},
+                },
+            ),
+            503: Answer("not ready"),
+        },
     ),
     Endpoint(
         "GET",

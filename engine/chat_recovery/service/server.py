@@ -71,15 +71,15 @@ def build(config: ServeConfig, policy: Policy, keys: MessageKeys | None = None) 
     return service, close
 
 
-def _ready(store: object, runner: object) -> Callable[[], None]:
+def _ready(store: object, runner: object) -> Callable[[], list[str] | None]:
     """What /readyz asks: the store answers, and every replay worker that
-    died could be replaced (each raises why not)."""
+    died could be replaced (each raises why not); then the store's warnings."""
     ping = getattr(store, "ping", lambda: None)
     workers = getattr(runner, "ready", lambda: None)
 
-    def ready() -> None:
+    def ready() -> list[str] | None:
         workers()
-        ping()
+        return ping()
 
     return ready
 

@@ -134,7 +134,10 @@ def test_an_oversized_write_the_store_could_not_measure_is_an_unknown_outcome_no
         with pytest.raises(OutcomeUnknown) as raised:
             store.update("v-big", change, lambda doc: 60)
         assert len(calls) == 1
-        assert "may have been applied or not; retry the submit (a report applied twice counts once)" in str(raised.value)
+        assert (
+            "the report may or may not have been applied: retry the submit, a retry is safe because duplicates count once"
+            in str(raised.value)
+        )
         assert "nothing was written" not in str(raised.value)
     finally:
         server.stop()

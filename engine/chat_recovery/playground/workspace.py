@@ -1,0 +1,203 @@
+"""The policy the playground edits: the directory's rule files as they were
+read at start, and what the page sends back, checked and recovered in a
+fresh temporary copy each time. Never written to disk except by `save`, and
+only when the caller allows it. Every input is bounded and every failure is
+a `Refused` with a sentence for the page, never a traceback."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..authoring.check import check_policy
+from ..diagnostics import PolicyError, RecoveryError, ReportError
+from ..recovery.reports import parse_bytes
+from ..timeutil import given_now
+
+# The same names `POST /v1/policy/check` takes: name.yaml, no folders.
+RULE_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\.ya?ml$")
+REPORT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+MAX_FILES = 64
+MAX_FILE_BYTES = 256 * 1024  # the shipped rule files are under 40 KiB
+MAX_REPORTS = 64
+MAX_REPORT_BYTES = 1024 * 1024
+MAX_SET_FILES = 64  # files read from one report-set directory
+
+
+class Refused(ValueError):
+    """An input the playground does not take; the message says why, for the page."""
+
+
+@dataclass
+class Workspace:
+    """`directory`'s rule files (name -> text) as read at start, and where
+    report sets are looked for."""
+
+    directory: Path
+    original: dict[str, str]
+    report_roots: tuple[Path, ...] = ()
+    writable: bool = False
+
+    @classmethod
+    def open(cls, directory: Path, report_roots: Iterable[Path] = (), writable: bool = False) -> Workspace:
+        if not directory.is_dir():
+            raise Refused(f"'{directory}' is not a directory")
+        original: dict[str, str] = {}
+        for path in sorted(directory.iterdir()):
+            if path.is_file() and RULE_FILE.match(path.name):
+                if len(original) >= MAX_FILES:
+                    raise Refused(f"'{directory}' holds more than {MAX_FILES} rule files")
+                original[path.name] = _read(path)
+        if not original:
+            raise Refused(f"'{directory}' holds no rule files (name.yaml)")
+        return cls(directory.resolve(), original, tuple(r.resolve() for r in report_roots if r.is_dir()), writable)
+
+    def files(self, edited: Any) -> dict[str, str]:
+        """The policy as the page has it: the original files with the edited
+        ones in their place (a name not in the original is a new file)."""
+        if edited is None:
+            return dict(self.original)
+        if not isinstance(edited, dict):
+            raise Refused('send the files as {"<name>.yaml": "<text>", ...}')
+        merged = dict(self.original)
+        for name, text in edited.items():
+            if not isinstance(name, str) or not RULE_FILE.match(name):
+                raise Refused(f"'{name}' is not a rule file name (name.yaml, no folders)")
+            if not isinstance(text, str):
+                raise Refused(f"the text of '{name}' must be a string")
+            if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
+                raise Refused(f"'{name}' is larger than {MAX_FILE_BYTES // 1024} KiB")
+            merged[name] = text
+        if len(merged) > MAX_FILES:
+            raise Refused(f"at most {MAX_FILES} rule files")
+        return merged
+
+    def check_and_recover(self, edited: Any, reports: Any = None, now: Any = None) -> dict:
+        """`policy check`'s diagnostics of the edited policy and, when it
+        loads and reports are given, their recovery with explain."""
+        files = self.files(edited)
+        parsed = _reports(reports) if reports else None
+        when = _now(now) if parsed is not None else ""
+        with tempfile.TemporaryDirectory(prefix="chat-recovery-playground-") as work:
+            for name, text in files.items():
+                (Path(work) / name).write_text(text, encoding="utf-8")
+            policy, problems = check_policy(work)
+            answer: dict[str, Any] = {
+                "ok": not any(p.severity == "error" for p in problems),
+                "problems": [_without(work, p.to_dict()) for p in problems],
+            }
+            if parsed is not None:
+                answer["recovery"] = None
+                if policy is None:
+                    answer["recoveryError"] = "the policy does not load: fix the errors above to see a recovery"
+                else:
+                    from ..api import recover
+
+                    try:
+                        answer["recovery"] = _without(work, recover(policy, parsed, when, explain=True))
+                    except (ReportError, RecoveryError, PolicyError) as exc:
+                        answer["recoveryError"] = _without(work, str(exc))
+        return answer
+
+    def report_sets(self) -> list[str]:
+        """`<root>/<set>` for each folder of report files under the report roots."""
+        names = []
+        for root in self.report_roots:
+            for folder in sorted(root.iterdir()):
+                if folder.is_dir() and any(_is_report(p) for p in folder.iterdir()):
+                    names.append(f"{root.name}/{folder.name}")
+        return names
+
+    def report_set(self, name: Any) -> dict:
+        """The report files of one set, in the order `recover` takes them (by name)."""
+        roots = {root.name: root for root in self.report_roots}
+        parts = name.split("/") if isinstance(name, str) else []
+        if len(parts) != 2 or parts[0] not in roots or not REPORT_NAME.match(parts[1]):
+            raise Refused(f"no report set '{name}'")
+        folder = roots[parts[0]] / parts[1]
+        if not folder.is_dir():
+            raise Refused(f"no report set '{name}'")
+        out = []
+        for path in sorted(p for p in folder.iterdir() if _is_report(p))[:MAX_SET_FILES]:
+            out.append({"name": path.name, "text": _read(path, MAX_REPORT_BYTES)})
+        readme = folder / "README"
+        about = _read(readme, MAX_REPORT_BYTES).splitlines()[0] if readme.is_file() else ""
+        return {"name": name, "about": about, "reports": out}
+
+    def save(self, edited: Any) -> dict:
+        """Write the edited rule files that differ from the originals, only
+        when the playground may write and the edited policy passes `policy check`."""
+        if not self.writable:
+            raise Refused("this playground does not write files: start it with --write to save")
+        files = self.files(edited)
+        checked = self.check_and_recover(edited)
+        if not checked["ok"]:
+            return {"saved": [], "problems": checked["problems"], "message": "not saved: `policy check` finds errors"}
+        changed = [name for name, text in files.items() if self.original.get(name) != text]
+        for name in changed:
+            (self.directory / name).write_text(files[name], encoding="utf-8")
+            self.original[name] = files[name]
+        where = str(self.directory)
+        return {
+            "saved": changed,
+            "problems": checked["problems"],
+            "message": f"wrote {', '.join(changed) or 'nothing'} in {where}",
+        }
+
+
+def _is_report(path: Path) -> bool:
+    return path.is_file() and path.suffix in (".json", ".yaml", ".yml")
+
+
+def _read(path: Path, limit: int = MAX_FILE_BYTES) -> str:
+    if path.stat().st_size > limit:
+        raise Refused(f"'{path.name}' is larger than {limit // 1024} KiB")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise Refused(f"'{path.name}' is not UTF-8 text") from None
+
+
+def _reports(reports: Any) -> list:
+    if not isinstance(reports, list) or not all(isinstance(r, dict) for r in reports):
+        raise Refused('send the reports as [{"name": "...", "text": "<JSON or YAML>"}, ...]')
+    if len(reports) > MAX_REPORTS:
+        raise Refused(f"at most {MAX_REPORTS} reports")
+    parsed = []
+    for index, report in enumerate(reports):
+        name, text = report.get("name", f"report {index}"), report.get("text")
+        if not isinstance(text, str) or not isinstance(name, str):
+            raise Refused(f"report {index}: its text must be a string")
+        raw = text.encode("utf-8", "surrogatepass")
+        if len(raw) > MAX_REPORT_BYTES:
+            raise Refused(f"{name}: larger than {MAX_REPORT_BYTES // 1024} KiB")
+        try:
+            parsed.append(parse_bytes(raw, name))
+        except ReportError as exc:
+            raise Refused(str(exc.located(name))) from None
+    return parsed
+
+
+def _now(now: Any) -> str:
+    if not isinstance(now, str) or not now:
+        raise Refused("set `now`: the recovery time, RFC 3339 UTC (2026-11-24T09:00:30Z)")
+    try:
+        return given_now(now)
+    except (TypeError, ValueError) as exc:
+        raise Refused(str(exc)) from None
+
+
+def _without(work: str, value: Any) -> Any:
+    """`value` with the temporary directory's path taken out of its text,
+    so places read `chat-props.yaml:28:5`, as the page names the files."""
+    if isinstance(value, str):
+        return value.replace(work + "/", "").replace(work, "")
+    if isinstance(value, dict):
+        return {k: _without(work, v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without(work, v) for v in value]
+    return value

@@ -1,0 +1,344 @@
+// The policy playground's page: one CodeMirror editor over the policy's rule
+// files and the picked report set; every edit (debounced) sends the edited
+// files, the reports and `now` to /api/check, which answers with `policy
+// check`'s diagnostics and the recovery with explain. Nothing leaves this origin.
+import { EditorView, basicSetup } from "codemirror";
+import { EditorState } from "@codemirror/state";
+import { yaml } from "@codemirror/lang-yaml";
+import { lintGutter, setDiagnostics } from "@codemirror/lint";
+
+const DEBOUNCE_MS = 150;
+const $ = (id) => document.getElementById(id);
+
+const docs = new Map(); // key ("policy/<name>" or "report/<name>") -> {kind, name, original, state}
+let active = null;
+let latest = { problems: [], recovery: null };
+let asked = 0; // the number of the last request sent
+let answered = 0; // ... and of the last answer shown (older answers are dropped)
+let timer = null;
+
+const view = new EditorView({ parent: $("editor"), state: EditorState.create({ doc: "" }) });
+
+function element(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === "class") node.className = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (key.startsWith("data-") || key.startsWith("aria-") || key === "role") node.setAttribute(key, value);
+    else node[key] = value;
+  }
+  for (const child of children) if (child !== null && child !== undefined) node.append(child);
+  return node;
+}
+
+async function api(path, body) {
+  const init = body === undefined ? {} : { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) };
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch (error) {
+    throw new Error("the playground does not answer (was it stopped?)");
+  }
+  const answer = await response.json().catch(() => ({ error: `the playground answered ${response.status}` }));
+  if (!response.ok) throw new Error(answer.error || `the playground answered ${response.status}`);
+  return answer;
+}
+
+function newState(key, text) {
+  return EditorState.create({
+    doc: text,
+    extensions: [
+      basicSetup,
+      yaml(),
+      lintGutter(),
+      EditorView.updateListener.of((update) => {
+        if (update.docChanged && docs.has(key)) {
+          docs.get(key).state = update.state;
+          markEdited();
+          schedule();
+        }
+      }),
+    ],
+  });
+}
+
+function addDoc(kind, name, text) {
+  const key = `${kind}/${name}`;
+  docs.set(key, { kind, name, original: text, state: newState(key, text) });
+  return key;
+}
+
+function text(key) {
+  return docs.get(key).state.doc.toString();
+}
+
+function open(key, line = 0, col = 0) {
+  if (!docs.has(key)) return;
+  if (active && docs.has(active) && active !== key) docs.get(active).state = view.state;
+  if (active !== key) {
+    active = key;
+    view.setState(docs.get(key).state);
+  }
+  $("editor-title").textContent = docs.get(key).name;
+  for (const button of document.querySelectorAll(".tree button")) button.setAttribute("aria-current", String(button.dataset.key === key));
+  showDiagnosticsInEditor();
+  if (line > 0) {
+    const doc = view.state.doc;
+    const at = doc.line(Math.min(line, doc.lines));
+    const pos = Math.min(at.from + Math.max(col - 1, 0), at.to);
+    view.dispatch({ selection: { anchor: pos }, effects: EditorView.scrollIntoView(pos, { y: "center" }) });
+  }
+  view.focus();
+}
+
+function treeItem(key) {
+  const { name } = docs.get(key);
+  return element("li", {}, element("button", { type: "button", "data-key": key, onclick: () => open(key) }, name));
+}
+
+function markEdited() {
+  for (const button of document.querySelectorAll(".tree button")) {
+    const doc = docs.get(button.dataset.key);
+    button.classList.toggle("edited", Boolean(doc) && doc.original !== text(button.dataset.key));
+  }
+}
+
+function schedule() {
+  clearTimeout(timer);
+  $("status").textContent = "checking…";
+  timer = setTimeout(check, DEBOUNCE_MS);
+}
+
+function editedFiles() {
+  const files = {};
+  for (const [key, doc] of docs) if (doc.kind === "policy" && text(key) !== doc.original) files[doc.name] = text(key);
+  return files;
+}
+
+function reports() {
+  return [...docs].filter(([, doc]) => doc.kind === "report").map(([key, doc]) => ({ name: doc.name, text: text(key) }));
+}
+
+async function check() {
+  const number = ++asked;
+  const body = { files: editedFiles(), now: $("now").value.trim() };
+  const given = reports();
+  if (given.length) body.reports = given;
+  let answer;
+  try {
+    answer = await api("/api/check", body);
+  } catch (error) {
+    answer = { problems: [], recovery: null, requestError: error.message };
+  }
+  if (number < answered) return;
+  answered = number;
+  latest = answer;
+  showAll();
+  document.body.dataset.answered = String(answered);
+}
+
+function showAll() {
+  const problems = latest.problems || [];
+  const errors = problems.filter((p) => p.severity === "error");
+  const warnings = problems.filter((p) => p.severity !== "error");
+  $("counts").textContent = `(${errors.length} error${errors.length === 1 ? "" : "s"}, ${warnings.length} warning${warnings.length === 1 ? "" : "s"})`;
+  $("status").textContent = latest.requestError
+    ? latest.requestError
+    : errors.length
+      ? `the policy has ${errors.length} error${errors.length === 1 ? "" : "s"}`
+      : "policy check passes";
+  const box = $("diagnostics");
+  box.replaceChildren();
+  for (const [title, list, kind] of [["Errors", errors, "error"], ["Warnings", warnings, "warning"]]) {
+    if (!list.length) continue;
+    box.append(element("h3", {}, title), element("ul", {}, ...list.map((p) => diagnosticItem(p, kind))));
+  }
+  if (!problems.length && !latest.requestError) box.append(element("p", {}, "No problems: `policy check` passes."));
+  showDiagnosticsInEditor();
+  showRecovery();
+}
+
+function where(p) {
+  return p.line ? `${p.file}:${p.line}:${p.col}` : p.file;
+}
+
+function diagnosticItem(p, kind) {
+  const label = `${where(p)}: ${p.severity}[${p.code}]: ${p.message}`;
+  return element("li", { class: kind }, element("button", { type: "button", onclick: () => open(`policy/${p.file}`, p.line, p.col) }, label));
+}
+
+function showDiagnosticsInEditor() {
+  if (!active) return;
+  const doc = docs.get(active);
+  const here = doc.kind === "policy" ? (latest.problems || []).filter((p) => p.file === doc.name) : [];
+  const lines = view.state.doc;
+  const marks = here.map((p) => {
+    const at = lines.line(Math.min(Math.max(p.line, 1), lines.lines));
+    const from = Math.min(at.from + Math.max(p.col - 1, 0), at.to);
+    const word = /^[^\s,:#]+/.exec(lines.sliceString(from, at.to));
+    const to = word ? from + word[0].length : at.to;
+    return { from, to: Math.max(to, from), severity: p.severity === "error" ? "error" : "warning", message: `${p.message} [${p.code}]` };
+  });
+  view.dispatch(setDiagnostics(view.state, marks));
+}
+
+// The explain tables: the sections `recover --format table` shows.
+const SECTIONS = [
+  ["Visitor", "$.visitor."],
+  ["Chat props", "$.chat.props."],
+  ["Chat state", "$.chat.state."],
+  ["Messages", "$.chat.messages"],
+  ["Other chats", "$.otherChats"],
+];
+
+function shown(value) {
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+function who(source) {
+  if (!source) return "-";
+  return source.type === "visitor" ? "visitor" : `${source.type} ${source.id ?? ""}`.trim();
+}
+
+function ruleLink(rule, strategy) {
+  const cell = element("td", { class: "decided" });
+  const match = rule ? /([^/:]+\.ya?ml):(\d+):(\d+)$/.exec(rule) : null;
+  if (match) {
+    const [, file, line, col] = match;
+    cell.append(
+      element("a", { class: "rule", href: `#${file}:${line}`, onclick: (e) => (e.preventDefault(), open(`policy/${file}`, Number(line), Number(col))) }, `${file}:${line}`),
+      " ",
+    );
+  } else if (rule) cell.append(`${rule} `);
+  cell.append(strategy || "");
+  return cell;
+}
+
+function table(caption, headers, rows) {
+  return element(
+    "table",
+    {},
+    element("caption", {}, caption),
+    element("thead", {}, element("tr", {}, ...headers.map((h) => element("th", { scope: "col" }, h)))),
+    element("tbody", {}, ...rows),
+  );
+}
+
+function entryRow(path, entry) {
+  const reasons = [entry.why, ...(entry.lost || []).map((l) => l.why)].filter(Boolean);
+  const source = entry.heldBy ? entry.heldBy.map(who).join(", ") : who(entry.source);
+  let kind = "";
+  if (entry.recovered === false) kind = "unmatched";
+  else if (entry.strategy === "set aside" || entry.strategy === "no rule for this action") kind = "unmatched";
+  const value = entry.recovered === false ? "(not recovered)" : shown(entry.value);
+  return element(
+    "tr",
+    { class: kind, "data-path": path },
+    element("td", { class: "path" }, path),
+    element("td", { class: "value" }, value),
+    ruleLink(entry.rule, entry.strategy),
+    element("td", {}, source),
+    element("td", {}, reasons.join("; ") || "-"),
+  );
+}
+
+function showRecovery() {
+  const tables = $("recovery-tables");
+  tables.replaceChildren();
+  const recovery = latest.recovery;
+  $("recovery-error").textContent = latest.recoveryError || "";
+  $("recovery-json").textContent = recovery ? JSON.stringify(recovery, null, 2) : "";
+  if (!recovery) {
+    if (!latest.recoveryError && !reports().length) tables.append(element("p", {}, "Pick a report set to see its recovery."));
+    return;
+  }
+  const explain = recovery.explain || {};
+  const headers = ["Path", "Value", "Decided by", "Source", "Why, and what lost"];
+  for (const [title, prefix] of SECTIONS) {
+    const rows = Object.entries(explain)
+      .filter(([path]) => path.startsWith(prefix))
+      .map(([path, entry]) => entryRow(path.slice(prefix.length).replace(/^\./, "") || path, entry));
+    if (rows.length) tables.append(table(title, headers, rows));
+  }
+  const directives = (recovery.directives || []).map((d) =>
+    element("tr", {}, element("td", {}, who(d.to)), element("td", { class: "value" }, d.do + (d.seconds ? ` ${d.seconds}s` : "")), ruleLink(d.rule, "client rule"), element("td", {}, d.reason || "-")),
+  );
+  if (directives.length) tables.append(table("Directives", ["To", "Do", "Decided by", "Why"], directives));
+  const conflicts = (recovery.conflicts || []).map((c) =>
+    element(
+      "tr",
+      { class: "conflict" },
+      element("td", { class: "path" }, c.path.replace(/^\$\./, "")),
+      element("td", { class: "value" }, shown(c.decided.value)),
+      ruleLink(c.decided.rule, c.decided.strategy),
+      element("td", {}, c.values.map((v) => `${who(v.source)} said ${shown(v.value)}`).join("; ")),
+    ),
+  );
+  if (conflicts.length) tables.append(table("Conflicts", ["Path", "Decided", "Decided by", "Said"], conflicts));
+  const setAside = (recovery.setAside || [])
+    .filter((s) => s.code !== "untrusted")
+    .map((s) =>
+      element("tr", { class: "unmatched" }, element("td", {}, s.message?.id ?? "-"), element("td", {}, s.message?.action ?? "-"), element("td", {}, (s.heldBy || []).map(who).join(", ")), element("td", {}, s.reason || "-")),
+    );
+  if (setAside.length) tables.append(table("Set aside", ["Message", "Action", "Held by", "Why"], setAside));
+}
+
+function selectTab(json) {
+  $("tab-tables").setAttribute("aria-selected", String(!json));
+  $("tab-json").setAttribute("aria-selected", String(json));
+  $("recovery-tables").hidden = json;
+  $("recovery-json").hidden = !json;
+}
+
+async function loadReportSet(name) {
+  for (const [key, doc] of [...docs]) if (doc.kind === "report") docs.delete(key);
+  $("report-files").replaceChildren();
+  $("report-about").textContent = "";
+  if (name) {
+    try {
+      const set = await api(`/api/report-set?name=${encodeURIComponent(name)}`);
+      $("report-about").textContent = set.about;
+      for (const report of set.reports) $("report-files").append(treeItem(addDoc("report", report.name, report.text)));
+    } catch (error) {
+      $("report-about").textContent = error.message;
+    }
+  }
+  if (active && !docs.has(active)) open(`policy/${[...docs.values()][0].name}`);
+  check();
+}
+
+async function save() {
+  $("status").textContent = "saving…";
+  try {
+    const answer = await api("/api/save", { files: editedFiles() });
+    if (answer.saved.length) for (const name of answer.saved) docs.get(`policy/${name}`).original = text(`policy/${name}`);
+    markEdited();
+    $("status").textContent = answer.message;
+  } catch (error) {
+    $("status").textContent = error.message;
+  }
+}
+
+async function start() {
+  let listing;
+  try {
+    listing = await api("/api/files");
+  } catch (error) {
+    $("status").textContent = error.message;
+    return;
+  }
+  $("policy-dir").textContent = listing.directory;
+  for (const file of listing.files) $("policy-files").append(treeItem(addDoc("policy", file.name, file.text)));
+  $("save").hidden = !listing.writable;
+  $("save").addEventListener("click", save);
+  const sets = await api("/api/report-sets");
+  for (const name of sets.sets) $("report-set").append(element("option", { value: name }, name));
+  $("report-set").addEventListener("change", (e) => loadReportSet(e.target.value));
+  $("now").addEventListener("input", schedule);
+  $("tab-tables").addEventListener("click", () => selectTab(false));
+  $("tab-json").addEventListener("click", () => selectTab(true));
+  open(`policy/${listing.files[0].name}`);
+  check();
+}
+
+start();

@@ -11,7 +11,7 @@ const out = join(here, "..", "engine", "chat_recovery", "playground", "static");
 
 // The same list and order as tests/test_playground.py's sources_hash.
 export function sourcesHash() {
-  const names = ["build.mjs", "package.json", "package-lock.json", ...readdirSync(join(here, "src")).sort().map((n) => "src/" + n)];
+  const names = [".npmrc", "build.mjs", "package.json", "package-lock.json", ...readdirSync(join(here, "src")).sort().map((n) => "src/" + n)];
   const hash = createHash("sha256");
   for (const name of names) {
     hash.update(name + "\0");

@@ -174,7 +174,10 @@ def test_version_comes_from_the_installed_metadata():
 @pytest.mark.parametrize(
     "argv, said",
     [
-        (["recovr"], "unknown command 'recovr' (did you mean 'recover'?); the commands are recover, bench, serve, playground, policy"),
+        (
+            ["recovr"],
+            "unknown command 'recovr' (did you mean 'recover'?); the commands are recover, bench, serve, playground, policy",
+        ),
         (["polcy", "check"], "unknown command 'polcy' (did you mean 'policy'?)"),
         (
             ["policy", "chek"],

@@ -1,0 +1,199 @@
+"""`chat-recovery playground` as a product owner's page uses it, through its
+JSON API on a real process: diagnostics of an edited policy, the recovery of
+a report set under it, bad input as messages (the server stays up), nothing
+written without --write; and the committed page is the build of its sources."""
+
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from playground_server import Playground
+
+pytest.importorskip("uvicorn", reason="the playground needs the serve extra")
+
+STATIC = ROOT / "engine" / "chat_recovery" / "playground" / "static"
+UI = ROOT / "playground-ui"
+NOW = "2026-11-24T09:00:30Z"
+
+
+def sources_hash() -> str:
+    """As playground-ui/build.mjs records it in static/SOURCES.sha256."""
+    names = [".npmrc", "build.mjs", "package.json", "package-lock.json"]
+    names += sorted(f"src/{p.name}" for p in (UI / "src").iterdir())
+    digest = hashlib.sha256()
+    for name in names:
+        digest.update(name.encode() + b"\0" + (UI / name).read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def test_the_committed_page_is_the_build_of_its_sources():
+    recorded = (STATIC / "SOURCES.sha256").read_text().strip()
+    assert recorded == sources_hash(), "playground-ui/ changed since the page was built: run `make ui` and commit static/"
+
+
+def test_the_page_asks_nothing_of_another_machine():
+    """No CDN, font or script from elsewhere: every URL in the page is this origin's."""
+    html = (STATIC / "index.html").read_text()
+    assert re.findall(r'(?:src|href)="([^"]+)"', html) == ["data:,", "app.css", "app.js"]
+    for name in ("app.js", "app.css"):
+        urls = set(re.findall(r"""(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}""", (STATIC / name).read_text()))
+        assert urls <= {"http://www.w3.org"}, f"{name} names {urls}"  # the SVG namespace, not a request
+
+
+@pytest.fixture(scope="module")
+def playground(tmp_path_factory):
+    work = tmp_path_factory.mktemp("playground")
+    for name in ("rules", "examples", "corpus"):
+        shutil.copytree(ROOT / name, work / name)
+    served = Playground("--policy", "rules", cwd=work)
+    served.rules = work / "rules"
+    yield served
+    served.stop()
+
+
+def transfer_reports(playground):
+    answer = playground.client.get("/api/report-set", params={"name": "examples/chat-transferred"})
+    assert answer.status_code == 200, answer.text
+    return answer.json()["reports"]
+
+
+def visitor_info(playground, old, new):
+    text = (playground.rules / "visitor-info.yaml").read_text()
+    assert old in text
+    return {"visitor-info.yaml": text.replace(old, new, 1)}
+
+
+DEPARTMENT = "  departmentId:\n    strategy: agentOverrideVisitor"
+
+
+def test_it_prints_its_loopback_url_and_serves_the_page(playground):
+    assert playground.banner.startswith("chat-recovery: playground on http://127.0.0.1:")
+    assert "nothing is written to disk (no --write)" in playground.banner
+    page = playground.client.get("/")
+    assert page.status_code == 200 and "<title>chat-recovery policy playground</title>" in page.text
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    listing = playground.client.get("/api/files").json()
+    assert "visitor-info.yaml" in [f["name"] for f in listing["files"]] and listing["writable"] is False
+    assert "examples/chat-transferred" in playground.client.get("/api/report-sets").json()["sets"]
+
+
+def test_an_edit_changes_the_recovery_and_names_the_deciding_rule(playground):
+    reports = transfer_reports(playground)
+    before = playground.check(reports=reports, now=NOW).json()
+    after = playground.check(
+        files=visitor_info(playground, DEPARTMENT, DEPARTMENT.replace("agentOverrideVisitor", "visitorOverrideAgent")),
+        reports=reports,
+        now=NOW,
+    ).json()
+    assert before["recovery"]["visitor"]["info"]["departmentId"] == "dep-billing"
+    assert after["ok"] and after["recovery"]["visitor"]["info"]["departmentId"] == "dep-support"
+    decided = after["recovery"]["explain"]["$.visitor.info.departmentId"]
+    assert (decided["rule"], decided["strategy"]) == ("visitor-info.yaml:154:3", "visitorOverrideAgent")  # no temporary path
+
+
+def test_a_misspelt_strategy_is_an_error_at_its_line_with_the_did_you_mean(playground):
+    answer = playground.check(
+        files=visitor_info(playground, DEPARTMENT, DEPARTMENT.replace("agentOverrideVisitor", "agentOverideVisitor")),
+        reports=transfer_reports(playground),
+        now=NOW,
+    ).json()
+    assert not answer["ok"]
+    [problem] = [p for p in answer["problems"] if p["code"] == "unknown-strategy"]
+    assert (problem["file"], problem["line"]) == ("visitor-info.yaml", 155)
+    assert "did you mean 'agentOverrideVisitor'?" in problem["message"]
+    assert answer["recovery"] is None and "does not load" in answer["recoveryError"]
+
+
+@pytest.mark.parametrize(
+    "body, words",
+    [
+        ({"files": {"../outside.yaml": "kind: x"}}, "'../outside.yaml' is not a rule file name"),
+        ({"files": {"sub/client.yaml": "kind: x"}}, "is not a rule file name"),
+        ({"files": {"client.yaml": "x" * (256 * 1024 + 1)}}, "'client.yaml' is larger than 256 KiB"),
+        ({"files": {"client.yaml": 7}}, "the text of 'client.yaml' must be a string"),
+        ({"files": ["client.yaml"]}, "send the files as"),
+        ({"reports": [{"name": "a.json", "text": "{"}], "now": NOW}, "a.json: invalid JSON at line 1"),
+        ({"reports": [{"name": "a", "text": "{}"}] * 65, "now": NOW}, "at most 64 reports"),
+        ({"reports": "x", "now": NOW}, "send the reports as"),
+        ({"reports": [{"name": "a.json", "text": "{}"}], "now": "yesterday"}, "now"),
+        ({"reports": [{"name": "a.json", "text": "{}"}]}, "set `now`"),
+    ],
+)
+def test_bad_input_is_a_message_and_the_server_stays_up(playground, body, words):
+    answer = playground.check(**body)
+    assert answer.status_code == 422 and words in answer.json()["error"], answer.text
+    assert playground.check().json()["ok"]
+
+
+def test_a_yaml_bomb_or_a_policy_that_does_not_load_is_a_diagnostic(playground):
+    bomb = "a: &a [x, x, x, x]\nb: &b [*a, *a, *a, *a]\nc: &c [*b, *b, *b, *b]\nd: [*c, *c, *c, *c]\n"
+    answer = playground.check(files={"client.yaml": bomb}, reports=transfer_reports(playground), now=NOW).json()
+    assert {p["code"] for p in answer["problems"]} >= {"alias"}
+    assert answer["recovery"] is None and not answer["ok"]
+    broken = playground.check(files={"policy.yaml": "kind: [unclosed"}).json()
+    assert [p["code"] for p in broken["problems"]] == ["yaml-syntax"] and broken["problems"][0]["file"] == "policy.yaml"
+
+
+def test_requests_from_elsewhere_are_refused(playground):
+    foreign = playground.client.get("/api/files", headers={"Host": "attacker.example:80"})
+    assert foreign.status_code == 403 and "only on this machine" in foreign.json()["error"]
+    form = playground.client.post("/api/check", content=b"files=x", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert form.status_code == 403 and "send JSON" in form.json()["error"]
+    not_json = playground.client.post("/api/check", content=b"{", headers={"Content-Type": "application/json"})
+    assert not_json.status_code == 422 and not_json.json()["error"] == "the request is not JSON"
+    huge = playground.client.post(
+        "/api/check", content=b" " * (8 * 1024 * 1024 + 1), headers={"Content-Type": "application/json"}
+    )
+    assert huge.status_code == 422 and "larger than 8 MiB" in huge.json()["error"]
+    for name in ("../rules", "examples/../../etc", "nowhere/x", "examples/no-such-set"):
+        outside = playground.client.get("/api/report-set", params={"name": name})
+        assert outside.status_code == 422 and outside.json()["error"] == f"no report set '{name}'"
+
+
+def test_without_write_save_writes_nothing(playground):
+    before = (playground.rules / "visitor-info.yaml").read_bytes()
+    answer = playground.client.post("/api/save", json={"files": visitor_info(playground, "agentOverrideVisitor", "agentOnly")})
+    assert answer.status_code == 422 and "start it with --write" in answer.json()["error"]
+    assert (playground.rules / "visitor-info.yaml").read_bytes() == before
+
+
+def test_with_write_save_writes_the_edited_files_only_when_the_check_passes(rules_copy):
+    served = Playground("--policy", str(rules_copy), "--write", cwd=rules_copy.parent)
+    try:
+        assert f"Save writes into {rules_copy.resolve()}" in served.banner
+        text = (rules_copy / "visitor-info.yaml").read_text()
+        bad = served.client.post("/api/save", json={"files": {"visitor-info.yaml": text.replace(DEPARTMENT, DEPARTMENT + "x")}})
+        assert bad.json()["saved"] == [] and "not saved" in bad.json()["message"]
+        assert (rules_copy / "visitor-info.yaml").read_text() == text
+        good = DEPARTMENT.replace("agentOverrideVisitor", "visitorOverrideAgent")
+        saved = served.client.post("/api/save", json={"files": {"visitor-info.yaml": text.replace(DEPARTMENT, good)}}).json()
+        assert saved["saved"] == ["visitor-info.yaml"] and saved["message"].startswith("wrote visitor-info.yaml in ")
+    finally:
+        served.stop()
+    assert good in (rules_copy / "visitor-info.yaml").read_text()
+    check = subprocess.run(
+        [str(Path(sys.executable).with_name("chat-recovery")), "policy", "check", str(rules_copy)], capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_write_needs_a_policy_directory(capsys):
+    from chat_recovery.cli import main
+
+    assert main(["playground", "--write"]) == 2
+    assert "--write needs --policy DIR" in capsys.readouterr().err
+
+
+def test_the_api_answers_json_for_the_page(playground):
+    """The page reads `problems` and `recovery` from one answer, with the explain entries it tabulates."""
+    answer = playground.check(reports=transfer_reports(playground), now=NOW)
+    body = json.loads(answer.text)
+    assert answer.headers["content-type"] == "application/json" and body["ok"] and body["problems"] == []
+    assert body["recovery"]["explain"]["$.visitor.status"]["rule"].startswith("chat-actions.yaml:")

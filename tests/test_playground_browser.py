@@ -1,0 +1,134 @@
+"""The playground in a real browser: Debian's Chromium, headless, driven by
+Playwright for Python (no browser download: executable_path is the system's).
+A product owner's session: load the transfer example, change a strategy by
+typing in the editor, see the recovered value and its deciding rule change;
+misspell the strategy, see the error underlined at its line with the
+did-you-mean, click it, fix it. Screenshots go to $PLAYGROUND_SCREENSHOTS
+(a CI artifact folder) or the test's temporary folder; never committed."""
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from playground_server import Playground
+
+pytest.importorskip("uvicorn", reason="the playground needs the serve extra")
+
+CHROMIUM = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+WAIT_MS = 120_000  # a hang guard only: each step takes well under a second
+
+
+def _skip_or_fail(message: str):
+    if os.environ.get("CI"):
+        pytest.fail(message)  # CI must not pass by skipping
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    exe = next((path for path in CHROMIUM if Path(path).exists()), None) or shutil.which("chromium")
+    if exe is None:
+        _skip_or_fail("Chromium is not installed: apt-get install chromium (.ci/run does this)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _skip_or_fail("Playwright for Python is not installed: pip install playwright (the test extra)")
+    with sync_playwright() as driver:
+        launched = driver.chromium.launch(executable_path=exe)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser, tmp_path):
+    for name in ("rules", "examples", "corpus"):
+        shutil.copytree(ROOT / name, tmp_path / name)
+    served = Playground("--policy", "rules", cwd=tmp_path)
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("requestfailed", lambda request: errors.append(f"request failed: {request.url}"))
+    page.goto(served.url)
+    yield page
+    context.close()
+    served.stop()
+    assert errors == []
+
+
+@pytest.fixture
+def shots(tmp_path):
+    folder = Path(os.environ.get("PLAYGROUND_SCREENSHOTS") or tmp_path / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+DEPARTMENT = "tr[data-path='info.departmentId']"
+
+
+def replace_word_at_cursor_line_end(page, text):
+    """Select the last word of the cursor's line, as a person does (End, then
+    Ctrl+Shift+Left), and type over it."""
+    page.keyboard.press("End")
+    page.keyboard.press("Control+Shift+ArrowLeft")
+    page.keyboard.type(text)
+
+
+def test_a_product_owner_changes_a_strategy_and_sees_the_recovery_change(page, shots):
+    page.select_option("#report-set", "examples/chat-transferred")
+    row = page.locator(DEPARTMENT)
+    assert row.locator("td.value").inner_text() == "dep-billing"
+    assert row.locator("td.decided").inner_text() == "visitor-info.yaml:154 agentOverrideVisitor"
+    page.screenshot(path=str(shots / "1-transfer-loaded.png"))
+
+    # The deciding rule's link opens visitor-info.yaml at departmentId; its strategy is on the next line.
+    row.locator("a.rule").click()
+    assert page.locator("#editor-title").inner_text() == "visitor-info.yaml"
+    assert page.locator(".cm-activeLine").inner_text() == "  departmentId:"
+    page.keyboard.press("ArrowDown")
+    answered = int(page.locator("body").get_attribute("data-answered"))
+    replace_word_at_cursor_line_end(page, "visitorOverrideAgent")
+    typed = time.monotonic()
+    page.locator(f"{DEPARTMENT} td.value", has_text="dep-support").wait_for()
+    elapsed_ms = (time.monotonic() - typed) * 1000
+    assert int(page.locator("body").get_attribute("data-answered")) > answered
+    assert row.locator("td.decided").inner_text() == "visitor-info.yaml:154 visitorOverrideAgent"
+    assert "the agent's value" not in row.inner_text()
+    assert page.locator("#status").inner_text() == "policy check passes"
+    assert page.locator("#policy-files button.edited").all_inner_texts() == ["visitor-info.yaml"]
+    page.screenshot(path=str(shots / "2-strategy-changed.png"))
+    (shots / "keystroke-to-recovery-ms.txt").write_text(f"{elapsed_ms:.0f}\n")
+    print(f"last keystroke to the updated recovery: {elapsed_ms:.0f} ms")
+
+    # A slip: the error is underlined at its line, listed with the did-you-mean, and a click goes to it.
+    replace_word_at_cursor_line_end(page, "visitorOverideAgent")
+    listed = page.locator("#diagnostics li.error button", has_text="unknown-strategy")
+    listed.wait_for()
+    assert listed.inner_text().startswith("visitor-info.yaml:155:")
+    assert "did you mean 'visitorOverrideAgent'?" in listed.inner_text()
+    assert page.locator(".cm-lintRange-error").inner_text() == "visitorOverideAgent"
+    assert page.locator("#status").inner_text() == "the policy has 1 error"
+    assert "does not load" in page.locator("#recovery-error").inner_text()
+    page.screenshot(path=str(shots / "3-misspelt-strategy.png"))
+    page.keyboard.press("Control+Home")
+    listed.click()
+    assert page.locator(".cm-activeLine").inner_text() == "    strategy: visitorOverideAgent"
+
+    # Fixed: no diagnostics, and the recovery is back.
+    replace_word_at_cursor_line_end(page, "visitorOverrideAgent")
+    page.locator("#status", has_text="policy check passes").wait_for()
+    assert page.locator("#diagnostics li").count() == 0 and page.locator(".cm-lintRange-error").count() == 0
+    assert page.locator(f"{DEPARTMENT} td.value").inner_text() == "dep-support"
+
+
+def test_the_json_tab_shows_the_recovery(page):
+    page.select_option("#report-set", "examples/chat-transferred")
+    page.locator(DEPARTMENT).wait_for()
+    page.get_by_role("tab", name="JSON").click()
+    assert page.locator("#recovery-tables").is_hidden()
+    assert '"departmentId": "dep-billing"' in page.locator("#recovery-json").inner_text()

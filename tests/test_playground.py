@@ -4,6 +4,7 @@ a report set under it, bad input as messages (the server stays up), nothing
 written without --write; and the committed page is the build of its sources."""
 
 import hashlib
+import io
 import json
 import re
 import shutil
@@ -184,11 +185,12 @@ def test_with_write_save_writes_the_edited_files_only_when_the_check_passes(rule
     assert check.returncode == 0, check.stdout + check.stderr
 
 
-def test_write_needs_a_policy_directory(capsys):
+def test_write_needs_a_policy_directory():
     from chat_recovery.cli import main
 
-    assert main(["playground", "--write"]) == 2
-    assert "--write needs --policy DIR" in capsys.readouterr().err
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["playground", "--write"], stdout=out, stderr=err) == 2
+    assert err.getvalue() == "chat-recovery playground: --write needs --policy DIR (the bundled rules are not edited in place)\n"
 
 
 def test_the_api_answers_json_for_the_page(playground):

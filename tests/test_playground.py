@@ -112,6 +112,19 @@ def test_a_misspelt_strategy_is_an_error_at_its_line_with_the_did_you_mean(playg
     assert answer["recovery"] is None and "does not load" in answer["recoveryError"]
 
 
+def test_what_the_change_does_over_the_report_sets_and_suites(playground):
+    edited = visitor_info(playground, DEPARTMENT, DEPARTMENT.replace("agentOverrideVisitor", "visitorOverrideAgent"))
+    answer = playground.client.post("/api/changes", json={"files": edited}).json()["diff"]
+    assert [(c["file"], c["line"], c["subject"]) for c in answer["structural"]] == [("visitor-info.yaml", 154, "departmentId")]
+    assert answer["summary"]["cases"] == 175 and answer["summary"]["casesChanged"] == 5  # as README's `policy diff` says
+    transfer = next(c for c in answer["cases"] if c["name"] == "examples/chat-transferred")
+    assert transfer["changes"][0] == {"path": "$.visitor.info.departmentId", "old": '"dep-billing"', "new": '"dep-support"'}
+    assert any(c["name"].startswith("tests/visitor-info.test.yaml:225: ") for c in answer["cases"])  # no absolute path
+    assert playground.client.post("/api/changes", json={}).json()["diff"]["summary"]["behaviourChanged"] is False
+    broken = playground.client.post("/api/changes", json={"files": {"policy.yaml": "kind: [unclosed"}}).json()
+    assert broken["diff"] is None and "does not load" in broken["message"]
+
+
 @pytest.mark.parametrize(
     "body, words",
     [

@@ -101,6 +101,19 @@ def test_a_product_owner_changes_a_strategy_and_sees_the_recovery_change(page, s
     assert "the agent's value" not in row.inner_text()
     assert page.locator("#status").inner_text() == "policy check passes"
     assert page.locator("#policy-files button.edited").all_inner_texts() == ["visitor-info.yaml"]
+    changed = page.locator("#changed-cases > li")
+    changed.first.wait_for()
+    assert page.locator("#rule-changes li").all_inner_texts() == [
+        "visitor-info.yaml:154 departmentId: strategy agentOverrideVisitor -> visitorOverrideAgent "
+        "(from [agent, visitor], pick priority -> from [visitor, agent], pick priority)"
+    ]
+    assert "5 of 175 cases recover differently" in page.locator("#changes .headline").inner_text()
+    assert [li.get_attribute("data-case") for li in changed.all()][:4] == [
+        "examples/agents-disagree",
+        "examples/chat-transferred",
+        "examples/prechat-visitor",
+        "corpus/transfer-pending",
+    ]
     page.screenshot(path=str(shots / "2-strategy-changed.png"))
     (shots / "keystroke-to-recovery-ms.txt").write_text(f"{elapsed_ms:.0f}\n")
     print(f"last keystroke to the updated recovery: {elapsed_ms:.0f} ms")
@@ -124,6 +137,12 @@ def test_a_product_owner_changes_a_strategy_and_sees_the_recovery_change(page, s
     page.locator("#status", has_text="policy check passes").wait_for()
     assert page.locator("#diagnostics li").count() == 0 and page.locator(".cm-lintRange-error").count() == 0
     assert page.locator(f"{DEPARTMENT} td.value").inner_text() == "dep-support"
+
+    # A case that changes opens with a click: its reports are loaded and recovered under the edit.
+    page.locator("#changed-cases button.case", has_text="corpus/transfer-pending").click()
+    page.locator("#report-files button", has_text="2-agent-a3.json").wait_for()
+    assert page.locator("#report-set").input_value() == "corpus/transfer-pending"
+    page.locator(f"{DEPARTMENT} td.decided", has_text="visitorOverrideAgent").wait_for()
 
 
 def test_the_json_tab_shows_the_recovery(page):

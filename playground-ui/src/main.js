@@ -8,6 +8,7 @@ import { yaml } from "@codemirror/lang-yaml";
 import { lintGutter, setDiagnostics } from "@codemirror/lint";
 
 const DEBOUNCE_MS = 150;
+const CHANGES_DEBOUNCE_MS = 400; // the diff recovers every case twice: asked once typing pauses, so it never slows a check
 const $ = (id) => document.getElementById(id);
 
 const docs = new Map(); // key ("policy/<name>" or "report/<name>") -> {kind, name, original, state}
@@ -16,6 +17,31 @@ let latest = { problems: [], recovery: null };
 let asked = 0; // the number of the last request sent
 let answered = 0; // ... and of the last answer shown (older answers are dropped)
 let timer = null;
+let changesAsked = 0;
+let changesTimer = null;
+
+// One request of a kind in flight at a time: calls while it runs make one more run after it,
+// with what the page holds then (a fast typist does not queue a check per keystroke).
+function coalesced(run) {
+  let busy = false;
+  let again = false;
+  return async function go() {
+    if (busy) {
+      again = true;
+      return;
+    }
+    busy = true;
+    try {
+      await run();
+    } finally {
+      busy = false;
+      if (again) {
+        again = false;
+        go();
+      }
+    }
+  };
+}
 
 const view = new EditorView({ parent: $("editor"), state: EditorState.create({ doc: "" }) });
 
@@ -105,8 +131,9 @@ function markEdited() {
 
 function schedule() {
   clearTimeout(timer);
+  clearTimeout(changesTimer);
   $("status").textContent = "checking…";
-  timer = setTimeout(check, DEBOUNCE_MS);
+  timer = setTimeout(checkSoon, DEBOUNCE_MS);
 }
 
 function editedFiles() {
@@ -135,6 +162,86 @@ async function check() {
   latest = answer;
   showAll();
   document.body.dataset.answered = String(answered);
+  clearTimeout(changesTimer);
+  changesTimer = setTimeout(changesSoon, CHANGES_DEBOUNCE_MS);
+}
+const checkSoon = coalesced(check);
+
+// "What my change does": `policy diff` of the policy as started against the edited one,
+// over the report sets and the policy's suites. Slower than a check, so asked after it.
+async function changes() {
+  const files = editedFiles();
+  const box = $("changes");
+  if (!Object.keys(files).length) {
+    box.replaceChildren(element("p", {}, "No edits yet: every case recovers as with the policy the playground started with."));
+    return;
+  }
+  const number = ++changesAsked;
+  $("changes-status").textContent = "comparing…";
+  let answer;
+  try {
+    answer = await api("/api/changes", { files });
+  } catch (error) {
+    answer = { diff: null, message: error.message };
+  }
+  if (number !== changesAsked) return;
+  $("changes-status").textContent = "";
+  showChanges(answer);
+}
+const changesSoon = coalesced(changes);
+
+function showChanges(answer) {
+  const box = $("changes");
+  box.replaceChildren();
+  const result = answer.diff;
+  if (!result) {
+    box.append(element("p", {}, answer.message));
+    return;
+  }
+  const s = result.summary;
+  box.append(
+    element(
+      "p",
+      { class: "headline" },
+      s.behaviourChanged
+        ? `${s.behaviourChanges} rule change${s.behaviourChanges === 1 ? "" : "s"} that change behaviour; ${s.casesChanged} of ${s.cases} cases recover differently (${s.valuesChanged} values)`
+        : `No behaviour change: ${s.cases} of ${s.cases} cases recover the same`,
+    ),
+  );
+  const rules = result.structural.map((c) =>
+    element(
+      "li",
+      { class: c.kind },
+      ruleButton(c.file, c.line, c.col),
+      ` ${c.subject}: ${c.message}`,
+      c.kind === "behaviour" ? null : element("span", { class: "kind" }, ` (${c.kind === "check" ? "what policy check proves" : "no recovery changes"})`),
+    ),
+  );
+  if (rules.length) box.append(element("h3", {}, "Rule changes"), element("ul", { id: "rule-changes" }, ...rules));
+  const sets = new Set([...$("report-set").options].map((o) => o.value).filter(Boolean));
+  const cases = result.cases.map((c) =>
+    element(
+      "li",
+      { "data-case": c.name },
+      sets.has(c.name)
+        ? element("button", { type: "button", class: "case", onclick: () => pickReportSet(c.name) }, c.name)
+        : element("span", { class: "case" }, c.name),
+      element("ul", {}, ...c.changes.map((v) => element("li", { class: "value" }, `${v.path}: ${v.old} → ${v.new}`))),
+    ),
+  );
+  if (cases.length) box.append(element("h3", {}, "Cases that recover differently"), element("ul", { id: "changed-cases" }, ...cases));
+  for (const note of result.notes) box.append(element("p", { class: "note" }, note));
+}
+
+function ruleButton(file, line, col) {
+  const label = line ? `${file}:${line}` : file;
+  if (!docs.has(`policy/${file}`)) return element("span", { class: "rule" }, label);
+  return element("a", { class: "rule", href: `#${label}`, onclick: (e) => (e.preventDefault(), open(`policy/${file}`, line, col)) }, label);
+}
+
+function pickReportSet(name) {
+  $("report-set").value = name;
+  loadReportSet(name);
 }
 
 function showAll() {
@@ -203,13 +310,8 @@ function who(source) {
 function ruleLink(rule, strategy) {
   const cell = element("td", { class: "decided" });
   const match = rule ? /([^/:]+\.ya?ml):(\d+):(\d+)$/.exec(rule) : null;
-  if (match) {
-    const [, file, line, col] = match;
-    cell.append(
-      element("a", { class: "rule", href: `#${file}:${line}`, onclick: (e) => (e.preventDefault(), open(`policy/${file}`, Number(line), Number(col))) }, `${file}:${line}`),
-      " ",
-    );
-  } else if (rule) cell.append(`${rule} `);
+  if (match) cell.append(ruleButton(match[1], Number(match[2]), Number(match[3])), " ");
+  else if (rule) cell.append(`${rule} `);
   cell.append(strategy || "");
   return cell;
 }
@@ -304,7 +406,7 @@ async function loadReportSet(name) {
     }
   }
   if (active && !docs.has(active)) open(`policy/${[...docs.values()][0].name}`);
-  check();
+  checkSoon();
 }
 
 async function save() {
@@ -338,7 +440,7 @@ async function start() {
   $("tab-tables").addEventListener("click", () => selectTab(false));
   $("tab-json").addEventListener("click", () => selectTab(true));
   open(`policy/${listing.files[0].name}`);
-  check();
+  checkSoon();
 }
 
 start();

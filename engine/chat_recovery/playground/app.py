@@ -67,6 +67,7 @@ def create_app(workspace: Workspace) -> Starlette:
             api(lambda b: workspace.check_and_recover(b.get("files"), b.get("reports"), b.get("now"))),
             methods=["POST"],
         ),
+        Route("/api/changes", api(lambda b: workspace.changes(b.get("files"))), methods=["POST"]),
         Route("/api/save", api(lambda b: workspace.save(b.get("files"))), methods=["POST"]),
     ]
     return Starlette(routes=routes)

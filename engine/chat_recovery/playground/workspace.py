@@ -9,11 +9,14 @@ from __future__ import annotations
 import re
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..api import load_policy, recover
 from ..authoring.check import check_policy
+from ..authoring.diff.behaviour import DEFAULT_NOW, show_change
+from ..authoring.diff.compare import CorpusError, diff, read_set, suite_cases
 from ..diagnostics import PolicyError, RecoveryError, ReportError
 from ..recovery.reports import parse_bytes
 from ..timeutil import given_now
@@ -35,12 +38,16 @@ class Refused(ValueError):
 @dataclass
 class Workspace:
     """`directory`'s rule files (name -> text) as read at start, and where
-    report sets are looked for."""
+    report sets are looked for. `baseline`: a private copy of the files as
+    read at start, which "what my change does" compares with (Save changes
+    `original`, never the baseline)."""
 
     directory: Path
     original: dict[str, str]
     report_roots: tuple[Path, ...] = ()
     writable: bool = False
+    baseline: tempfile.TemporaryDirectory | None = None  # removed when the workspace is collected or the process ends
+    _cached: dict = field(default_factory=dict)
 
     @classmethod
     def open(cls, directory: Path, report_roots: Iterable[Path] = (), writable: bool = False) -> Workspace:
@@ -54,7 +61,11 @@ class Workspace:
                 original[path.name] = _read(path)
         if not original:
             raise Refused(f"'{directory}' holds no rule files (name.yaml)")
-        return cls(directory.resolve(), original, tuple(r.resolve() for r in report_roots if r.is_dir()), writable)
+        baseline = tempfile.TemporaryDirectory(prefix="chat-recovery-playground-baseline-")
+        for name, text in original.items():
+            (Path(baseline.name) / name).write_text(text, encoding="utf-8")
+        roots = tuple(r.resolve() for r in report_roots if r.is_dir())
+        return cls(directory.resolve(), original, roots, writable, baseline)
 
     def files(self, edited: Any) -> dict[str, str]:
         """The policy as the page has it: the original files with the edited
@@ -95,13 +106,68 @@ class Workspace:
                 if policy is None:
                     answer["recoveryError"] = "the policy does not load: fix the errors above to see a recovery"
                 else:
-                    from ..api import recover
-
                     try:
                         answer["recovery"] = _without(work, recover(policy, parsed, when, explain=True))
                     except (ReportError, RecoveryError, PolicyError) as exc:
                         answer["recoveryError"] = _without(work, str(exc))
         return answer
+
+    def changes(self, edited: Any) -> dict:
+        """`policy diff` of the policy as started against the edited one, over
+        the report sets and the policy's own test suites: rule changes, and
+        every recovered value that changes, per case. None when the edited
+        policy does not load (its diagnostics say why)."""
+        files = self.files(edited)
+        old = self._baseline_policy()
+        if old is None:
+            return {"diff": None, "message": "the policy as started does not load: there is nothing to compare with"}
+        with tempfile.TemporaryDirectory(prefix="chat-recovery-playground-") as work:
+            for name, text in files.items():
+                (Path(work) / name).write_text(text, encoding="utf-8")
+            try:
+                new = load_policy(work)
+            except PolicyError:
+                return {"diff": None, "message": "the edited policy does not load: fix its errors to see what the change does"}
+            cases, notes = self._cases()
+            result = diff(old, new, cases, notes)
+            answer = {
+                "structural": [c.to_dict() for c in result.structural],
+                "cases": [
+                    {
+                        "name": d.case.name,
+                        "changes": [{"path": v.path, "old": show_change(v)[0], "new": show_change(v)[1]} for v in d.changes],
+                    }
+                    for d in result.changed_cases
+                ],
+                "summary": result.summary(),
+                "notes": list(result.notes),
+            }
+            assert self.baseline is not None
+            return {"diff": _without(self.baseline.name, _without(work, _without(str(self.directory), answer)))}
+
+    def _baseline_policy(self) -> Any:
+        if "baseline" not in self._cached:
+            assert self.baseline is not None
+            try:
+                self._cached["baseline"] = load_policy(self.baseline.name)
+            except PolicyError:
+                self._cached["baseline"] = None
+        return self._cached["baseline"]
+
+    def _cases(self) -> tuple[list, list[str]]:
+        """The report sets and the policy's suites (tests/) as diff cases, read once."""
+        if "cases" not in self._cached:
+            cases, notes = [], []
+            roots = {r.name: r for r in self.report_roots}
+            for name in self.report_sets():
+                root, folder = name.split("/")
+                try:
+                    cases.append(read_set(roots[root] / folder, name, DEFAULT_NOW))
+                except CorpusError as exc:
+                    notes.append(str(exc))
+            suites, suite_notes = suite_cases([str(self.directory)])
+            self._cached["cases"] = (cases + suites, notes + suite_notes)
+        return self._cached["cases"]
 
     def report_sets(self) -> list[str]:
         """`<root>/<set>` for each folder of report files under the report roots."""

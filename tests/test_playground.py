@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -123,6 +124,43 @@ def test_what_the_change_does_over_the_report_sets_and_suites(playground):
     assert playground.client.post("/api/changes", json={}).json()["diff"]["summary"]["behaviourChanged"] is False
     broken = playground.client.post("/api/changes", json={"files": {"policy.yaml": "kind: [unclosed"}}).json()
     assert broken["diff"] is None and "does not load" in broken["message"]
+
+
+def test_the_suites_run_under_the_edited_policy(playground):
+    edited = visitor_info(playground, DEPARTMENT, DEPARTMENT.replace("agentOverrideVisitor", "visitorOverrideAgent"))
+    answer = playground.client.post("/api/suites", json={"files": edited}).json()
+    assert (answer["passed"], answer["cases"], answer["coverage"]["percent"]) == (157, 158, 100.0)
+    [failure] = answer["failures"]
+    assert (failure["file"], failure["line"], failure["expected"], failure["actual"]) == (
+        "tests/visitor-info.test.yaml",
+        231,
+        '"support"',
+        '"sales"',
+    )
+    assert failure["decidedBy"].startswith("visitor-info.yaml:154:3 (strategy visitorOverrideAgent")
+    assert playground.client.post("/api/suites", json={}).json()["failures"] == []
+
+
+def test_the_patch_and_the_zip_hand_off_the_edited_files(playground, tmp_path):
+    text = (playground.rules / "client.yaml").read_text()
+    edited = {"client.yaml": text.rstrip("\n"), "extra.yaml": "kind: x\n"}
+    edited |= visitor_info(playground, DEPARTMENT, DEPARTMENT.replace("agentOverrideVisitor", "visitorOverrideAgent"))
+    patch = playground.client.post("/api/patch", json={"files": edited})
+    assert patch.headers["content-disposition"] == 'attachment; filename="policy.patch"'
+    assert patch.text.startswith("diff --git a/client.yaml b/client.yaml\n--- a/client.yaml\n+++ b/client.yaml\n")
+    assert (
+        "\\ No newline at end of file\n" in patch.text and "new file mode 100644\n--- /dev/null\n+++ b/extra.yaml\n" in patch.text
+    )
+    copy = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", copy)
+    (tmp_path / "p.patch").write_text(patch.text)
+    subprocess.run(["git", "apply", str(tmp_path / "p.patch")], cwd=copy, check=True, timeout=60)
+    for name, text in edited.items():
+        assert (copy / name).read_text() == text
+    archive = zipfile.ZipFile(io.BytesIO(playground.client.post("/api/zip", json={"files": edited}).content))
+    assert archive.read("visitor-info.yaml").decode() == edited["visitor-info.yaml"]
+    assert sorted(archive.namelist()) == sorted({*(p.name for p in playground.rules.glob("*.yaml")), "extra.yaml"})
+    assert playground.client.post("/api/patch", json={}).text == ""  # nothing edited, nothing to apply
 
 
 @pytest.mark.parametrize(

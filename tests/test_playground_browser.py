@@ -8,6 +8,8 @@ did-you-mean, click it, fix it. Screenshots go to $PLAYGROUND_SCREENSHOTS
 
 import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from playground_server import Playground
 pytest.importorskip("uvicorn", reason="the playground needs the serve extra")
 
 CHROMIUM = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+CLI = Path(sys.executable).with_name("chat-recovery")
 WAIT_MS = 120_000  # a hang guard only: each step takes well under a second
 
 
@@ -45,10 +48,11 @@ def browser():
 
 @pytest.fixture
 def page(browser, tmp_path):
+    work = tmp_path / "work"
     for name in ("rules", "examples", "corpus"):
-        shutil.copytree(ROOT / name, tmp_path / name)
-    served = Playground("--policy", "rules", cwd=tmp_path)
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
+        shutil.copytree(ROOT / name, work / name)
+    served = Playground("--policy", "rules", cwd=work)
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
     page = context.new_page()
     page.set_default_timeout(WAIT_MS)
     errors = []
@@ -79,7 +83,7 @@ def replace_word_at_cursor_line_end(page, text):
     page.keyboard.type(text)
 
 
-def test_a_product_owner_changes_a_strategy_and_sees_the_recovery_change(page, shots):
+def test_a_product_owner_changes_a_strategy_and_sees_the_recovery_change(page, shots, tmp_path):
     page.select_option("#report-set", "examples/chat-transferred")
     row = page.locator(DEPARTMENT)
     assert row.locator("td.value").inner_text() == "dep-billing"
@@ -118,7 +122,29 @@ def test_a_product_owner_changes_a_strategy_and_sees_the_recovery_change(page, s
     (shots / "keystroke-to-recovery-ms.txt").write_text(f"{elapsed_ms:.0f}\n")
     print(f"last keystroke to the updated recovery: {elapsed_ms:.0f} ms")
 
+    # The suites: the case that pinned the agent's value now fails, with the rule that decided.
+    page.get_by_role("button", name="Run suites").click()
+    page.locator("#tests-summary").wait_for()
+    assert page.locator("#tests-summary").inner_text().startswith("157 passed, 1 failed (158 cases in 6 suites)")
+    [failure] = page.locator("#test-failures li").all_inner_texts()
+    assert failure.startswith("tests/visitor-info.test.yaml:231:7: department id (departmentId): agent override visitor")
+    assert 'expected "support", got "sales"; decided by visitor-info.yaml:154 (strategy visitorOverrideAgent' in failure
+
+    # The hand-off: the patch applies to a copy of rules/ with git apply, and that policy passes check --strict.
+    with page.expect_download() as downloading:
+        page.get_by_role("button", name="Download patch").click()
+    patch = tmp_path / "policy.patch"
+    downloading.value.save_as(patch)
+    copy = tmp_path / "copy"
+    shutil.copytree(ROOT / "rules", copy)
+    subprocess.run(["git", "apply", str(patch)], cwd=copy, check=True, timeout=60)
+    assert "strategy: visitorOverrideAgent\n    seed: department id" in (copy / "visitor-info.yaml").read_text()
+    check = subprocess.run([str(CLI), "policy", "check", "--strict", str(copy)], capture_output=True, text=True, timeout=300)
+    assert check.returncode == 0, check.stdout + check.stderr
+
     # A slip: the error is underlined at its line, listed with the did-you-mean, and a click goes to it.
+    row.locator("a.rule").click()  # back in the editor, at departmentId
+    page.keyboard.press("ArrowDown")
     replace_word_at_cursor_line_end(page, "visitorOverideAgent")
     listed = page.locator("#diagnostics li.error button", has_text="unknown-strategy")
     listed.wait_for()

@@ -421,6 +421,65 @@ async function save() {
   }
 }
 
+async function runSuites() {
+  $("tests").hidden = false;
+  $("tests-status").textContent = "running…";
+  const box = $("tests-result");
+  let answer;
+  try {
+    answer = await api("/api/suites", { files: editedFiles() });
+  } catch (error) {
+    answer = { ran: false, message: error.message };
+  }
+  $("tests-status").textContent = "";
+  box.replaceChildren();
+  if (!answer.ran) {
+    box.append(element("p", { class: "failed" }, answer.message));
+    return;
+  }
+  const failed = answer.cases - answer.passed;
+  box.append(
+    element("p", { class: failed ? "failed" : "passed", id: "tests-summary" }, `${answer.passed} passed, ${failed} failed (${answer.cases} cases in ${answer.suites} suites); coverage ${answer.coverage.percent}%`),
+  );
+  const items = [
+    ...answer.problems.map((p) => element("li", { class: "failed" }, `${where(p)}: ${p.message}`)),
+    ...answer.failures.map((f) =>
+      element(
+        "li",
+        { class: "failed" },
+        `${f.file}:${f.line}:${f.col}: ${f.case}: ${f.path ? f.path + ": " : ""}expected ${f.expected}, got ${f.actual}`,
+        f.decidedBy ? element("span", {}, "; decided by ", decidedBy(f.decidedBy)) : null,
+      ),
+    ),
+    ...answer.coverage.missing.map((m) => element("li", {}, `not exercised: ${m}`)),
+  ];
+  if (items.length) box.append(element("ul", { id: "test-failures" }, ...items));
+}
+
+function decidedBy(text) {
+  const match = /^([^/:\s]+\.ya?ml):(\d+):(\d+)(.*)$/.exec(text);
+  if (!match) return text;
+  const span = element("span", {}, ruleButton(match[1], Number(match[2]), Number(match[3])), match[4]);
+  return span;
+}
+
+async function download(path, filename) {
+  $("status").textContent = `preparing ${filename}…`;
+  try {
+    const response = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ files: editedFiles() }) });
+    if (!response.ok) throw new Error((await response.json().catch(() => ({}))).error || `the playground answered ${response.status}`);
+    const url = URL.createObjectURL(await response.blob());
+    const link = element("a", { href: url, download: filename });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    $("status").textContent = `downloaded ${filename}`;
+  } catch (error) {
+    $("status").textContent = error.message;
+  }
+}
+
 async function start() {
   let listing;
   try {
@@ -433,6 +492,9 @@ async function start() {
   for (const file of listing.files) $("policy-files").append(treeItem(addDoc("policy", file.name, file.text)));
   $("save").hidden = !listing.writable;
   $("save").addEventListener("click", save);
+  $("run-suites").addEventListener("click", runSuites);
+  $("download-patch").addEventListener("click", () => download("/api/patch", "policy.patch"));
+  $("download-zip").addEventListener("click", () => download("/api/zip", "policy.zip"));
   const sets = await api("/api/report-sets");
   for (const name of sets.sets) $("report-set").append(element("option", { value: name }, name));
   $("report-set").addEventListener("change", (e) => loadReportSet(e.target.value));

@@ -39,7 +39,7 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 
 def create_app(workspace: Workspace) -> Starlette:
-    def api(work, method: str = "POST"):
+    def api(work, method: str = "POST", download: str = ""):
         async def endpoint(request: Request) -> Response:
             problem = _foreign(request)
             if problem:
@@ -52,6 +52,10 @@ def create_app(workspace: Workspace) -> Starlette:
             except Exception:  # a bug is a message in the page and a log line, never a traceback
                 log.exception("playground request failed: %s", request.url.path)
                 return _error(500, "an unexpected error in the playground (its terminal has the details)")
+            if download:
+                media = "application/zip" if download.endswith(".zip") else "text/x-diff; charset=utf-8"
+                disposition = {"Content-Disposition": f'attachment; filename="{download}"'}
+                return Response(answer, media_type=media, headers={**HEADERS, **disposition})
             return JSONResponse(answer, headers=HEADERS)
 
         return endpoint
@@ -68,6 +72,9 @@ def create_app(workspace: Workspace) -> Starlette:
             methods=["POST"],
         ),
         Route("/api/changes", api(lambda b: workspace.changes(b.get("files"))), methods=["POST"]),
+        Route("/api/suites", api(lambda b: workspace.suites(b.get("files"))), methods=["POST"]),
+        Route("/api/patch", api(lambda b: workspace.patch(b.get("files")), download="policy.patch"), methods=["POST"]),
+        Route("/api/zip", api(lambda b: workspace.archive(b.get("files")), download="policy.zip"), methods=["POST"]),
         Route("/api/save", api(lambda b: workspace.save(b.get("files"))), methods=["POST"]),
     ]
     return Starlette(routes=routes)

@@ -6,8 +6,11 @@ a `Refused` with a sentence for the page, never a traceback."""
 
 from __future__ import annotations
 
+import difflib
+import io
 import re
 import tempfile
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +20,7 @@ from ..api import load_policy, recover
 from ..authoring.check import check_policy
 from ..authoring.diff.behaviour import DEFAULT_NOW, show_change
 from ..authoring.diff.compare import CorpusError, diff, read_set, suite_cases
+from ..authoring.suites import measure, read_suites, run_suites
 from ..diagnostics import PolicyError, RecoveryError, ReportError
 from ..recovery.reports import parse_bytes
 from ..timeutil import given_now
@@ -169,6 +173,62 @@ class Workspace:
             self._cached["cases"] = (cases + suites, notes + suite_notes)
         return self._cached["cases"]
 
+    def suites(self, edited: Any) -> dict:
+        """The policy's own test suites (DIR/tests/*.test.yaml, as on disk) run
+        under the edited policy, as `policy test` runs them: each failure with
+        expected vs actual and the deciding rule, and what no case exercises."""
+        files = self.files(edited)
+        with tempfile.TemporaryDirectory(prefix="chat-recovery-playground-") as work:
+            for name, text in files.items():
+                (Path(work) / name).write_text(text, encoding="utf-8")
+            try:
+                policy = load_policy(work)
+            except PolicyError:
+                return {"ran": False, "message": "the edited policy does not load: fix its errors to run the suites"}
+            suites, problems = read_suites(self.directory / "tests", "tests")
+            if not suites and not problems:
+                return {"ran": False, "message": f"no test suites (*.test.yaml) in {self.directory / 'tests'}"}
+            results = run_suites(policy, suites)
+            coverage = measure(policy, results)
+            failed = [
+                {
+                    "case": r.case.name,
+                    "file": str(r.case.file),
+                    "line": f.line,
+                    "col": f.col,
+                    "path": f.path,
+                    "expected": f.expected,
+                    "actual": f.actual,
+                    "decidedBy": f.decided_by,
+                }
+                for r in results
+                for f in r.failures
+            ]
+            answer = {
+                "ran": True,
+                "passed": sum(r.passed for r in results),
+                "cases": len(results),
+                "suites": len(suites),
+                "failures": failed,
+                "problems": [d.to_dict() for d in problems],
+                "coverage": {"percent": round(coverage.percent, 1), "missing": [str(item) for item in coverage.missing]},
+            }
+            return _without(work, _without(str(self.directory), answer))
+
+    def patch(self, edited: Any) -> str:
+        """The edits as a `git diff` of the policy directory (paths relative to
+        it), which `git apply` takes there: the hand-off for a pull request."""
+        files = self.files(edited)
+        return "".join(_file_patch(name, self.original.get(name), files[name]) for name in sorted(files))
+
+    def archive(self, edited: Any) -> bytes:
+        """The edited policy's rule files as a zip, at its top level."""
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, text in sorted(self.files(edited).items()):
+                archive.writestr(zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0)), text.encode("utf-8", "surrogatepass"))
+        return out.getvalue()
+
     def report_sets(self) -> list[str]:
         """`<root>/<set>` for each folder of report files under the report roots."""
         names = []
@@ -213,6 +273,26 @@ class Workspace:
             "problems": checked["problems"],
             "message": f"wrote {', '.join(changed) or 'nothing'} in {where}",
         }
+
+
+def _file_patch(name: str, old: str | None, new: str) -> str:
+    if old == new:
+        return ""
+    before, after = _patch_lines(old or ""), _patch_lines(new)
+    head = f"diff --git a/{name} b/{name}\n"
+    if old is None:
+        head += "new file mode 100644\n"
+    body = "".join(difflib.unified_diff(before, after, "/dev/null" if old is None else f"a/{name}", f"b/{name}"))
+    return head + body
+
+
+def _patch_lines(text: str) -> list[str]:
+    """Lines as a patch needs them: each ends with a newline, and a last line
+    without one is marked as git marks it."""
+    lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n\\ No newline at end of file\n"
+    return lines
 
 
 def _is_report(path: Path) -> bool:

@@ -177,3 +177,62 @@ def test_the_json_tab_shows_the_recovery(page):
     page.get_by_role("tab", name="JSON").click()
     assert page.locator("#recovery-tables").is_hidden()
     assert '"departmentId": "dep-billing"' in page.locator("#recovery-json").inner_text()
+
+
+def tab_to(page, selector, presses=300):
+    """Tab (only the keyboard) until the element `selector` names has the focus."""
+    for _ in range(presses):
+        if page.evaluate("s => document.activeElement?.matches(s) ?? false", selector):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"Tab never reached {selector}")
+
+
+def test_the_main_flow_works_with_the_keyboard_alone(page):
+    tab_to(page, "#report-set")
+    while page.locator("#report-set").input_value() != "examples/chat-transferred":
+        page.keyboard.press("ArrowDown")
+    page.locator(f"{DEPARTMENT} td.value", has_text="dep-billing").wait_for()
+    tab_to(page, f"{DEPARTMENT} a.rule")
+    page.keyboard.press("Enter")
+    assert page.locator(".cm-activeLine").inner_text() == "  departmentId:"
+    page.keyboard.press("ArrowDown")
+    replace_word_at_cursor_line_end(page, "visitorOverrideAgent")
+    page.locator(f"{DEPARTMENT} td.value", has_text="dep-support").wait_for()
+    page.keyboard.press("Escape")  # CodeMirror keeps Tab for focus moves (no indentWithTab): out of the editor
+    tab_to(page, "#run-suites", presses=600)
+    page.keyboard.press("Enter")
+    assert page.locator("#tests-summary").inner_text().startswith("157 passed, 1 failed")
+
+
+AXE = ROOT / "playground-ui" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def test_no_serious_or_critical_accessibility_violations(browser, tmp_path, shots):
+    """axe-core (from the npm registry: playground-ui's devDependencies) injected
+    into the page, on the main view with a recovery and an error shown."""
+    if not AXE.exists():
+        _skip_or_fail("axe-core is not installed: cd playground-ui && npm ci (.ci/run does this)")
+    work = tmp_path / "work"
+    for name in ("rules", "examples", "corpus"):
+        shutil.copytree(ROOT / name, work / name)
+    served = Playground("--policy", "rules", cwd=work)
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, bypass_csp=True)  # the CSP refuses injected scripts
+    try:
+        page = context.new_page()
+        page.set_default_timeout(WAIT_MS)
+        page.goto(served.url)
+        page.select_option("#report-set", "examples/chat-transferred")
+        page.locator(DEPARTMENT).wait_for()
+        page.add_script_tag(path=str(AXE))
+        found = page.evaluate("async () => (await axe.run(document)).violations")
+        page.screenshot(path=str(shots / "4-accessibility-checked.png"))
+    finally:
+        context.close()
+        served.stop()
+    serious = [
+        (v["id"], v["impact"], v["help"], [n["target"] for n in v["nodes"]][:3])
+        for v in found
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert serious == [], serious

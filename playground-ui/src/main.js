@@ -44,6 +44,7 @@ function coalesced(run) {
 }
 
 const view = new EditorView({ parent: $("editor"), state: EditorState.create({ doc: "" }) });
+view.scrollDOM.tabIndex = 0; // a keyboard user can reach the scroll area (axe: scrollable-region-focusable)
 
 function element(tag, props = {}, ...children) {
   const node = document.createElement(tag);
@@ -77,6 +78,7 @@ function newState(key, text) {
       basicSetup,
       yaml(),
       lintGutter(),
+      EditorView.contentAttributes.of({ "aria-label": `${key.startsWith("report/") ? "report" : "rule file"} ${key.split("/")[1]}` }),
       EditorView.updateListener.of((update) => {
         if (update.docChanged && docs.has(key)) {
           docs.get(key).state = update.state;
@@ -392,19 +394,23 @@ function selectTab(json) {
   $("recovery-json").hidden = !json;
 }
 
+// Only the last set asked for is shown: arrowing through the picker asks for each set on the way.
+let setAsked = 0;
 async function loadReportSet(name) {
-  for (const [key, doc] of [...docs]) if (doc.kind === "report") docs.delete(key);
-  $("report-files").replaceChildren();
-  $("report-about").textContent = "";
+  const number = ++setAsked;
+  let set = { about: "", reports: [] };
   if (name) {
     try {
-      const set = await api(`/api/report-set?name=${encodeURIComponent(name)}`);
-      $("report-about").textContent = set.about;
-      for (const report of set.reports) $("report-files").append(treeItem(addDoc("report", report.name, report.text)));
+      set = await api(`/api/report-set?name=${encodeURIComponent(name)}`);
     } catch (error) {
-      $("report-about").textContent = error.message;
+      set = { about: error.message, reports: [] };
     }
   }
+  if (number !== setAsked) return;
+  for (const [key, doc] of [...docs]) if (doc.kind === "report") docs.delete(key);
+  $("report-files").replaceChildren();
+  $("report-about").textContent = set.about;
+  for (const report of set.reports) $("report-files").append(treeItem(addDoc("report", report.name, report.text)));
   if (active && !docs.has(active)) open(`policy/${[...docs.values()][0].name}`);
   checkSoon();
 }

@@ -171,17 +171,30 @@ def test_the_patch_and_the_zip_hand_off_the_edited_files(playground, tmp_path):
         ({"files": {"client.yaml": "x" * (256 * 1024 + 1)}}, "'client.yaml' is larger than 256 KiB"),
         ({"files": {"client.yaml": 7}}, "the text of 'client.yaml' must be a string"),
         ({"files": ["client.yaml"]}, "send the files as"),
-        ({"reports": [{"name": "a.json", "text": "{"}], "now": NOW}, "a.json: invalid JSON at line 1"),
-        ({"reports": [{"name": "a", "text": "{}"}] * 65, "now": NOW}, "at most 64 reports"),
-        ({"reports": "x", "now": NOW}, "send the reports as"),
-        ({"reports": [{"name": "a.json", "text": "{}"}], "now": "yesterday"}, "now"),
-        ({"reports": [{"name": "a.json", "text": "{}"}]}, "set `now`"),
     ],
 )
 def test_bad_input_is_a_message_and_the_server_stays_up(playground, body, words):
     answer = playground.check(**body)
     assert answer.status_code == 422 and words in answer.json()["error"], answer.text
     assert playground.check().json()["ok"]
+
+
+@pytest.mark.parametrize(
+    "body, words",
+    [
+        ({"reports": [{"name": "a.json", "text": "{"}], "now": NOW}, "a.json: invalid JSON at line 1"),
+        ({"reports": [{"name": "a", "text": "{}"}] * 65, "now": NOW}, "at most 64 reports"),
+        ({"reports": [{"name": "big.json", "text": " " * (1024 * 1024 + 1)}], "now": NOW}, "big.json: larger than 1024 KiB"),
+        ({"reports": "x", "now": NOW}, "send the reports as"),
+        ({"reports": [{"name": "a.json", "text": "{}"}], "now": "yesterday"}, "now"),
+        ({"reports": [{"name": "a.json", "text": "{}"}]}, "set `now`"),
+    ],
+)
+def test_a_report_that_cannot_be_used_is_a_message_beside_the_diagnostics(playground, body, words):
+    answer = playground.check(files={"policy.yaml": "kind: [unclosed"}, **body)
+    assert answer.status_code == 200 and answer.json()["recovery"] is None
+    assert words in answer.json()["recoveryError"] and "Traceback" not in answer.text
+    assert [p["code"] for p in answer.json()["problems"]] == ["yaml-syntax"]  # the policy's diagnostics still come
 
 
 def test_a_yaml_bomb_or_a_policy_that_does_not_load_is_a_diagnostic(playground):

@@ -59,6 +59,7 @@ def page(browser, tmp_path):
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("requestfailed", lambda request: errors.append(f"request failed: {request.url}"))
     page.goto(served.url)
+    page.locator("body[data-answered]").wait_for(state="attached")  # the files are loaded and the first check answered
     yield page
     context.close()
     served.stop()
@@ -236,3 +237,22 @@ def test_no_serious_or_critical_accessibility_violations(browser, tmp_path, shot
         if v["impact"] in ("serious", "critical")
     ]
     assert serious == [], serious
+
+
+def test_reports_of_ones_own_typed_or_dropped(page):
+    page.get_by_role("button", name="+ New report").click()
+    assert page.locator("#editor-title").inner_text() == "report.json"
+    page.locator("#recovery-tables caption", has_text="Visitor").wait_for()
+    assert page.locator("tr[data-path='info.browser'] td.value").inner_text() == "Firefox 132"
+    page.keyboard.press("Control+End")
+    page.keyboard.type("}")  # one brace too many: a message, never a traceback
+    page.locator("#recovery-error", has_text="report.json").wait_for()
+    assert "Traceback" not in page.locator("#recovery-error").inner_text()
+
+    dropped = "visitorId: v-1\nsource: {type: agent, id: a-1}\nsentAt: 2026-11-24T09:00:01Z\nvisitor: {status: inSite}\n"
+    transfer = page.evaluate_handle(
+        "text => { const dt = new DataTransfer(); dt.items.add(new File([text], 'agent.yaml')); return dt; }", dropped
+    )
+    page.dispatch_event("#files-nav", "drop", {"dataTransfer": transfer})
+    assert page.locator("#report-files button").all_inner_texts() == ["report.json", "agent.yaml"]
+    assert page.locator("#editor-title").inner_text() == "agent.yaml"

@@ -415,6 +415,42 @@ async function loadReportSet(name) {
   checkSoon();
 }
 
+// Reports of one's own: typed or pasted into a new one, or dropped on the file list.
+const NEW_REPORT = `{
+  "visitorId": "v-1",
+  "source": {"type": "visitor"},
+  "sentAt": "2026-11-24T09:00:00Z",
+  "visitor": {"status": "inSite", "info": {"browser": "Firefox 132"}}
+}
+`;
+
+function freeReportName(wanted) {
+  let name = wanted;
+  for (let n = 2; docs.has(`report/${name}`); n++) name = wanted.replace(/(\.[a-z]+)?$/, `-${n}$1`);
+  return name;
+}
+
+function addReport(name, text) {
+  const key = addDoc("report", freeReportName(name), text);
+  $("report-files").append(treeItem(key));
+  markEdited();
+  checkSoon();
+  return key;
+}
+
+async function dropReports(event) {
+  event.preventDefault();
+  $("files-nav").classList.remove("dropping");
+  const files = [...(event.dataTransfer?.files || [])];
+  for (const file of files) {
+    if (file.size > 1024 * 1024) {
+      $("report-about").textContent = `${file.name} is larger than 1 MiB`;
+      continue;
+    }
+    open(addReport(file.name, await file.text()));
+  }
+}
+
 async function save() {
   $("status").textContent = "saving…";
   try {
@@ -499,6 +535,10 @@ async function start() {
   $("save").hidden = !listing.writable;
   $("save").addEventListener("click", save);
   $("run-suites").addEventListener("click", runSuites);
+  $("new-report").addEventListener("click", () => open(addReport("report.json", NEW_REPORT)));
+  $("files-nav").addEventListener("dragover", (e) => (e.preventDefault(), $("files-nav").classList.add("dropping")));
+  $("files-nav").addEventListener("dragleave", () => $("files-nav").classList.remove("dropping"));
+  $("files-nav").addEventListener("drop", dropReports);
   $("download-patch").addEventListener("click", () => download("/api/patch", "policy.patch"));
   $("download-zip").addEventListener("click", () => download("/api/zip", "policy.zip"));
   const sets = await api("/api/report-sets");

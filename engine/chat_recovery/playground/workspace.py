@@ -95,8 +95,10 @@ class Workspace:
         """`policy check`'s diagnostics of the edited policy and, when it
         loads and reports are given, their recovery with explain."""
         files = self.files(edited)
-        parsed = _reports(reports) if reports else None
-        when = _now(now) if parsed is not None else ""
+        try:  # a report being typed is often broken: its problem goes beside the diagnostics, which still come
+            parsed, when, unusable = (_reports(reports), _now(now), "") if reports else (None, "", "")
+        except Refused as exc:
+            parsed, when, unusable = None, "", str(exc)
         with tempfile.TemporaryDirectory(prefix="chat-recovery-playground-") as work:
             for name, text in files.items():
                 (Path(work) / name).write_text(text, encoding="utf-8")
@@ -105,6 +107,8 @@ class Workspace:
                 "ok": not any(p.severity == "error" for p in problems),
                 "problems": [_without(work, p.to_dict()) for p in problems],
             }
+            if unusable:
+                answer.update(recovery=None, recoveryError=unusable)
             if parsed is not None:
                 answer["recovery"] = None
                 if policy is None:

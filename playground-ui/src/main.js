@@ -206,7 +206,7 @@ function showChanges(answer) {
       "p",
       { class: "headline" },
       s.behaviourChanged
-        ? `${s.behaviourChanges} rule change${s.behaviourChanges === 1 ? "" : "s"} that change behaviour; ${s.casesChanged} of ${s.cases} cases recover differently (${s.valuesChanged} values)`
+        ? `${s.behaviourChanges} rule change${s.behaviourChanges === 1 ? " changes" : "s change"} behaviour; ${s.casesChanged} of ${s.cases} cases recover differently (${s.valuesChanged} values)`
         : `No behaviour change: ${s.cases} of ${s.cases} cases recover the same`,
     ),
   );

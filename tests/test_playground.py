@@ -84,6 +84,9 @@ def test_it_prints_its_loopback_url_and_serves_the_page(playground):
     listing = playground.client.get("/api/files").json()
     assert "visitor-info.yaml" in [f["name"] for f in listing["files"]] and listing["writable"] is False
     assert "examples/chat-transferred" in playground.client.get("/api/report-sets").json()["sets"]
+    known = playground.client.get("/api/vocabulary").json()  # what the editor completes, from the schemas
+    assert known["properties"]["keys"]["strategy"].startswith("Strategy: A name from strategies.yaml")
+    assert {"first", "priority", "latest"} <= set(known["strategies"]["values"])
 
 
 def test_an_edit_changes_the_recovery_and_names_the_deciding_rule(playground):

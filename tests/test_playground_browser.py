@@ -256,3 +256,53 @@ def test_reports_of_ones_own_typed_or_dropped(page):
     page.dispatch_event("#files-nav", "drop", {"dataTransfer": transfer})
     assert page.locator("#report-files button").all_inner_texts() == ["report.json", "agent.yaml"]
     assert page.locator("#editor-title").inner_text() == "agent.yaml"
+
+
+def hover_word(page, word):
+    """Rest the mouse on `word` in the cursor's line, as a person would."""
+    box = page.evaluate(
+        """word => {
+            const line = document.querySelector(".cm-activeLine");
+            const walker = document.createTreeWalker(line, NodeFilter.SHOW_TEXT);
+            for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+                const at = node.textContent.indexOf(word);
+                if (at < 0) continue;
+                const range = document.createRange();
+                range.setStart(node, at);
+                range.setEnd(node, at + word.length);
+                const r = range.getBoundingClientRect();
+                return {x: r.x + r.width / 2, y: r.y + r.height / 2};
+            }
+            return null;
+        }""",
+        word,
+    )
+    assert box, f"{word} is not on the cursor's line"
+    page.mouse.move(box["x"] - 2, box["y"])
+    page.mouse.move(box["x"], box["y"])
+
+
+def test_completion_and_hover_come_from_the_schemas_and_the_strategy_table(page):
+    page.select_option("#report-set", "examples/chat-transferred")
+    page.locator(f"{DEPARTMENT} a.rule").click()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("End")
+    page.keyboard.press("Control+Shift+ArrowLeft")
+    page.keyboard.type("visitorOv")
+    offered = page.locator(".cm-tooltip-autocomplete li")
+    offered.first.wait_for()
+    assert "visitorOverrideAgent" in offered.all_inner_texts()
+    page.keyboard.press("Enter")
+    assert page.locator(".cm-activeLine").inner_text() == "    strategy: visitorOverrideAgent"
+    page.locator(f"{DEPARTMENT} td.value", has_text="dep-support").wait_for()
+
+    hover_word(page, "visitorOverrideAgent")
+    tip = page.locator(".cm-tooltip-hover .hover-text")
+    tip.wait_for()
+    assert tip.inner_text() == (
+        "strategy visitorOverrideAgent\nThe visitor's value has priority and overwrites the agent's.\n"
+        "以visitor的信息为优先, visitor会覆盖agent的信息"
+    )
+    page.mouse.move(0, 0)
+    hover_word(page, "strategy")
+    page.locator(".cm-tooltip-hover .hover-text", has_text="Strategy: A name from strategies.yaml").wait_for()

@@ -3,6 +3,7 @@
 // files, the reports and `now` to /api/check, which answers with `policy
 // check`'s diagnostics and the recovery with explain. Nothing leaves this origin.
 import { EditorView, basicSetup } from "codemirror";
+import { hoverTooltip } from "@codemirror/view";
 import { EditorState } from "@codemirror/state";
 import { yaml } from "@codemirror/lang-yaml";
 import { lintGutter, setDiagnostics } from "@codemirror/lint";
@@ -71,6 +72,64 @@ async function api(path, body) {
   return answer;
 }
 
+// Completion and hover text: keys and enum values from the rule-file JSON Schemas
+// (/api/vocabulary, by the file's `kind`), strategy names and their zh/en
+// descriptions from strategies.yaml as it is being edited.
+let vocabulary = {};
+
+function kindOf(state) {
+  return /^kind:\s*["']?([A-Za-z]+)/m.exec(state.doc.toString())?.[1] || "";
+}
+
+function strategies() {
+  const doc = [...docs.values()].find((d) => d.kind === "policy" && kindOf(d.state) === "strategies");
+  if (!doc) return {};
+  const text = doc.state.doc.toString();
+  const out = {};
+  const blocks = text.split(/^(?=  [a-z][A-Za-z0-9]*:\s*$)/m).slice(1);
+  for (const block of blocks) {
+    const name = /^  ([a-z][A-Za-z0-9]*):/.exec(block)[1];
+    const en = /^\s+en:\s*(.+)$/m.exec(block)?.[1] || "";
+    const zh = /^\s+zh:\s*(.+)$/m.exec(block)?.[1] || "";
+    out[name] = [en, zh].filter(Boolean).join("\n");
+  }
+  return out;
+}
+
+function complete(context) {
+  const kind = vocabulary[kindOf(context.state)];
+  const line = context.state.doc.lineAt(context.pos);
+  const before = line.text.slice(0, context.pos - line.from);
+  const value = /^\s*(?:-\s+)?([A-Za-z]+):\s+["']?([A-Za-z.]*)$/.exec(before);
+  if (value) {
+    const table = value[1] === "strategy" ? strategies() : kind?.values || {};
+    const options = Object.entries(table).map(([label, info]) => ({ label, type: value[1] === "strategy" ? "function" : "enum", info }));
+    return options.length ? { from: context.pos - value[2].length, options, validFor: /^[A-Za-z.]*$/ } : null;
+  }
+  const key = /^\s*(?:-\s+)?([A-Za-z]*)$/.exec(before);
+  if (key && kind && (key[1] || context.explicit)) {
+    const options = Object.entries(kind.keys).map(([label, info]) => ({ label, type: "property", info, apply: `${label}: ` }));
+    return { from: context.pos - key[1].length, options, validFor: /^[A-Za-z]*$/ };
+  }
+  return null;
+}
+
+const hover = hoverTooltip((view, pos) => {
+  const word = view.state.wordAt(pos);
+  if (!word) return null;
+  const name = view.state.sliceDoc(word.from, word.to);
+  const after = view.state.sliceDoc(word.to, word.to + 1);
+  const kind = vocabulary[kindOf(view.state)] || { keys: {}, values: {} };
+  const known = strategies();
+  const text = after === ":" && kind.keys[name] ? kind.keys[name] : known[name] ? `strategy ${name}\n${known[name]}` : kind.values[name];
+  if (!text) return null;
+  return {
+    pos: word.from,
+    end: word.to,
+    create: () => ({ dom: element("div", { class: "hover-text" }, text) }),
+  };
+});
+
 function newState(key, text) {
   return EditorState.create({
     doc: text,
@@ -78,6 +137,8 @@ function newState(key, text) {
       basicSetup,
       yaml(),
       lintGutter(),
+      EditorState.languageData.of(() => [{ autocomplete: complete }]),
+      hover,
       EditorView.contentAttributes.of({ "aria-label": `${key.startsWith("report/") ? "report" : "rule file"} ${key.split("/")[1]}` }),
       EditorView.updateListener.of((update) => {
         if (update.docChanged && docs.has(key)) {
@@ -531,6 +592,7 @@ async function start() {
     return;
   }
   $("policy-dir").textContent = listing.directory;
+  vocabulary = await api("/api/vocabulary").catch(() => ({}));
   for (const file of listing.files) $("policy-files").append(treeItem(addDoc("policy", file.name, file.text)));
   $("save").hidden = !listing.writable;
   $("save").addEventListener("click", save);

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .vocabulary import vocabulary
 from .workspace import Refused, Workspace
 
 log = logging.getLogger("chat_recovery.playground")
@@ -39,6 +40,8 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 
 def create_app(workspace: Workspace) -> Starlette:
+    known = vocabulary()
+
     def api(work, method: str = "POST", download: str = ""):
         async def endpoint(request: Request) -> Response:
             problem = _foreign(request)
@@ -64,6 +67,7 @@ def create_app(workspace: Workspace) -> Starlette:
         Route("/", _static("index.html")),
         *(Route(f"/{name}", _static(name)) for name in STATIC),
         Route("/api/files", api(lambda _: _files(workspace), "GET")),
+        Route("/api/vocabulary", api(lambda _: known, "GET")),
         Route("/api/report-sets", api(lambda _: {"sets": workspace.report_sets()}, "GET")),
         Route("/api/report-set", api(lambda q: workspace.report_set(q.get("name")), "GET")),
         Route(

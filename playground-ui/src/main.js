@@ -8,7 +8,7 @@ import { EditorState } from "@codemirror/state";
 import { yaml } from "@codemirror/lang-yaml";
 import { lintGutter, setDiagnostics } from "@codemirror/lint";
 
-const DEBOUNCE_MS = 150;
+const DEBOUNCE_MS = 100;
 const CHANGES_DEBOUNCE_MS = 400; // the diff recovers every case twice: asked once typing pauses, so it never slows a check
 const $ = (id) => document.getElementById(id);
 

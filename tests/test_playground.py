@@ -166,6 +166,27 @@ def test_the_patch_and_the_zip_hand_off_the_edited_files(playground, tmp_path):
     assert playground.client.post("/api/patch", json={}).text == ""  # nothing edited, nothing to apply
 
 
+def test_the_reports_and_their_recovery_as_a_suite_case_that_passes(playground, tmp_path):
+    reports = transfer_reports(playground)
+    answer = playground.client.post("/api/suite-case", json={"reports": reports, "now": NOW, "name": "the transfer"})
+    text = answer.json()["yaml"]
+    assert text.startswith("- name: the transfer\n  now: '2026-11-24T09:00:30Z'\n  reports:\n")
+    assert "    $.visitor.info.departmentId: dep-billing\n" in text
+    copy = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", copy)
+    indented = "".join(f"  {line}\n" for line in text.splitlines())
+    (copy / "tests" / "playground.test.yaml").write_text(f"kind: policyTests\ntests:\n{indented}")
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("chat-recovery")), "policy", "test", str(copy), "-k", "the transfer"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0 and "1 passed, 0 failed" in done.stdout, done.stdout + done.stderr
+    none = playground.client.post("/api/suite-case", json={"now": NOW})
+    assert none.status_code == 422 and "a case needs a recovery" in none.json()["error"]
+
+
 @pytest.mark.parametrize(
     "body, words",
     [

@@ -178,6 +178,10 @@ def test_the_json_tab_shows_the_recovery(page):
     page.get_by_role("tab", name="JSON").click()
     assert page.locator("#recovery-tables").is_hidden()
     assert '"departmentId": "dep-billing"' in page.locator("#recovery-json").inner_text()
+    page.get_by_role("tab", name="As a suite case").click()
+    case = page.locator("#suite-case-yaml", has_text="$.visitor.info.departmentId: dep-billing")
+    case.wait_for()
+    assert case.inner_text().startswith("- name: examples/chat-transferred\n  now: '2026-11-24T09:00:30Z'\n  reports:\n")
 
 
 def tab_to(page, selector, presses=300):

@@ -326,6 +326,7 @@ function showAll() {
   if (!problems.length && !latest.requestError) box.append(element("p", {}, "No problems: `policy check` passes."));
   showDiagnosticsInEditor();
   showRecovery();
+  if (!$("suite-case").hidden) showSuiteCase();
 }
 
 function where(p) {
@@ -448,11 +449,26 @@ function showRecovery() {
   if (setAside.length) tables.append(table("Set aside", ["Message", "Action", "Held by", "Why"], setAside));
 }
 
-function selectTab(json) {
-  $("tab-tables").setAttribute("aria-selected", String(!json));
-  $("tab-json").setAttribute("aria-selected", String(json));
-  $("recovery-tables").hidden = json;
-  $("recovery-json").hidden = !json;
+const TABS = { tables: "recovery-tables", json: "recovery-json", case: "suite-case" };
+
+function selectTab(which) {
+  for (const [name, panel] of Object.entries(TABS)) {
+    $(`tab-${name}`).setAttribute("aria-selected", String(name === which));
+    $(panel).hidden = name !== which;
+  }
+  if (which === "case") showSuiteCase();
+}
+
+async function showSuiteCase() {
+  const out = $("suite-case-yaml");
+  out.textContent = "…";
+  const name = $("report-set").value || "a case from the playground";
+  try {
+    const answer = await api("/api/suite-case", { files: editedFiles(), reports: reports(), now: $("now").value.trim(), name });
+    out.textContent = answer.yaml;
+  } catch (error) {
+    out.textContent = error.message;
+  }
 }
 
 // Only the last set asked for is shown: arrowing through the picker asks for each set on the way.
@@ -607,8 +623,7 @@ async function start() {
   for (const name of sets.sets) $("report-set").append(element("option", { value: name }, name));
   $("report-set").addEventListener("change", (e) => loadReportSet(e.target.value));
   $("now").addEventListener("input", schedule);
-  $("tab-tables").addEventListener("click", () => selectTab(false));
-  $("tab-json").addEventListener("click", () => selectTab(true));
+  for (const name of Object.keys(TABS)) $(`tab-${name}`).addEventListener("click", () => selectTab(name));
   open(`policy/${listing.files[0].name}`);
   checkSoon();
 }

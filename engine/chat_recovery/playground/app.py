@@ -77,6 +77,11 @@ def create_app(workspace: Workspace) -> Starlette:
         ),
         Route("/api/changes", api(lambda b: workspace.changes(b.get("files"))), methods=["POST"]),
         Route("/api/suites", api(lambda b: workspace.suites(b.get("files"))), methods=["POST"]),
+        Route(
+            "/api/suite-case",
+            api(lambda b: workspace.suite_case(b.get("files"), b.get("reports"), b.get("now"), b.get("name"))),
+            methods=["POST"],
+        ),
         Route("/api/patch", api(lambda b: workspace.patch(b.get("files")), download="policy.patch"), methods=["POST"]),
         Route("/api/zip", api(lambda b: workspace.archive(b.get("files")), download="policy.zip"), methods=["POST"]),
         Route("/api/save", api(lambda b: workspace.save(b.get("files"))), methods=["POST"]),

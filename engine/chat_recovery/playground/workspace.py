@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from ..api import load_policy, recover
 from ..authoring.check import check_policy
 from ..authoring.diff.behaviour import DEFAULT_NOW, show_change
@@ -33,6 +35,7 @@ MAX_FILE_BYTES = 256 * 1024  # the shipped rule files are under 40 KiB
 MAX_REPORTS = 64
 MAX_REPORT_BYTES = 1024 * 1024
 MAX_SET_FILES = 64  # files read from one report-set directory
+SUITE_PATHS = ("$.visitor.", "$.chat.props.", "$.chat.state.")  # what a suite case pins: the values the policy decides
 
 
 class Refused(ValueError):
@@ -218,6 +221,28 @@ class Workspace:
                 "coverage": {"percent": round(coverage.percent, 1), "missing": [str(item) for item in coverage.missing]},
             }
             return _without(work, _without(str(self.directory), answer))
+
+    def suite_case(self, edited: Any, reports: Any, now: Any, name: Any = None) -> dict:
+        """The current reports and their recovery as a test-suite case, the
+        YAML a product owner would write by hand: the reports, `now`, and
+        every visitor value, chat property and chat state field the policy
+        decided, as expected; to paste under `tests:` of a suite."""
+        answer = self.check_and_recover(edited, reports, now)
+        recovery = answer.get("recovery")
+        if recovery is None:
+            raise Refused(answer.get("recoveryError") or "pick or write reports first: a case needs a recovery")
+        expect = {
+            path: entry.get("value")
+            for path, entry in recovery["explain"].items()
+            if path.startswith(SUITE_PATHS) and entry.get("recovered") is not False
+        }
+        case = {
+            "name": name if isinstance(name, str) and name.strip() else "a case from the playground",
+            "now": _now(now),
+            "reports": _reports(reports),
+            "expect": expect,
+        }
+        return {"yaml": yaml.safe_dump([case], allow_unicode=True, sort_keys=False, width=120)}
 
     def patch(self, edited: Any) -> str:
         """The edits as a `git diff` of the policy directory (paths relative to

@@ -310,3 +310,19 @@ def test_completion_and_hover_come_from_the_schemas_and_the_strategy_table(page)
     page.mouse.move(0, 0)
     hover_word(page, "strategy")
     page.locator(".cm-tooltip-hover .hover-text", has_text="Strategy: A name from strategies.yaml").wait_for()
+
+
+def test_what_no_case_exercises_is_marked_in_the_gutter(page):
+    page.locator("#policy-files button", has_text="strategies.yaml").click()
+    page.keyboard.press("Control+End")
+    page.keyboard.insert_text("  newestWins:\n    from: [visitor, agent]\n    pick: latest\n")
+    page.locator("#status", has_text="policy check passes").wait_for()
+    page.get_by_role("button", name="Run suites").click()
+    listed = page.locator("#test-failures li.uncovered")
+    listed.wait_for()
+    assert listed.all_inner_texts() == ["strategies.yaml:63 no case exercises strategy 'newestWins'"]
+    assert page.locator("#tests-summary").inner_text().endswith("coverage 99.3%")
+    marker = page.locator(".cm-coverage-gutter .uncovered")
+    assert marker.count() == 1 and "newestWins" in marker.get_attribute("title")
+    page.locator("#policy-files button", has_text="visitor-info.yaml").click()
+    assert page.locator(".cm-coverage-gutter .uncovered").count() == 0  # only where it is

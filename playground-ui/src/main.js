@@ -3,8 +3,8 @@
 // files, the reports and `now` to /api/check, which answers with `policy
 // check`'s diagnostics and the recovery with explain. Nothing leaves this origin.
 import { EditorView, basicSetup } from "codemirror";
-import { hoverTooltip } from "@codemirror/view";
-import { EditorState } from "@codemirror/state";
+import { GutterMarker, gutter, hoverTooltip } from "@codemirror/view";
+import { EditorState, RangeSet, StateEffect, StateField } from "@codemirror/state";
 import { yaml } from "@codemirror/lang-yaml";
 import { lintGutter, setDiagnostics } from "@codemirror/lint";
 
@@ -130,6 +130,36 @@ const hover = hoverTooltip((view, pos) => {
   };
 });
 
+// Coverage in the gutter: after "Run suites", each rule or table row no case exercises.
+class Uncovered extends GutterMarker {
+  constructor(text) {
+    super();
+    this.text = text;
+  }
+  toDOM() {
+    return element("span", { class: "uncovered", title: this.text }, "○");
+  }
+}
+const setCoverage = StateEffect.define();
+const coverageField = StateField.define({
+  create: () => RangeSet.empty,
+  update(markers, tr) {
+    for (const effect of tr.effects) if (effect.is(setCoverage)) return effect.value;
+    return markers.map(tr.changes);
+  },
+});
+const coverageGutter = [coverageField, gutter({ class: "cm-coverage-gutter", markers: (v) => v.state.field(coverageField) })];
+let uncovered = [];
+
+function showCoverageInEditor() {
+  if (!active) return;
+  const doc = docs.get(active);
+  const lines = view.state.doc;
+  const here = doc.kind === "policy" ? uncovered.filter((m) => m.file === doc.name && m.line >= 1 && m.line <= lines.lines) : [];
+  const markers = here.sort((a, b) => a.line - b.line).map((m) => new Uncovered(m.text).range(lines.line(m.line).from));
+  view.dispatch({ effects: setCoverage.of(RangeSet.of(markers)) });
+}
+
 function newState(key, text) {
   return EditorState.create({
     doc: text,
@@ -137,6 +167,7 @@ function newState(key, text) {
       basicSetup,
       yaml(),
       lintGutter(),
+      coverageGutter,
       EditorState.languageData.of(() => [{ autocomplete: complete }]),
       hover,
       EditorView.contentAttributes.of({ "aria-label": `${key.startsWith("report/") ? "report" : "rule file"} ${key.split("/")[1]}` }),
@@ -171,6 +202,7 @@ function open(key, line = 0, col = 0) {
   $("editor-title").textContent = docs.get(key).name;
   for (const button of document.querySelectorAll(".tree button")) button.setAttribute("aria-current", String(button.dataset.key === key));
   showDiagnosticsInEditor();
+  showCoverageInEditor();
   if (line > 0) {
     const doc = view.state.doc;
     const at = doc.line(Math.min(line, doc.lines));
@@ -570,9 +602,11 @@ async function runSuites() {
         f.decidedBy ? element("span", {}, "; decided by ", decidedBy(f.decidedBy)) : null,
       ),
     ),
-    ...answer.coverage.missing.map((m) => element("li", {}, `not exercised: ${m}`)),
+    ...answer.coverage.missing.map((m) => element("li", { class: "uncovered" }, ruleButton(m.file, m.line, m.col), ` ${m.text.replace(/^\S+: not covered: /, "no case exercises ")}`)),
   ];
   if (items.length) box.append(element("ul", { id: "test-failures" }, ...items));
+  uncovered = answer.coverage.missing;
+  showCoverageInEditor();
 }
 
 function decidedBy(text) {

@@ -218,7 +218,13 @@ class Workspace:
                 "suites": len(suites),
                 "failures": failed,
                 "problems": [d.to_dict() for d in problems],
-                "coverage": {"percent": round(coverage.percent, 1), "missing": [str(item) for item in coverage.missing]},
+                "coverage": {
+                    "percent": round(coverage.percent, 1),
+                    "missing": [
+                        {"file": item.origin.file, "line": item.origin.line, "col": item.origin.col, "text": str(item)}
+                        for item in coverage.missing
+                    ],
+                },
             }
             return _without(work, _without(str(self.directory), answer))
 

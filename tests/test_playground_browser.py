@@ -326,3 +326,31 @@ def test_what_no_case_exercises_is_marked_in_the_gutter(page):
     assert marker.count() == 1 and "newestWins" in marker.get_attribute("title")
     page.locator("#policy-files button", has_text="visitor-info.yaml").click()
     assert page.locator(".cm-coverage-gutter .uncovered").count() == 0  # only where it is
+
+
+def test_a_broken_invariant_shows_the_messages_that_break_it(page):
+    page.locator("#policy-files button", has_text="chat-actions.yaml").click()
+    page.keyboard.press("Control+f")  # CodeMirror's search, as a person finds a rule
+    page.keyboard.type("on: requestChatToBot")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    page.keyboard.press("End")  # the found text was selected: to its line's end
+    page.keyboard.press("ArrowDown")
+    assert page.locator(".cm-activeLine").inner_text() == "    when: {status: {not: [chatEnded, refusedByAgent]}}"
+    page.keyboard.press("End")
+    for _ in range(3):
+        page.keyboard.press("ArrowLeft")
+    for _ in range(len(", refusedByAgent")):
+        page.keyboard.press("Shift+ArrowLeft")
+    page.keyboard.press("Backspace")
+    broken = page.locator("#diagnostics li.error", has_text="invariant-fails")
+    broken.wait_for()
+    assert (
+        broken.locator("button")
+        .inner_text()
+        .startswith("invariants.yaml:45:3: error[invariant-fails]: invariant 'refusedNeverWaitsAgain' fails:")
+    )
+    assert broken.locator("ol.steps li").all_inner_texts() == [
+        "agentRefuseChat → refusedByAgent",
+        "requestChatToBot → waitingForChat",
+    ]

@@ -367,7 +367,17 @@ function where(p) {
 
 function diagnosticItem(p, kind) {
   const label = `${where(p)}: ${p.severity}[${p.code}]: ${p.message}`;
-  return element("li", { class: kind }, element("button", { type: "button", onclick: () => open(`policy/${p.file}`, p.line, p.col) }, label));
+  const item = element("li", { class: kind }, element("button", { type: "button", onclick: () => open(`policy/${p.file}`, p.line, p.col) }, label));
+  // A broken invariant's counterexample, as the message sequence that breaks it: "action [status] -> ...".
+  const path = p.code === "invariant-fails" ? /fails: (.*?); /.exec(p.message) : null;
+  if (path) {
+    const steps = path[1].split(" -> ").map((step) => {
+      const [, action, status] = /^(.*) \[([^\]]*)\]$/.exec(step) || [null, step, ""];
+      return element("li", {}, element("code", {}, action), status ? ` → ${status}` : "");
+    });
+    item.append(element("ol", { class: "steps", "aria-label": "the messages that break it" }, ...steps));
+  }
+  return item;
 }
 
 function showDiagnosticsInEditor() {

@@ -210,6 +210,7 @@ def test_bad_input_is_a_message_and_the_server_stays_up(playground, body, words)
         ({"reports": [{"name": "a", "text": "{}"}] * 65, "now": NOW}, "at most 64 reports"),
         ({"reports": [{"name": "big.json", "text": " " * (1024 * 1024 + 1)}], "now": NOW}, "big.json: larger than 1024 KiB"),
         ({"reports": "x", "now": NOW}, "send the reports as"),
+        ({"reports": [{"name": "bomb.yaml", "text": "a: &a [x, x]\nb: [*a, *a]\n"}], "now": NOW}, "bomb.yaml: YAML anchors"),
         ({"reports": [{"name": "a.json", "text": "{}"}], "now": "yesterday"}, "now"),
         ({"reports": [{"name": "a.json", "text": "{}"}]}, "set `now`"),
     ],

@@ -663,7 +663,8 @@ async function start() {
   $("files-nav").addEventListener("drop", dropReports);
   $("download-patch").addEventListener("click", () => download("/api/patch", "policy.patch"));
   $("download-zip").addEventListener("click", () => download("/api/zip", "policy.zip"));
-  const sets = await api("/api/report-sets");
+  const sets = await api("/api/report-sets").catch((error) => ({ sets: [], problem: error.message }));
+  if (sets.problem) $("report-about").textContent = sets.problem;
   for (const name of sets.sets) $("report-set").append(element("option", { value: name }, name));
   $("report-set").addEventListener("change", (e) => loadReportSet(e.target.value));
   $("now").addEventListener("input", schedule);

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 NOW ?= 2026-11-24T09:00:30Z
 DEMO_OUT ?= demo-out
 
-.PHONY: demo lint test clean
+.PHONY: demo lint test clean ui
 
 $(BIN)/chat-recovery: pyproject.toml
 	py=$$(.ci/find-python '$(PYTHON)') && "$$py" -m venv $(VENV)
@@ -47,6 +47,11 @@ lint: $(BIN)/chat-recovery
 
 test: $(BIN)/chat-recovery
 	@$(call RUN_STEPS,$(TEST_STEPS))
+
+# The playground's page (playground-ui/) bundled into the package, where it is
+# committed: pip install and make demo need no Node; only a change to the page does.
+ui:
+	cd playground-ui && npm ci --no-audit --no-fund && node build.mjs
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .hypothesis .mypy_cache

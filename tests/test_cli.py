@@ -174,14 +174,17 @@ def test_version_comes_from_the_installed_metadata():
 @pytest.mark.parametrize(
     "argv, said",
     [
-        (["recovr"], "unknown command 'recovr' (did you mean 'recover'?); the commands are recover, bench, serve, policy"),
+        (
+            ["recovr"],
+            "unknown command 'recovr' (did you mean 'recover'?); the commands are recover, bench, serve, playground, policy",
+        ),
         (["polcy", "check"], "unknown command 'polcy' (did you mean 'policy'?)"),
         (
             ["policy", "chek"],
             "chat-recovery policy: error: unknown command 'chek' (did you mean 'check'?); the commands are check, test, docs, diff",
         ),
         (["policy", "check", "--format", "jsn"], "invalid choice: 'jsn' (did you mean 'json'?)"),
-        ([], "chat-recovery: error: choose a command: recover, bench, serve, policy"),
+        ([], "chat-recovery: error: choose a command: recover, bench, serve, playground, policy"),
         (["policy"], "chat-recovery policy: error: choose a policy command: check, test, docs, diff"),
     ],
 )

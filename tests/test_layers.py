@@ -22,7 +22,7 @@ FLOORS = (
     {"recovery"},  # reports + Policy -> a recovery
     {"api"},  # the Python API
     {"authoring", "batch", "live"},  # the product owner's tools; many visitors; live recovery
-    {"service", "bench"},  # HTTP; the benchmark
+    {"service", "bench", "playground"},  # HTTP; the benchmark; the policy playground (a local page)
     {"cli"},  # the command line
     {"tool", ""},  # the console script; `import chat_recovery` (lazy names)
 )

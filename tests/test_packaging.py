@@ -37,6 +37,8 @@ def test_wheel_carries_rules_and_schemas_and_works_installed(tmp_path, wheel):
     for path in ROOT.joinpath("schemas").glob("*.json"):
         assert f"chat_recovery/_bundled/schemas/{path.name}" in names
     assert "chat_recovery/py.typed" in names
+    for name in ("index.html", "app.js", "app.css"):  # the playground's page, built: no Node at install
+        assert f"chat_recovery/playground/static/{name}" in names
 
     target = tmp_path / "site"
     installed = subprocess.run(
@@ -101,6 +103,9 @@ def test_without_extras_every_command_but_serve_works_and_serve_names_its_extra(
     served = run("serve")
     assert served.returncode == 2 and served.stdout == ""
     assert served.stderr.count("\n") == 1 and "pip install 'chat-recovery[serve]'" in served.stderr, served.stderr
+    playground = run("playground")
+    assert playground.returncode == 2 and playground.stdout == ""
+    assert playground.stderr.count("\n") == 1 and "pip install 'chat-recovery[serve]'" in playground.stderr, playground.stderr
 
 
 @pytest.mark.parametrize(
@@ -112,6 +117,7 @@ def test_without_extras_every_command_but_serve_works_and_serve_names_its_extra(
         ["policy", "diff", "rules", "rules", "--no-suites"],
         ["recover", "--now", NOW, "examples/plain-visitor/1-visitor.json"],
         ["serve", "--help"],
+        ["playground", "--help"],
     ],
     ids=lambda argv: " ".join(argv[:2]),
 )

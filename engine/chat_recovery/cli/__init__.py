@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from typing import IO, Any
 
 from ..version import __version__
-from . import bench, policy_check, policy_diff, policy_docs, policy_test, recover, serve
+from . import bench, playground, policy_check, policy_diff, policy_docs, policy_test, recover, serve
 from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK, EXIT_USAGE, Parser, choose
 
-COMMANDS = (recover, bench, serve)  # chat-recovery <command>
+COMMANDS = (recover, bench, serve, playground)  # chat-recovery <command>
 POLICY_COMMANDS = (policy_check, policy_test, policy_docs, policy_diff)  # chat-recovery policy <command>
 
 __all__ = ["main", "entry", "EXIT_OK", "EXIT_BAD_INPUT", "EXIT_USAGE", "EXIT_BAD_POLICY"]

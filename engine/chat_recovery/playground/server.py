@@ -1,0 +1,52 @@
+"""Running the playground under uvicorn on a loopback socket bound before
+its URL is printed, so whoever reads the URL can connect at once."""
+
+from __future__ import annotations
+
+import signal
+import socket
+from collections.abc import Callable
+
+from .app import create_app
+from .workspace import Workspace
+
+HOST = "127.0.0.1"  # the page edits files on this machine: never another interface
+
+
+def listen(port: int) -> socket.socket:
+    """The bound socket (port 0: any free one); OSError when it cannot be bound."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((HOST, port))
+        sock.listen(64)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def run(workspace: Workspace, sock: socket.socket, announce: Callable[[], None]) -> int | None:
+    """Serve until SIGINT or SIGTERM; the signal that stopped it. Our own
+    handler is in force before `announce`, as for `serve` (service/server.py):
+    a stop sent the moment the URL is read stops the server."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        stopped_by: int | None = None
+
+        def handle_exit(self, sig: int, frame) -> None:
+            if self.should_exit and sig == signal.SIGINT:
+                self.force_exit = True
+            self.should_exit = True
+            self.stopped_by = self.stopped_by or sig
+
+    server = Server(uvicorn.Config(create_app(workspace), log_config=None, access_log=False, timeout_graceful_shutdown=2))
+    previous = {sig: signal.signal(sig, server.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        announce()
+        server.run(sockets=[sock])
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return server.stopped_by

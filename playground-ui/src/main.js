@@ -63,13 +63,20 @@ async function api(path, body) {
   const init = body === undefined ? {} : { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) };
   let response;
   try {
-    response = await fetch(path, init);
+    response = await fetch(relative(path), init);
   } catch (error) {
     throw new Error("the playground does not answer (was it stopped?)");
   }
   const answer = await response.json().catch(() => ({ error: `the playground answered ${response.status}` }));
+  if (response.status === 401) throw new Error("signed out: reload the page to sign in again");
   if (!response.ok) throw new Error(answer.error || `the playground answered ${response.status}`);
   return answer;
+}
+
+// The API's paths are relative to the page, which `playground` serves at /
+// and `serve --playground` at /playground/.
+function relative(path) {
+  return path.replace(/^\//, "");
 }
 
 // Completion and hover text: keys and enum values from the rule-file JSON Schemas
@@ -629,7 +636,7 @@ function decidedBy(text) {
 async function download(path, filename) {
   $("status").textContent = `preparing ${filename}…`;
   try {
-    const response = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ files: editedFiles() }) });
+    const response = await fetch(relative(path), { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ files: editedFiles() }) });
     if (!response.ok) throw new Error((await response.json().catch(() => ({}))).error || `the playground answered ${response.status}`);
     const url = URL.createObjectURL(await response.blob());
     const link = element("a", { href: url, download: filename });

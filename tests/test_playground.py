@@ -103,6 +103,26 @@ def test_an_edit_changes_the_recovery_and_names_the_deciding_rule(playground):
     assert (decided["rule"], decided["strategy"]) == ("visitor-info.yaml:154:3", "visitorOverrideAgent")  # no temporary path
 
 
+def test_edit_after_edit_each_answer_is_of_the_text_sent(playground):
+    """Files are parsed and schema-checked once per text (a keystroke changes
+    one file): going back to a text seen before answers for that text."""
+    reports = transfer_reports(playground)
+    support = visitor_info(playground, DEPARTMENT, DEPARTMENT.replace("agentOverrideVisitor", "visitorOverrideAgent"))
+    unschema = visitor_info(playground, DEPARTMENT, DEPARTMENT.replace("strategy: agentOverrideVisitor", "strategy: [1]"))
+    original = visitor_info(playground, DEPARTMENT, DEPARTMENT)
+
+    def department(files):
+        answer = playground.check(files=files, reports=reports, now=NOW).json()
+        return answer["recovery"] and answer["recovery"]["visitor"]["info"]["departmentId"], [
+            (p["file"], p["line"]) for p in answer["problems"] if p["severity"] == "error"
+        ]
+
+    for _ in range(2):
+        assert department(support) == ("dep-support", [])
+        assert department(unschema) == (None, [("visitor-info.yaml", 155)])
+        assert department(original) == ("dep-billing", [])
+
+
 def test_a_misspelt_strategy_is_an_error_at_its_line_with_the_did_you_mean(playground):
     answer = playground.check(
         files=visitor_info(playground, DEPARTMENT, DEPARTMENT.replace("agentOverrideVisitor", "agentOverideVisitor")),

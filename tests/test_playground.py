@@ -87,6 +87,9 @@ def test_it_prints_its_loopback_url_and_serves_the_page(playground):
     known = playground.client.get("/api/vocabulary").json()  # what the editor completes, from the schemas
     assert known["properties"]["keys"]["strategy"].startswith("Strategy: A name from strategies.yaml")
     assert {"first", "priority", "latest"} <= set(known["strategies"]["values"])
+    tree = known["properties"]["tree"]  # the keys by where they stand: `*` any name
+    assert set(tree["keys"]) == {"kind", "target", "description", "properties"}
+    assert set(tree["children"]["properties"]["children"]["*"]["keys"]) == {"strategy", "merge", "when", "seed", "description"}
 
 
 def test_an_edit_changes_the_recovery_and_names_the_deciding_rule(playground):

@@ -385,3 +385,23 @@ def test_in_the_service_the_token_is_typed_once_then_the_page_checks(browser, sh
     finally:
         context.close()
         served.stop()
+
+
+def test_completion_offers_the_keys_valid_where_the_cursor_is(page):
+    """Under a property, its rule's keys (strategy, seed; not `status`, a key
+    of `when:` below it); at the top, the file's (target)."""
+    page.select_option("#report-set", "examples/chat-transferred")
+    page.locator(f"{DEPARTMENT} a.rule").click()  # the cursor on `  departmentId:`
+    page.keyboard.press("End")
+    page.keyboard.press("Enter")  # the new line keeps the indentation (2): two more put it under departmentId
+    page.keyboard.type("  s")
+    offered = page.locator(".cm-tooltip-autocomplete li")
+    offered.first.wait_for()
+    assert sorted(offered.all_inner_texts()) == ["seed", "strategy"]
+    page.keyboard.press("Escape")
+    page.keyboard.press("Control+Home")
+    page.keyboard.press("Enter")
+    page.keyboard.press("ArrowUp")
+    page.keyboard.type("ta")
+    offered.first.wait_for()
+    assert offered.all_inner_texts() == ["target"]

@@ -115,8 +115,59 @@ function complete(context) {
   }
   const key = /^\s*(?:-\s+)?([A-Za-z]*)$/.exec(before);
   if (key && kind && (key[1] || context.explicit)) {
-    const options = Object.entries(kind.keys).map(([label, info]) => ({ label, type: "property", info, apply: `${label}: ` }));
+    const here = kind.tree && branchAt(kind.tree, pathAt(context.state, line, before));
+    const table = here && Object.keys(here.keys).length ? here.keys : kind.keys; // a path the schema does not know: every key
+    const options = Object.entries(table).map(([label, info]) => ({ label, type: "property", info, apply: `${label}: ` }));
     return { from: context.pos - key[1].length, options, validFor: /^[A-Za-z]*$/ };
+  }
+  return null;
+}
+
+// The keys from the document's top to the mapping the cursor's line is in, read
+// from the indentation above it (`[]` for a list's item): ["properties", "departmentId"].
+function pathAt(state, line, before) {
+  const start = /^(\s*)(-\s+)?/.exec(before);
+  let column = start[0].length; // where the key being typed starts
+  const path = [];
+  let inItem = false;
+  if (start[2]) {
+    path.unshift("[]");
+    column = start[1].length;
+    inItem = true;
+  }
+  for (let n = line.number - 1; n >= 1; n--) {
+    const text = state.doc.line(n).text;
+    if (/^\s*(#.*)?$/.test(text)) continue;
+    const found = /^(\s*)(-\s+)?(?:(["']?)([^\s:#"'][^:#"']*)\3:(\s*(?:#.*)?$|\s))?/.exec(text);
+    const dash = found[1].length;
+    const keyAt = dash + (found[2] ? found[2].length : 0);
+    const block = found[4] !== undefined && /^\s*(#.*)?$/.test(found[5]); // "key:" with its value below
+    if (found[2] && dash < column && (keyAt >= column || !found[4])) {
+      path.unshift("[]"); // a sibling key of this list item, or an item whose mapping starts below
+      column = dash;
+      inItem = true;
+    } else if (found[4] !== undefined && block && (keyAt < column || (inItem && keyAt === column && !found[2]))) {
+      path.unshift(found[4]);
+      column = keyAt;
+      inItem = false;
+      if (found[2]) {
+        path.unshift("[]");
+        column = dash;
+        inItem = true;
+      }
+    }
+    if (column === 0 && !inItem) break;
+  }
+  return path;
+}
+
+// The schema's branch at `path`: a name, else `*` (any name) at each step.
+function branchAt(tree, path) {
+  if (!path.length) return tree;
+  for (const step of [path[0], "*"]) {
+    const child = tree.children[step];
+    const found = child && branchAt(child, path.slice(1));
+    if (found) return found;
   }
   return null;
 }

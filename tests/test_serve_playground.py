@@ -143,3 +143,16 @@ def test_the_variable_turns_it_on_or_off_and_names_a_word_it_does_not_take(monke
         assert server.client.get("/playground/api/files").status_code == 404
     finally:
         server.stop()
+
+
+def test_without_a_token_it_answers_only_requests_naming_this_machine():
+    """No token (loopback only): no login, but a page from another site that
+    rebinds its name to 127.0.0.1 is refused, as by the `playground` command."""
+    server = Served("--workers", "0", "--playground", token=None)
+    try:
+        assert server.banner.endswith("/playground/ (this machine only, no token)")
+        assert server.client.get("/playground/api/files").status_code == 200
+        rebound = server.client.get("/playground/api/files", headers={"Host": "attacker.example"})
+        assert rebound.status_code == 403 and "only on this machine" in rebound.json()["error"]
+    finally:
+        server.stop()

@@ -87,6 +87,9 @@ def test_it_prints_its_loopback_url_and_serves_the_page(playground):
     known = playground.client.get("/api/vocabulary").json()  # what the editor completes, from the schemas
     assert known["properties"]["keys"]["strategy"].startswith("Strategy: A name from strategies.yaml")
     assert {"first", "priority", "latest"} <= set(known["strategies"]["values"])
+    tree = known["properties"]["tree"]  # the keys by where they stand: `*` any name
+    assert set(tree["keys"]) == {"kind", "target", "description", "properties"}
+    assert set(tree["children"]["properties"]["children"]["*"]["keys"]) == {"strategy", "merge", "when", "seed", "description"}
 
 
 def test_an_edit_changes_the_recovery_and_names_the_deciding_rule(playground):
@@ -101,6 +104,26 @@ def test_an_edit_changes_the_recovery_and_names_the_deciding_rule(playground):
     assert after["ok"] and after["recovery"]["visitor"]["info"]["departmentId"] == "dep-support"
     decided = after["recovery"]["explain"]["$.visitor.info.departmentId"]
     assert (decided["rule"], decided["strategy"]) == ("visitor-info.yaml:154:3", "visitorOverrideAgent")  # no temporary path
+
+
+def test_edit_after_edit_each_answer_is_of_the_text_sent(playground):
+    """Files are parsed and schema-checked once per text (a keystroke changes
+    one file): going back to a text seen before answers for that text."""
+    reports = transfer_reports(playground)
+    support = visitor_info(playground, DEPARTMENT, DEPARTMENT.replace("agentOverrideVisitor", "visitorOverrideAgent"))
+    unschema = visitor_info(playground, DEPARTMENT, DEPARTMENT.replace("strategy: agentOverrideVisitor", "strategy: [1]"))
+    original = visitor_info(playground, DEPARTMENT, DEPARTMENT)
+
+    def department(files):
+        answer = playground.check(files=files, reports=reports, now=NOW).json()
+        return answer["recovery"] and answer["recovery"]["visitor"]["info"]["departmentId"], [
+            (p["file"], p["line"]) for p in answer["problems"] if p["severity"] == "error"
+        ]
+
+    for _ in range(2):
+        assert department(support) == ("dep-support", [])
+        assert department(unschema) == (None, [("visitor-info.yaml", 155)])
+        assert department(original) == ("dep-billing", [])
 
 
 def test_a_misspelt_strategy_is_an_error_at_its_line_with_the_did_you_mean(playground):

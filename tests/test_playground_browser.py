@@ -354,3 +354,54 @@ def test_a_broken_invariant_shows_the_messages_that_break_it(page):
         "agentRefuseChat → refusedByAgent",
         "requestChatToBot → waitingForChat",
     ]
+
+
+def test_in_the_service_the_token_is_typed_once_then_the_page_checks(browser, shots):
+    """`serve --playground`: /playground/ sends a browser to the login form;
+    a wrong token is said there, the right one opens the page, whose checks
+    and recoveries then run as in the `playground` command."""
+    from service import TOKEN, Served
+
+    served = Served("--workers", "0", "--playground")
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(WAIT_MS)
+        page.goto(served.url + "/playground")
+        assert page.url == served.url + "/playground/login"
+        page.keyboard.type("not-the-token")
+        page.keyboard.press("Enter")
+        assert "not the service's token" in page.locator("[role=alert]").inner_text()
+        page.locator("#token").fill("")
+        page.keyboard.type(TOKEN)
+        page.keyboard.press("Enter")
+        page.locator("body[data-answered]").wait_for(state="attached")
+        assert page.url == served.url + "/playground/"
+        assert page.context.cookies()[0]["httpOnly"] is True
+        page.select_option("#report-set", "examples/chat-transferred")
+        assert page.locator(f"{DEPARTMENT} td.value").inner_text() == "dep-billing"
+        assert page.locator("#status").inner_text() == "policy check passes"
+        page.screenshot(path=str(shots / "9-in-the-service.png"))
+    finally:
+        context.close()
+        served.stop()
+
+
+def test_completion_offers_the_keys_valid_where_the_cursor_is(page):
+    """Under a property, its rule's keys (strategy, seed; not `status`, a key
+    of `when:` below it); at the top, the file's (target)."""
+    page.select_option("#report-set", "examples/chat-transferred")
+    page.locator(f"{DEPARTMENT} a.rule").click()  # the cursor on `  departmentId:`
+    page.keyboard.press("End")
+    page.keyboard.press("Enter")  # the new line keeps the indentation (2): two more put it under departmentId
+    page.keyboard.type("  s")
+    offered = page.locator(".cm-tooltip-autocomplete li")
+    offered.first.wait_for()
+    assert sorted(offered.all_inner_texts()) == ["seed", "strategy"]
+    page.keyboard.press("Escape")
+    page.keyboard.press("Control+Home")
+    page.keyboard.press("Enter")
+    page.keyboard.press("ArrowUp")
+    page.keyboard.type("ta")
+    offered.first.wait_for()
+    assert offered.all_inner_texts() == ["target"]

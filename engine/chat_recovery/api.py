@@ -10,7 +10,6 @@ from typing import Any
 from .diagnostics import ReportError
 from .policy import bundled
 from .policy.compile import compile_policy
-from .policy.contract import load_contract
 from .policy.model import Policy
 from .recovery.fold import fold
 from .recovery.render import render as _render
@@ -25,7 +24,7 @@ Keys = MessageKeys | Mapping[str, bytes | str] | None
 def load_policy(directory: str | Path | None = None) -> Policy:
     """Load, validate and compile a policy directory (the bundled default
     when None). Raises PolicyError listing every problem with file:line:col."""
-    contract = load_contract(bundled.schemas_dir())
+    contract = bundled.contract()
     if directory is None:
         return compile_policy(bundled.rules_dir(), "rules", contract)
     return compile_policy(Path(directory), str(directory), contract)

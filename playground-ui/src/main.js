@@ -8,7 +8,7 @@ import { EditorState, RangeSet, StateEffect, StateField } from "@codemirror/stat
 import { yaml } from "@codemirror/lang-yaml";
 import { lintGutter, setDiagnostics } from "@codemirror/lint";
 
-const DEBOUNCE_MS = 100;
+const DEBOUNCE_MS = 60; // a check of the shipped policy takes ~25 ms: a pause this short in typing is worth one
 const CHANGES_DEBOUNCE_MS = 400; // the diff recovers every case twice: asked once typing pauses, so it never slows a check
 const $ = (id) => document.getElementById(id);
 
@@ -63,13 +63,20 @@ async function api(path, body) {
   const init = body === undefined ? {} : { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) };
   let response;
   try {
-    response = await fetch(path, init);
+    response = await fetch(relative(path), init);
   } catch (error) {
     throw new Error("the playground does not answer (was it stopped?)");
   }
   const answer = await response.json().catch(() => ({ error: `the playground answered ${response.status}` }));
+  if (response.status === 401) throw new Error("signed out: reload the page to sign in again");
   if (!response.ok) throw new Error(answer.error || `the playground answered ${response.status}`);
   return answer;
+}
+
+// The API's paths are relative to the page, which `playground` serves at /
+// and `serve --playground` at /playground/.
+function relative(path) {
+  return path.replace(/^\//, "");
 }
 
 // Completion and hover text: keys and enum values from the rule-file JSON Schemas
@@ -108,8 +115,59 @@ function complete(context) {
   }
   const key = /^\s*(?:-\s+)?([A-Za-z]*)$/.exec(before);
   if (key && kind && (key[1] || context.explicit)) {
-    const options = Object.entries(kind.keys).map(([label, info]) => ({ label, type: "property", info, apply: `${label}: ` }));
+    const here = kind.tree && branchAt(kind.tree, pathAt(context.state, line, before));
+    const table = here && Object.keys(here.keys).length ? here.keys : kind.keys; // a path the schema does not know: every key
+    const options = Object.entries(table).map(([label, info]) => ({ label, type: "property", info, apply: `${label}: ` }));
     return { from: context.pos - key[1].length, options, validFor: /^[A-Za-z]*$/ };
+  }
+  return null;
+}
+
+// The keys from the document's top to the mapping the cursor's line is in, read
+// from the indentation above it (`[]` for a list's item): ["properties", "departmentId"].
+function pathAt(state, line, before) {
+  const start = /^(\s*)(-\s+)?/.exec(before);
+  let column = start[0].length; // where the key being typed starts
+  const path = [];
+  let inItem = false;
+  if (start[2]) {
+    path.unshift("[]");
+    column = start[1].length;
+    inItem = true;
+  }
+  for (let n = line.number - 1; n >= 1; n--) {
+    const text = state.doc.line(n).text;
+    if (/^\s*(#.*)?$/.test(text)) continue;
+    const found = /^(\s*)(-\s+)?(?:(["']?)([^\s:#"'][^:#"']*)\3:(\s*(?:#.*)?$|\s))?/.exec(text);
+    const dash = found[1].length;
+    const keyAt = dash + (found[2] ? found[2].length : 0);
+    const block = found[4] !== undefined && /^\s*(#.*)?$/.test(found[5]); // "key:" with its value below
+    if (found[2] && dash < column && (keyAt >= column || !found[4])) {
+      path.unshift("[]"); // a sibling key of this list item, or an item whose mapping starts below
+      column = dash;
+      inItem = true;
+    } else if (found[4] !== undefined && block && (keyAt < column || (inItem && keyAt === column && !found[2]))) {
+      path.unshift(found[4]);
+      column = keyAt;
+      inItem = false;
+      if (found[2]) {
+        path.unshift("[]");
+        column = dash;
+        inItem = true;
+      }
+    }
+    if (column === 0 && !inItem) break;
+  }
+  return path;
+}
+
+// The schema's branch at `path`: a name, else `*` (any name) at each step.
+function branchAt(tree, path) {
+  if (!path.length) return tree;
+  for (const step of [path[0], "*"]) {
+    const child = tree.children[step];
+    const found = child && branchAt(child, path.slice(1));
+    if (found) return found;
   }
   return null;
 }
@@ -629,7 +687,7 @@ function decidedBy(text) {
 async function download(path, filename) {
   $("status").textContent = `preparing ${filename}…`;
   try {
-    const response = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ files: editedFiles() }) });
+    const response = await fetch(relative(path), { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ files: editedFiles() }) });
     if (!response.ok) throw new Error((await response.json().catch(() => ({}))).error || `the playground answered ${response.status}`);
     const url = URL.createObjectURL(await response.blob());
     const link = element("a", { href: url, download: filename });

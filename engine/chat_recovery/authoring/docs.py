@@ -18,7 +18,6 @@ from ..api import load_policy
 from ..policy import bundled
 from ..policy.compile_invariants import NOT_THE_FORM
 from ..policy.conditions import CONDITIONS
-from ..policy.contract import load_contract
 from ..policy.effects import EFFECT_OPS
 from ..policy.files import Document, read_documents
 from ..recovery.picks import PICKS
@@ -289,7 +288,7 @@ def markdown(directory: str | Path | None = None) -> str:
     """The policy's Markdown; raises PolicyError when the policy does not load."""
     policy = load_policy(directory)
     path = bundled.rules_dir() if directory is None else Path(directory)
-    docs, _ = read_documents(path, policy.root, load_contract(bundled.schemas_dir()))
+    docs, _ = read_documents(path, policy.root, bundled.contract())
     order = {"visitor.info": 0, "chat.props": 1}
     out = ["# The recovery policy", "", f"Generated from the rule files by `{COMMAND}`; edit the rule files, not this page.", ""]
     for kind, section in SECTIONS:

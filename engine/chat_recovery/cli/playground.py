@@ -57,7 +57,7 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
         stderr.write(f"chat-recovery playground: --port {args.port} is not a port (0 to 65535)\n")
         return EXIT_USAGE
     directory = Path(args.policy) if args.policy else bundled.rules_dir()
-    roots = [Path(r) for r in args.reports] if args.reports else _default_roots(directory)
+    roots = [Path(r) for r in args.reports] if args.reports else default_roots(directory)
     try:
         workspace = Workspace.open(directory, roots, writable=args.write)
     except Refused as exc:
@@ -80,7 +80,8 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
     return 128 + signal.SIGINT if stopped_by == signal.SIGINT else EXIT_OK
 
 
-def _default_roots(directory: Path) -> list[Path]:
+def default_roots(directory: Path) -> list[Path]:
+    """examples/ and corpus/ in the current folder and beside the policy directory."""
     roots: list[Path] = []
     for base in (Path.cwd(), directory.resolve().parent):
         for name in ("examples", "corpus"):

@@ -16,7 +16,20 @@ from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_CANNOT_LISTEN, EXIT_OK
 
 SERVE_EXTRA = ("starlette", "uvicorn", "redis", "prometheus_client", "anyio")  # what `pip install 'chat-recovery[serve]'` brings
 
-TYPE_NAMES = {int: "a whole number", float: "a number"}  # for "'http' is not a whole number"
+
+def switch(text: str) -> bool:
+    """A setting that is on or off: the flag alone, or its variable set to one of these words."""
+    words = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+    if text.strip().lower() not in words:
+        raise ValueError(text)
+    return words[text.strip().lower()]
+
+
+TYPE_NAMES = {
+    int: "a whole number",
+    float: "a number",
+    switch: "on or off (1, true, yes, on / 0, false, no, off)",
+}  # for "'http' is not a whole number"
 
 FLAGS = (  # field, flag, parser, help
     ("host", "--host", str, "address to listen on (default 127.0.0.1)"),
@@ -98,6 +111,13 @@ FLAGS = (  # field, flag, parser, help
         float,
         "seconds a replay step may run before its worker is killed and the step runs again on a new one (default 30)",
     ),
+    (
+        "playground",
+        "--playground",
+        switch,
+        "serve the policy playground at /playground, behind the token (a login form sets a session cookie); "
+        "it checks and recovers edited copies in memory, never changes the policy in force, never writes (default off)",
+    ),
 )
 
 
@@ -108,8 +128,11 @@ def add_parser(sub, **kw) -> None:
     from ..service.config import env_name
 
     cmd = sub.add_parser("serve", help="serve live recovery over HTTP (reports in, recoveries out)", **kw)
-    for field, flag, _, text in FLAGS:
-        cmd.add_argument(flag, dest=field, metavar=field.upper(), help=f"{text} [{env_name(field)}]")
+    for field, flag, parser, text in FLAGS:
+        if parser is switch:  # given alone; its variable says on or off
+            cmd.add_argument(flag, dest=field, action="store_const", const="on", help=f"{text} [{env_name(field)}]")
+        else:
+            cmd.add_argument(flag, dest=field, metavar=field.upper(), help=f"{text} [{env_name(field)}]")
     cmd.set_defaults(run=run)
 
 
@@ -194,6 +217,9 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
     keys = keys_or_report(config.message_keys_file, {}, "chat-recovery serve", stderr)
     if keys is False:
         return EXIT_USAGE
+    playground = _playground(config, stderr) if config.playground else None
+    if playground is False:
+        return EXIT_BAD_POLICY
     try:
         sock = listen(config)
     except OSError as exc:
@@ -229,7 +255,8 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
     def announce() -> None:
         stdout.write(
             f"chat-recovery: serving on http://{config.host}:{config.port} (store: {store}; policy: "
-            f"{config.policy or 'bundled'}; {_workers(config.workers)}{_signatures(keys)})\n"
+            f"{config.policy or 'bundled'}; {_workers(config.workers)}{_signatures(keys)})"
+            f"{_playground_banner(config)}\n"
         )
         stdout.flush()
         event(
@@ -243,12 +270,13 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
             workers=config.workers,
             engine=engine_in_force(config, policy),
             messageKeys=",".join(keys) if keys else None,
+            playground="/playground/" if playground else None,
         )
         for kind, note in store_notes:
             event(log, logging.WARNING, kind, cause=note)
 
     try:
-        stopped_by = serve(service, config, sock, announce)
+        stopped_by = serve(service, config, sock, announce, playground or None)
     finally:
         close()
     event(log, logging.INFO, "stopped", signal=signal.Signals(stopped_by).name if stopped_by else None)
@@ -270,6 +298,33 @@ def _store_at_start(ready) -> list[tuple[str, str]]:
         raise
     except StoreUnavailable as exc:
         return [("storeUnavailable", str(exc))]
+
+
+def _playground(config, stderr: IO[str]):
+    """The playground app for `--playground`, over the policy directory the
+    service loaded (read again: its own copy, which edits never reach the
+    service's); False, with the reason written, when it cannot be opened."""
+    from pathlib import Path
+
+    from ..playground.gate import for_service
+    from ..playground.workspace import Refused, Workspace
+    from ..policy import bundled
+    from .playground import default_roots
+
+    directory = Path(config.policy) if config.policy else bundled.rules_dir()
+    try:
+        workspace = Workspace.open(directory, default_roots(directory), writable=False)
+    except Refused as exc:
+        stderr.write(f"chat-recovery serve: --playground: {exc}\n")
+        return False
+    return for_service(workspace, config.token)
+
+
+def _playground_banner(config) -> str:
+    if not config.playground:
+        return ""
+    how = "sign in with the token" if config.token else "this machine only, no token"
+    return f"; playground on http://{config.host}:{config.port}/playground/ ({how})"
 
 
 def _signatures(keys) -> str:

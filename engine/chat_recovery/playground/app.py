@@ -39,17 +39,21 @@ HEADERS = {
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 
-def create_app(workspace: Workspace) -> Starlette:
+def create_app(workspace: Workspace, local_only: bool = True) -> Starlette:
+    """`local_only`: answer only requests naming this machine (the
+    `playground` command, which has no token); `serve --playground` passes
+    False and puts the app behind the token instead (gate.py)."""
     known = vocabulary()
+    checks = anyio.CapacityLimiter(2)  # checks at once: more wait, and the server's other work goes on
 
     def api(work, method: str = "POST", download: str = ""):
         async def endpoint(request: Request) -> Response:
-            problem = _foreign(request)
+            problem = _foreign(request, local_only)
             if problem:
                 return _error(403, problem)
             try:
                 body = await _json_body(request) if method == "POST" else dict(request.query_params)
-                answer = await anyio.to_thread.run_sync(work, body)
+                answer = await anyio.to_thread.run_sync(work, body, limiter=checks)
             except Refused as exc:
                 return _error(422, str(exc))
             except Exception:  # a bug is a message in the page and a log line, never a traceback
@@ -64,8 +68,8 @@ def create_app(workspace: Workspace) -> Starlette:
         return endpoint
 
     routes = [
-        Route("/", _static("index.html")),
-        *(Route(f"/{name}", _static(name)) for name in STATIC),
+        Route("/", _static("index.html", local_only)),
+        *(Route(f"/{name}", _static(name, local_only)) for name in STATIC),
         Route("/api/files", api(lambda _: _files(workspace), "GET")),
         Route("/api/vocabulary", api(lambda _: known, "GET")),
         Route("/api/report-sets", api(lambda _: {"sets": workspace.report_sets()}, "GET")),
@@ -97,9 +101,9 @@ def _files(workspace: Workspace) -> dict:
     }
 
 
-def _static(name: str):
+def _static(name: str, local_only: bool):
     async def endpoint(request: Request) -> Response:
-        problem = _foreign(request)
+        problem = _foreign(request, local_only)
         if problem:
             return _error(403, problem)
         data = resources.files(__package__).joinpath("static", name).read_bytes()
@@ -108,11 +112,11 @@ def _static(name: str):
     return endpoint
 
 
-def _foreign(request: Request) -> str:
+def _foreign(request: Request, local_only: bool = True) -> str:
     """Why a request is not from a page this playground served, or ''."""
     host = request.headers.get("host", "")
     name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-    if name not in LOCAL_HOSTS:
+    if local_only and name not in LOCAL_HOSTS:
         return f"the playground answers only on this machine (127.0.0.1 or localhost), not '{host}'"
     if request.method == "POST" and request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
         return "send JSON (Content-Type: application/json)"

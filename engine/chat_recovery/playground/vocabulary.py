@@ -1,7 +1,10 @@
 """What the editor completes and explains on hover, read from the rule-file
 JSON Schemas (the same ones `policy check` validates with): per file kind,
 each key the schema admits and each value an enum allows, with the schema's
-title and description. Plain data for the page; the schemas are the one source."""
+title and description, and the same keys by where they may stand (`tree`:
+the keys of the mapping at a path of keys, `*` for any name, `[]` for a
+list's items), so the editor offers at the cursor only the keys valid
+there. Plain data for the page; the schemas are the one source."""
 
 from __future__ import annotations
 
@@ -15,15 +18,71 @@ from ..policy import bundled
 def vocabulary(schemas: Path | None = None) -> dict:
     """{kind: {"keys": {name: text}, "values": {value: text}}} for every policy-*.schema.json."""
     out = {}
-    for path in sorted((schemas or bundled.schemas_dir()).glob("policy-*.schema.json")):
-        schema = json.loads(path.read_text(encoding="utf-8"))
+    files = {
+        p.name: json.loads(p.read_text(encoding="utf-8"))
+        for p in sorted((schemas or bundled.schemas_dir()).glob("*.schema.json"))
+    }
+    for name, schema in files.items():
         kind = schema.get("properties", {}).get("kind", {}).get("const")
-        if isinstance(kind, str):
+        if name.startswith("policy-") and isinstance(kind, str):
             keys: dict[str, str] = {}
             values: dict[str, str] = {}
             _walk(schema, schema, keys, values, set())
-            out[kind] = {"keys": keys, "values": values}
+            tree = _branch()
+            _grow(tree, schema, name, files, 0, frozenset())
+            out[kind] = {"keys": keys, "values": values, "tree": _pruned(tree)}
     return out
+
+
+MAX_DEPTH = 12  # levels of nesting followed: the rule files nest less; a recursive schema stops here
+
+
+def _branch() -> dict:
+    return {"keys": {}, "children": {}}
+
+
+def _grow(tree: dict, node: Any, file: str, files: dict, depth: int, seen: frozenset) -> None:
+    """Put the keys `node` admits into `tree`, and what each key's value
+    admits into its child, following $ref (into other schema files too),
+    allOf/anyOf/oneOf and if/then/else."""
+    if not isinstance(node, dict) or depth > MAX_DEPTH:
+        return
+    ref = node.get("$ref")
+    if isinstance(ref, str) and (file, ref) not in seen:
+        target, where = _lookup(ref, file, files)
+        _grow(tree, target, where, files, depth, seen | {(file, ref)})
+    for word in ("allOf", "anyOf", "oneOf"):
+        for sub in node.get(word) or ():
+            _grow(tree, sub, file, files, depth, seen)
+    for word in ("then", "else"):
+        _grow(tree, node.get(word), file, files, depth, seen)
+    for name, sub in (node.get("properties") or {}).items():
+        if isinstance(sub, dict):
+            tree["keys"].setdefault(name, _text(sub) or _text(_lookup(sub.get("$ref", ""), file, files)[0] or {}))
+            _grow(tree["children"].setdefault(name, _branch()), sub, file, files, depth + 1, seen)
+    named = [node.get("additionalProperties"), *(node.get("patternProperties") or {}).values()]
+    for sub in named:
+        if isinstance(sub, dict):
+            _grow(tree["children"].setdefault("*", _branch()), sub, file, files, depth + 1, seen)
+    if isinstance(node.get("items"), dict):
+        _grow(tree["children"].setdefault("[]", _branch()), node["items"], file, files, depth + 1, seen)
+
+
+def _lookup(ref: str, file: str, files: dict) -> tuple[Any, str]:
+    """The schema a $ref names ("other.schema.json#/pointer" or "#/pointer"), and its file."""
+    where, _, pointer = ref.partition("#")
+    where = where or file
+    node: Any = files.get(where)
+    for part in pointer.split("/")[1:] if pointer else ():
+        node = node.get(part.replace("~1", "/").replace("~0", "~")) if isinstance(node, dict) else None
+    return node, where
+
+
+def _pruned(tree: dict) -> dict:
+    """`tree` without the branches that admit no key (scalars): a smaller answer."""
+    children = {name: _pruned(child) for name, child in tree["children"].items()}
+    children = {name: child for name, child in children.items() if child["keys"] or child["children"]}
+    return {"keys": tree["keys"], "children": children}
 
 
 def _text(node: dict) -> str:

@@ -19,11 +19,15 @@ from typing import Any
 import yaml
 
 from ..api import load_policy, recover
-from ..authoring.check import check_policy
+from ..authoring.check.analysis import analyse
 from ..authoring.diff.behaviour import DEFAULT_NOW, show_change
 from ..authoring.diff.compare import CorpusError, diff, read_set, suite_cases
 from ..authoring.suites import measure, read_suites, run_suites
-from ..diagnostics import PolicyError, RecoveryError, ReportError
+from ..diagnostics import Diagnostic, PolicyError, RecoveryError, ReportError
+from ..policy import bundled
+from ..policy.compile import compile_policy
+from ..policy.files import DocumentCache
+from ..policy.model import Policy
 from ..recovery.reports import parse_bytes
 from ..timeutil import given_now
 
@@ -35,6 +39,7 @@ MAX_FILE_BYTES = 256 * 1024  # the shipped rule files are under 40 KiB
 MAX_REPORTS = 64
 MAX_REPORT_BYTES = 1024 * 1024
 MAX_SET_FILES = 64  # files read from one report-set directory
+SHOWN = "<playground>"  # the edited policy's name in its diagnostics, taken out again: the same on every check
 SUITE_PATHS = ("$.visitor.", "$.chat.props.", "$.chat.state.")  # what a suite case pins: the values the policy decides
 
 
@@ -55,6 +60,7 @@ class Workspace:
     writable: bool = False
     baseline: tempfile.TemporaryDirectory | None = None  # removed when the workspace is collected or the process ends
     _cached: dict = field(default_factory=dict)
+    _documents: DocumentCache = field(default_factory=DocumentCache)  # the rule files as last typed, parsed and checked
 
     @classmethod
     def open(cls, directory: Path, report_roots: Iterable[Path] = (), writable: bool = False) -> Workspace:
@@ -105,10 +111,10 @@ class Workspace:
         with tempfile.TemporaryDirectory(prefix="chat-recovery-playground-") as work:
             for name, text in files.items():
                 (Path(work) / name).write_text(text, encoding="utf-8")
-            policy, problems = check_policy(work)
+            policy, problems = self._check(work)
             answer: dict[str, Any] = {
                 "ok": not any(p.severity == "error" for p in problems),
-                "problems": [_without(work, p.to_dict()) for p in problems],
+                "problems": [_without(SHOWN, p.to_dict()) for p in problems],
             }
             if unusable:
                 answer.update(recovery=None, recoveryError=unusable)
@@ -118,10 +124,23 @@ class Workspace:
                     answer["recoveryError"] = "the policy does not load: fix the errors above to see a recovery"
                 else:
                     try:
-                        answer["recovery"] = _without(work, recover(policy, parsed, when, explain=True))
+                        answer["recovery"] = _without(SHOWN, recover(policy, parsed, when, explain=True))
                     except (ReportError, RecoveryError, PolicyError) as exc:
-                        answer["recoveryError"] = _without(work, str(exc))
+                        answer["recoveryError"] = _without(SHOWN, str(exc))
         return answer
+
+    def _load(self, work: str) -> Policy:
+        """The policy written in `work`, named SHOWN, its unchanged files read
+        from the cache (a keystroke changes one file): PolicyError otherwise."""
+        return compile_policy(Path(work), SHOWN, bundled.contract(), self._documents)
+
+    def _check(self, work: str) -> tuple[Policy | None, tuple[Diagnostic, ...]]:
+        """`check_policy` of the policy written in `work`, through `_load`."""
+        try:
+            policy = self._load(work)
+        except PolicyError as exc:
+            return None, exc.diagnostics
+        return policy, tuple(analyse(policy, bundled.contract()))
 
     def changes(self, edited: Any) -> dict:
         """`policy diff` of the policy as started against the edited one, over
@@ -136,7 +155,7 @@ class Workspace:
             for name, text in files.items():
                 (Path(work) / name).write_text(text, encoding="utf-8")
             try:
-                new = load_policy(work)
+                new = self._load(work)
             except PolicyError:
                 return {"diff": None, "message": "the edited policy does not load: fix its errors to see what the change does"}
             cases, notes = self._cases()
@@ -154,7 +173,7 @@ class Workspace:
                 "notes": list(result.notes),
             }
             assert self.baseline is not None
-            return {"diff": _without(self.baseline.name, _without(work, _without(str(self.directory), answer)))}
+            return {"diff": _without(self.baseline.name, _without(SHOWN, _without(str(self.directory), answer)))}
 
     def _baseline_policy(self) -> Any:
         if "baseline" not in self._cached:
@@ -189,7 +208,7 @@ class Workspace:
             for name, text in files.items():
                 (Path(work) / name).write_text(text, encoding="utf-8")
             try:
-                policy = load_policy(work)
+                policy = self._load(work)
             except PolicyError:
                 return {"ran": False, "message": "the edited policy does not load: fix its errors to run the suites"}
             suites, problems = read_suites(self.directory / "tests", "tests")
@@ -226,7 +245,7 @@ class Workspace:
                     ],
                 },
             }
-            return _without(work, _without(str(self.directory), answer))
+            return _without(SHOWN, _without(str(self.directory), answer))
 
     def suite_case(self, edited: Any, reports: Any, now: Any, name: Any = None) -> dict:
         """The current reports and their recovery as a test-suite case, the

@@ -11,14 +11,14 @@ from ..paths import json_path
 from .compile_chat import compile_chat
 from .compile_invariants import compile_invariants
 from .contract import POLICY_KINDS, Contract
-from .files import Document, files_digest, read_documents
+from .files import Document, DocumentCache, files_digest, read_documents
 from .model import Origin, Policy, PropertyRule, StatusRule, Strategy, frozen_map
 
 TARGETS = ("visitor.info", "chat.props")
 
 
-def compile_policy(directory: Path, shown_as: str, contract: Contract) -> Policy:
-    docs, problems = read_documents(directory, shown_as, contract)
+def compile_policy(directory: Path, shown_as: str, contract: Contract, cache: DocumentCache | None = None) -> Policy:
+    docs, problems = read_documents(directory, shown_as, contract, cache)
     build = _Build(contract, problems)
     policy = build.run(docs, shown_as)
     if build.problems or policy is None:

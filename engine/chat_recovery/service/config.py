@@ -42,6 +42,7 @@ class ServeConfig:
     max_visitor_bytes: int = limits.MAX_DOCUMENT_BYTES
     deadline: float = 10.0  # seconds a report may take to apply (replay and store retries); nothing is written after
     worker_timeout: float = 30.0  # seconds a replay step may run before its worker is killed and the step runs again
+    playground: bool = False  # the policy playground at /playground, behind the token; it never changes the policy in force
 
     @property
     def loopback(self) -> bool:

@@ -9,6 +9,7 @@ import signal
 import socket
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from ..live import Coordinator, InProcessRunner, Runner
 from ..live.stores import make_store
@@ -132,8 +133,15 @@ def listen(config: ServeConfig) -> socket.socket:
     return sock
 
 
-def serve(service: Service, config: ServeConfig, sock: socket.socket, announce: Callable[[], None] = lambda: None) -> int | None:
+def serve(
+    service: Service,
+    config: ServeConfig,
+    sock: socket.socket,
+    announce: Callable[[], None] = lambda: None,
+    playground: Any = None,
+) -> int | None:
     """Run until SIGTERM or SIGINT; the signal that stopped it (None if none).
+    `playground`: the policy playground's app, mounted at /playground.
 
     The server's own stop handler is in force before `announce` says "serving
     on": a SIGTERM sent the moment the banner is read must ask the server to
@@ -160,9 +168,12 @@ def serve(service: Service, config: ServeConfig, sock: socket.socket, announce: 
             event(log, logging.INFO, "shutdown", signal=name, openConnections=len(self.server_state.connections))
             await super().shutdown(sockets)
 
+    app = create_app(service)
+    if playground is not None:
+        app.mount("/playground", playground)
     server = Server(
         uvicorn.Config(
-            AccessLog(create_app(service)),
+            AccessLog(app),
             log_config=None,
             access_log=False,
             limit_concurrency=None,

@@ -9,7 +9,6 @@ from pathlib import Path
 from ...api import load_policy
 from ...diagnostics import Diagnostic, PolicyError
 from ...policy import bundled
-from ...policy.contract import load_contract
 from ...policy.model import Policy
 from .analysis import analyse
 
@@ -22,4 +21,4 @@ def check_policy(directory: str | Path | None = None) -> tuple[Policy | None, tu
         policy = load_policy(directory)
     except PolicyError as exc:
         return None, exc.diagnostics
-    return policy, tuple(analyse(policy, load_contract(bundled.schemas_dir())))
+    return policy, tuple(analyse(policy, bundled.contract()))

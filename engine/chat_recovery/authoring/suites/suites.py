@@ -11,7 +11,7 @@ from typing import Any
 from ...diagnostics import Code, Diagnostic, PolicyError, ReportError
 from ...paths import json_path
 from ...policy import bundled
-from ...policy.contract import Contract, load_contract
+from ...policy.contract import Contract
 from ...policy.schema_errors import problems as explain_errors
 from ...policy.yamlsource import Located, YamlError, load
 from ...recovery.reports import parse_bytes
@@ -82,7 +82,7 @@ def read_suites(
     shown = (shown_as or str(path)).rstrip("/")
     if not path.exists():
         return [], [Diagnostic(shown, 0, 0, "no such suite file or folder", Code.NO_SUITES)]
-    contract = contract or load_contract(bundled.schemas_dir())
+    contract = contract or bundled.contract()
     suites, problems = [], []
     for file in suite_files(path):
         name = shown if file == path else f"{shown}/{file.relative_to(path).as_posix()}"

@@ -186,6 +186,19 @@ def test_version_comes_from_the_installed_metadata():
         (["policy", "check", "--format", "jsn"], "invalid choice: 'jsn' (did you mean 'json'?)"),
         ([], "chat-recovery: error: choose a command: recover, bench, serve, playground, policy"),
         (["policy"], "chat-recovery policy: error: choose a policy command: check, test, docs, diff"),
+        (
+            ["serve", "--max-lst", "3"],
+            "chat-recovery serve: error: unrecognized arguments: --max-lst 3 (--max-lst: did you mean '--max-list'?)",
+        ),
+        (
+            ["recover", "--nwo", NOW, "x.json"],
+            "chat-recovery recover: error: unrecognized arguments: --nwo (--nwo: did you mean '--now'?)",
+        ),
+        (
+            ["policy", "check", "--strickt=1", "rules"],
+            "unrecognized arguments: --strickt=1 (--strickt: did you mean '--strict'?)",
+        ),
+        (["recover", "--zzz"], "chat-recovery recover: error: unrecognized arguments: --zzz"),
     ],
 )
 def test_a_mistyped_or_missing_command_is_named_with_the_close_match(argv, said):

@@ -32,6 +32,30 @@ class Parser(argparse.ArgumentParser):
             stream = self._stderr if file in (None, sys.stderr) else self._stdout if file is sys.stdout and self._stdout else file
             stream.write(message)
 
+    def parse_args(self, args=None, namespace=None):
+        """argparse's, with a close match for each mistyped option, found
+        among the options of the command it was given to."""
+        given = list(sys.argv[1:] if args is None else args)
+        parsed, extras = self.parse_known_args(given, namespace)
+        if extras:
+            parser = self._command_parser(given)
+            known = [s for action in parser._actions for s in action.option_strings]
+            hints = []
+            for extra in extras:
+                close = difflib.get_close_matches(extra.split("=")[0], known, n=1) if extra.startswith("--") else []
+                hints += [f"{extra.split('=')[0]}: did you mean '{close[0]}'?"] if close else []
+            parser.error(f"unrecognized arguments: {' '.join(extras)}" + (f" ({'; '.join(hints)})" if hints else ""))
+        return parsed
+
+    def _command_parser(self, given: Sequence[str]) -> argparse.ArgumentParser:
+        """The parser of the (sub)command `given` names, for its usage and options."""
+        parser: argparse.ArgumentParser = self
+        for token in given:
+            commands = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+            if commands is not None and token in commands.choices:
+                parser = commands.choices[token]
+        return parser
+
     def _check_value(self, action: argparse.Action, value) -> None:
         """argparse's check, worded as click does: the close match first."""
         if action.choices is None or value in action.choices:

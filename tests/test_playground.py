@@ -152,6 +152,36 @@ def test_what_the_change_does_over_the_report_sets_and_suites(playground):
     assert broken["diff"] is None and "does not load" in broken["message"]
 
 
+def test_a_suite_case_that_changes_opens_with_its_reports_and_now(playground):
+    """A suite case named by "what my change does" comes back as a report set
+    does, so the page recovers it under the edit: the value its suite pins changes."""
+    edited = visitor_info(playground, DEPARTMENT, DEPARTMENT.replace("agentOverrideVisitor", "visitorOverrideAgent"))
+    names = [c["name"] for c in playground.client.post("/api/changes", json={"files": edited}).json()["diff"]["cases"]]
+    [name] = [n for n in names if n.startswith("tests/visitor-info.test.yaml:")]
+    case = playground.client.get("/api/case", params={"name": name}).json()
+    assert case["about"].startswith("the case at tests/visitor-info.test.yaml:") and case["now"].endswith("Z")
+    assert [r["name"] for r in case["reports"]] == ["1-agent-a-1.json", "2-visitor.json"]
+    department = "$.visitor.info.departmentId"
+    before = playground.check(reports=case["reports"], now=case["now"]).json()["recovery"]["explain"][department]
+    after = playground.check(files=edited, reports=case["reports"], now=case["now"]).json()["recovery"]["explain"][department]
+    assert (before["value"], after["value"]) == ("support", "sales")
+    unknown = playground.client.get("/api/case", params={"name": "tests/nothing.test.yaml:1: no such case"})
+    assert unknown.status_code == 422 and unknown.json() == {"error": "no case 'tests/nothing.test.yaml:1: no such case'"}
+
+
+def test_hover_text_for_the_policys_own_names_in_both_languages(playground):
+    """Properties, statuses and actions as the rule files describe them (zh + en), not hard-coded."""
+    names = playground.client.get("/api/vocabulary").json()["names"]
+    assert names["browser"] == [
+        {"what": "visitor.info property", "file": "visitor-info.yaml", "zh": "访客的浏览器", "en": "the visitor's browser"}
+    ]
+    [pre_chat] = names["preChat"]
+    assert (pre_chat["what"], pre_chat["file"]) == ("status", "visitor-status.yaml") and "latestPrechatTime" in pre_chat["zh"]
+    [request] = names["visitorRequestChat"]
+    assert (request["what"], request["en"]) == ("action", "The visitor requests a chat; it waits from now.")
+    assert request["zh"].startswith("request time: visitor request chat")
+
+
 def test_the_suites_run_under_the_edited_policy(playground):
     edited = visitor_info(playground, DEPARTMENT, DEPARTMENT.replace("agentOverrideVisitor", "visitorOverrideAgent"))
     answer = playground.client.post("/api/suites", json={"files": edited}).json()

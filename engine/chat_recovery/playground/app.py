@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .vocabulary import vocabulary
+from .vocabulary import glossary, vocabulary
 from .workspace import Refused, Workspace
 
 log = logging.getLogger("chat_recovery.playground")
@@ -71,9 +71,12 @@ def create_app(workspace: Workspace, local_only: bool = True) -> Starlette:
         Route("/", _static("index.html", local_only)),
         *(Route(f"/{name}", _static(name, local_only)) for name in STATIC),
         Route("/api/files", api(lambda _: _files(workspace), "GET")),
-        Route("/api/vocabulary", api(lambda _: known, "GET")),
+        # The schemas' keys and values by file kind, and under "names" what the policy's own
+        # properties, statuses and actions mean (zh + en), from its rule files as last saved.
+        Route("/api/vocabulary", api(lambda _: {**known, "names": glossary(workspace.original)}, "GET")),
         Route("/api/report-sets", api(lambda _: {"sets": workspace.report_sets()}, "GET")),
         Route("/api/report-set", api(lambda q: workspace.report_set(q.get("name")), "GET")),
+        Route("/api/case", api(lambda q: workspace.case(q.get("name")), "GET")),
         Route(
             "/api/check",
             api(lambda b: workspace.check_and_recover(b.get("files"), b.get("reports"), b.get("now"))),

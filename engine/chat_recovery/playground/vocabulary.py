@@ -12,6 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from ..policy import bundled
 
 
@@ -120,3 +122,50 @@ def _resolved(node: dict, root: dict) -> dict:
         found = root.get("$defs", {}).get(ref.removeprefix("#/$defs/"))
         return found if isinstance(found, dict) else {}
     return {}
+
+
+# What each name of the policy means, in both languages, as its rule files say
+# (`description: {zh, en}`, or `seed:` when that is all an entry has): per file
+# kind, where the named entries stand and what they are called on hover.
+NAMED = {
+    "properties": (("properties",), "property"),
+    "visitorStatus": (("statuses",), "status"),
+    "chatActions": (("rules",), "action"),
+}
+
+
+def glossary(files: dict[str, str]) -> dict[str, list[dict]]:
+    """{name: [{"what", "file", "zh", "en"}, ...]} for every property,
+    status and action the policy's rule files (name -> text) describe; a
+    file that does not parse gives nothing (`policy check` says why)."""
+    out: dict[str, list[dict]] = {}
+    for file, text in sorted(files.items()):
+        try:
+            doc = yaml.safe_load(text)
+        except yaml.YAMLError:
+            continue
+        if not isinstance(doc, dict) or doc.get("kind") not in NAMED:
+            continue
+        (table,), what = NAMED[doc["kind"]]
+        if doc["kind"] == "properties" and isinstance(doc.get("target"), str):
+            what = f"{doc['target']} property"
+        for key, entry in (doc.get(table) or {}).items() if isinstance(doc.get(table), dict) else ():
+            if not isinstance(entry, dict):
+                continue
+            zh, en = _both(entry.get("description")) or _both(entry.get("seed")) or ("", "")
+            if not (zh or en):
+                continue
+            name = entry.get("on") if doc["kind"] == "chatActions" and isinstance(entry.get("on"), str) else key
+            out.setdefault(str(name), []).append({"what": what, "file": file, "zh": zh, "en": en})
+    return out
+
+
+def _both(text: Any) -> tuple[str, str] | None:
+    """(zh, en) of a `{zh, en}` mapping, or of a plain string (the seed's
+    words, given as they are: English or Chinese)."""
+    if isinstance(text, dict):
+        zh, en = text.get("zh"), text.get("en")
+        return (zh if isinstance(zh, str) else "", en if isinstance(en, str) else "")
+    if isinstance(text, str) and text.strip():
+        return ("", text) if text.isascii() else (text, "")
+    return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import io
+import json
 import re
 import tempfile
 import zipfile
@@ -199,6 +200,21 @@ class Workspace:
             self._cached["cases"] = (cases + suites, notes + suite_notes)
         return self._cached["cases"]
 
+    def case(self, name: Any) -> dict:
+        """One case "what my change does" names (a report set or a suite
+        case), as a report set is shown: its reports (JSON text, one file
+        each) and its `now`, for the page to recover under the edited policy."""
+        shown = {_without(str(self.directory), c.name): c for c in self._cases()[0]}
+        found = shown.get(name) if isinstance(name, str) else None
+        if found is None:
+            raise Refused(f"no case '{name}'")
+        reports = [
+            {"name": f"{n + 1}-{_side(r)}.json", "text": json.dumps(r, indent=2, ensure_ascii=False) + "\n"}
+            for n, r in enumerate(found.reports[:MAX_SET_FILES])
+        ]
+        where = _without(str(self.directory), found.where)
+        return {"name": name, "about": f"the case at {where}", "now": found.now, "reports": reports}
+
     def suites(self, edited: Any) -> dict:
         """The policy's own test suites (DIR/tests/*.test.yaml, as on disk) run
         under the edited policy, as `policy test` runs them: each failure with
@@ -389,6 +405,16 @@ def _now(now: Any) -> str:
         return given_now(now)
     except (TypeError, ValueError) as exc:
         raise Refused(str(exc)) from None
+
+
+def _side(report: Any) -> str:
+    """`visitor` or `agent-<id>`: who uploaded a report, for its file name."""
+    source = report.get("source") if isinstance(report, dict) else None
+    if not isinstance(source, dict):
+        return "report"
+    side = str(source.get("type") or "report")
+    named = f"{side}-{source['id']}" if source.get("id") not in (None, "") else side
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", named)[:60]
 
 
 def _without(work: str, value: Any) -> Any:

@@ -171,6 +171,15 @@ def test_a_product_owner_changes_a_strategy_and_sees_the_recovery_change(page, s
     assert page.locator("#report-set").input_value() == "corpus/transfer-pending"
     page.locator(f"{DEPARTMENT} td.decided", has_text="visitorOverrideAgent").wait_for()
 
+    # A suite case opens too: its reports and its `now`, recovered under the edit (the value its suite pins changes).
+    page.locator("#changed-cases button.case", has_text="tests/visitor-info.test.yaml:").click()
+    page.locator("#report-files button", has_text="2-visitor.json").wait_for()
+    assert page.locator("#report-about").inner_text().startswith("the case at tests/visitor-info.test.yaml:")
+    assert page.locator("#report-set").input_value() == ""
+    page.locator(f"{DEPARTMENT} td.value", has_text="sales").wait_for()
+    assert page.locator(f"{DEPARTMENT} td.decided").inner_text() == "visitor-info.yaml:154 visitorOverrideAgent"
+    page.screenshot(path=str(shots / "4-suite-case-opened.png"))
+
 
 def test_the_json_tab_shows_the_recovery(page):
     page.select_option("#report-set", "examples/chat-transferred")
@@ -310,6 +319,20 @@ def test_completion_and_hover_come_from_the_schemas_and_the_strategy_table(page)
     page.mouse.move(0, 0)
     hover_word(page, "strategy")
     page.locator(".cm-tooltip-hover .hover-text", has_text="Strategy: A name from strategies.yaml").wait_for()
+
+
+def test_hovering_a_property_name_shows_what_it_means_in_both_languages(page):
+    """The text is the policy's own (visitor-info.yaml's description of browser), zh and en."""
+    page.get_by_role("button", name="visitor-info.yaml").click()
+    page.locator(".cm-content").click()
+    page.keyboard.press("Control+f")
+    page.keyboard.type("  browser:")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    hover_word(page, "browser")
+    tip = page.locator(".cm-tooltip-hover .hover-text")
+    tip.wait_for()
+    assert tip.inner_text() == "visitor.info property browser\nthe visitor's browser\n访客的浏览器"
 
 
 def test_what_no_case_exercises_is_marked_in_the_gutter(page):

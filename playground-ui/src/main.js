@@ -81,8 +81,26 @@ function relative(path) {
 
 // Completion and hover text: keys and enum values from the rule-file JSON Schemas
 // (/api/vocabulary, by the file's `kind`), strategy names and their zh/en
-// descriptions from strategies.yaml as it is being edited.
+// descriptions from strategies.yaml as it is being edited, and what each of the
+// policy's properties, statuses and actions means in zh and en (`names`, from
+// the rule files' description/seed as the playground read them).
 let vocabulary = {};
+
+// "visitor.info property browser\nthe visitor's browser\n访客的浏览器", one block per entry.
+function meaning(name) {
+  const entries = vocabulary.names?.[name];
+  if (!entries?.length) return "";
+  return entries.map((e) => [`${e.what} ${name}`, e.en, e.zh].filter(Boolean).join("\n")).join("\n\n");
+}
+
+// Value completions the policy itself names: actions after `on:`, statuses after `status:`/`recoverAs:`.
+const NAMED_VALUES = { on: "action", status: "status", recoverAs: "status" };
+
+function namesOf(what) {
+  const out = {};
+  for (const [name, entries] of Object.entries(vocabulary.names || {})) if (entries.some((e) => e.what === what)) out[name] = meaning(name);
+  return out;
+}
 
 function kindOf(state) {
   return /^kind:\s*["']?([A-Za-z]+)/m.exec(state.doc.toString())?.[1] || "";
@@ -109,8 +127,9 @@ function complete(context) {
   const before = line.text.slice(0, context.pos - line.from);
   const value = /^\s*(?:-\s+)?([A-Za-z]+):\s+["']?([A-Za-z.]*)$/.exec(before);
   if (value) {
-    const table = value[1] === "strategy" ? strategies() : kind?.values || {};
-    const options = Object.entries(table).map(([label, info]) => ({ label, type: value[1] === "strategy" ? "function" : "enum", info }));
+    const named = NAMED_VALUES[value[1]] ? namesOf(NAMED_VALUES[value[1]]) : {};
+    const table = value[1] === "strategy" ? strategies() : { ...(kind?.values || {}), ...named };
+    const options = Object.entries(table).map(([label, info]) => ({ label, type: value[1] === "strategy" ? "function" : "enum", info: meaning(label) || info }));
     return options.length ? { from: context.pos - value[2].length, options, validFor: /^[A-Za-z.]*$/ } : null;
   }
   const key = /^\s*(?:-\s+)?([A-Za-z]*)$/.exec(before);
@@ -179,7 +198,8 @@ const hover = hoverTooltip((view, pos) => {
   const after = view.state.sliceDoc(word.to, word.to + 1);
   const kind = vocabulary[kindOf(view.state)] || { keys: {}, values: {} };
   const known = strategies();
-  const text = after === ":" && kind.keys[name] ? kind.keys[name] : known[name] ? `strategy ${name}\n${known[name]}` : kind.values[name];
+  const text =
+    after === ":" && kind.keys[name] ? kind.keys[name] : known[name] ? `strategy ${name}\n${known[name]}` : meaning(name) || kind.values[name];
   if (!text) return null;
   return {
     pos: word.from,
@@ -376,9 +396,7 @@ function showChanges(answer) {
     element(
       "li",
       { "data-case": c.name },
-      sets.has(c.name)
-        ? element("button", { type: "button", class: "case", onclick: () => pickReportSet(c.name) }, c.name)
-        : element("span", { class: "case" }, c.name),
+      element("button", { type: "button", class: "case", onclick: () => (sets.has(c.name) ? pickReportSet(c.name) : openCase(c.name)) }, c.name),
       element("ul", {}, ...c.changes.map((v) => element("li", { class: "value" }, `${v.path}: ${v.old} → ${v.new}`))),
     ),
   );
@@ -395,6 +413,13 @@ function ruleButton(file, line, col) {
 function pickReportSet(name) {
   $("report-set").value = name;
   loadReportSet(name);
+}
+
+// A suite case from "what my change does": its reports and `now` loaded as a report set is,
+// and recovered under the edited policy.
+function openCase(name) {
+  $("report-set").value = "";
+  loadReportSet(name, "/api/case");
 }
 
 function showAll() {
@@ -573,17 +598,18 @@ async function showSuiteCase() {
 
 // Only the last set asked for is shown: arrowing through the picker asks for each set on the way.
 let setAsked = 0;
-async function loadReportSet(name) {
+async function loadReportSet(name, path = "/api/report-set") {
   const number = ++setAsked;
   let set = { about: "", reports: [] };
   if (name) {
     try {
-      set = await api(`/api/report-set?name=${encodeURIComponent(name)}`);
+      set = await api(`${path}?name=${encodeURIComponent(name)}`);
     } catch (error) {
       set = { about: error.message, reports: [] };
     }
   }
   if (number !== setAsked) return;
+  if (set.now) $("now").value = set.now; // a suite case recovers at its own `now`
   for (const [key, doc] of [...docs]) if (doc.kind === "report") docs.delete(key);
   $("report-files").replaceChildren();
   $("report-about").textContent = set.about;

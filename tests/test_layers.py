@@ -21,7 +21,7 @@ FLOORS = (
     {"replay"},  # which action rule fires
     {"recovery"},  # reports + Policy -> a recovery
     {"api"},  # the Python API
-    {"authoring", "batch", "live"},  # the product owner's tools; many visitors; live recovery
+    {"authoring", "batch", "live", "serving"},  # the product owner's tools; many visitors; live recovery; running uvicorn
     {"service", "bench", "playground"},  # HTTP; the benchmark; the policy playground (a local page)
     {"cli"},  # the command line
     {"tool", ""},  # the console script; `import chat_recovery` (lazy names)

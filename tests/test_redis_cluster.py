@@ -15,7 +15,7 @@ from chat_recovery.live import Coordinator
 from chat_recovery.live.coordinator import report_digest
 from chat_recovery.recovery.reports import check
 from conftest import NOW
-from test_redis_live import comparable, first_writer_paths
+from test_redis_live import _submit_share, comparable, first_writer_paths
 
 pytest.importorskip("redis")
 
@@ -31,16 +31,6 @@ def cluster(tmp_path):
     running = RedisCluster(tmp_path).start()
     yield running
     running.stop()
-
-
-def _submit_share(url, reports, done):
-    from chat_recovery import load_policy
-    from chat_recovery.live.redis_store import RedisStore
-
-    coordinator = Coordinator(load_policy(), RedisStore(url), window=600)
-    for report in reports:
-        coordinator.submit(report, now=NOW)
-    done.put(len(reports))
 
 
 def test_processes_submitting_a_storm_to_a_cluster_lose_no_report_and_use_every_master(cluster, policy):

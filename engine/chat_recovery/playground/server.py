@@ -3,7 +3,6 @@ its URL is printed, so whoever reads the URL can connect at once."""
 
 from __future__ import annotations
 
-import signal
 import socket
 from collections.abc import Callable
 
@@ -27,26 +26,10 @@ def listen(port: int) -> socket.socket:
 
 
 def run(workspace: Workspace, sock: socket.socket, announce: Callable[[], None]) -> int | None:
-    """Serve until SIGINT or SIGTERM; the signal that stopped it. Our own
-    handler is in force before `announce`, as for `serve` (service/server.py):
-    a stop sent the moment the URL is read stops the server."""
+    """Serve until SIGINT or SIGTERM; the signal that stopped it (serving.py says why our own handler)."""
     import uvicorn
 
-    class Server(uvicorn.Server):
-        stopped_by: int | None = None
+    from ..serving import run_until_stopped
 
-        def handle_exit(self, sig: int, frame) -> None:
-            if self.should_exit and sig == signal.SIGINT:
-                self.force_exit = True
-            self.should_exit = True
-            self.stopped_by = self.stopped_by or sig
-
-    server = Server(uvicorn.Config(create_app(workspace), log_config=None, access_log=False, timeout_graceful_shutdown=2))
-    previous = {sig: signal.signal(sig, server.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        announce()
-        server.run(sockets=[sock])
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    return server.stopped_by
+    config = uvicorn.Config(create_app(workspace), log_config=None, access_log=False, timeout_graceful_shutdown=2)
+    return run_until_stopped(config, sock, announce)

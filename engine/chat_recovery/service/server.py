@@ -142,50 +142,24 @@ def serve(
 ) -> int | None:
     """Run until SIGTERM or SIGINT; the signal that stopped it (None if none).
     `playground`: the policy playground's app, mounted at /playground.
-
-    The server's own stop handler is in force before `announce` says "serving
-    on": a SIGTERM sent the moment the banner is read must ask the server to
-    stop, not raise the console script's exception inside the event loop,
-    where asyncio swallows it in a callback and the server runs on (a CI run
-    waited 60 s for a server that had been told to stop)."""
+    serving.py says why the stop handler is our own."""
     import uvicorn
 
+    from ..serving import run_until_stopped
     from .rejects import JsonRejects
 
-    class Server(uvicorn.Server):
-        stopped_by: int | None = None
-
-        def handle_exit(self, sig: int, frame) -> None:
-            # uvicorn's own handler re-raises the signal after shutdown, which kills the
-            # process before the workers are stopped and the last line is written.
-            if self.should_exit and sig == signal.SIGINT:
-                self.force_exit = True
-            self.should_exit = True
-            self.stopped_by = self.stopped_by or sig
-
-        async def shutdown(self, sockets=None) -> None:
-            name = signal.Signals(self.stopped_by).name if self.stopped_by else None
-            event(log, logging.INFO, "shutdown", signal=name, openConnections=len(self.server_state.connections))
-            await super().shutdown(sockets)
+    def said_shutdown(sig: int | None, connections: int) -> None:
+        event(log, logging.INFO, "shutdown", signal=signal.Signals(sig).name if sig else None, openConnections=connections)
 
     app = create_app(service)
     if playground is not None:
         app.mount("/playground", playground)
-    server = Server(
-        uvicorn.Config(
-            AccessLog(app),
-            log_config=None,
-            access_log=False,
-            limit_concurrency=None,
-            timeout_graceful_shutdown=5,
-            http=JsonRejects,  # what the parser refuses is answered in JSON too
-        )
+    running = uvicorn.Config(
+        AccessLog(app),
+        log_config=None,
+        access_log=False,
+        limit_concurrency=None,
+        timeout_graceful_shutdown=5,
+        http=JsonRejects,  # what the parser refuses is answered in JSON too
     )
-    previous = {sig: signal.signal(sig, server.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        announce()
-        server.run(sockets=[sock])  # a stop that came during `announce` ends it at once
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    return server.stopped_by
+    return run_until_stopped(running, sock, announce, said_shutdown)

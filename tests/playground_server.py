@@ -9,6 +9,8 @@ from pathlib import Path
 
 import httpx
 
+from service import stop_process
+
 
 class Playground:
     def __init__(self, *args, cwd=None):
@@ -34,11 +36,5 @@ class Playground:
 
     def stop(self) -> str:
         """Stop it (SIGTERM) and return what it wrote on stderr."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         return self.proc.stderr.read()

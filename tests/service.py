@@ -13,6 +13,30 @@ from redis_server import free_port
 TOKEN = "s3cret-token"
 
 
+def serve_refused(args, env):
+    """`chat-recovery serve ARGS` with only `env` of the CHAT_RECOVERY_ variables,
+    for settings that stop it before it starts: the finished process."""
+    exe = Path(sys.executable).with_name("chat-recovery")
+    return subprocess.run(
+        [str(exe), "serve", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={k: v for k, v in {**os.environ, **env}.items() if not k.startswith("CHAT_RECOVERY_") or k in env},
+    )
+
+
+def stop_process(proc):
+    """SIGTERM, then SIGKILL if it has not left within 20 s (a hang, not a wait)."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class Served:
     """The banner on stdout is written once the port is bound, so reading it
     is the wait; stderr (the log) is read by a thread, line by line."""
@@ -56,11 +80,5 @@ class Served:
             return next((l for l in self.log if l is None or wanted(l)), None)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self._reader.join(20)

@@ -2,7 +2,6 @@
 several processes submitting a storm, and a master SIGKILLed and restarted
 under a running server (URLs of the wrong kind: test_redis_refusals.py)."""
 
-import multiprocessing
 import os
 import random
 import threading
@@ -12,10 +11,8 @@ import pytest
 import chat_recovery as cr
 from chat_recovery.bench.storm import StormSpec, by_visitor, storm
 from chat_recovery.live import Coordinator
-from chat_recovery.live.coordinator import report_digest
-from chat_recovery.recovery.reports import check
 from conftest import NOW
-from test_redis_live import _submit_share, comparable, first_writer_paths
+from test_redis_live import assert_every_visitor_held_as_the_batch, comparable, first_writer_paths, submit_in_four_processes
 
 pytest.importorskip("redis")
 
@@ -38,25 +35,10 @@ def test_processes_submitting_a_storm_to_a_cluster_lose_no_report_and_use_every_
 
     reports = storm(StormSpec(visitors=STORM_VISITORS, seed=21))
     random.Random(6).shuffle(reports)
-    ctx = multiprocessing.get_context("spawn")
-    done = ctx.Queue()
-    procs = [ctx.Process(target=_submit_share, args=(cluster.url, reports[n::4], done)) for n in range(4)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(600)
-    assert [p.exitcode for p in procs] == [0, 0, 0, 0]
-    assert sum(done.get() for _ in procs) == len(reports)
-
+    submit_in_four_processes(cluster.url, reports)
     per_node = cluster.keys_per_node()
     assert sum(per_node) == STORM_VISITORS and all(n > STORM_VISITORS / 6 for n in per_node), per_node
-    any_paths = first_writer_paths(policy)
-    reader = Coordinator(policy, RedisStore(cluster.url), window=600)
-    for visitor_id, own in by_visitor(reports).items():
-        held = reader.get(visitor_id, now=NOW)
-        assert held is not None, visitor_id
-        assert held["reports"] == len({report_digest(check(policy, r)) for r in own})
-        assert comparable(held["recovery"], any_paths) == comparable(cr.recover(policy, own, NOW), any_paths), visitor_id
+    assert_every_visitor_held_as_the_batch(policy, RedisStore(cluster.url), reports)
 
 
 def test_a_master_killed_and_restarted_mid_run_loses_no_report_answered_200(cluster, policy):

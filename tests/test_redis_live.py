@@ -59,9 +59,16 @@ def test_processes_submitting_a_storm_in_random_order_lose_no_report(redis_serve
 
     reports = storm(StormSpec(visitors=1000, seed=11))
     random.Random(5).shuffle(reports)
+    submit_in_four_processes(redis_server.url, reports)
+    assert len(by_visitor(reports)) == 1000
+    assert_every_visitor_held_as_the_batch(policy, RedisStore(redis_server.url), reports)
+
+
+def submit_in_four_processes(url, reports):
+    """Four processes, each submitting every fourth report to the store at `url`."""
     ctx = multiprocessing.get_context("spawn")
     done = ctx.Queue()
-    procs = [ctx.Process(target=_submit_share, args=(redis_server.url, reports[n::4], done)) for n in range(4)]
+    procs = [ctx.Process(target=_submit_share, args=(url, reports[n::4], done)) for n in range(4)]
     for p in procs:
         p.start()
     for p in procs:
@@ -69,12 +76,13 @@ def test_processes_submitting_a_storm_in_random_order_lose_no_report(redis_serve
     assert [p.exitcode for p in procs] == [0, 0, 0, 0]
     assert sum(done.get() for _ in procs) == len(reports)
 
+
+def assert_every_visitor_held_as_the_batch(policy, store, reports):
+    """Each visitor holds each of its reports once, and its recovery is the batch's (outside `any`)."""
     any_paths = first_writer_paths(policy)
     assert any_paths  # the shipped policy has `any` properties: the comparison must leave them out
-    reader = Coordinator(policy, RedisStore(redis_server.url), window=600)
-    groups = by_visitor(reports)
-    assert len(groups) == 1000
-    for visitor_id, own in groups.items():
+    reader = Coordinator(policy, store, window=600)
+    for visitor_id, own in by_visitor(reports).items():
         held = reader.get(visitor_id, now=NOW)
         assert held is not None, visitor_id
         assert held["reports"] == len({report_digest(check(policy, r)) for r in own})

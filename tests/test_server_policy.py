@@ -36,6 +36,28 @@ def reports(name):
     return [json.loads(p.read_text()) for p in sorted((ROOT / "examples" / name).glob("*.json"))]
 
 
+def app_over(policy, runner, **settings):
+    """A test client of the service's app over `runner` and an embedded store, and the service."""
+    from starlette.testclient import TestClient
+
+    from chat_recovery.live import Coordinator, MemoryStore
+    from chat_recovery.service.admission import Admission
+    from chat_recovery.service.app import create_app
+    from chat_recovery.service.endpoint import Service
+    from chat_recovery.service.metrics import Metrics
+
+    service = Service(
+        coordinator=Coordinator(policy, MemoryStore(), runner=runner),
+        token=None,
+        admission=Admission(8),
+        metrics=Metrics(runner.stats),
+        max_body=1 << 20,
+        ready=runner.ready,
+        **settings,
+    )
+    return TestClient(create_app(service)), service
+
+
 def test_serve_stamps_every_recovery_with_the_loaded_policy_whatever_is_on_disk_and_whoever_dies(tmp_path):
     from service import Served
 
@@ -67,27 +89,12 @@ def test_serve_stamps_every_recovery_with_the_loaded_policy_whatever_is_on_disk_
 
 
 def test_a_worker_that_cannot_be_replaced_is_a_503_and_readyz_says_why(policy):
-    from starlette.testclient import TestClient
-
-    from chat_recovery.live import Coordinator, MemoryStore
     from chat_recovery.live.workers import SupervisedRunner
-    from chat_recovery.service.admission import Admission
-    from chat_recovery.service.app import create_app
-    from chat_recovery.service.endpoint import Service
-    from chat_recovery.service.metrics import Metrics
 
     refuse = multiprocessing.get_context("spawn").Event()
     runner = SupervisedRunner(workers=1, retries=0, before_start=functools.partial(crashing_work.refuse_when_set, refuse))
     try:
-        service = Service(
-            coordinator=Coordinator(policy, MemoryStore(), runner=runner),
-            token=None,
-            admission=Admission(8),
-            metrics=Metrics(runner.stats),
-            max_body=1 << 20,
-            ready=runner.ready,
-        )
-        client = TestClient(create_app(service))
+        client, _ = app_over(policy, runner)
         (report,) = reports("plain-visitor")[:1]
         assert client.get("/readyz").status_code == 200
         refuse.set()
@@ -143,29 +150,13 @@ def test_a_replay_still_running_at_the_deadline_is_a_503_and_never_written_later
     worker is killed then, so the report never appears afterwards; the next
     submit waits for its replacement (started in the background) and runs there. (Nothing bounded a request before: a
     hung step ran up to 4 x 30 s and was written after the client gave up.)"""
-    from starlette.testclient import TestClient
-
-    from chat_recovery.live import Coordinator, MemoryStore
     from chat_recovery.live.workers import SupervisedRunner
-    from chat_recovery.service.admission import Admission
-    from chat_recovery.service.app import create_app
-    from chat_recovery.service.endpoint import Service
-    from chat_recovery.service.metrics import Metrics
 
     ctx = multiprocessing.get_context("spawn")
     armed, held = ctx.Semaphore(0), ctx.Event()
     runner = SupervisedRunner(workers=1, timeout=300, before_step=functools.partial(crashing_work.hold_when_armed, armed, held))
     try:
-        service = Service(
-            coordinator=Coordinator(policy, MemoryStore(), runner=runner),
-            token=None,
-            admission=Admission(8),
-            metrics=Metrics(runner.stats),
-            max_body=1 << 20,
-            ready=runner.ready,
-            deadline=1.0,
-        )
-        client = TestClient(create_app(service))
+        client, service = app_over(policy, runner, deadline=1.0)
         (report,) = reports("plain-visitor")[:1]
         held_pid = runner.worker_pids()[0]
         armed.release()

@@ -240,18 +240,9 @@ def test_settings_come_from_the_environment_and_flags_win():
     ],
 )
 def test_bad_settings_are_said_with_their_source(args, env, message, code):
-    import os
-    import sys
-    from pathlib import Path
+    from service import serve_refused
 
-    exe = Path(sys.executable).with_name("chat-recovery")
-    done = subprocess.run(
-        [str(exe), "serve", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={k: v for k, v in {**os.environ, **env}.items() if not k.startswith("CHAT_RECOVERY_") or k in env},
-    )
+    done = serve_refused(args, env)
     assert done.returncode == code and message in done.stderr and "Traceback" not in done.stderr
 
 

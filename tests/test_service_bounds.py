@@ -8,14 +8,12 @@ import concurrent.futures
 import contextlib
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
-from service import Served
+from service import Served, serve_refused
 
 
 def sent(i):
@@ -162,12 +160,5 @@ def test_a_3000_report_list_for_one_visitor_answers_small_and_leaves_the_server_
     ],
 )
 def test_bad_bounds_are_said_before_serve_starts(args, env, message):
-    exe = Path(sys.executable).with_name("chat-recovery")
-    done = subprocess.run(
-        [str(exe), "serve", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={k: v for k, v in {**os.environ, **env}.items() if not k.startswith("CHAT_RECOVERY_") or k in env},
-    )
+    done = serve_refused(args, env)
     assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr

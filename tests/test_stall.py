@@ -102,6 +102,23 @@ def test_a_stall_before_anything_is_sent_says_nothing_was_written_and_nothing_is
     assert store.get(report["visitorId"]) is None
 
 
+def change_outlasts(store, deadline):
+    """The store's changes return only once `deadline` has passed: a replay
+    still running when the deadline passes (waits on the deadline itself,
+    not on a guess of how long something takes)."""
+    real_update = store.update
+
+    def late_update(visitor_id, change, ttl, **kw):
+        def late_change(doc):
+            while time.monotonic() < deadline:
+                time.sleep(0.01)
+            return change(doc)
+
+        return real_update(visitor_id, late_change, ttl, **kw)
+
+    store.update = late_update
+
+
 def test_past_the_deadline_nothing_is_written_even_when_redis_answers(redis_server, policy):
     """The replay outlasts the deadline (here: the change itself waits past
     it): nothing is sent to Redis after it, the caller is told so."""
@@ -111,17 +128,7 @@ def test_past_the_deadline_nothing_is_written_even_when_redis_answers(redis_serv
     coordinator = Coordinator(policy, store, window=600)
     report = json.loads((ROOT / "examples/plain-visitor/1-visitor.json").read_text())
     deadline = time.monotonic() + 0.2
-    real_update = store.update
-
-    def late_update(visitor_id, change, ttl, **kw):
-        def late_change(doc):
-            while time.monotonic() < deadline:  # a replay still running when the deadline passes
-                time.sleep(0.01)
-            return change(doc)
-
-        return real_update(visitor_id, late_change, ttl, **kw)
-
-    store.update = late_update
+    change_outlasts(store, deadline)
     with pytest.raises(DeadlinePassed, match="nothing was written"):
         coordinator.submit(report, now=NOW, deadline=deadline)
     assert store.get(report["visitorId"]) is None
@@ -199,17 +206,7 @@ def test_the_embedded_store_writes_nothing_past_the_deadline_either(policy):
     coordinator = Coordinator(policy, store, window=600)
     report = json.loads((ROOT / "examples/plain-visitor/1-visitor.json").read_text())
     deadline = time.monotonic() + 0.2
-    real_update = store.update
-
-    def late_update(visitor_id, change, ttl, **kw):
-        def late_change(doc):
-            while time.monotonic() < deadline:  # a replay still running when the deadline passes
-                time.sleep(0.01)
-            return change(doc)
-
-        return real_update(visitor_id, late_change, ttl, **kw)
-
-    store.update = late_update
+    change_outlasts(store, deadline)
     with pytest.raises(DeadlinePassed, match="nothing was written"):
         coordinator.submit(report, now=NOW, deadline=deadline)
     assert store.get(report["visitorId"]) is None and len(store) == 0

@@ -21,7 +21,8 @@ import chat_recovery as cr
 from chat_recovery.bench.storm import StormSpec, storm
 from chat_recovery.live.coordinator import report_digest
 from chat_recovery.live.redis_store import RedisStore
-from chat_recovery.live.workers import SupervisedRunner, _compiled, policy_files
+from chat_recovery.live.workers import SupervisedRunner, policy_files
+from chat_recovery.live.workers import compiled as compile_files
 from chat_recovery.recovery.reports import check
 from redis_server import RedisServer
 from service import Served
@@ -88,7 +89,7 @@ def worker_start() -> None:
         cr.load_policy()
         load.append(time.perf_counter() - began)
         began = time.perf_counter()
-        _compiled(files, "rules")
+        compile_files(files, "rules")
         compiled.append(time.perf_counter() - began)
     for _ in range(3):
         began = time.perf_counter()

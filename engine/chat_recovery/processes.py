@@ -141,14 +141,7 @@ class Worker:
         # reap it, and then the signal that killed it would go unnamed.
         self.process.join(REAP_WAIT)
         code = self.process.exitcode
-        if code is None:
-            return "its pipe to this process broke"
-        if code < 0:
-            try:
-                return f"killed by {signal.Signals(-code).name}"
-            except ValueError:
-                return f"killed by signal {-code}"
-        return f"exit code {code}"
+        return "its pipe to this process broke" if code is None else _ended(code)
 
     def kill(self) -> None:
         """SIGKILL, reaped, its pipe closed."""
@@ -162,3 +155,138 @@ class Worker:
         self.send(None)
         self.process.join(wait)
         self.kill()
+
+
+# Serving from several processes: the manager's side (`keep_serving`) and the
+# served process's side (`heartbeat`). Each served process is a complete
+# server on a listening socket bound once by the manager; one that dies (a
+# durable_rules segfault, the OOM killer) or stops beating is replaced, and
+# costs only the requests it had in flight.
+
+BEAT_EVERY = 0.5  # seconds between a served process's heartbeats
+START_WAIT = 60.0  # seconds a served process is given to start beating
+RESTART_PAUSE = 1.0  # a process that dies within this of its start is replaced after this pause: no tight loop
+
+
+def heartbeat(beat, busy_since: Callable[[], float | None]) -> None:
+    """In a served process: a thread writes the time (time.monotonic, one
+    clock for every process) to `beat`, or the start of the oldest piece of
+    work still running (`busy_since()`, None: none) when that is earlier.
+    So a process whose heartbeat stops (its interpreter held by C code) or
+    whose work runs too long looks silent since then to its manager, which
+    kills it. The process dies with
+    its manager (Linux: PR_SET_PDEATHSIG), so a killed node leaves no
+    orphan serving on its port."""
+    import threading
+    import time
+
+    _die_with_parent()
+
+    def run() -> None:
+        while True:
+            since = busy_since()
+            now = time.monotonic()
+            beat.value = now if since is None else min(now, since)
+            time.sleep(BEAT_EVERY)
+
+    threading.Thread(target=run, name="heartbeat", daemon=True).start()
+
+
+def _die_with_parent() -> None:
+    import ctypes
+    import ctypes.util
+    import os
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: an orphan stops at its next heartbeat check instead
+        return
+    if os.getppid() == 1:  # the manager died before the call: nobody will replace or stop this one
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def keep_serving(
+    target: Callable,
+    args: tuple,
+    count: int,
+    *,
+    silence: float,
+    said: Callable[..., None],
+    on_stop: Callable[[int | None], None] = lambda sig: None,
+    stop_wait: float = 15.0,
+) -> int | None:
+    """Run `count` processes of `target(*args, index, beat)` (spawned: a
+    module-level function; it must call `heartbeat(beat, ...)`) until SIGINT
+    or SIGTERM; the signal that stopped them (None if none). One that dies,
+    or whose heartbeat is `silence` seconds old, is killed if need be and
+    replaced; `said("serverProcessReplaced", pid=, cause=)` says so. On a
+    stop, `on_stop(signal)` is called, each process gets SIGTERM and
+    `stop_wait` seconds to finish its requests, then SIGKILL."""
+    import multiprocessing
+    import multiprocessing.connection
+    import os
+    import time
+
+    ctx = multiprocessing.get_context("spawn")  # no fork of a process holding threads
+    stopped_by: list[int] = []
+
+    def handle(sig: int, frame: Any) -> None:
+        stopped_by.append(sig)
+
+    previous = {sig: signal.signal(sig, handle) for sig in STOPS}
+    slots: list = [None] * count  # (process, beat, started at)
+
+    def start(index: int) -> None:
+        beat = ctx.RawValue("d", 0.0)
+        process = ctx.Process(target=target, args=(*args, index, beat), name=f"chat-recovery-serve-{index}", daemon=True)
+        with held_stops():  # born with SIGINT and SIGTERM held: it decides what they do before it gets them
+            process.start()
+        slots[index] = (process, beat, time.monotonic())
+
+    try:
+        for index in range(count):
+            start(index)
+        while not stopped_by:
+            multiprocessing.connection.wait([p.sentinel for p, _, _ in slots], timeout=BEAT_EVERY)
+            for index, (process, beat, at) in enumerate(slots):
+                if stopped_by:
+                    break
+                now = time.monotonic()
+                if process.exitcode is None:
+                    last, allowed = (beat.value, silence) if beat.value else (at, START_WAIT)
+                    if now - last <= allowed:
+                        continue
+                    process.kill()
+                    process.join(KILL_WAIT)
+                    cause = f"it did not answer within {allowed:g} s"
+                else:
+                    cause = _ended(process.exitcode)
+                said("serverProcessReplaced", pid=process.pid, cause=cause)
+                if now - at < RESTART_PAUSE:
+                    time.sleep(RESTART_PAUSE)
+                start(index)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        on_stop(stopped_by[0] if stopped_by else None)
+        for process, _, _ in (s for s in slots if s is not None):
+            if process.exitcode is None:
+                os.kill(process.pid, signal.SIGTERM)
+        bound = time.monotonic() + stop_wait
+        for process, _, _ in (s for s in slots if s is not None):
+            process.join(max(0.0, bound - time.monotonic()))
+            if process.exitcode is None:
+                process.kill()
+                process.join(KILL_WAIT)
+    return stopped_by[0] if stopped_by else None
+
+
+def _ended(code: int) -> str:
+    """A process's exit status, said for people."""
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"

@@ -8,6 +8,7 @@ import logging
 import math
 import signal
 import warnings
+from dataclasses import replace
 from typing import IO
 
 from ..diagnostics import suggest
@@ -118,6 +119,13 @@ FLAGS = (  # field, flag, parser, help
         "serve the policy playground at /playground, behind the token (a login form sets a session cookie); "
         "it checks and recovers edited copies in memory, never changes the policy in force, never writes (default off)",
     ),
+    (
+        "processes",
+        "--processes",
+        int,
+        "server processes, each a complete server replaying in-process, on the shared Redis; one that dies is replaced "
+        "(default: 2 on Redis; 1, the only choice, with the embedded store or --playground)",
+    ),
 )
 
 
@@ -156,7 +164,11 @@ def settings(args, environ, stderr: IO[str]):
     problems = problems_of(config)
     for problem in problems:
         stderr.write(f"chat-recovery serve: {problem}\n")
-    return None if problems else config
+    if problems:
+        return None
+    from ..service.config import processes_in_force
+
+    return replace(config, processes=processes_in_force(config))
 
 
 def problems_of(config) -> list:
@@ -181,6 +193,7 @@ def problems_of(config) -> list:
     ]
     if not all(0 < s < math.inf for s in (config.deadline, config.worker_timeout)):  # NaN fails both comparisons
         problems.append("--deadline and --worker-timeout must be a number of seconds more than 0")
+    problems += _processes_problems(config)
     if config.redis_url and unknown_scheme(config.redis_url):
         problems.append(f"--redis-url: {unknown_scheme(config.redis_url)}")
     if config.engine is not None and config.engine not in CHOICES:
@@ -196,11 +209,27 @@ def problems_of(config) -> list:
     return problems
 
 
+def _processes_problems(config) -> list:
+    """--processes: 1 or more, and more than 1 only where every process sees the same state (Redis)."""
+    if config.processes is None or config.processes == 1:
+        return []
+    if config.processes < 1:
+        return [f"--processes must be 1 or more, not {config.processes}"]
+    if not config.redis_url:
+        return [
+            "--processes: the embedded store is one process's memory, so it is served by one process; "
+            "give --redis-url to serve from several"
+        ]
+    if config.playground:
+        return ["--processes: the playground's sessions live in one process's memory; serve it from one process"]
+    return []
+
+
 def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
     try:
         from ..service.config import environment
         from ..service.logs import configure, event, log
-        from ..service.server import build, engine_in_force, listen, serve
+        from ..service.server import build, engine_in_force, listen, serve, serve_processes
     except ModuleNotFoundError as exc:
         if (exc.name or "").split(".")[0] not in SERVE_EXTRA:
             raise
@@ -235,7 +264,9 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
     from ..live import StoreMisconfigured
 
     try:
-        service, close = build(config, policy, keys or None)
+        # with several processes this one only checks the store (each builds its own): no replay workers
+        checked = config if config.processes == 1 else replace(config, workers=0)
+        service, close = build(checked, policy, keys or None)
     except Exception as exc:  # noqa: BLE001 - a store that cannot be made (a bad URL): said, not a traceback
         sock.close()
         stderr.write(f"chat-recovery serve: {exc}\n")
@@ -255,7 +286,7 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
     def announce() -> None:
         stdout.write(
             f"chat-recovery: serving on http://{config.host}:{config.port} (store: {store}; policy: "
-            f"{config.policy or 'bundled'}; {_workers(config.workers)}{_signatures(keys)})"
+            f"{config.policy or 'bundled'}; {_workers(config)}{_signatures(keys)})"
             f"{_playground_banner(config)}\n"
         )
         stdout.flush()
@@ -267,7 +298,8 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
             port=config.port,
             store=store,
             policy=config.policy or "bundled",
-            workers=config.workers,
+            workers=config.workers if config.processes == 1 else None,
+            processes=config.processes,
             engine=engine_in_force(config, policy),
             messageKeys=",".join(keys) if keys else None,
             playground="/playground/" if playground else None,
@@ -276,7 +308,12 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
             event(log, logging.WARNING, kind, cause=note)
 
     try:
-        stopped_by = serve(service, config, sock, announce, playground or None)
+        if config.processes > 1:  # each process builds its own; this one only checked the store
+            close()
+            close = _nothing
+            stopped_by = serve_processes(config, policy, keys or None, sock, announce)
+        else:
+            stopped_by = serve(service, config, sock, announce, playground or None)
     finally:
         close()
     event(log, logging.INFO, "stopped", signal=signal.Signals(stopped_by).name if stopped_by else None)
@@ -332,8 +369,15 @@ def _signatures(keys) -> str:
     return f"; message signatures verified, key ids: {', '.join(keys)}" if keys else ""
 
 
-def _workers(count: int) -> str:
+def _workers(config) -> str:
+    if config.processes > 1:
+        return f"{config.processes} server processes, each replaying in-process"
+    count = config.workers
     return "no replay workers" if count == 0 else "1 replay worker" if count == 1 else f"{count} replay workers"
+
+
+def _nothing() -> None:
+    pass
 
 
 def _logged_warning(message, category, filename, lineno, file=None, line=None) -> None:

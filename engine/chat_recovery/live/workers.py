@@ -53,7 +53,7 @@ def policy_files(policy: Policy, directory: str | None) -> dict[str, bytes]:
     return files
 
 
-def _compiled(files: Mapping[str, bytes], shown_as: str) -> Policy:
+def compiled(files: Mapping[str, bytes], shown_as: str) -> Policy:
     """The policy of these rule files, compiled as the server compiled them
     (named `shown_as`, so its origins read the same); the directory they
     are written to for it lives only while they compile."""
@@ -86,7 +86,7 @@ def _replay_step(
 
     if before_start is not None:
         before_start()
-    policy = _compiled(files, shown_as)
+    policy = compiled(files, shown_as)
 
     def step(message: tuple) -> tuple:
         state, report, now, use = message

@@ -8,6 +8,7 @@ import logging
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +19,7 @@ from ..replay import engine_name
 from ..signing import MessageKeys
 from .admission import Admission
 from .app import create_app
-from .config import ServeConfig
+from .config import ServeConfig, processes_in_force
 from .endpoint import Service
 from .logs import AccessLog, event, log
 from .metrics import Metrics
@@ -139,9 +140,12 @@ def serve(
     sock: socket.socket,
     announce: Callable[[], None] = lambda: None,
     playground: Any = None,
+    *,
+    quiet: bool = False,
 ) -> int | None:
     """Run until SIGTERM or SIGINT; the signal that stopped it (None if none).
     `playground`: the policy playground's app, mounted at /playground.
+    `quiet`: no `shutdown` line (one of several processes: the manager says it).
     serving.py says why the stop handler is our own."""
     import uvicorn
 
@@ -149,7 +153,8 @@ def serve(
     from .rejects import JsonRejects
 
     def said_shutdown(sig: int | None, connections: int) -> None:
-        event(log, logging.INFO, "shutdown", signal=signal.Signals(sig).name if sig else None, openConnections=connections)
+        if not quiet:
+            event(log, logging.INFO, "shutdown", signal=signal.Signals(sig).name if sig else None, openConnections=connections)
 
     app = create_app(service)
     if playground is not None:
@@ -163,3 +168,95 @@ def serve(
         http=JsonRejects,  # what the parser refuses is answered in JSON too
     )
     return run_until_stopped(running, sock, announce, said_shutdown)
+
+
+class _Timed:
+    """The runner of a served process, telling its heartbeat when the oldest
+    step still running began: a step past --worker-timeout makes the process
+    look silent since then, and its manager replaces it (a step in this
+    process cannot be given up on any other way)."""
+
+    def __init__(self, runner: Runner):
+        self.runner = runner
+        self._running: dict[int, float] = {}
+        self._lock = threading.Lock()
+
+    def step(self, state: dict | None, report: dict, now: str, *, deadline: float | None = None) -> tuple[dict, dict]:
+        key = threading.get_ident()  # one step at a time in a thread
+        with self._lock:
+            self._running[key] = time.monotonic()
+        try:
+            return self.runner.step(state, report, now, deadline=deadline)
+        finally:
+            with self._lock:
+                del self._running[key]
+
+    def busy_since(self) -> float | None:
+        with self._lock:
+            return min(self._running.values(), default=None)
+
+    def close(self) -> None:
+        self.runner.close()
+
+
+def served_process(
+    config: ServeConfig, files: dict, shown_as: str, keys: MessageKeys | None, sock: socket.socket, index: int, beat
+) -> None:
+    """One of `serve --processes N`: a complete server (its own store client,
+    the policy compiled here from the rule files' bytes the manager read,
+    since a Policy does not pickle) on the manager's listening socket,
+    replaying in this process. Ctrl-C is the manager's to handle (it sends
+    SIGTERM); shutdown is the manager's to say."""
+    import sys
+
+    from ..live.workers import compiled
+    from ..processes import heartbeat
+    from .logs import configure
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, (signal.SIGINT, signal.SIGTERM))  # held since birth (keep_serving)
+    configure(config.log_level, config.log_format, sys.stderr)
+    policy = compiled(files, shown_as)
+    service, close = build(config, policy, keys)
+    timed = _Timed(service.coordinator.runner)
+    service.coordinator.runner = timed
+    heartbeat(beat, timed.busy_since)
+    try:
+        serve(service, config, sock, quiet=True)
+    finally:
+        close()
+
+
+def serve_processes(
+    config: ServeConfig, policy: Policy, keys: MessageKeys | None, sock: socket.socket, announce: Callable[[], None]
+) -> int | None:
+    """`serve --processes N` (N > 1): N served processes on `sock`, kept at N
+    (processes.keep_serving), until SIGTERM or SIGINT; the signal that
+    stopped them. The replay runs in each (no worker processes, no pickling
+    of a visitor's state): a crash costs that process's requests in flight,
+    which clients retry (a report answered 200 is in the store already)."""
+    from dataclasses import replace
+
+    from ..live.workers import policy_files
+    from ..processes import keep_serving
+
+    files = policy_files(policy, config.policy)
+    each = replace(config, workers=0, engine=engine_in_force(config, policy))
+
+    def said(name: str, **fields: Any) -> None:
+        event(log, logging.WARNING, name, **fields)
+
+    def on_stop(sig: int | None) -> None:
+        event(
+            log, logging.INFO, "shutdown", signal=signal.Signals(sig).name if sig else None, processes=processes_in_force(config)
+        )
+
+    announce()
+    return keep_serving(
+        served_process,
+        (each, files, policy.root, keys, sock),
+        processes_in_force(config),
+        silence=config.worker_timeout,
+        said=said,
+        on_stop=on_stop,
+    )

@@ -110,7 +110,15 @@ def test_serving_processes_killed_under_load_are_replaced_and_lose_no_report(red
     assert served.proc.returncode == 0  # SIGTERM: each process stopped, then the manager
 
 
-def test_several_processes_on_the_embedded_store_are_refused():
+def test_several_processes_where_state_is_one_process_memory_are_refused():
     done = serve_refused(["--processes", "2"], {})
-    assert done.returncode == 2
-    assert "the embedded store is one process's memory" in done.stderr
+    assert (done.returncode, done.stderr) == (
+        2,
+        "chat-recovery serve: --processes: the embedded store is one process's memory, so it is served by one "
+        "process; give --redis-url to serve from several\n",
+    )
+    done = serve_refused(["--redis-url", "redis://127.0.0.1:1/0", "--playground"], {"CHAT_RECOVERY_PROCESSES": "3"})
+    assert (done.returncode, done.stderr) == (
+        2,
+        "chat-recovery serve: --processes: the playground's sessions live in one process's memory; serve it from one process\n",
+    )

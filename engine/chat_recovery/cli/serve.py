@@ -52,7 +52,13 @@ FLAGS = (  # field, flag, parser, help
         "reports applied at once; more are answered 429 with a jittered Retry-After (default 64)",
     ),
     ("max_body", "--max-body", int, "bytes a request body may hold (default 16 MiB)"),
-    ("workers", "--workers", int, "replay worker processes, supervised (default 2); 0 replays in the server's process"),
+    (
+        "workers",
+        "--workers",
+        int,
+        "replay worker processes, supervised (default 2); 0 replays in the server's process (one server process only: "
+        "with --processes above 1 each replays in-process)",
+    ),
     ("engine", "--engine", str, f"action-rule engine: {', '.join(CHOICES)} (default: the policy's)"),
     ("log_level", "--log-level", str, "debug, info (an access line per request; the default), warning or error"),
     ("log_format", "--log-format", str, "text (the default) or json: one object a line, for log shippers"),

@@ -25,8 +25,9 @@ from chat_recovery.recovery.reports import parse_bytes
 from conftest import ROOT
 
 SCHEMA = json.loads((ROOT / "schemas" / "report.schema.json").read_text())
-WORDS = Draft202012Validator(SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER)
-VERDICT = load_contract(ROOT / "schemas").report_validator()
+CONTRACT = load_contract(ROOT / "schemas")
+WORDS = CONTRACT.validator("report.schema.json")
+VERDICT = CONTRACT.report_validator()
 POLICY = cr.load_policy()
 NOW = "2026-11-24T09:00:30Z"
 EXAMPLES = [json.loads(p.read_text()) for p in sorted((ROOT / "examples").glob("*/*.json"))]
@@ -212,6 +213,20 @@ def test_a_calendar_date_that_does_not_exist_passes_the_schema_and_is_refused_by
     assert not jsonschema_rs.validator_for(SCHEMA, validate_formats=True).is_valid(body)
     with pytest.raises(cr.ReportError, match=r"^\$\.sentAt: "):
         cr.apply(POLICY, None, body, NOW, owned=True)
+
+
+@pytest.mark.parametrize("owned", [False, True])
+def test_a_time_with_a_final_newline_is_refused_as_the_schemas_pattern_says(owned):
+    """JSON Schema reads `pattern` as ECMA-262 does, `$` being the end of the
+    text; Python's `$` also matched before a final newline, so this time was
+    taken (and kept, newline and all, by the respelling that trusts the
+    pattern). jsonschema-rs reads it as the schema says, and so does
+    jsonschema's check here now."""
+    body = {"visitorId": "v", "source": {"type": "visitor"}, "sentAt": "2026-11-24T09:00:00Z\n"}
+    assert not VERDICT.passes(body) and not jsonschema_says(body)
+    with pytest.raises(cr.ReportError) as caught:
+        cr.apply(POLICY, None, body, NOW, owned=owned)
+    assert str(caught.value) == "$.sentAt: '2026-11-24T09:00:00Z\\n' is not an RFC 3339 UTC time such as 2026-11-24T09:00:00Z"
 
 
 def test_a_status_the_policy_adds_is_admitted_in_place():

@@ -79,6 +79,22 @@ class Contract:
     # report validators already built, by the statuses the policy adds: building one is ~30 ms
     # (the schema copied and compiled), and every load of a policy with those statuses wants the same
     _report_validators: dict[tuple[str, ...], ReportValidator] = field(default_factory=dict, compare=False, repr=False)
+    _verdicts: dict[str, jsonschema_rs.Validator] = field(default_factory=dict, compare=False, repr=False)  # by schema name
+
+    def passes(self, name: str, document: Any) -> bool:
+        """jsonschema-rs's yes for a document against one of the schemas (a
+        rule file: 1-2 ms where jsonschema took ~95 for the bundled policy's
+        files); on False, ask `validator(name)` for the words, if any."""
+        held = self._verdicts.get(name)
+        if held is None:
+            resources = [(s["$id"], s) for s in self.schemas.values()] + list(self.schemas.items())
+            held = self._verdicts[name] = jsonschema_rs.validator_for(
+                self.schemas[name], registry=jsonschema_rs.Registry(resources), validate_formats=False
+            )
+        try:
+            return held.is_valid(document)
+        except ValueError:  # not JSON: a key that is not text, a value YAML has and JSON has not
+            return False
 
     def validator(self, name: str, schema: dict[str, Any] | None = None) -> Draft202012Validator:
         schema = schema if schema is not None else self.schemas[name]

@@ -14,12 +14,14 @@ With --code DIR, the verdict is measured on another checkout's package too
 (`git archive <commit> engine rules schemas | tar -x -C DIR`), in turn with
 this one, round by round, so both see the same machine load.
 
-    .venv/bin/python tests/measure_validation.py --code /tmp/before --repeat 5
+    git archive 25f3f45 engine rules schemas | tar -x -C /tmp/before   # the generated checker
+    .venv/bin/python tests/measure_validation.py --code /tmp/before --repeat 3
 """
 
 import argparse
 import copy
 import json
+import os
 import random
 import subprocess
 import sys
@@ -48,7 +50,7 @@ def verdicts(code: Path | None, visitors: int, rounds: int) -> list[tuple[int, i
         capture_output=True,
         text=True,
         check=True,
-        env={**__import__("os").environ, **env},
+        env={**os.environ, **env},
     ).stdout
     return [(int(n), int(ok), float(ms)) for n, ok, ms in (line.split() for line in out.splitlines())]
 

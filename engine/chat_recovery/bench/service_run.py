@@ -27,7 +27,7 @@ from .storm import StormSpec, write_ndjson
 
 SIDES = ("floor", "service")
 KEY_PATTERNS = ("chat-recovery:*", "chat-recovery-floor:*")  # the service's keys, the floor's
-CALIBRATION_REPORTS = 150  # posted one at a time to the service, to size the floor's documents and answers
+CALIBRATION_REPORTS = 100  # posted one at a time to the service, to size the floor's documents and answers
 START_TIMEOUT = 120.0  # seconds for a server to say it listens and is ready: a hang guard on a busy machine
 
 
@@ -76,34 +76,41 @@ def service_bench(spec: ServiceBenchSpec, work: Path, progress: Callable[[str], 
         "stores": {},
         "rows": [],
     }
-    for store in spec.stores:
-        redis = None
-        if store == "redis" and spec.redis_url is None:
-            if shutil.which("redis-server") is None:
-                why = "redis-server is not on PATH (apt-get install redis-server) and no --redis-url was given"
-                result["rows"] += [{"store": store, "connections": c, "skipped": why} for c in spec.connections]
-                continue
+    redis, url, skipped = None, spec.redis_url, None
+    if "redis" in spec.stores and url is None:
+        if shutil.which("redis-server") is None:
+            skipped = "redis-server is not on PATH (apt-get install redis-server) and no --redis-url was given"
+        else:
             redis = LocalRedis(work / "redis").start()
-        url = (redis.url if redis else spec.redis_url) if store == "redis" else None
-        try:
-            if url:
-                _refuse_used(url)
-            progress(f"{store}: sizing the floor's documents and answers on the service")
+            url = redis.url
+    try:
+        if "redis" in spec.stores and url:
+            _refuse_used(url)
+        sizing_url = url if "redis" in spec.stores else None  # on Redis when measured: it gives the document size too
+        factors: dict = {}
+        failed = None
+        if any(store != "redis" or not skipped for store in spec.stores):
+            progress(f"sizing the floor's documents and answers on the service ({'redis' if sizing_url else 'embedded'})")
             try:
-                factors = calibrate(spec, url, storm_file, work)
+                factors = calibrate(spec, sizing_url, storm_file, work)
             except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
-                why = f"sizing on the service: {exc}"
-                result["rows"] += [{"store": store, "connections": c, "failed": why} for c in spec.connections]
+                failed = f"sizing on the service: {exc}"
+        for store in spec.stores:
+            why = skipped if store == "redis" else None
+            if why or failed:
+                kind = "skipped" if why else "failed"
+                result["rows"] += [{"store": store, "connections": c, kind: why or failed} for c in spec.connections]
                 continue
-            result["stores"][store] = {
-                "redis": redis.described if redis else (redacted(url) if url else None),
-                **factors,
-            }
+            store_url = url if store == "redis" else None
+            # the embedded store holds the document as objects: the floor's dict does too, so no size to match
+            sized = factors if store_url else {**factors, "documentFactor": 1.0}
+            where = (redis.described if redis else redacted(store_url)) if store_url else None
+            result["stores"][store] = {"redis": where, **sized}
             for connections in spec.connections:
-                result["rows"].append(_row(spec, store, url, connections, factors, storm_file, client, work, progress))
-        finally:
-            if redis:
-                redis.stop()
+                result["rows"].append(_row(spec, store, store_url, connections, sized, storm_file, client, work, progress))
+    finally:
+        if redis:
+            redis.stop()
     result["loadAverage"] = {"start": load_before, "end": load_average()}
     return result
 
@@ -117,6 +124,7 @@ def _row(spec, store, url, connections, factors, storm_file, client, work, progr
                 with Server(side, spec, url, factors, work) as server:
                     rounds[side].append(
                         {
+                            "startedAt": round(time.time(), 3),  # the order of the rounds, for anyone to check
                             "load": load_average()[0],
                             **run_load(server.url, spec.token, storm_file, connections, spec.seconds, client),
                         }

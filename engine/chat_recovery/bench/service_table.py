@@ -52,10 +52,12 @@ def write_table(result: dict, out: IO[str]) -> None:
         f"{'; serve ' + ' '.join(result['serveArgs']) if result['serveArgs'] else ''}\n"
     )
     for store, facts in result["stores"].items():
-        where = f"{facts['redis']}; " if facts.get("redis") else ""
+        if facts.get("redis"):
+            kept = f"{facts['redis']}; the floor answers {facts['answerFactor']:g} x and stores {facts['documentFactor']:g} x"
+        else:
+            kept = f"the floor keeps documents in a dict and answers {facts['answerFactor']:g} x"
         out.write(
-            f"{store}: {where}the floor answers {facts['answerFactor']:g} x and stores {facts['documentFactor']:g} x "
-            f"the visitor's report bytes, as the service did on the storm's first {facts['sizedOn']} reports\n"
+            f"{store}: {kept} the visitor's report bytes, as the service did on the storm's first {facts['sizedOn']} reports\n"
         )
     out.write("\n")
     rows = [row_cells(r) for r in result["rows"]]
@@ -73,5 +75,5 @@ def write_table(result: dict, out: IO[str]) -> None:
     )
     if repeats:
         out.write(
-            f"the storm ran out and was sent again from its start {repeats} times over: raise --visitors for distinct reports\n"
+            f"{repeats} requests repeated a report already sent in their run (the storm ran out): raise --visitors for distinct reports\n"
         )

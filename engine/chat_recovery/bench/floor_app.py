@@ -3,9 +3,12 @@ service's own stack (Starlette under uvicorn's h11 protocol, redis-py), so
 `bench --service` can say how far the service is from it. Per report it
 does what any Redis-backed merger must and nothing else: parse the body,
 WATCH/GET the visitor's key, parse what is held, MULTI/SET/EXEC a document
-of the size the service stores (`--document-factor` x the visitor's report
-bytes so far, measured on the service by the bench), and answer JSON of the
-size the service answers (`--answer-factor`). The embedded variant keeps
+of the size the service stores, and answer JSON of the size the service
+answers. Both sizes are A x the visitor's largest report + B x its other
+reports' bytes (`--document-size A,B`, `--answer-size A,B`), A and B fitted
+on the service by the bench: a report holds most of its chat, so a
+visitor's recovery grows with its largest report far more than with the
+other copies of the same log. The embedded variant keeps
 the documents in a dict and does the same work less Redis. It speaks the
 service's route, POST /v1/reports with the bearer token, so one load drives
 both; it merges nothing, so its answers are padding, not recoveries.
@@ -40,24 +43,40 @@ except ImportError:
     JSON = "json"
 
 
-def next_document(held: dict | None, report: dict, size: int, factor: float) -> dict:
-    """The visitor's document after `report` (of `size` bytes): every report
-    held, padded (or trimmed to its latest reports) so that its JSON is about
-    `factor` times the report bytes held."""
+def size(document: dict, coefficients: tuple[float, float]) -> int:
+    """A x the visitor's largest report + B x its other reports' bytes."""
+    largest, total = document["largest"], document["total"]
+    return int(coefficients[0] * largest + coefficients[1] * (total - largest))
+
+
+def next_document(held: dict | None, report: dict, length: int, coefficients: tuple[float, float]) -> dict:
+    """The visitor's document after `report` (of `length` bytes): every
+    report held, padded (or trimmed to its latest reports) to the size the
+    service's document has after as many report bytes."""
     reports = [*held["reports"], report] if held else [report]
-    sizes = [*held["sizes"], size] if held else [size]
-    total = (held["total"] if held else 0) + size
-    target = int(factor * total)
+    sizes = [*held["sizes"], length] if held else [length]
+    document = {
+        "reports": reports,
+        "sizes": sizes,
+        "total": (held["total"] if held else 0) + length,
+        "largest": max(held["largest"] if held else 0, length),
+    }
+    target = size(document, coefficients)
     while len(sizes) > 1 and sum(sizes) > target:  # a service that stores less than the reports
         reports, sizes = reports[1:], sizes[1:]
-    return {"reports": reports, "sizes": sizes, "total": total, "pad": "x" * max(0, target - sum(sizes))}
+    return {**document, "reports": reports, "sizes": sizes, "pad": "x" * max(0, target - sum(sizes))}
 
 
-def answer(visitor_id: str, document: dict, factor: float) -> bytes:
-    return dumps({"visitorId": visitor_id, "reports": len(document["sizes"]), "pad": "x" * int(factor * document["total"])})
+def answer(visitor_id: str, document: dict, coefficients: tuple[float, float]) -> bytes:
+    return dumps({"visitorId": visitor_id, "reports": len(document["sizes"]), "pad": "x" * size(document, coefficients)})
 
 
-def create_floor(redis_url: str | None, token: str | None, document_factor: float = 1.0, answer_factor: float = 1.0) -> Any:
+def create_floor(
+    redis_url: str | None,
+    token: str | None,
+    document_size: tuple[float, float] = (1.0, 1.0),
+    answer_size: tuple[float, float] = (1.0, 0.3),
+) -> Any:
     """The floor as an ASGI app: the Redis store when `redis_url`, else a dict."""
     import anyio
     from starlette.applications import Starlette
@@ -72,14 +91,14 @@ def create_floor(redis_url: str | None, token: str | None, document_factor: floa
 
         client = redis.Redis.from_url(redis_url)
 
-        def submit(visitor_id: str, report: dict, size: int) -> dict:
+        def submit(visitor_id: str, report: dict, length: int) -> dict:
             key = f"{PREFIX}:{{{visitor_id}}}"
             with client.pipeline(transaction=True) as pipe:
                 while True:
                     try:
                         pipe.watch(key)
                         raw = pipe.get(key)
-                        document = next_document(loads(raw) if raw else None, report, size, document_factor)
+                        document = next_document(loads(raw) if raw else None, report, length, document_size)
                         pipe.multi()
                         pipe.set(key, dumps(document), px=TTL_MS)
                         pipe.execute()
@@ -92,8 +111,8 @@ def create_floor(redis_url: str | None, token: str | None, document_factor: floa
     else:
         documents: dict[str, dict] = {}
 
-        def submit(visitor_id: str, report: dict, size: int) -> dict:
-            document = next_document(documents.get(visitor_id), report, size, document_factor)
+        def submit(visitor_id: str, report: dict, length: int) -> dict:
+            document = next_document(documents.get(visitor_id), report, length, document_size)
             documents[visitor_id] = document
             return document
 
@@ -111,7 +130,7 @@ def create_floor(redis_url: str | None, token: str | None, document_factor: floa
             return JSONResponse({"error": {"code": "badJson"}}, status_code=400)
         # in a thread, as the service submits: the merge a real service does there would block the loop
         document = await anyio.to_thread.run_sync(submit, visitor_id, report, len(body))
-        return Response(answer(visitor_id, document, answer_factor), media_type="application/json")
+        return Response(answer(visitor_id, document, answer_size), media_type="application/json")
 
     async def readyz(request: Request) -> Response:
         ok = await anyio.to_thread.run_sync(ready)
@@ -133,18 +152,27 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _pair(text: str) -> tuple[float, float]:
+    first, _, second = text.partition(",")
+    return float(first), float(second or 0)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chat_recovery.bench.floor_app", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081)
     parser.add_argument("--token", default=None)
     parser.add_argument("--redis-url", default=None, help="the Redis store (default: a dict in the process)")
-    parser.add_argument("--document-factor", type=float, default=1.0, metavar="F", help="stored document = F x report bytes")
-    parser.add_argument("--answer-factor", type=float, default=1.0, metavar="F", help="answer = F x report bytes")
+    parser.add_argument(
+        "--document-size", type=_pair, default=(1.0, 1.0), metavar="A,B", help="stored bytes: A x largest report + B x the rest"
+    )
+    parser.add_argument(
+        "--answer-size", type=_pair, default=(1.0, 0.3), metavar="A,B", help="answer bytes: A x largest report + B x the rest"
+    )
     args = parser.parse_args(argv)
     import uvicorn
 
-    app = create_floor(args.redis_url, args.token, args.document_factor, args.answer_factor)
+    app = create_floor(args.redis_url, args.token, args.document_size, args.answer_size)
     sock = listening_socket(args.host, args.port)
     config = uvicorn.Config(app, log_config=None, access_log=False, limit_concurrency=None, http="h11")
     server = uvicorn.Server(config)

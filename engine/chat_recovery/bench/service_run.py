@@ -103,7 +103,7 @@ def service_bench(spec: ServiceBenchSpec, work: Path, progress: Callable[[str], 
                 continue
             store_url = url if store == "redis" else None
             # the embedded store holds the document as objects: the floor's dict does too, so no size to match
-            sized = factors if store_url else {**factors, "documentFactor": 1.0}
+            sized = factors if store_url else {**factors, "documentSize": [1.0, 1.0]}
             where = (redis.described if redis else redacted(store_url)) if store_url else None
             result["stores"][store] = {"redis": where, **sized}
             for connections in spec.connections:
@@ -163,7 +163,13 @@ class Server:
             argv += [*store, *spec.serve_args]
         else:
             argv = [sys.executable, "-m", "chat_recovery.bench.floor_app", "--port", str(self.port), "--token", spec.token]
-            argv += [*store, "--document-factor", str(factors["documentFactor"]), "--answer-factor", str(factors["answerFactor"])]
+            sizes = [
+                "--document-size",
+                "{},{}".format(*factors["documentSize"]),
+                "--answer-size",
+                "{},{}".format(*factors["answerSize"]),
+            ]
+            argv += [*store, *sizes]
         self.side, self.argv, self.log = side, argv, work / f"{side}.log"
 
     def __enter__(self) -> Server:
@@ -226,50 +232,65 @@ def _get(port: int, path: str) -> int | None:
 
 
 def calibrate(spec: ServiceBenchSpec, url: str | None, storm_file: Path, work: Path) -> dict:
-    """How large the service's answers and stored documents are, as factors
-    of the report bytes its visitor has sent so far: the first reports of
-    the storm posted one at a time to a real `serve`, their answers' bytes
-    read, and with Redis each visitor's key's STRLEN."""
+    """How large the service's answers and stored documents are: the first
+    reports of the storm posted one at a time to a real `serve`, each
+    answer's bytes read, and with Redis the visitor's key's STRLEN after it;
+    then A and B fitted (least squares) in A x the visitor's largest report
+    + B x its other reports' bytes."""
     lines = storm_file.read_bytes().splitlines()[:CALIBRATION_REPORTS]
-    sent: dict[str, int] = {}
-    answered = cumulative = 0
-    with Server("service", spec, url, {}, work) as server:
-        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
-        headers = {"Authorization": f"Bearer {spec.token}", "Content-Type": "application/json"}
-        for line in lines:
-            visitor = _visitor_id(line)
-            sent[visitor] = sent.get(visitor, 0) + len(line)
-            conn.request("POST", "/v1/reports", body=line, headers=headers)
-            answer = conn.getresponse()
-            body = answer.read()
-            if answer.status != 200:
-                raise RuntimeError(f"serve answered {answer.status} to a storm report: {body[:300]!r}")
-            answered += len(body)
-            cumulative += sent[visitor]
-        conn.close()
-        stored = _stored_bytes(url, list(sent)) if url else None
+    total: dict[str, int] = {}
+    largest: dict[str, int] = {}
+    seen: list[tuple[int, int, int, int]] = []  # (largest, the rest, answer bytes, stored bytes)
+    store = _redis_client(url) if url else None
+    try:
+        with Server("service", spec, url, {}, work) as server:
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+            headers = {"Authorization": f"Bearer {spec.token}", "Content-Type": "application/json"}
+            for line in lines:
+                visitor = _visitor_id(line)
+                total[visitor] = total.get(visitor, 0) + len(line)
+                largest[visitor] = max(largest.get(visitor, 0), len(line))
+                conn.request("POST", "/v1/reports", body=line, headers=headers)
+                answer = conn.getresponse()
+                body = answer.read()
+                if answer.status != 200:
+                    raise RuntimeError(f"serve answered {answer.status} to a storm report: {body[:300]!r}")
+                stored = int(store.strlen(f"chat-recovery:{{{visitor}}}")) if store else 0
+                seen.append((largest[visitor], total[visitor] - largest[visitor], len(body), stored))
+            conn.close()
+    finally:
+        if store:
+            store.close()
     if url:
         clear(url)
-    factors = {"answerFactor": round(answered / cumulative, 3), "documentFactor": 1.0, "sizedOn": len(lines)}
-    if stored is not None:
-        factors["documentFactor"] = round(stored / sum(sent.values()), 3)
-    return factors
+    sized = {"answerSize": fit(seen, 2), "documentSize": fit(seen, 3) if url else [1.0, 1.0], "sizedOn": len(lines)}
+    return sized
+
+
+def fit(seen: list[tuple[int, int, int, int]], column: int) -> list[float]:
+    """[A, B] >= 0 that best give seen[i][column] as A x seen[i][0] + B x seen[i][1]."""
+    s11 = sum(r[0] * r[0] for r in seen)
+    s22 = sum(r[1] * r[1] for r in seen)
+    s12 = sum(r[0] * r[1] for r in seen)
+    s1y = sum(r[0] * r[column] for r in seen)
+    s2y = sum(r[1] * r[column] for r in seen)
+    det = s11 * s22 - s12 * s12
+    a, b = ((s1y * s22 - s2y * s12) / det, (s2y * s11 - s1y * s12) / det) if det else (s1y / s11, 0.0)
+    if b < 0 or a < 0:  # the rest adds nothing (or the largest nothing): one coefficient, fitted alone
+        a, b = (s1y / s11, 0.0) if b < 0 else (0.0, s2y / s22)
+    return [round(a, 3), round(b, 3)]
+
+
+def _redis_client(url: str):
+    import redis
+
+    return redis.Redis.from_url(url)
 
 
 def _visitor_id(line: bytes) -> str:
     import json
 
     return str(json.loads(line)["visitorId"])
-
-
-def _stored_bytes(url: str, visitors: list[str]) -> int:
-    import redis
-
-    client = redis.Redis.from_url(url)
-    try:
-        return sum(int(client.strlen(f"chat-recovery:{{{v}}}")) for v in visitors)
-    finally:
-        client.close()
 
 
 def _refuse_used(url: str) -> None:

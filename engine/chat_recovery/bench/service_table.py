@@ -52,13 +52,12 @@ def write_table(result: dict, out: IO[str]) -> None:
         f"{'; serve ' + ' '.join(result['serveArgs']) if result['serveArgs'] else ''}\n"
     )
     for store, facts in result["stores"].items():
+        answers = "answers {} x the visitor's largest report + {} x its other reports' bytes".format(*facts["answerSize"])
         if facts.get("redis"):
-            kept = f"{facts['redis']}; the floor answers {facts['answerFactor']:g} x and stores {facts['documentFactor']:g} x"
+            kept = "{}; the floor stores {} x + {} x and {}".format(facts["redis"], *facts["documentSize"], answers)
         else:
-            kept = f"the floor keeps documents in a dict and answers {facts['answerFactor']:g} x"
-        out.write(
-            f"{store}: {kept} the visitor's report bytes, as the service did on the storm's first {facts['sizedOn']} reports\n"
-        )
+            kept = f"the floor keeps documents in a dict and {answers}"
+        out.write(f"{store}: {kept}, as the service did on the storm's first {facts['sizedOn']} reports\n")
     out.write("\n")
     rows = [row_cells(r) for r in result["rows"]]
     measured = [HEADER, *(r for r in rows if len(r) == len(HEADER))]

@@ -57,7 +57,7 @@ def write_table(result: dict, out: IO[str]) -> None:
             kept = "{}; the floor stores {} x + {} x and {}".format(facts["redis"], *facts["documentSize"], answers)
         else:
             kept = f"the floor keeps documents in a dict and {answers}"
-        out.write(f"{store}: {kept}, as the service did on the storm's first {facts['sizedOn']} reports\n")
+        out.write(f"{store}: {kept}, fitted on the service's {facts['sizedOn']} answers to the storm's first visitors\n")
     out.write("\n")
     rows = [row_cells(r) for r in result["rows"]]
     measured = [HEADER, *(r for r in rows if len(r) == len(HEADER))]

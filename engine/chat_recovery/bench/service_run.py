@@ -257,7 +257,7 @@ def calibrate(spec: ServiceBenchSpec, url: str | None, storm_file: Path, work: P
                 body = answer.read()
                 if answer.status != 200:
                     raise RuntimeError(f"serve answered {answer.status} to a storm report: {body[:300]!r}")
-                stored = int(store.strlen(f"chat-recovery:{{{visitor}}}")) if store else 0
+                stored = _stored(store, visitor) if store else 0
                 seen.append((largest[visitor], total[visitor] - largest[visitor], len(body), stored))
             conn.close()
     finally:
@@ -300,6 +300,16 @@ def fit(seen: list[tuple[int, int, int, int]], column: int) -> list[float]:
     return [round(a, 3), round(b, 3)]
 
 
+def _stored(store, visitor: str) -> int:
+    """The bytes the service holds for `visitor` (its key, as live/redis_store.py names it)."""
+    import redis
+
+    try:
+        return int(store.strlen(f"chat-recovery:{{{visitor}}}"))
+    except redis.RedisError as exc:
+        raise RuntimeError(f"reading the service's document of {visitor}: {exc}") from None
+
+
 def _redis_client(url: str):
     import redis
 
@@ -335,17 +345,23 @@ def clear(url: str) -> None:
 
     client = redis.Redis.from_url(url)
     try:
-        for pattern in KEY_PATTERNS:
-            batch = []
-            for key in client.scan_iter(match=pattern, count=1000):
-                batch.append(key)
-                if len(batch) == 1000:
-                    client.delete(*batch)
-                    batch = []
-            if batch:
-                client.delete(*batch)
+        _delete(client)
+    except redis.RedisError as exc:
+        raise RuntimeError(f"emptying the Redis at {redacted(url)} for the next run: {exc}") from None
     finally:
         client.close()
+
+
+def _delete(client) -> None:
+    for pattern in KEY_PATTERNS:
+        batch = []
+        for key in client.scan_iter(match=pattern, count=1000):
+            batch.append(key)
+            if len(batch) == 1000:
+                client.delete(*batch)
+                batch = []
+        if batch:
+            client.delete(*batch)
 
 
 class LocalRedis:

@@ -13,6 +13,8 @@ from typing import IO
 from ..bench.batch_run import batch_bench
 from ..bench.measure import ENGINES, STAGES, available
 from ..bench.run import BenchError, bench, machine, sizes
+from ..bench.service_run import ServiceBenchError, ServiceBenchSpec, service_bench
+from ..bench.service_table import write_table
 from ..bench.storm import StormSpec, write_ndjson
 from ..replay.engines import ENGINES as TABLE
 from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK, EXIT_USAGE, Parser, whole_number
@@ -69,6 +71,7 @@ def add_parser(sub, **kw) -> None:
         metavar="K",
         help="with --batch: rounds of every --jobs value, interleaved, so one busy minute on a shared machine does not decide the speed-up (default 3)",
     )
+    _add_service_options(cmd)
     cmd.set_defaults(run=run)
     # An optional subcommand: plain `bench [flags]` still measures.
     actions = cmd.add_subparsers(dest="bench_command", metavar="{storm}", parser_class=Parser)
@@ -90,6 +93,103 @@ def add_parser(sub, **kw) -> None:
     )
     out.add_argument("--out", default="-", metavar="FILE", help="where to write it (default: stdout, also -)")
     out.set_defaults(run=run_storm)
+
+
+def _add_service_options(cmd) -> None:
+    """`bench --service` and the options only it reads."""
+    cmd.add_argument(
+        "--service",
+        action="store_true",
+        help="measure `chat-recovery serve` against its stack's floor (the same Starlette + uvicorn + redis-py doing only what any "
+        "merger must), both driven by the same load (wrk when on PATH), in interleaved rounds, and print the ratios",
+    )
+    cmd.add_argument(
+        "--store",
+        type=_stores,
+        default=("embedded", "redis"),
+        metavar="LIST",
+        help="with --service: the stores, comma separated (default embedded,redis; redis starts redis-server from PATH unless --redis-url)",
+    )
+    cmd.add_argument(
+        "--connections",
+        type=_jobs,
+        default=(8, 32, 128),
+        metavar="LIST",
+        help="with --service: the connection counts, comma separated (default 8,32,128)",
+    )
+    cmd.add_argument(
+        "--duration", type=_seconds, default=10.0, metavar="S", help="with --service: seconds of load per run (default 10)"
+    )
+    cmd.add_argument(
+        "--rounds",
+        type=_count,
+        default=2,
+        metavar="K",
+        help="with --service: rounds per row, each the floor then the service (default 2)",
+    )
+    cmd.add_argument(
+        "--redis-url",
+        metavar="URL",
+        help="with --service: an empty Redis to use instead of starting redis-server (its chat-recovery keys are deleted between rounds)",
+    )
+    cmd.add_argument(
+        "--serve-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="with --service: one more argument for `chat-recovery serve`, repeatable (--serve-arg=--workers=0)",
+    )
+    cmd.add_argument(
+        "--client",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help="with --service: the load generator (default auto: wrk when on PATH, else a bounded Python client)",
+    )
+
+
+def _stores(text: str) -> tuple:
+    values = tuple(dict.fromkeys(part.strip() for part in text.split(",")))
+    wrong = [v for v in values if v not in ("embedded", "redis")]
+    if wrong or not values:
+        raise argparse.ArgumentTypeError(
+            f"{wrong[0] if wrong else text!r}: the stores are embedded and redis, e.g. embedded,redis"
+        )
+    return values
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0 or value > 3600:
+        raise argparse.ArgumentTypeError("must be more than 0 and at most 3600 seconds")
+    return value
+
+
+def _run_service(args, spec: StormSpec, stdout: IO[str], stderr: IO[str]) -> int:
+    service_spec = ServiceBenchSpec(
+        stores=args.store,
+        connections=args.connections,
+        seconds=args.duration,
+        rounds=args.rounds,
+        storm=spec,
+        redis_url=args.redis_url,
+        serve_args=tuple(args.serve_arg),
+        client=args.client,
+    )
+    with tempfile.TemporaryDirectory(prefix="chat-recovery-bench-") as work:
+        try:
+            result = service_bench(service_spec, Path(work), progress=lambda text: print(text, file=stderr))
+        except ServiceBenchError as exc:
+            stderr.write(f"chat-recovery bench: {exc}\n")
+            return EXIT_USAGE
+    result = {"machine": machine(), **result}
+    if args.format == "json":
+        stdout.write(json.dumps(result, indent=2) + "\n")
+    else:
+        write_table(result, stdout)
+    return EXIT_OK
 
 
 def _jobs(text: str) -> tuple:
@@ -125,6 +225,8 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
         stderr.write(f"chat-recovery bench: {TABLE[missing[0]].unavailable}; use --engine compiled\n")
         return EXIT_USAGE
     spec = StormSpec(visitors=args.visitors, seed=args.seed)
+    if args.service:
+        return _run_service(args, spec, stdout, stderr)
     if args.batch:
         return _run_batch(args, spec, stdout, stderr)
     specs = sizes(spec) if args.sizes else [spec]

@@ -43,16 +43,21 @@ def merged_log(
     conflict. So is a sender's own report (`sources`: source -> latest
     sentAt of its reports holding the chat) that lacks the message, unless
     it was sent before the message's time."""
-    merged, holders = [], {}
+    order, holders = [], {}
     sort_key = timeutil.sort_key
     known = sources or {}
     for message_id, copies in sorted(held.items()):  # conflicts are listed by message id
-        src = max(copies, key=lambda s: (sort_key(copies[s]["sentAt"]), s))
+        if len(copies) == 1:
+            (src,) = copies
+            differ = False
+        else:
+            src = max(copies, key=lambda s: (sort_key(copies[s]["sentAt"]), s))
+            differ = not _same_copies([c["value"] for c in copies.values()])
         message = copies[src]["value"]
-        merged.append(message)
+        at = sort_key(message["time"])
+        order.append((at, message["id"], message_id, message))  # by time then id; the held key (unique) breaks ties
         holders[message_id] = sorted(copies)
-        differ = len(copies) > 1 and not _same_copies([c["value"] for c in copies.values()])
-        lacker = _lacker(message, copies, known)
+        lacker = _lacker(message, at, copies, known)
         if differ or lacker is not None:
             candidates = copies if lacker is None else {**copies, lacker: {"sentAt": known[lacker], "value": None}}
             conflicts.append(
@@ -67,11 +72,11 @@ def merged_log(
                     },
                 )
             )
-    merged.sort(key=lambda m: (sort_key(m["time"]), m["id"]))
-    return merged, holders
+    order.sort()
+    return [message for *_, message in order], holders
 
 
-def _lacker(message: dict[str, Any], copies: dict[str, Any], sources: dict[str, Any]) -> str | None:
+def _lacker(message: dict[str, Any], at: str, copies: dict[str, Any], sources: dict[str, Any]) -> str | None:
     """The sender's own report, when it holds the chat but not this message
     and was sent at or after the message's time (it could have held it)."""
     sender = message["sender"]
@@ -82,7 +87,7 @@ def _lacker(message: dict[str, Any], copies: dict[str, Any], sources: dict[str, 
     else:
         return None
     sent = sources.get(own)
-    if own in copies or not isinstance(sent, str) or timeutil.sort_key(sent) < timeutil.sort_key(message["time"]):
+    if own in copies or not isinstance(sent, str) or timeutil.sort_key(sent) < at:  # `at`: the message's time, as a sort key
         return None
     return own
 

@@ -99,19 +99,19 @@ def test_bench_prints_a_table_with_every_engine():
     assert header[:3] == ["engine", "recoveries/s", "p50"]
     for stage in ("read", "validate", "merge", "replay", "write", "total"):
         assert stage in header
-    assert lines[3].rstrip().endswith("x reference")
-    rows = {line.split()[0]: line.split() for line in lines[4 : 4 + len(ENGINES)]}
-    assert sorted(rows) == sorted(ENGINES)
-    assert rows["reference"][-1] == "1.0"
-    assert all(float(row[-1]) > 0 for row in rows.values())
-    assert lines[4 + len(ENGINES)] == ""
+    assert lines[3].rstrip().endswith("x reference  x floor")
+    rows = {line.split()[0]: line.split() for line in lines[4 : 5 + len(ENGINES)]}
+    assert sorted(rows) == sorted([*ENGINES, "floor"])  # the I/O floor is the last row
+    assert rows["reference"][-2] == "1.0" and rows["floor"][-1] == "1.0"
+    assert all(float(row[-1]) > 0 and float(row[-2]) > 0 for row in rows.values())
+    assert lines[5 + len(ENGINES)] == ""
 
 
 def test_bench_json_holds_every_figure():
     done = cli("bench", "--visitors", "50", "--seed", "2", "--format", "json", "--engine", "python", "--engine", "reference")
     assert done.returncode == 0, done.stderr.decode()
     body = json.loads(done.stdout)
-    assert set(body) == {"machine", "storm", "engines"}
+    assert set(body) == {"machine", "storm", "engines", "floor"}
     assert body["storm"]["visitors"] == 50 and body["storm"]["seed"] == 2 and body["storm"]["reports"] >= 50
     assert [e["engine"] for e in body["engines"]] == ["python", "reference"]
     for engine in body["engines"]:
@@ -122,9 +122,15 @@ def test_bench_json_holds_every_figure():
         assert engine["recoveriesPerSecond"] > 0 and engine["peakRssMB"] > 0
         assert engine["seconds"] == pytest.approx(sum(engine["stageSeconds"].values()), abs=0.01)
     python, ref = body["engines"]
+    floor = body["floor"]
     assert python["xReference"] == round(
         python["seconds"] / ref["seconds"], 2
     )  # exact: the bench rounds this very quotient (a 2% tolerance is less than rounding error under a ratio of 0.25)
+    assert python["xFloor"] == round(python["seconds"] / floor["seconds"], 2) and floor["xFloor"] == 1.0
+    # the floor only parses and writes, the same storm and as many recoveries
+    assert floor["engine"] == "floor" and floor["visitors"] == 50 and floor["reports"] == ref["reports"]
+    assert {k for k, v in floor["stageSeconds"].items() if v} <= {"read", "write"}
+    assert floor["seconds"] < python["seconds"]
     assert body["machine"]["cores"] >= 1
 
 
@@ -191,6 +197,26 @@ def test_what_the_bench_times_is_the_recovery_itself(policy, tmp_path, engine):
         assert written == [reference.recover(g, NOW) for g in groups]
     else:
         assert written == [cr.recover(policy, g, NOW, engine=engine) for g in groups]
+
+
+def test_the_floor_parses_every_line_and_writes_the_same_recoveries(tmp_path):
+    """The I/O floor writes exactly the recoveries it was given, one per
+    visitor of the storm, and refuses recoveries of another storm."""
+    from chat_recovery.bench.measure import measure, measure_floor
+    from chat_recovery.bench.storm import NOW
+
+    storm_file, engine_out, floor_out = tmp_path / "storm.ndjson", tmp_path / "engine.ndjson", tmp_path / "floor.ndjson"
+    storm_file.write_text("".join(json.dumps(r) + "\n" for r in storm(StormSpec(visitors=30, seed=3))))
+    measure("compiled", str(storm_file), str(engine_out), NOW)
+    figures = measure_floor(str(storm_file), str(floor_out), str(engine_out))
+    assert figures["visitors"] == 30 and figures["stageSeconds"]["read"] > 0 and figures["stageSeconds"]["write"] > 0
+    assert [json.loads(line) for line in floor_out.read_text().splitlines()] == [
+        json.loads(line) for line in engine_out.read_text().splitlines()
+    ]
+    other = tmp_path / "other.ndjson"
+    other.write_text("".join(json.dumps(r) + "\n" for r in storm(StormSpec(visitors=5, seed=3))))
+    with pytest.raises(ValueError, match="30 recoveries for 5 visitors"):
+        measure_floor(str(other), str(floor_out), str(engine_out))
 
 
 def test_bench_batch_runs_each_jobs_value_on_one_storm():

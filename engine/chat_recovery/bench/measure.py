@@ -5,7 +5,13 @@ render the recovery, write the recovery as one JSON line.
 
     python -m chat_recovery.bench.measure ENGINE STORM.ndjson OUT.ndjson NOW
 
-prints the figures as one JSON object."""
+prints the figures as one JSON object.
+
+    python -m chat_recovery.bench.measure floor STORM.ndjson OUT.ndjson NOW RECOVERIES.ndjson
+
+measures the storm's I/O floor instead: orjson's parse of every line and
+write of every recovery (an engine's, read before the clock starts), and
+nothing else: what any engine must at least spend on the same bytes."""
 
 from __future__ import annotations
 
@@ -19,6 +25,7 @@ from ..replay.engines import ENGINES as TABLE
 
 STAGES = ("read", "validate", "merge", "replay", "write")
 REFERENCE = "reference"  # the hand-written reference merge, measured beside the engines
+FLOOR = "floor"  # the I/O floor: parse every line, write every recovery, nothing between
 ENGINES = (*TABLE, REFERENCE)
 
 
@@ -133,6 +140,59 @@ def measure(engine: str, storm_path: str, out_path: str, now: str) -> dict:
     }
 
 
+def measure_floor(storm_path: str, out_path: str, recoveries_path: str) -> dict:
+    """The storm's I/O floor: each line parsed by orjson, grouped by visitor
+    as the engines group it, and each visitor's recovery (read untimed from
+    `recoveries_path`, in the order the engines write them) written by
+    orjson as one line. Only `read` and `write` are timed."""
+    import orjson
+
+    with open(recoveries_path, "rb") as handle:
+        recoveries = [orjson.loads(line) for line in handle]
+    base_mb = _peak_mb()
+    spent = dict.fromkeys(STAGES, 0.0)
+    clock, loads, dumps, newline = time.perf_counter, orjson.loads, orjson.dumps, orjson.OPT_APPEND_NEWLINE
+    wall = clock()
+    groups: dict = {}
+    with open(storm_path, "rb") as handle:
+        for line in handle:
+            start = clock()
+            report = loads(line)
+            took = clock() - start
+            spent["read"] += took
+            groups.setdefault(report["visitorId"], []).append(took)
+    if len(groups) != len(recoveries):
+        raise ValueError(f"{len(recoveries)} recoveries for {len(groups)} visitors: not this storm's")
+    latencies = []
+    with open(out_path, "wb") as out:
+        for took, recovery in zip(groups.values(), recoveries):
+            t0 = clock()
+            out.write(dumps(recovery, option=newline))
+            t1 = clock()
+            spent["write"] += t1 - t0
+            latencies.append(t1 - t0 + sum(took))
+    wall = clock() - wall
+    latencies.sort()
+    total = sum(spent.values())
+    return {
+        "engine": FLOOR,
+        "visitors": len(groups),
+        "reports": sum(len(g) for g in groups.values()),
+        "seconds": round(total, 4),
+        "wallSeconds": round(wall, 4),
+        "loadSeconds": 0.0,
+        "recoveriesPerSecond": round(len(groups) / total, 1) if total else None,
+        "latencyMs": {
+            "p50": round(_quantile(latencies, 0.50) * 1000, 3),
+            "p99": round(_quantile(latencies, 0.99) * 1000, 3),
+            "max": round(latencies[-1] * 1000, 3) if latencies else 0.0,
+        },
+        "stageSeconds": {k: round(v, 4) for k, v in spent.items()},
+        "peakRssMB": round(_peak_mb(), 1),
+        "rssGrowthMB": round(_peak_mb() - base_mb, 1),
+    }
+
+
 def _quantile(ordered: list, q: float) -> float:
     if not ordered:
         return 0.0
@@ -140,6 +200,10 @@ def _quantile(ordered: list, q: float) -> float:
 
 
 def main(argv: list[str]) -> int:
+    if argv[0] == FLOOR:
+        _, storm_path, out_path, _now, recoveries_path = argv
+        print(json.dumps(measure_floor(storm_path, out_path, recoveries_path)))
+        return 0
     engine, storm_path, out_path, now = argv
     print(json.dumps(measure(engine, storm_path, out_path, now)))
     return 0

@@ -1,6 +1,7 @@
 """A benchmark run: write the storm as NDJSON once, measure each engine on
-it in a fresh process, and set each engine's time beside the reference's
-from the same run."""
+it in a fresh process, then the storm's I/O floor (orjson parse of every
+line, write of every recovery, nothing else), and set each engine's time
+beside the reference's and the floor's from the same run."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from .measure import FLOOR
 from .storm import StormSpec, storm
 
 
@@ -65,10 +67,11 @@ def write_storm(spec: StormSpec, path: Path) -> dict:
     }
 
 
-def measure_engine(engine: str, storm_path: Path, out_path: Path, now: str) -> dict:
-    """One engine in a fresh interpreter; its recoveries go to `out_path`."""
+def measure_engine(engine: str, storm_path: Path, out_path: Path, now: str, *more: str) -> dict:
+    """One engine (or the floor, with the recoveries it writes as `more`) in
+    a fresh interpreter; its recoveries go to `out_path`."""
     done = subprocess.run(
-        [sys.executable, "-m", "chat_recovery.bench.measure", engine, str(storm_path), str(out_path), now],
+        [sys.executable, "-m", "chat_recovery.bench.measure", engine, str(storm_path), str(out_path), now, *more],
         capture_output=True,
         text=True,
     )
@@ -79,11 +82,13 @@ def measure_engine(engine: str, storm_path: Path, out_path: Path, now: str) -> d
 
 
 def bench(spec: StormSpec, engines: tuple[str, ...], workdir: Path, progress=None) -> dict:
-    """Every engine on one storm, each with its time as a ratio to the
-    reference's (when the reference ran)."""
+    """Every engine on one storm, then the storm's I/O floor writing the
+    first engine's recoveries; each with its time as a ratio to the
+    reference's (when the reference ran) and to the floor's."""
     storm_path = workdir / f"storm-{spec.visitors}-{spec.messages[0]}-{spec.messages[1]}.ndjson"
     facts = write_storm(spec, storm_path)
     results = []
+    kept = workdir / "recoveries-for-the-floor.ndjson"  # the first engine's: what the floor writes
     try:
         for engine in engines:
             if progress:
@@ -91,18 +96,33 @@ def bench(spec: StormSpec, engines: tuple[str, ...], workdir: Path, progress=Non
             out_path = workdir / f"recoveries-{engine}.ndjson"
             try:
                 results.append(measure_engine(engine, storm_path, out_path, spec.now))
+                if not kept.exists():
+                    out_path.rename(kept)
             finally:
                 out_path.unlink(missing_ok=True)
+        if progress:
+            progress(f"measuring the I/O floor on {spec.visitors} visitors ...")
+        out_path = workdir / "recoveries-floor.ndjson"
+        try:
+            floor = measure_engine(FLOOR, storm_path, out_path, spec.now, str(kept))
+        finally:
+            out_path.unlink(missing_ok=True)
     finally:
         storm_path.unlink(missing_ok=True)
+        kept.unlink(missing_ok=True)
     reference: dict | None = next((r for r in results if r["engine"] == "reference"), None)
-    for result in results:
-        ratio = result["seconds"] / reference["seconds"] if reference and reference["seconds"] else None
-        result["xReference"] = round(ratio, 2) if ratio is not None else None
+    for result in (*results, floor):
+        result["xReference"] = _ratio(result, reference)
+        result["xFloor"] = _ratio(result, floor)
         messages = facts["messagesInReports"]
         result["usPerVisitor"] = round(result["seconds"] / facts["visitors"] * 1e6, 1)
         result["usPerReportedMessage"] = round(result["seconds"] / messages * 1e6, 2) if messages else None
-    return {"storm": facts, "engines": results}
+    return {"storm": facts, "engines": results, "floor": floor}
+
+
+def _ratio(result: dict, base: dict | None) -> float | None:
+    """`result`'s time over `base`'s, rounded as the table shows it."""
+    return round(result["seconds"] / base["seconds"], 2) if base and base["seconds"] else None
 
 
 def sizes(spec: StormSpec) -> list[StormSpec]:

@@ -271,6 +271,7 @@ COLUMNS = (
     ("total s", "{seconds:.2f}"),
     ("peak MB", "{peakRssMB:.0f}"),
     ("x reference", "{xReference}"),
+    ("x floor", "{xFloor}"),
 )
 
 
@@ -284,10 +285,12 @@ def _rows(header: list, rows: list, out: IO[str]) -> None:
 
 def _table(host: dict, result: dict, out: IO[str]) -> None:
     out.write(_storm_line(result["storm"]) + _machine_line(host) + "\n")
-    _rows([name for name, _ in COLUMNS], [[fmt.format(**e) for _, fmt in COLUMNS] for e in result["engines"]], out)
+    rows = [*result["engines"], result["floor"]]
+    _rows([name for name, _ in COLUMNS], [[fmt.format(**e) for _, fmt in COLUMNS] for e in rows], out)
     out.write(
         "\nstages: read = read a line and parse its JSON; validate = check the report; merge = fold it into the held state;\n"
         "replay = rebuild the chat and render the recovery; write = the recovery as one JSON line. Each engine ran in its own process.\n"
+        "floor: the storm's I/O floor, orjson parsing every line and writing every recovery (the first engine's), nothing else.\n"
     )
 
 
@@ -306,14 +309,15 @@ def _growth_table(host: dict, runs: list, out: IO[str]) -> None:
         "us/visitor",
         "us/message",
         "x reference",
+        "x floor",
     ]
     series = (("visitors", (0, 1, 2)), ("messages", (3, 1, 4))) if len(runs) == 5 else (("-", range(len(runs))),)
     rows = []
-    for engine in [e["engine"] for e in runs[0]["engines"]]:
+    for engine in [e["engine"] for e in runs[0]["engines"]] + [runs[0]["floor"]["engine"]]:
         for grows, order in series:
             for index in order:
                 storm = runs[index]["storm"]
-                e = next(r for r in runs[index]["engines"] if r["engine"] == engine)
+                e = next(r for r in [*runs[index]["engines"], runs[index]["floor"]] if r["engine"] == engine)
                 rows.append(
                     [
                         engine,
@@ -326,6 +330,7 @@ def _growth_table(host: dict, runs: list, out: IO[str]) -> None:
                         f"{e['usPerVisitor']:.0f}",
                         f"{e['usPerReportedMessage']:.2f}" if e["usPerReportedMessage"] is not None else "-",
                         e["xReference"],
+                        e["xFloor"],
                     ]
                 )
     _rows(header, rows, out)

@@ -43,16 +43,31 @@ def merged_log(
     conflict. So is a sender's own report (`sources`: source -> latest
     sentAt of its reports holding the chat) that lacks the message, unless
     it was sent before the message's time."""
-    merged, holders = [], {}
+    order, holders = [], {}
     sort_key = timeutil.sort_key
+    sent_keys: dict[str, str] = {}  # a chat's copies carry the sentAt of a few reports: each keyed once
     known = sources or {}
     for message_id, copies in sorted(held.items()):  # conflicts are listed by message id
-        src = max(copies, key=lambda s: (sort_key(copies[s]["sentAt"]), s))
+        if len(copies) == 1:
+            (src,) = copies
+            differ = False
+        else:
+            latest: tuple[str, str] | None = None  # (sentAt key, source) of the latest report's copy
+            for one, copy_ in copies.items():
+                sent = copy_["sentAt"]
+                key = sent_keys.get(sent)
+                if key is None:
+                    key = sent_keys[sent] = sort_key(sent)
+                if latest is None or (key, one) > latest:
+                    latest = (key, one)
+            assert latest is not None  # two copies or more
+            src = latest[1]
+            differ = not _same_copies([c["value"] for c in copies.values()])
         message = copies[src]["value"]
-        merged.append(message)
+        at = sort_key(message["time"])
+        order.append((at, message["id"], message_id, message))  # by time then id; the held key (unique) breaks ties
         holders[message_id] = sorted(copies)
-        differ = len(copies) > 1 and not _same_copies([c["value"] for c in copies.values()])
-        lacker = _lacker(message, copies, known)
+        lacker = _lacker(message, at, copies, known)
         if differ or lacker is not None:
             candidates = copies if lacker is None else {**copies, lacker: {"sentAt": known[lacker], "value": None}}
             conflicts.append(
@@ -67,11 +82,11 @@ def merged_log(
                     },
                 )
             )
-    merged.sort(key=lambda m: (sort_key(m["time"]), m["id"]))
-    return merged, holders
+    order.sort()
+    return [message for *_, message in order], holders
 
 
-def _lacker(message: dict[str, Any], copies: dict[str, Any], sources: dict[str, Any]) -> str | None:
+def _lacker(message: dict[str, Any], at: str, copies: dict[str, Any], sources: dict[str, Any]) -> str | None:
     """The sender's own report, when it holds the chat but not this message
     and was sent at or after the message's time (it could have held it)."""
     sender = message["sender"]
@@ -82,7 +97,7 @@ def _lacker(message: dict[str, Any], copies: dict[str, Any], sources: dict[str, 
     else:
         return None
     sent = sources.get(own)
-    if own in copies or not isinstance(sent, str) or timeutil.sort_key(sent) < timeutil.sort_key(message["time"]):
+    if own in copies or not isinstance(sent, str) or timeutil.sort_key(sent) < at:  # `at`: the message's time, as a sort key
         return None
     return own
 
@@ -116,9 +131,20 @@ def _same_copies(copies: list[Any]) -> bool:
     every value is text, so Python's == is exactly that (it differs from
     JSON only on numbers, true/false and NaN), at C speed."""
     first = copies[0]
-    if MESSAGE_FREE_FIELDS.isdisjoint(first):
-        return all(other == first for other in copies[1:])  # a copy with a free field has other keys: unequal
+    if MESSAGE_FREE_FIELDS.isdisjoint(first):  # a copy with a free field has other keys: unequal
+        return copies[1] == first if len(copies) == 2 else all(other == first for other in copies[1:])
     return all_same_json(copies)
+
+
+def _json_copy(value: Any) -> Any:
+    """A deep copy of JSON-shaped data (the initial state is the policy's,
+    written as YAML): each replay writes its own; deepcopy's memo is not needed."""
+    kind = type(value)
+    if kind is dict:
+        return {key: _json_copy(item) for key, item in value.items()}
+    if kind is list:
+        return [_json_copy(item) for item in value]
+    return value if kind in (str, int, float, bool, type(None)) else copy.deepcopy(value)
 
 
 def _trusted_sides(chat: ChatPolicy, message: dict[str, Any]) -> frozenset[str]:
@@ -134,7 +160,7 @@ def rebuild(chat: ChatPolicy, held: dict[str, Any], engine: Engine) -> ChatResul
     messages, holders = merged_log(held["messages"], conflicts, sources)
     result = ChatResult(
         messages,
-        copy.deepcopy(dict(chat.initial_state)),
+        _json_copy(dict(chat.initial_state)),
         None,
         None,
         holders,

@@ -85,6 +85,17 @@ def _newer(sent_at: str, value: Any, held: dict[str, Any]) -> bool:
     return canonical_json(value) > canonical_json(held["value"])
 
 
+def _offer_at(slots: dict[str, Any], path: str, src: str, value: Any, sent_at: str, seq: int) -> None:
+    """`_offer` into the slot at `path`, copied before it is written (a
+    source's first word on a value, the common case, is one new dict)."""
+    slot = slots.get(path)
+    if slot is None:
+        slots[path] = {src: {"value": value, "sentAt": sent_at, "firstSeq": seq, "firstValue": value}}
+    else:
+        slot = slots[path] = dict(slot)
+        _offer(slot, src, value, sent_at, seq)
+
+
 def _offer(slot: dict[str, Any], src: str, value: Any, sent_at: str, seq: int) -> None:
     held = slot.get(src)
     if held is None:
@@ -115,24 +126,19 @@ def fold(
     sent_at = report["sentAt"]
     slots = state["slots"]
 
-    def offer(path: str, value: Any) -> None:
-        slot = slots[path] = dict(slots.get(path, ()))
-        _offer(slot, src, value, sent_at, seq)
-
     visitor = report.get("visitor")
     if visitor is not None:
         state["visitorSeen"] = True
         if visitor.get("status") is not None:
-            offer(policy.status.path, visitor["status"])
+            _offer_at(slots, policy.status.path, src, visitor["status"], sent_at, seq)
+        per_key, unread = policy.per_key_info, policy.unread_info
         for name, value in (visitor.get("info") or {}).items():
             if value is None:
                 continue
-            if name in policy.per_key_info and isinstance(value, dict):
-                _offer_keys(state, json_path(["visitor", "info", name]), value, src, sent_at, seq)
-            elif name in policy.unread_info:  # withheld: who sent it counts, the value is never held
-                offer(_path("visitor", "info", name), WITHHELD)
-            else:
-                offer(_path("visitor", "info", name), value)
+            if name in per_key and isinstance(value, dict):
+                _offer_keys(state, _info_path(name), value, src, sent_at, seq)
+            else:  # withheld (unread): who sent it counts, the value is never held
+                _offer_at(slots, _info_path(name), src, WITHHELD if name in unread else value, sent_at, seq)
     if chat:
         _fold_chat(policy, state, chat, src, sent_at, seq, keys)
         if src == "visitor":
@@ -145,17 +151,22 @@ def fold(
     return state
 
 
-_PATHS: dict[tuple[str, ...], str] = {}
+_PATHS: dict[tuple[str, str], str] = {}
 
 
-def _path(*parts: str) -> str:
-    """A value's JSON path, built once per name (the names are the policy's)."""
-    path = _PATHS.get(parts)
+def _path(section: str, name: str) -> str:
+    """`$.<section>.<name>` (visitor.info, chat.props), built once per name
+    (the names are the policy's)."""
+    path = _PATHS.get((section, name))
     if path is None:
-        path = json_path(list(parts))
+        path = json_path([*section.split("."), name])
         if len(_PATHS) < 4096:  # bounded, whatever names reports bring
-            _PATHS[parts] = path
+            _PATHS[section, name] = path
     return path
+
+
+def _info_path(name: str) -> str:
+    return _path("visitor.info", name)
 
 
 def _offer_keys(state: dict[str, Any], path: str, value: dict[str, Any], src: str, sent_at: str, seq: int) -> None:
@@ -193,11 +204,18 @@ def _fold_chat(
     slots = held["slots"]
     for name, value in (chat.get("props") or {}).items():
         if value is not None:
-            path = _path("chat", "props", name)
-            slot = slots[path] = dict(slots.get(path, ()))
-            _offer(slot, src, value, sent_at, seq)
+            _offer_at(slots, _path("chat.props", name), src, value, sent_at, seq)
+    counted, rejected = held["messages"], held["rejected"]
     for message in chat.get("messages") or ():
-        _hold_copy(held, src, message, sent_at, seq, screen(policy.chat, chat["id"], message, keys))
+        rejection = screen(policy.chat, chat["id"], message, keys)
+        message_id = message["id"]
+        copies = counted.get(message_id)
+        if rejection is None and (copies is None or src not in copies) and src not in rejected.get(message_id, ()):
+            # the common case: this source's first copy, and it counts
+            copies = counted[message_id] = dict(copies) if copies else {}
+            copies[src] = {"value": message, "sentAt": sent_at, "firstSeq": seq, "firstValue": message}
+        else:
+            _hold_copy(held, src, message, sent_at, seq, rejection)
 
 
 def _hold_copy(

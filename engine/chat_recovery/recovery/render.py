@@ -43,13 +43,11 @@ def pick(strategy: Strategy, candidates: dict[str, Any], now: str) -> _Decision 
     """The strategy's choice among what each source said, or None."""
     if strategy.value == "now":
         return _Decision(now, None, None)
-    if not strategy.sides:  # read from no report: not recovered (and no pick)
+    if not strategy.sides or not candidates:  # read from no report (not recovered, no pick), or nobody said it
         return None
     assert strategy.pick is not None  # a strategy that reads sides has a pick (the compile refuses one without)
     how = PICKS[strategy.pick]  # the schema admits only the table's names (tests/test_closed_sets.py)
-    if len(candidates) < 2:  # the common cases: nobody said it, or one source did
-        if not candidates:
-            return None
+    if len(candidates) == 1:  # the common case: one source said it
         ((src, held),) = candidates.items()
         if side_of(src) not in strategy.sides:
             return None
@@ -117,7 +115,18 @@ def _decided(rule: PropertyRule, strategy: Strategy, decision: _Decision | None)
 
 
 def _disagree(candidates: Mapping[str, dict[str, Any]]) -> bool:
-    return len(candidates) > 1 and not all_same_json([c["value"] for c in candidates.values()])
+    if len(candidates) < 2:
+        return False
+    values = [c["value"] for c in candidates.values()]
+    first = values[0]
+    if type(first) is str:  # most values: text, compared right here
+        for value in values:
+            if type(value) is not str:
+                return not all_same_json(values)
+            if value != first:
+                return True
+        return False
+    return not all_same_json(values)
 
 
 def _reads(strategy: Strategy) -> str:
@@ -240,6 +249,11 @@ def _exclude(rule: PropertyRule, state: dict[str, Any], status: str | None, find
 def _per_key(rule: PropertyRule, keyed: dict[str, Any], findings: Findings) -> dict[str, Any]:
     merged = {}
     for key, candidates in sorted(keyed.items()):
+        if len(candidates) == 1 and not findings.explaining:  # no conflict, no entry: the key's path is never written
+            decision = pick(rule.strategy, candidates, findings.now)
+            if decision is not None:
+                merged[key] = decision.value
+                continue
         decision = findings.decide(rule, json_path(["visitor", "info", rule.name, key]), candidates)
         if decision is not None:
             merged[key] = decision.value

@@ -99,16 +99,16 @@ def check(policy: Policy, report: Any, owned: bool = False) -> dict[str, Any]:
     if source["type"] == "visitor" and source.get("id") not in (None, report["visitorId"]):
         raise ReportError(f"a visitor report's source.id must equal visitorId ('{report['visitorId']}')", "$.source.id")
     out: dict[str, Any] = report
-    out["sentAt"] = _time(out["sentAt"], "$.sentAt")
+    out["sentAt"] = _time(out["sentAt"], ("sentAt",))
     info = (out.get("visitor") or {}).get("info") or {}
     for key in policy.time_fields:
         if info.get(key) is not None:
-            info[key] = _time(info[key], json_path(("visitor", "info", key)))
+            info[key] = _time(info[key], ("visitor", "info", key))
     chat = out.get("chat")
     if chat:
         seen: dict[str, tuple[int, dict[str, Any]]] = {}
         for i, message in enumerate(chat.get("messages") or ()):
-            message["time"] = _time(message["time"], json_path(("chat", "messages", i, "time")))
+            message["time"] = _time(message["time"], ("chat", "messages", i, "time"))
             earlier = seen.setdefault(message["id"], (i, message))
             if earlier[1] is not message and earlier[1] != message:
                 raise ReportError(
@@ -118,8 +118,10 @@ def check(policy: Policy, report: Any, owned: bool = False) -> dict[str, Any]:
     return out
 
 
-def _time(text: str, path: str) -> str:
+def _time(text: str, where: tuple[str | int, ...]) -> str:
+    """The time in its one spelling; `where` is spelled as a path only for
+    an error (every message's time is checked: most are fine)."""
     try:
         return timeutil.canonical(text)
     except ValueError as exc:
-        raise ReportError(str(exc), path) from None
+        raise ReportError(str(exc), json_path(where)) from None

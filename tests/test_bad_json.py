@@ -35,6 +35,17 @@ BAD = {
         "$.visitor.info.visitTimes",
         "(400 characters) is not a finite",
     ),
+    # orjson reads first and keeps the last of a duplicate key: these are found after it
+    "duplicate key in a list's object": (
+        GOOD % '{"customVariables": {"s": [{"k": 1, "k": 1}]}}',
+        "$.visitor.info.customVariables.s[0].k",
+        "duplicate key 'k'",
+    ),
+    "duplicate key spelt with an escaped colon": (
+        GOOD % '{"customVariables": {"a\\u003a": 1, "a:": 2}}',
+        "$.visitor.info.customVariables['a:']",
+        "duplicate key 'a:'",
+    ),
     "lone surrogate": (GOOD % '{"browser": "Fire\\ud800fox"}', "$.visitor.info.browser", "a lone UTF-16 surrogate"),
     "lone surrogate in a key": (
         GOOD % '{"customVariables": {"k\\udc00": 1}}',
@@ -59,12 +70,18 @@ def test_a_report_file_with_bad_json_is_refused_with_its_path(tmp_path, name):
 def test_paired_surrogates_and_large_finite_numbers_are_fine(tmp_path):
     file = tmp_path / "r.json"
     file.write_text(
-        GOOD % '{"browser": "Firefox \\ud83e\\udd8a", "customVariables": {"big": 1.5e308, "n": -12345678901234567890}}'
+        GOOD
+        % '{"browser": "Firefox \\ud83e\\udd8a", "customVariables": {"big": 1.5e308, "n": -12345678901234567890, "m": %d}}'
+        % 10**30
     )
     done = cli("recover", "--now", NOW, file)
     assert done.returncode == 0, done.stderr
     info = json.loads(done.stdout)["visitor"]["info"]
-    assert info["browser"] == "Firefox \U0001f98a" and info["customVariables"] == {"big": 1.5e308, "n": -12345678901234567890}
+    assert info["browser"] == "Firefox \U0001f98a" and info["customVariables"] == {
+        "big": 1.5e308,
+        "n": -12345678901234567890,
+        "m": 10**30,
+    }
 
 
 def test_a_batch_line_with_bad_json_names_its_line_and_path(tmp_path):

@@ -16,11 +16,14 @@ them (strict_json), and orjson would write them as null.
 
 Reading untrusted reports is strict_json's job; `loads` here is for JSON
 this program or its own files wrote (the stores, the schemas, a child
-process's answer)."""
+process's answer). Both keep an integer beyond 64 bits an integer: orjson
+reads it as a float, so a document whose floats include one of 9.2e18 or
+more is read again by the standard library."""
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import orjson
@@ -33,8 +36,25 @@ _COMPACT_STD = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encod
 _CANONICAL_STD = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 _PRETTY_STD = json.JSONEncoder(indent=2, ensure_ascii=False).encode
 
-loads = orjson.loads
-JSONDecodeError = orjson.JSONDecodeError  # a json.JSONDecodeError, so a ValueError
+# How orjson writes a float of 1e16 or more, which an integer beyond 64 bits became
+_BIG_FLOAT_WRITTEN = re.compile(rb"e\+[0-9]")
+
+JSONDecodeError = json.JSONDecodeError  # what both readers raise (orjson's is a subclass), a ValueError
+
+
+def loads(data: bytes | str) -> Any:
+    """The value of JSON this program wrote."""
+    value = orjson.loads(data)
+    if maybe_big_integer(orjson.dumps(value)):
+        return json.loads(data)
+    return value
+
+
+def maybe_big_integer(written: bytes) -> bool:
+    """Whether orjson's reading, written back as `written`, may hold an
+    integer beyond 64 bits read as a float (or is a false alarm: a float of
+    1e16 or more, or text such as "e+1")."""
+    return _BIG_FLOAT_WRITTEN.search(written) is not None
 
 
 def dumps(value: Any) -> bytes:
@@ -45,21 +65,24 @@ def dumps(value: Any) -> bytes:
         return _COMPACT_STD(value).encode()
 
 
-def dumps_text(value: Any) -> str:
-    """`dumps` as text."""
+def dumps_text(value: Any, default: Any = None) -> str:
+    """`dumps` as text; `default` writes what JSON has no type for (a log's parts)."""
     try:
-        return orjson.dumps(value).decode()
+        return orjson.dumps(value, default).decode()
     except TypeError:
-        return _COMPACT_STD(value)
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=default)
 
 
 def canonical(value: Any) -> str:
     """Compact with sorted keys: the identity of a value (1, 1.0 and true
     differ; key order does not matter) and output that must be stable."""
     try:
-        return orjson.dumps(value, option=_SORTED).decode()
+        written = orjson.dumps(value, option=_SORTED)
     except TypeError:  # also keys that are not text, which the stdlib writes as text
         return _CANONICAL_STD(value)
+    if b"null" in written:  # maybe NaN or an infinity, which orjson writes as null: kept apart from None
+        return _CANONICAL_STD(value)
+    return written.decode()
 
 
 def pretty(value: Any) -> str:
@@ -68,4 +91,3 @@ def pretty(value: Any) -> str:
         return orjson.dumps(value, option=_PRETTY).decode()
     except TypeError:
         return _PRETTY_STD(value) + "\n"
-

@@ -8,10 +8,10 @@ lone surrogate cannot be encoded. Each is bad input, refused with the JSON
 path where it sits. The hooks only note that something is wrong; the path is
 found by one walk afterwards, so good input pays for no walk.
 
-orjson reads first (twice as fast); it refuses all of these but a duplicate
-key (the last wins) and reads an integer beyond 64 bits as a float. Only
-when it refuses, or a cheap look at the text cannot rule out a duplicate key
-or such an integer, does the standard library read again with the hooks:
+orjson reads first; it refuses all of these but a duplicate key (the last
+wins) and reads an integer beyond 64 bits as a float. Only when it refuses,
+or a cheap look at what it read cannot rule out a duplicate key or such an
+integer, does the standard library read again with the hooks:
 its messages and paths are the ones users see, unchanged."""
 
 from __future__ import annotations
@@ -24,15 +24,13 @@ from typing import Any
 
 import orjson
 
+from ..jsonio import maybe_big_integer
 from ..paths import json_path
 
 # An escape that may be half of a surrogate pair; only then are strings walked.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
 _SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89abcdefABCDEF]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
-# 19 digits in a row: maybe an integer beyond 64 bits, which orjson reads as a float
-_LONG_DIGITS_BYTES = re.compile(rb"[0-9]{19}")
-_LONG_DIGITS = re.compile(r"[0-9]{19}")
 # A colon written as an escape: the colon count below cannot see it
 _COLON_ESCAPE_BYTES = re.compile(rb"\\u003[aA]")
 _COLON_ESCAPE = re.compile(r"\\u003[aA]")
@@ -74,18 +72,18 @@ def loads(text: str | bytes) -> Any:
 
 
 def _maybe_unfaithful(text: str | bytes, value: Any) -> bool:
-    """True unless orjson's `value` is surely what the text says: no integer
-    beyond 64 bits, and no key dropped as a duplicate. A dropped key takes
-    its colon with it, and every colon is written literally unless escaped,
-    so the same number of colons in the text and in `value` written out
-    means that no key was dropped."""
-    if isinstance(text, str):
-        if _LONG_DIGITS.search(text) or _COLON_ESCAPE.search(text):
-            return True
-        return text.count(":") != orjson.dumps(value).count(b":")
-    if _LONG_DIGITS_BYTES.search(text) or _COLON_ESCAPE_BYTES.search(text):
+    """True unless orjson's `value` is surely what the text says. An integer
+    beyond 64 bits became a float of 9.2e18 or more, which orjson writes
+    with "e+" and digits (a string with such text in it: a false alarm,
+    read again). A key dropped as a duplicate takes its colon with it, and every
+    colon is written literally unless escaped, so as many colons in the
+    text as in `value` written out means that no key was dropped."""
+    written = orjson.dumps(value)
+    if maybe_big_integer(written):
         return True
-    return text.count(b":") != orjson.dumps(value).count(b":")
+    if isinstance(text, str):
+        return _COLON_ESCAPE.search(text) is not None or text.count(":") != written.count(b":")
+    return _COLON_ESCAPE_BYTES.search(text) is not None or text.count(b":") != written.count(b":")
 
 
 def _hooked_loads(text: str | bytes) -> Any:

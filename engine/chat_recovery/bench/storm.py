@@ -6,13 +6,13 @@ visitors arrive shuffled together. Same spec, same storm."""
 
 from __future__ import annotations
 
+import json  # stdlib on purpose: the storm's bytes are pinned (tests/golden/recoveries/storm), spaced
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import IO
 
-from ..jsonio import dumps_text
 from . import storm_values as values
 from .storm_chat import chat_log
 
@@ -91,7 +91,7 @@ def write_ndjson(spec: StormSpec, out: IO[str], chunk: int = CHUNK) -> dict:
         for report in storm(replace(spec, visitors=min(chunk, left), seed=seed)):
             reports += 1
             chats += bool(report.get("chat"))
-            out.write(dumps_text(report) + "\n")
+            out.write(json.dumps(report, ensure_ascii=False) + "\n")
         left -= chunk
         seed += 1
     return {"visitors": spec.visitors, "seed": spec.seed, "reports": reports, "chatReports": chats}

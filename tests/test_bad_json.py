@@ -121,3 +121,32 @@ def test_the_service_holds_nothing_of_bad_json_and_logs_no_traceback(served):
     assert good.status_code == 200 and good.json()["recovery"]["visitor"]["info"]["browser"] == "b"
     assert served.client.get("/v1/visitors/v-bad/recovery").status_code == 200
     assert not any("Traceback" in line for line in served.log if line)
+
+
+BIG = GOOD % ('{"customVariables": {"n": -12345678901234567890, "m": %d}}' % 10**30)
+
+
+def test_an_integer_beyond_64_bits_comes_back_exactly_from_a_batch_line_and_the_service(tmp_path, served):
+    """orjson neither reads nor writes such an integer as an integer: the
+    reader reads again and the writers fall back, so it is held exactly."""
+    source = tmp_path / "in.ndjson"
+    source.write_text(BIG + "\n", encoding="utf-8")
+    done = cli("recover", "--batch", source, "--now", NOW)
+    assert done.returncode == 0, done.stderr.decode()
+    assert json.loads(done.stdout)["visitor"]["info"]["customVariables"] == {"n": -12345678901234567890, "m": 10**30}
+    got = served.client.post("/v1/reports", content=BIG.encode(), headers={"Content-Type": "application/json"})
+    assert got.status_code == 200, got.text
+    assert got.json()["recovery"]["visitor"]["info"]["customVariables"] == {"n": -12345678901234567890, "m": 10**30}
+
+
+def test_an_integer_beyond_64_bits_is_held_exactly_in_redis(redis_server):
+    """The Redis store writes and reads the held state through jsonio too."""
+    server = Served("--workers", "1", "--window", "60", "--redis-url", redis_server.url)
+    try:
+        got = server.client.post("/v1/reports", content=BIG.encode(), headers={"Content-Type": "application/json"})
+        assert got.status_code == 200, got.text
+        held = server.client.get("/v1/visitors/v-bad/recovery")
+        assert held.status_code == 200, held.text
+        assert held.json()["recovery"]["visitor"]["info"]["customVariables"] == {"n": -12345678901234567890, "m": 10**30}
+    finally:
+        server.stop()

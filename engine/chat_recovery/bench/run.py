@@ -4,7 +4,7 @@ from the same run."""
 
 from __future__ import annotations
 
-import json
+import json  # stdlib for the storm it writes: spaced, as `bench storm` writes it
 import os
 import platform
 import subprocess
@@ -13,6 +13,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from ..jsonio import loads
 from .storm import StormSpec, storm
 
 
@@ -75,7 +76,7 @@ def measure_engine(engine: str, storm_path: Path, out_path: Path, now: str) -> d
     if done.returncode != 0:
         tail = "\n".join(done.stderr.strip().splitlines()[-5:])
         raise BenchError(f"engine '{engine}' failed (exit {done.returncode}):\n{tail}")
-    return json.loads(done.stdout)
+    return loads(done.stdout)
 
 
 def bench(spec: StormSpec, engines: tuple[str, ...], workdir: Path, progress=None) -> dict:

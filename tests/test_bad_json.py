@@ -35,6 +35,17 @@ BAD = {
         "$.visitor.info.visitTimes",
         "(400 characters) is not a finite",
     ),
+    # orjson reads first and keeps the last of a duplicate key: these are found after it
+    "duplicate key in a list's object": (
+        GOOD % '{"customVariables": {"s": [{"k": 1, "k": 1}]}}',
+        "$.visitor.info.customVariables.s[0].k",
+        "duplicate key 'k'",
+    ),
+    "duplicate key spelt with an escaped colon": (
+        GOOD % '{"customVariables": {"a\\u003a": 1, "a:": 2}}',
+        "$.visitor.info.customVariables['a:']",
+        "duplicate key 'a:'",
+    ),
     "lone surrogate": (GOOD % '{"browser": "Fire\\ud800fox"}', "$.visitor.info.browser", "a lone UTF-16 surrogate"),
     "lone surrogate in a key": (
         GOOD % '{"customVariables": {"k\\udc00": 1}}',
@@ -59,12 +70,18 @@ def test_a_report_file_with_bad_json_is_refused_with_its_path(tmp_path, name):
 def test_paired_surrogates_and_large_finite_numbers_are_fine(tmp_path):
     file = tmp_path / "r.json"
     file.write_text(
-        GOOD % '{"browser": "Firefox \\ud83e\\udd8a", "customVariables": {"big": 1.5e308, "n": -12345678901234567890}}'
+        GOOD
+        % '{"browser": "Firefox \\ud83e\\udd8a", "customVariables": {"big": 1.5e308, "n": -12345678901234567890, "m": %d}}'
+        % 10**30
     )
     done = cli("recover", "--now", NOW, file)
     assert done.returncode == 0, done.stderr
     info = json.loads(done.stdout)["visitor"]["info"]
-    assert info["browser"] == "Firefox \U0001f98a" and info["customVariables"] == {"big": 1.5e308, "n": -12345678901234567890}
+    assert info["browser"] == "Firefox \U0001f98a" and info["customVariables"] == {
+        "big": 1.5e308,
+        "n": -12345678901234567890,
+        "m": 10**30,
+    }
 
 
 def test_a_batch_line_with_bad_json_names_its_line_and_path(tmp_path):
@@ -104,3 +121,32 @@ def test_the_service_holds_nothing_of_bad_json_and_logs_no_traceback(served):
     assert good.status_code == 200 and good.json()["recovery"]["visitor"]["info"]["browser"] == "b"
     assert served.client.get("/v1/visitors/v-bad/recovery").status_code == 200
     assert not any("Traceback" in line for line in served.log if line)
+
+
+BIG = GOOD % ('{"customVariables": {"n": -12345678901234567890, "m": %d}}' % 10**30)
+
+
+def test_an_integer_beyond_64_bits_comes_back_exactly_from_a_batch_line_and_the_service(tmp_path, served):
+    """orjson neither reads nor writes such an integer as an integer: the
+    reader reads again and the writers fall back, so it is held exactly."""
+    source = tmp_path / "in.ndjson"
+    source.write_text(BIG + "\n", encoding="utf-8")
+    done = cli("recover", "--batch", source, "--now", NOW)
+    assert done.returncode == 0, done.stderr.decode()
+    assert json.loads(done.stdout)["visitor"]["info"]["customVariables"] == {"n": -12345678901234567890, "m": 10**30}
+    got = served.client.post("/v1/reports", content=BIG.encode(), headers={"Content-Type": "application/json"})
+    assert got.status_code == 200, got.text
+    assert got.json()["recovery"]["visitor"]["info"]["customVariables"] == {"n": -12345678901234567890, "m": 10**30}
+
+
+def test_an_integer_beyond_64_bits_is_held_exactly_in_redis(redis_server):
+    """The Redis store writes and reads the held state through jsonio too."""
+    server = Served("--workers", "1", "--window", "60", "--redis-url", redis_server.url)
+    try:
+        got = server.client.post("/v1/reports", content=BIG.encode(), headers={"Content-Type": "application/json"})
+        assert got.status_code == 200, got.text
+        held = server.client.get("/v1/visitors/v-bad/recovery")
+        assert held.status_code == 200, held.text
+        assert held.json()["recovery"]["visitor"]["info"]["customVariables"] == {"n": -12345678901234567890, "m": 10**30}
+    finally:
+        server.stop()

@@ -295,7 +295,8 @@ def test_batch_recovers_every_set_as_recorded(engine, golden, tmp_path):
             name = visitor.name + (".explain" if explain else "") + ".json"
             if name in golden:
                 recovery = json.loads(golden[name])
-                expected[recovery["visitorId"]] = (name, json.dumps(recovery, ensure_ascii=False).encode() + b"\n")
+                line = json.dumps(recovery, ensure_ascii=False, separators=(",", ":"))  # compact, as orjson writes
+                expected[recovery["visitorId"]] = (name, line.encode() + b"\n")
         for line in done.stdout.splitlines(keepends=True):
             visitor_id = json.loads(line)["visitorId"]
             name = expected.get(visitor_id, (f"(visitor {visitor_id})",))[0]

@@ -16,12 +16,13 @@ PACKAGE = ROOT / "engine" / "chat_recovery"
 
 # bottom to top; a unit is a top-level module or a sub-package of chat_recovery
 FLOORS = (
-    {"timeutil", "diagnostics", "paths", "json_identity", "stops", "version", "processes", "signing"},  # foundations
+    {"timeutil", "diagnostics", "paths", "json_identity", "stops", "version", "processes", "signing", "jsonio"},  # foundations
     {"policy", "message_keys"},  # YAML -> a checked, compiled, immutable Policy; the signature key file
     {"replay"},  # which action rule fires
     {"recovery"},  # reports + Policy -> a recovery
     {"api"},  # the Python API
     {"authoring", "batch", "live", "serving"},  # the product owner's tools; many visitors; live recovery; running uvicorn
+    {"json_answer"},  # a Starlette JSON response written by jsonio, for the service and the playground
     {"service", "bench", "playground"},  # HTTP; the benchmark; the policy playground (a local page)
     {"cli"},  # the command line
     {"tool", ""},  # the console script; `import chat_recovery` (lazy names)

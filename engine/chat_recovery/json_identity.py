@@ -5,16 +5,9 @@ the compiled action rules and policy diffs all compare values this way."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-# json.dumps with options builds a new encoder per call; one encoder, reused
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
-
-
-def canonical_json(value: Any) -> str:
-    return _CANONICAL(value)
-
+from .jsonio import canonical as canonical_json
 
 _LEAVES = (str, int, bool, type(None))
 _JSON_TYPES = (*_LEAVES, float, dict, list)

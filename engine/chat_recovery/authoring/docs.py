@@ -9,7 +9,7 @@ does not have (say `invariants`) is left out."""
 
 from __future__ import annotations
 
-import json
+import json  # stdlib: the tables space values (", ", ": "), which orjson cannot write
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any

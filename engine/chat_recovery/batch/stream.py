@@ -21,6 +21,7 @@ from typing import IO
 
 from ..api import apply, load_policy, render
 from ..diagnostics import RecoveryError, ReportError
+from ..jsonio import dumps_text
 from ..recovery import strict_json
 from ..recovery.reports import check, parse_bytes
 from ..replay import engine_name
@@ -200,7 +201,7 @@ class Recoverer:
             recovery = render(self.policy, state, explain=self.explain, engine=engine or self.engine)
         except (RecoveryError, ReportError) as exc:
             return self.lost(visitor, entries, str(exc))
-        return Outcome(visitor, json.dumps(recovery, ensure_ascii=False), len(entries))
+        return Outcome(visitor, dumps_text(recovery), len(entries))
 
     def recover_chunk(self, chunk: list[tuple[str, list]], engine: str | None = None) -> list[Outcome]:
         """`engine` overrides the run's own (a worker's fallback after a crash)."""

@@ -9,12 +9,12 @@ after their Retry-After, as a client should.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from ..jsonio import dumps, dumps_text
 from .storm import StormSpec, storm
 
 
@@ -22,7 +22,7 @@ def run(url: str, token: str, visitors: int, concurrency: int, seed: int) -> dic
     import httpx
 
     reports = storm(StormSpec(visitors=visitors, seed=seed))
-    bodies = [json.dumps(r).encode() for r in reports]
+    bodies = [dumps(r) for r in reports]
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     latencies: list[float] = []
     statuses: dict[int, int] = {}
@@ -73,7 +73,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     result = run(args.url, args.token, args.visitors, args.concurrency, args.seed)
-    print(json.dumps(result))
+    print(dumps_text(result))
     print(
         f"{result['reports']} reports ({args.visitors} visitors) in {result['seconds']} s: {result['reportsPerSecond']} reports/s, "
         f"p50 {result['p50ms']} ms, p99 {result['p99ms']} ms, statuses {result['statuses']}",

@@ -15,12 +15,12 @@ nothing else: what any engine must at least spend on the same bytes."""
 
 from __future__ import annotations
 
-import json
 import resource
 import sys
 import time
 from collections.abc import Callable
 
+from ..jsonio import dumps_text, loads
 from ..replay.engines import ENGINES as TABLE
 
 STAGES = ("read", "validate", "merge", "replay", "write")
@@ -47,7 +47,7 @@ def _read(path: str, spent: dict) -> dict:
     with open(path, "rb") as handle:
         for line in handle:
             start = clock()
-            report = json.loads(line)
+            report = loads(line)
             took = clock() - start
             spent["read"] += took
             groups.setdefault(report["visitorId"], []).append((report, took))
@@ -111,7 +111,7 @@ def measure(engine: str, storm_path: str, out_path: str, now: str) -> dict:
             t2 = clock()
             recovery = render(held)
             t3 = clock()
-            out.write(json.dumps(recovery, ensure_ascii=False) + "\n")
+            out.write(dumps_text(recovery) + "\n")
             t4 = clock()
             spent["validate"] += t1 - t0
             spent["merge"] += t2 - t1
@@ -205,7 +205,7 @@ def main(argv: list[str]) -> int:
         print(json.dumps(measure_floor(storm_path, out_path, recoveries_path)))
         return 0
     engine, storm_path, out_path, now = argv
-    print(json.dumps(measure(engine, storm_path, out_path, now)))
+    print(dumps_text(measure(engine, storm_path, out_path, now)))
     return 0
 
 

@@ -5,7 +5,7 @@ beside the reference's and the floor's from the same run."""
 
 from __future__ import annotations
 
-import json
+import json  # stdlib for the storm it writes: spaced, as `bench storm` writes it
 import os
 import platform
 import subprocess
@@ -14,6 +14,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from ..jsonio import loads
 from .measure import FLOOR
 from .storm import StormSpec, storm
 
@@ -78,7 +79,7 @@ def measure_engine(engine: str, storm_path: Path, out_path: Path, now: str, *mor
     if done.returncode != 0:
         tail = "\n".join(done.stderr.strip().splitlines()[-5:])
         raise BenchError(f"engine '{engine}' failed (exit {done.returncode}):\n{tail}")
-    return json.loads(done.stdout)
+    return loads(done.stdout)
 
 
 def bench(spec: StormSpec, engines: tuple[str, ...], workdir: Path, progress=None) -> dict:

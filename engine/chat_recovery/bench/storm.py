@@ -6,7 +6,7 @@ visitors arrive shuffled together. Same spec, same storm."""
 
 from __future__ import annotations
 
-import json
+import json  # stdlib on purpose: the storm's bytes are pinned (tests/golden/recoveries/storm), spaced
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, replace

@@ -5,7 +5,6 @@ storm as NDJSON, for `recover --batch` and for anyone's own measurements."""
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 from pathlib import Path
 from typing import IO
@@ -16,6 +15,7 @@ from ..bench.run import BenchError, bench, machine, sizes
 from ..bench.service_run import ServiceBenchError, ServiceBenchSpec, service_bench
 from ..bench.service_table import write_table
 from ..bench.storm import StormSpec, write_ndjson
+from ..jsonio import pretty
 from ..replay.engines import ENGINES as TABLE
 from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK, EXIT_USAGE, Parser, whole_number
 
@@ -241,7 +241,7 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
                 return EXIT_BAD_POLICY
     if args.format == "json":
         body = {"machine": host, "runs": runs} if args.sizes else {"machine": host, **runs[0]}
-        stdout.write(json.dumps(body, indent=2) + "\n")
+        stdout.write(pretty(body))
     elif args.sizes:
         _growth_table(host, runs, stdout)
     else:
@@ -349,7 +349,7 @@ def _run_batch(args, spec: StormSpec, stdout: IO[str], stderr: IO[str]) -> int:
             stderr.write(f"chat-recovery bench: {exc}\n")
             return EXIT_BAD_POLICY
     if args.format == "json":
-        stdout.write(json.dumps({"machine": host, **result}, indent=2) + "\n")
+        stdout.write(pretty({"machine": host, **result}))
         return EXIT_OK
     storm = result["storm"]
     stdout.write(

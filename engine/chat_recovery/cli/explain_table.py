@@ -4,10 +4,11 @@ so the same function serves a tty, a pipe and a test."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from typing import Any
+
+from ..jsonio import dumps_text
 
 HEADERS = ("PATH", "VALUE", "DECIDED BY", "SOURCE", "WHY, AND WHAT LOST")
 MINIMUM = (8, 8, 10, 5, 10)  # no column shrinks below this
@@ -30,7 +31,7 @@ SECTIONS = (
 
 def shown(value: Any) -> str:
     """A value on one line: text as it is, anything else as compact JSON."""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    text = value if isinstance(value, str) else dumps_text(value)
     return " ".join(text.split())
 
 

@@ -3,11 +3,11 @@ workflow annotations. Each format is a small function over plain data."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import IO
 
 from ..diagnostics import Diagnostic
+from ..jsonio import pretty
 
 
 def _text(problems: Sequence[Diagnostic], out: IO[str], summary: str | None, ok: bool) -> None:
@@ -18,7 +18,7 @@ def _text(problems: Sequence[Diagnostic], out: IO[str], summary: str | None, ok:
 
 
 def _json(problems: Sequence[Diagnostic], out: IO[str], summary: str | None, ok: bool) -> None:
-    out.write(json.dumps({"ok": ok, "problems": [p.to_dict() for p in problems]}, indent=2, ensure_ascii=False) + "\n")
+    out.write(pretty({"ok": ok, "problems": [p.to_dict() for p in problems]}))
 
 
 def _escape(text: str, prop: bool = False) -> str:

@@ -3,13 +3,13 @@ policy directories, rule by rule and case by case, for a pull request."""
 
 from __future__ import annotations
 
-import json
 from typing import IO
 
 from .. import timeutil
 from ..authoring.diff.behaviour import DEFAULT_NOW, show_change
 from ..authoring.diff.compare import CorpusError, PolicyDiff, corpus_cases, diff, suite_cases
 from ..authoring.diff.structure import BEHAVIOUR, CHECK, COSMETIC
+from ..jsonio import pretty
 from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK, load_or_report
 
 HEADINGS = {
@@ -112,7 +112,7 @@ def _json(result: PolicyDiff, out: IO[str]) -> None:
         "notes": list(result.notes),
         "summary": result.summary(),
     }
-    out.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    out.write(pretty(data))
 
 
 def _cell(text: str) -> str:

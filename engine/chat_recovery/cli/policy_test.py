@@ -4,12 +4,12 @@ and with --coverage the rules no case exercised."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import IO
 
 from ..authoring.suites import measure, read_suites, run_suites
 from ..diagnostics import Code, Diagnostic, RecoveryError
+from ..jsonio import pretty
 from ..policy import bundled
 from ..replay import engine_for
 from ..replay.engines import CHOICES
@@ -65,17 +65,14 @@ def run(args, stdin, stdout: IO[str], stderr: IO[str]) -> int:
     summary = f"{shown}: {passed} passed, {len(results) - passed} failed ({len(results)} {'case' if len(results) == 1 else 'cases'} in {len(suites)} {'suite' if len(suites) == 1 else 'suites'})"
     if args.format == "json":
         stdout.write(
-            json.dumps(
+            pretty(
                 {
                     "ok": not (problems or failures or low),
                     "summary": {"passed": passed, "failed": len(results) - passed, "cases": len(results), "suites": len(suites)},
                     "problems": [d.to_dict() for d in [*problems, *failures]],
                     "coverage": coverage.to_dict() if coverage else None,
-                },
-                indent=2,
-                ensure_ascii=False,
+                }
             )
-            + "\n"
         )
     else:
         write_diagnostics(args.format, [*problems, *failures], stdout)

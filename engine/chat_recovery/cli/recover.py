@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from datetime import UTC, datetime
@@ -12,6 +11,7 @@ from typing import IO
 from .. import timeutil
 from ..api import apply, render
 from ..diagnostics import RecoveryError, ReportError
+from ..jsonio import pretty
 from ..recovery.reports import parse_bytes
 from ..replay.engines import CHOICES, help_text
 from .common import EXIT_BAD_INPUT, EXIT_BAD_POLICY, EXIT_OK, EXIT_USAGE, keys_or_report, load_or_report
@@ -131,7 +131,7 @@ def run(args, stdin: IO[bytes] | None, stdout: IO[str], stderr: IO[str]) -> int:
     elif args.format == "summary":
         stdout.write(summary(recovery))
     else:
-        stdout.write(json.dumps(recovery, indent=2, ensure_ascii=False) + "\n")
+        stdout.write(pretty(recovery))
     return EXIT_OK
 
 

@@ -11,9 +11,8 @@ The defaults live here, so the coordinator and the service's settings
 
 from __future__ import annotations
 
-import json
-
 from ..diagnostics import RecoveryError
+from ..jsonio import dumps_text
 
 MAX_REPORTS = 500  # distinct reports one visitor's recovery holds
 MAX_SOURCES = 64  # sources (the visitor, each agent) that have reported
@@ -31,7 +30,7 @@ NAMES = {
     "documentBytes": "bytes of JSON",
 }
 
-_compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_compact = dumps_text
 
 
 class VisitorTooLarge(RecoveryError):

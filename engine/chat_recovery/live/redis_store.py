@@ -24,12 +24,12 @@ sent."""
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from typing import Any
 
 from ..diagnostics import ReportError
+from ..jsonio import dumps, loads
 from .redis_urls import cluster_target, is_cluster, redacted
 from .store import (
     PAST_DEADLINE,
@@ -167,7 +167,7 @@ class RedisStore:
             raw = self._clients()[0].get(self.key(visitor_id))
         except (*_DOWN, ResponseError) as exc:
             raise self._unavailable(exc) from None
-        return None if raw is None else json.loads(raw)
+        return None if raw is None else loads(raw)
 
     def update(self, visitor_id: str, change: Change[T], ttl: Expiry, *, deadline: float | None = None) -> T:
         """Store.update. A lost connection is tried again while the deadline
@@ -221,11 +221,11 @@ class RedisStore:
         try:
             pipe.watch(key)
             raw = pipe.get(key)
-            new, result = change(None if raw is None else json.loads(raw))
+            new, result = change(None if raw is None else loads(raw))
             if new is None:
                 pipe.unwatch()
                 return result
-            payload = json.dumps(new, separators=(",", ":"), ensure_ascii=False).encode()
+            payload = dumps(new)
             self._check_size(visitor_id, len(payload))
             if deadline is not None and time.monotonic() >= deadline:  # the client has its answer: write nothing now
                 raise self._failed(DeadlinePassed(PAST_DEADLINE), sent)

@@ -5,7 +5,6 @@ form from another site) is refused before it reaches the workspace."""
 
 from __future__ import annotations
 
-import json
 import logging
 from importlib import resources
 from typing import Any
@@ -13,9 +12,11 @@ from typing import Any
 import anyio
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
+from ..json_answer import JsonAnswer
+from ..jsonio import loads
 from .vocabulary import glossary, vocabulary
 from .workspace import Refused, Workspace
 
@@ -63,7 +64,7 @@ def create_app(workspace: Workspace, local_only: bool = True) -> Starlette:
                 media = "application/zip" if download.endswith(".zip") else "text/x-diff; charset=utf-8"
                 disposition = {"Content-Disposition": f'attachment; filename="{download}"'}
                 return Response(answer, media_type=media, headers={**HEADERS, **disposition})
-            return JSONResponse(answer, headers=HEADERS)
+            return JsonAnswer(answer, headers=HEADERS)
 
         return endpoint
 
@@ -134,7 +135,7 @@ async def _json_body(request: Request) -> dict:
             raise Refused(f"the request is larger than {MAX_BODY // (1024 * 1024)} MiB")
         chunks.append(chunk)
     try:
-        body: Any = json.loads(b"".join(chunks))
+        body: Any = loads(b"".join(chunks))
     except (ValueError, RecursionError):
         raise Refused("the request is not JSON") from None
     if not isinstance(body, dict):
@@ -143,4 +144,4 @@ async def _json_body(request: Request) -> dict:
 
 
 def _error(status: int, message: str) -> Response:
-    return JSONResponse({"error": message}, status_code=status, headers=HEADERS)
+    return JsonAnswer({"error": message}, status_code=status, headers=HEADERS)

@@ -23,8 +23,10 @@ from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
+
+from ..json_answer import JsonAnswer
 
 COOKIE = "chat_recovery_playground"
 SESSION_SECONDS = 12 * 3600  # a working day; then the token is asked for again
@@ -113,7 +115,7 @@ def guarded(inner: Starlette, token: str, sessions: Sessions | None = None) -> S
         if request.method == "GET" and request.url.path.rstrip("/") == _base(request):
             answer: Response = RedirectResponse(_base(request) + "/login", status_code=303, headers=LOGIN_HEADERS)
         else:
-            answer = JSONResponse(
+            answer = JsonAnswer(
                 {"error": "sign in first (the login form at /playground/login), or send Authorization: Bearer <token>"},
                 status_code=401,
                 headers={**LOGIN_HEADERS, "WWW-Authenticate": 'Bearer realm="chat-recovery"'},

@@ -8,22 +8,19 @@ there. Plain data for the page; the schemas are the one source."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from ..jsonio import loads
 from ..policy import bundled
 
 
 def vocabulary(schemas: Path | None = None) -> dict:
     """{kind: {"keys": {name: text}, "values": {value: text}}} for every policy-*.schema.json."""
     out = {}
-    files = {
-        p.name: json.loads(p.read_text(encoding="utf-8"))
-        for p in sorted((schemas or bundled.schemas_dir()).glob("*.schema.json"))
-    }
+    files = {p.name: loads(p.read_bytes()) for p in sorted((schemas or bundled.schemas_dir()).glob("*.schema.json"))}
     for name, schema in files.items():
         kind = schema.get("properties", {}).get("kind", {}).get("const")
         if name.startswith("policy-") and isinstance(kind, str):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import difflib
 import io
-import json
 import re
 import tempfile
 import zipfile
@@ -25,6 +24,7 @@ from ..authoring.diff.behaviour import DEFAULT_NOW, show_change
 from ..authoring.diff.compare import CorpusError, diff, read_set, suite_cases
 from ..authoring.suites import measure, read_suites, run_suites
 from ..diagnostics import Diagnostic, PolicyError, RecoveryError, ReportError
+from ..jsonio import pretty
 from ..policy import bundled
 from ..policy.compile import compile_policy
 from ..policy.files import DocumentCache
@@ -208,10 +208,7 @@ class Workspace:
         found = shown.get(name) if isinstance(name, str) else None
         if found is None:
             raise Refused(f"no case '{name}'")
-        reports = [
-            {"name": f"{n + 1}-{_side(r)}.json", "text": json.dumps(r, indent=2, ensure_ascii=False) + "\n"}
-            for n, r in enumerate(found.reports[:MAX_SET_FILES])
-        ]
+        reports = [{"name": f"{n + 1}-{_side(r)}.json", "text": pretty(r)} for n, r in enumerate(found.reports[:MAX_SET_FILES])]
         where = _without(str(self.directory), found.where)
         return {"name": name, "about": f"the case at {where}", "now": found.now, "reports": reports}
 

@@ -3,11 +3,11 @@ client rules (directives). Frozen, indexed by action."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..jsonio import loads
 from .model import Origin
 
 SENDER_TYPES = ("visitor", "agent", "bot", "system")  # the report schema's sender types (and the actor types)
@@ -23,8 +23,8 @@ class Condition:
     def written(self) -> dict[str, Any]:
         """The condition as the rule file says it, for docs, diffs and explain."""
         if self.excluded is not None:
-            return {"not": sorted(json.loads(v) for v in self.excluded)}
-        return {"in": sorted((json.loads(v) for v in self.values), key=lambda v: (v is None, str(v)))}
+            return {"not": sorted(loads(v) for v in self.excluded)}
+        return {"in": sorted((loads(v) for v in self.values), key=lambda v: (v is None, str(v)))}
 
     def describe(self) -> str:
         """`status not in [chatEnded]` or `sender.type in [agent]`."""

@@ -8,11 +8,12 @@ otherwise, chosen once per recovery, so explain costs nothing when off."""
 
 from __future__ import annotations
 
-import json
+import json  # stdlib: explain texts show values spaced (", "), as the goldens pin; orjson cannot
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import timeutil
+from ..jsonio import loads
 from ..paths import json_path
 from ..policy.chat_model import ActionRule, ChatPolicy
 from ..policy.model import PropertyRule, StatusRule, Strategy
@@ -335,7 +336,7 @@ def _why_none(chat: ChatPolicy, message: dict[str, Any], event: dict[str, Any] |
         for condition in rule.conditions:
             seen: Any = event.get(slot[condition.field])  # canonical JSON text
             if seen not in condition.values:
-                failed.append(f"rule {rule.name} needs {condition.describe()}, it was {_shown(json.loads(seen))}")
+                failed.append(f"rule {rule.name} needs {condition.describe()}, it was {_shown(loads(seen))}")
                 break
     return "no rule's `when` held: " + "; ".join(failed)
 

@@ -6,7 +6,13 @@ lone UTF-16 surrogate escape ("\\ud800"). None of them is JSON a server can
 write back: a held state with Infinity cannot be stored or answered, and a
 lone surrogate cannot be encoded. Each is bad input, refused with the JSON
 path where it sits. The hooks only note that something is wrong; the path is
-found by one walk afterwards, so good input pays for no walk."""
+found by one walk afterwards, so good input pays for no walk.
+
+orjson reads first; it refuses all of these but a duplicate key (the last
+wins) and reads an integer beyond 64 bits as a float. Only when it refuses,
+or a cheap look at what it read cannot rule out a duplicate key or such an
+integer, does the standard library read again with the hooks:
+its messages and paths are the ones users see, unchanged."""
 
 from __future__ import annotations
 
@@ -16,12 +22,18 @@ import re
 import sys
 from typing import Any
 
+import orjson
+
+from ..jsonio import maybe_big_integer
 from ..paths import json_path
 
 # An escape that may be half of a surrogate pair; only then are strings walked.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
 _SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89abcdefABCDEF]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# A colon written as an escape: the colon count below cannot see it
+_COLON_ESCAPE_BYTES = re.compile(rb"\\u003[aA]")
+_COLON_ESCAPE = re.compile(r"\\u003[aA]")
 _MAX_DIGITS = 309  # a longer integer is beyond the largest double (1.8e308)
 _LARGEST_DOUBLE = int(sys.float_info.max)
 
@@ -50,6 +62,32 @@ class _NonFinite:
 def loads(text: str | bytes) -> Any:
     """The parsed JSON; BadJson naming the path of the first bad thing, or
     json.JSONDecodeError (a ValueError) when it is not JSON at all."""
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return _hooked_loads(text)  # bad: the standard library says what and where
+    if _maybe_unfaithful(text, value):
+        return _hooked_loads(text)
+    return value
+
+
+def _maybe_unfaithful(text: str | bytes, value: Any) -> bool:
+    """True unless orjson's `value` is surely what the text says. An integer
+    beyond 64 bits became a float of 9.2e18 or more, which orjson writes
+    with "e+" and digits (a string with such text in it: a false alarm,
+    read again). A key dropped as a duplicate takes its colon with it, and every
+    colon is written literally unless escaped, so as many colons in the
+    text as in `value` written out means that no key was dropped."""
+    written = orjson.dumps(value)
+    if maybe_big_integer(written):
+        return True
+    if isinstance(text, str):
+        return _COLON_ESCAPE.search(text) is not None or text.count(":") != written.count(b":")
+    return _COLON_ESCAPE_BYTES.search(text) is not None or text.count(b":") != written.count(b":")
+
+
+def _hooked_loads(text: str | bytes) -> Any:
+    """The standard library's reader with hooks that note each bad thing."""
     noted = False
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -119,7 +157,7 @@ def _first_bad(value: Any, at: list[Any]) -> tuple[str, str] | None:
 
 
 def _escaped(text: str) -> str:
-    return json.dumps(text)
+    return json.dumps(text)  # stdlib: orjson refuses the lone surrogate this quotes
 
 
 def unfit(value: Any) -> tuple[str, list[Any]] | None:

@@ -16,12 +16,12 @@ pinned by tests/test_durable_rules_characterization.py."""
 from __future__ import annotations
 
 import itertools
-import json
 from typing import Any
 
 import durable.engine  # noqa: F401  (loads the extension as the package does, and fails the same way where it cannot)
 import durable_rules_engine as rules
 
+from ..jsonio import dumps_text
 from ..policy.chat_model import ChatPolicy
 from .interface import ReplayError
 
@@ -50,7 +50,7 @@ class DurableEngine:
 
     def __init__(self, chat: ChatPolicy):
         self._handled = frozenset(rule.action for rule in chat.rules)  # no other action is posted
-        self._handle = rules.create_ruleset(f"chat{next(_rulesets)}", json.dumps(ruleset_for(chat)))
+        self._handle = rules.create_ruleset(f"chat{next(_rulesets)}", dumps_text(ruleset_for(chat)))
         self._sessions = itertools.count()
         self._events = itertools.count()
         self._live: str | None = None
@@ -83,7 +83,7 @@ class DurableEngine:
     def _post(self, event: dict[str, Any]) -> list[Any]:
         """The names of the rules the event fired (each action started and
         completed in turn; one, or none when no rule matched)."""
-        code, state = rules.assert_event(self._handle, json.dumps(event))
+        code, state = rules.assert_event(self._handle, dumps_text(event))
         if code == NOT_HANDLED:
             return []
         if code != MATCHED:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.responses import JSONResponse
+from ..json_answer import JsonAnswer
 
 CLOSE = {"Connection": "close"}
 
@@ -50,18 +50,18 @@ class HttpError(Exception):
             error["path"] = self.path
         return {"error": error}
 
-    def response(self) -> JSONResponse:
+    def response(self) -> JsonAnswer:
         headers = {**self.headers, **CLOSE} if self.status >= 500 else self.headers
-        return JSONResponse(self.body(), status_code=self.status, headers=headers)
+        return JsonAnswer(self.body(), status_code=self.status, headers=headers)
 
 
-def error_response(status: int, code: str, message: str, headers: dict | None = None) -> JSONResponse:
+def error_response(status: int, code: str, message: str, headers: dict | None = None) -> JsonAnswer:
     return HttpError(status, code, message, headers=headers).response()
 
 
 class CloseOnServerError:
     """ASGI middleware: any 5xx a handler answers (a 503 built as a plain
-    JSONResponse too) carries `Connection: close`, so uvicorn ends the
+    JSON answer too) carries `Connection: close`, so uvicorn ends the
     keep-alive connection after it, as the header says."""
 
     def __init__(self, app: Any):

@@ -16,10 +16,11 @@ from typing import Any
 
 import anyio
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from ..authoring.check import check_policy
 from ..diagnostics import RecoveryError, ReportError
+from ..json_answer import JsonAnswer
 from ..live import RunnerUnavailable, StoreUnavailable, VisitorTooLarge
 from ..paths import json_path
 from .endpoint import Answer, Endpoint, Service, ref
@@ -83,8 +84,8 @@ async def post_reports(service: Service, request: Request, body: Any) -> Respons
         service.admission.release(weight)
     if isinstance(body, dict):
         headers = {"Retry-After": "1"} if status == 503 else None
-        return JSONResponse(payload, status_code=status, headers=headers)
-    return JSONResponse(answer, status_code=200 if all(r["status"] == 200 for r in answer["results"]) else 207)
+        return JsonAnswer(payload, status_code=status, headers=headers)
+    return JsonAnswer(answer, status_code=200 if all(r["status"] == 200 for r in answer["results"]) else 207)
 
 
 def _body_bytes(request: Request) -> int:
@@ -161,7 +162,7 @@ async def get_recovery(service: Service, request: Request) -> Response:
         raise HttpError(
             404, "notFound", f"no report is held for visitor '{visitor_id}' (never sent, or forgotten after its window)"
         )
-    return JSONResponse(progress)
+    return JsonAnswer(progress)
 
 
 async def post_policy_check(service: Service, request: Request, body: Any) -> Response:
@@ -177,7 +178,7 @@ async def post_policy_check(service: Service, request: Request, body: Any) -> Re
             raise HttpError(422, "invalidPolicy", f"the text of '{name}' must be a string", json_path(("files", name)))
     if len(files) > 64:
         raise HttpError(422, "invalidPolicy", "at most 64 files", "$.files")
-    return JSONResponse(await anyio.to_thread.run_sync(_check_files, files))
+    return JsonAnswer(await anyio.to_thread.run_sync(_check_files, files))
 
 
 def _check_files(files: dict) -> dict:
@@ -197,7 +198,7 @@ def _check_files(files: dict) -> dict:
 
 
 async def healthz(service: Service, request: Request) -> Response:
-    return JSONResponse({"status": "alive"})
+    return JsonAnswer({"status": "alive"})
 
 
 async def readyz(service: Service, request: Request) -> Response:
@@ -206,7 +207,7 @@ async def readyz(service: Service, request: Request) -> Response:
     except (StoreUnavailable, RunnerUnavailable) as exc:
         return error_response(503, "notReady", str(exc))
     # ready all the same: a Redis without persistence answers, but would lose accepted reports in a restart
-    return JSONResponse({"status": "ready", **({"warnings": warnings} if warnings else {})})
+    return JsonAnswer({"status": "ready", **({"warnings": warnings} if warnings else {})})
 
 
 async def metrics(service: Service, request: Request) -> Response:
@@ -215,7 +216,7 @@ async def metrics(service: Service, request: Request) -> Response:
 
 
 async def openapi_json(service: Service, request: Request) -> Response:
-    return JSONResponse(request.app.state.openapi)  # built once, by create_app, from this table
+    return JsonAnswer(request.app.state.openapi)  # built once, by create_app, from this table
 
 
 ENDPOINTS = (

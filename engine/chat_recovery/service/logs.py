@@ -6,12 +6,13 @@ reports cannot reach a log line."""
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import time
 from datetime import UTC, datetime
 from typing import IO, Any
+
+from ..jsonio import dumps_text
 
 LEVELS = ("debug", "info", "warning", "error")
 FORMATS = ("text", "json")
@@ -50,7 +51,7 @@ class TextFormatter(_Formatter):
 
 class JsonFormatter(_Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return json.dumps(self.parts(record), ensure_ascii=False, default=str)
+        return dumps_text(self.parts(record), default=str)
 
 
 def _text(value: Any) -> str:
@@ -58,7 +59,7 @@ def _text(value: Any) -> str:
     # quoted (and so escaped) when it holds a space, quote, = or an unprintable character:
     # a path of %0D%0A or %00 must not split or garble a log line
     plain = text and text.isprintable() and not any(c in ' "=' for c in text)
-    return text if plain else json.dumps(text, ensure_ascii=False)
+    return text if plain else dumps_text(text)
 
 
 def configure(level: str = "info", fmt: str = "text", stream: IO[str] | None = None) -> None:

@@ -7,11 +7,11 @@ and every `$ref` is rewritten to match."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ..jsonio import loads
 from ..version import __version__
 from .endpoint import Endpoint
 from .errors import CODES
@@ -51,7 +51,7 @@ def _target(ref: str, own: str) -> str:
 def components(schemas_dir: Path) -> dict:
     out: dict = {}
     for name, title in SCHEMAS.items():
-        schema = json.loads((schemas_dir / name).read_text(encoding="utf-8"))
+        schema = loads((schemas_dir / name).read_bytes())
         out[title] = _rewrite(schema, name)
         for key, sub in schema.get("$defs", {}).items():
             out[f"{_prefix(name)}.{key}"] = _rewrite(sub, name)

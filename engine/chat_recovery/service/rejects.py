@@ -10,11 +10,12 @@ requests differently."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import h11
 from uvicorn.protocols.http.h11_impl import DEFAULT_MAX_INCOMPLETE_EVENT_SIZE, H11Protocol
+
+from ..jsonio import dumps
 
 _TOO_LARGE = 431
 
@@ -40,7 +41,7 @@ class JsonRejects(H11Protocol):
         status, code, message = answer(
             self.refused, self.config.h11_max_incomplete_event_size or DEFAULT_MAX_INCOMPLETE_EVENT_SIZE
         )
-        body = json.dumps({"error": {"code": code, "message": message}}).encode()
+        body = dumps({"error": {"code": code, "message": message}})
         headers = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),

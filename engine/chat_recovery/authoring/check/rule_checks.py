@@ -4,9 +4,8 @@ names one letter away from the contract's. Each points at the rule."""
 
 from __future__ import annotations
 
-import json
-
 from ...diagnostics import Code, Diagnostic, did_you_mean, suggest
+from ...jsonio import loads
 from ...paths import json_path
 from ...policy.chat_model import SENDER_TYPES, ActionRule
 from ...policy.model import Origin
@@ -76,7 +75,7 @@ def _why(subject, rule: ActionRule) -> str:
 
 
 def _plain(canonical: str) -> str:
-    value = json.loads(canonical)
+    value = loads(canonical)
     return value if isinstance(value, str) else canonical
 
 

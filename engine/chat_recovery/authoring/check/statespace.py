@@ -14,12 +14,13 @@ sequence of events is a log some set of reports replays."""
 from __future__ import annotations
 
 import copy
-import json
+import json  # stdlib: a value in a message, spaced as people read it (orjson has no ", ")
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from ...json_identity import canonical_json
+from ...jsonio import loads
 from ...policy.chat_model import SENDER_TYPES, ActionRule, ChatPolicy
 from ...policy.expressions import MISSING
 from ...recovery.chat import apply_effect, match_event
@@ -113,7 +114,7 @@ def _values(chat: ChatPolicy, field: str, copied: bool) -> list:
     accepted = {v for r in chat.rules for c in r.conditions if c.field == field for v in c.values}
     if copied:
         accepted |= {v for r in chat.rules for c in r.conditions if c.field.startswith("state.") for v in c.values}
-    values = [json.loads(v) for v in sorted(accepted) if v != "null"]
+    values = [loads(v) for v in sorted(accepted) if v != "null"]
     if not field.startswith("data."):  # sender ids and text are strings in every real message
         values = [v for v in values if isinstance(v, str)]
     other = OTHER

@@ -4,7 +4,7 @@ the YAML, so descriptions, comments and key order cannot show up here."""
 
 from __future__ import annotations
 
-import json
+import json  # stdlib: values shown to people, spaced (", "), which orjson cannot write
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields, is_dataclass
 from typing import Any

@@ -42,7 +42,7 @@ class CaseResult:
 def show(value: Any) -> str:
     if value is ABSENT:
         return "absent"
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)  # stdlib: spaced for people, orjson has no ", "
 
 
 def matches(expected: Any, actual: Any) -> bool:

@@ -202,7 +202,7 @@ def _quantile(ordered: list, q: float) -> float:
 def main(argv: list[str]) -> int:
     if argv[0] == FLOOR:
         _, storm_path, out_path, _now, recoveries_path = argv
-        print(json.dumps(measure_floor(storm_path, out_path, recoveries_path)))
+        print(dumps_text(measure_floor(storm_path, out_path, recoveries_path)))
         return 0
     engine, storm_path, out_path, now = argv
     print(dumps_text(measure(engine, storm_path, out_path, now)))

@@ -186,7 +186,7 @@ def _run_service(args, spec: StormSpec, stdout: IO[str], stderr: IO[str]) -> int
             return EXIT_USAGE
     result = {"machine": machine(), **result}
     if args.format == "json":
-        stdout.write(json.dumps(result, indent=2) + "\n")
+        stdout.write(pretty(result))
     else:
         write_table(result, stdout)
     return EXIT_OK

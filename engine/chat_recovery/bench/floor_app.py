@@ -13,7 +13,12 @@ the documents in a dict and does the same work less Redis. It speaks the
 service's route, POST /v1/reports with the bearer token, so one load drives
 both; it merges nothing, so its answers are padding, not recoveries.
 
-    python -m chat_recovery.bench.floor_app --port 8081 [--token T] [--redis-url URL]
+With `--processes N` it serves as N processes on one listening socket,
+bound here and shared as `serve --processes N` shares its own, so the floor
+of a service that serves from N processes is N processes too. It says it
+serves once every process does, naming their pids.
+
+    python -m chat_recovery.bench.floor_app --port 8081 [--token T] [--redis-url URL] [--processes N]
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ from __future__ import annotations
 import argparse
 import hmac
 import json
+import os
+import queue
+import signal
 import socket
 import sys
 from typing import Any
@@ -169,19 +177,99 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--answer-size", type=_pair, default=(1.0, 0.3), metavar="A,B", help="answer bytes: A x largest report + B x the rest"
     )
+    parser.add_argument(
+        "--processes", type=int, default=1, metavar="N", help="serving processes on the one socket (default 1: this one)"
+    )
     args = parser.parse_args(argv)
+    if args.processes < 1 or (args.processes > 1 and not args.redis_url):
+        parser.error("--processes must be 1 or more, and 1 without --redis-url (a dict is one process's memory)")
+    sock = listening_socket(args.host, args.port)
+    if args.processes == 1:
+        server = _server(args, sock)
+        _say_serving(args, [os.getpid()])
+        server.run(sockets=[sock])
+        return 0
+    return _serve_processes(args, sock)
+
+
+def _server(args: argparse.Namespace, sock: socket.socket, started: Any = None) -> Any:
+    """The floor's uvicorn server; `started()` is called once it accepts on `sock`."""
     import uvicorn
 
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if started is not None and not self.should_exit:
+                started()
+
     app = create_floor(args.redis_url, args.token, args.document_size, args.answer_size)
-    sock = listening_socket(args.host, args.port)
-    config = uvicorn.Config(app, log_config=None, access_log=False, limit_concurrency=None, http="h11")
-    server = uvicorn.Server(config)
+    return Server(uvicorn.Config(app, log_config=None, access_log=False, limit_concurrency=None, http="h11"))
+
+
+def _say_serving(args: argparse.Namespace, pids: list[int]) -> None:
+    store = "redis" if args.redis_url else "embedded"
+    count = f"{len(pids)} process{'es' if len(pids) > 1 else ''}"
     print(
-        f"floor: serving on http://{args.host}:{args.port} (store: {'redis' if args.redis_url else 'embedded'}; {JSON})",
+        f"floor: serving on http://{args.host}:{args.port} (store: {store}; {JSON}; {count}, pids {' '.join(map(str, pids))})",
         flush=True,
     )
-    server.run(sockets=[sock])
-    return 0
+
+
+def _serve_one(args: argparse.Namespace, sock: socket.socket, ready: Any) -> None:
+    """One of the floor's processes (spawned): serves on the parent's socket
+    until SIGTERM, and dies with its parent, so a killed floor leaves no orphan."""
+    from ..processes import _die_with_parent
+
+    _die_with_parent()
+    _server(args, sock, started=lambda: ready.put(os.getpid())).run(sockets=[sock])
+
+
+def _serve_processes(args: argparse.Namespace, sock: socket.socket) -> int:
+    """N processes on `sock` until SIGTERM or SIGINT (then each is stopped),
+    or until one dies (then the others too, and the floor exits 1: a
+    yardstick short of a process would flatter the service)."""
+    import multiprocessing
+    import multiprocessing.connection
+
+    def stop(sig: int, frame: Any) -> None:
+        raise SystemExit(0)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, stop)
+    ctx = multiprocessing.get_context("spawn")  # as serve's: a fresh interpreter per process
+    ready = ctx.Queue()
+    children = [ctx.Process(target=_serve_one, args=(args, sock, ready), name=f"floor-{i}") for i in range(args.processes)]
+    try:
+        for child in children:
+            child.start()
+        _all_ready(children, ready, args)
+        ended = multiprocessing.connection.wait([c.sentinel for c in children])  # serving, until one ends
+        dead = next(c for c in children if c.sentinel in ended)
+        dead.join()  # its exit code
+        print(f"floor: process {dead.pid} ended (exit {dead.exitcode}); the floor stops", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        for child in children:
+            if child.exitcode is None and child.pid is not None:
+                os.kill(child.pid, signal.SIGTERM)
+        for child in children:
+            child.join(30)
+            if child.exitcode is None:
+                child.kill()
+                child.join()
+
+
+def _all_ready(children: list, ready: Any, args: argparse.Namespace) -> None:
+    """Returns once every child accepts (then the floor says it serves), or
+    silently when one died first."""
+    pids: list[int] = []
+    while len(pids) < len(children):
+        try:
+            pids.append(ready.get(timeout=0.5))
+        except queue.Empty:
+            if any(c.exitcode is not None for c in children):
+                return
+    _say_serving(args, sorted(pids))
 
 
 if __name__ == "__main__":

@@ -3,8 +3,11 @@ floor (floor_app.py), driven by the same load (service_load.py), per store
 and connection count, in interleaved rounds (floor, service, floor,
 service) so a busy minute on a shared machine does not decide the ratio.
 Each round gets a fresh process and an empty store, and sends the storm
-from its first report, so floor and service do the same work. A row whose
-run failed says why and claims no figure."""
+from its first report, so floor and service do the same work. The floor
+runs as many serving processes as `serve` does on that store (read from
+`serve`'s own flags and environment: 2 on Redis unless --serve-arg says
+otherwise), and each side's count is checked against what it said when it
+started. A row whose run failed says why and claims no figure."""
 
 from __future__ import annotations
 
@@ -30,6 +33,8 @@ SIDES = ("floor", "service")
 KEY_PATTERNS = ("chat-recovery:*", "chat-recovery-floor:*")  # the service's keys, the floor's
 CALIBRATION_REPORTS = 100  # about as many, posted one at a time to the service, to size the floor's documents and answers
 VISITOR_ID = re.compile(rb'"visitorId":\s*"([^"\\]*)"')
+FLOOR_PIDS = re.compile(r"pids ([\d ]+)\)")  # the floor's line: "...; 2 processes, pids 123 456)"
+SERVICE_PROCESSES = re.compile(r"; (\d+) server processes")  # serve's banner with --processes above 1
 START_TIMEOUT = 120.0  # seconds for a server to say it listens and is ready: a hang guard on a busy machine
 
 
@@ -108,8 +113,11 @@ def service_bench(spec: ServiceBenchSpec, work: Path, progress: Callable[[str], 
             sized = factors if store_url else {**factors, "documentSize": [1.0, 1.0]}
             where = (redis.described if redis else redacted(store_url)) if store_url else None
             result["stores"][store] = {"redis": where, **sized}
+            processes = serving_processes(spec, store_url)
             for connections in spec.connections:
-                result["rows"].append(_row(spec, store, store_url, connections, sized, storm_file, client, work, progress))
+                result["rows"].append(
+                    _row(spec, store, store_url, connections, processes, sized, storm_file, client, work, progress)
+                )
     finally:
         if redis:
             redis.stop()
@@ -117,26 +125,50 @@ def service_bench(spec: ServiceBenchSpec, work: Path, progress: Callable[[str], 
     return result
 
 
-def _row(spec, store, url, connections, factors, storm_file, client, work, progress) -> dict:
+def serving_processes(spec: ServiceBenchSpec, redis_url: str | None) -> int:
+    """How many server processes `serve` runs with the bench's flags on this
+    store, by serve's own reading of its flags and environment: the floor
+    runs as many. 1 when serve would refuse them (its row then fails in
+    serve's own words)."""
+    import io
+
+    from ..cli import serve as serve_cli
+    from ..cli.common import Parser
+    from ..service.config import environment
+
+    sink = io.StringIO()
+    top = Parser(prog="chat-recovery", stderr=sink, stdout=sink)
+    serve_cli.add_parser(top.add_subparsers(parser_class=Parser), stderr=sink, stdout=sink)
+    try:
+        args = top.parse_args(["serve", *serve_flags(spec, free_port(), redis_url)])
+    except SystemExit:
+        return 1
+    config = serve_cli.settings(args, environment(), sink)
+    return config.processes if config is not None else 1
+
+
+def _row(spec, store, url, connections, processes, factors, storm_file, client, work, progress) -> dict:
     rounds: dict[str, list] = {side: [] for side in SIDES}
     for number in range(1, spec.rounds + 1):
         for side in SIDES:
             progress(f"{store}, {connections} connections, round {number}: {side}")
             try:
-                with Server(side, spec, url, factors, work) as server:
+                with Server(side, spec, url, factors, work, processes) as server:
                     rounds[side].append(
                         {
                             "startedAt": round(time.time(), 3),  # the order of the rounds, for anyone to check
                             "load": load_average()[0],
+                            **server.processes,
                             **run_load(server.url, spec.token, storm_file, connections, spec.seconds, client),
                         }
                     )
             except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
-                return {"store": store, "connections": connections, "failed": f"{side}, round {number}: {exc}"}
+                failed = f"{side}, round {number}: {exc}"
+                return {"store": store, "connections": connections, "processes": processes, "failed": failed}
             finally:
                 if url:
                     clear(url)
-    row: dict = {"store": store, "connections": connections}
+    row: dict = {"store": store, "connections": connections, "processes": processes}
     for side in SIDES:
         runs = rounds[side]
         ok = sum(r["reportsPerSecond"] * r["seconds"] for r in runs)
@@ -151,18 +183,25 @@ def _row(spec, store, url, connections, factors, storm_file, client, work, progr
     return row
 
 
+def serve_flags(spec: ServiceBenchSpec, port: int, redis_url: str | None) -> list[str]:
+    """What the bench gives `chat-recovery serve`."""
+    store = ["--redis-url", redis_url] if redis_url else []
+    return ["--port", str(port), "--token", spec.token, "--log-level", "warning", *store, *spec.serve_args]
+
+
 class Server:
     """The floor app or `chat-recovery serve` on a free port, as a context:
     ready when entered (its line on stdout, then /readyz 200), stopped (SIGTERM)
-    when left."""
+    when left. With `processes`, the floor is started as that many, and
+    either side that says it serves from another number fails to start."""
 
-    def __init__(self, side: str, spec: ServiceBenchSpec, redis_url: str | None, factors: dict, work: Path):
+    def __init__(
+        self, side: str, spec: ServiceBenchSpec, redis_url: str | None, factors: dict, work: Path, processes: int | None = None
+    ):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        store = ["--redis-url", redis_url] if redis_url else []
         if side == "service":
-            argv = [*serve_command(), "serve", "--port", str(self.port), "--token", spec.token, "--log-level", "warning"]
-            argv += [*store, *spec.serve_args]
+            argv = [*serve_command(), "serve", *serve_flags(spec, self.port, redis_url)]
         else:
             argv = [sys.executable, "-m", "chat_recovery.bench.floor_app", "--port", str(self.port), "--token", spec.token]
             sizes = [
@@ -171,8 +210,10 @@ class Server:
                 "--answer-size",
                 "{},{}".format(*factors["answerSize"]),
             ]
-            argv += [*store, *sizes]
+            argv += [*(["--redis-url", redis_url] if redis_url else []), *sizes, "--processes", str(processes or 1)]
         self.side, self.argv, self.log = side, argv, work / f"{side}.log"
+        self.expected = processes
+        self.processes: dict = {}  # what it said it serves from: {"processes": N} (the floor: and "pids")
 
     def __enter__(self) -> Server:
         with open(self.log, "wb") as log:
@@ -186,9 +227,14 @@ class Server:
 
     def _wait_ready(self) -> None:
         assert self.proc.stdout is not None
-        if not self.proc.stdout.readline():  # the line written once the port is bound
+        line = self.proc.stdout.readline().decode(errors="replace")  # the line written once the port is bound
+        if not line:
             self.proc.wait(START_TIMEOUT)
             raise RuntimeError(f"{self.side} exited {self.proc.returncode}: {self._last_words()}")
+        self.processes = self._serving_from(line)
+        if self.expected is not None and self.processes["processes"] != self.expected:
+            said = self.processes["processes"]
+            raise RuntimeError(f"{self.side} serves from {said} processes, not {self.expected}: {line.strip()}")
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             status = _get(self.port, "/readyz")
@@ -198,6 +244,19 @@ class Server:
                 break
             time.sleep(0.1)
         raise RuntimeError(f"{self.side} was not ready (exit {self.proc.poll()}): {self._last_words()}")
+
+    def _serving_from(self, line: str) -> dict:
+        """How many processes the side said it serves from; the floor names
+        their pids, each checked to be the floor or its child (where /proc says)."""
+        if self.side == "service":
+            found = SERVICE_PROCESSES.search(line)
+            return {"processes": int(found.group(1)) if found else 1}
+        found = FLOOR_PIDS.search(line)
+        pids = [int(pid) for pid in found.group(1).split()] if found else []
+        strangers = [pid for pid in pids if pid != self.proc.pid and _parent(pid) not in (None, self.proc.pid)]
+        if not pids or strangers:
+            raise RuntimeError(f"the floor's processes are not its own ({strangers or 'none named'}): {line.strip()}")
+        return {"processes": len(pids), "pids": pids}
 
     def _last_words(self) -> str:
         lines = self.log.read_text(errors="replace").strip().splitlines()
@@ -213,6 +272,15 @@ class Server:
                 self.proc.wait()
         if self.proc.stdout:
             self.proc.stdout.close()
+
+
+def _parent(pid: int) -> int | None:
+    """The parent of `pid` as /proc says (-1: gone); None where there is no /proc."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return -1 if Path("/proc/self").exists() else None
+    return int(stat.rsplit(")", 1)[1].split()[1])
 
 
 def serve_command() -> list[str]:

@@ -1,7 +1,8 @@
 """`bench --service` as a table: one row per store and connection count,
-the floor's figures, the service's, and their ratios computed from the
-figures as printed (so anyone can check them). A row that was skipped or
-failed says why and shows no figure."""
+the serving processes on each side (the floor runs as many as the
+service), the floor's figures, the service's, and their ratios computed
+from the figures as printed (so anyone can check them). A row that was
+skipped or failed says why and shows no figure."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import IO
 HEADER = (
     "store",
     "conns",
+    "procs",
     "floor r/s",
     "p50 ms",
     "p99 ms",
@@ -35,11 +37,11 @@ def row_cells(row: dict) -> list[str]:
             row.get("skipped") and f"skipped: {row['skipped']}" or f"failed: {row['failed']}",
         ]
     floor, service = row["floor"], row["service"]
-    cells = [row["store"], str(row["connections"])]
+    cells = [row["store"], str(row["connections"]), str(row["processes"])]
     for side in (floor, service):
         cells += [f"{side['reportsPerSecond']:.0f}", f"{side['p50Ms']:.1f}", f"{side['p99Ms']:.1f}"]
     cells.append(str(service["non2xx"]))
-    return [*cells, ratio(cells[5], cells[2]), ratio(cells[7], cells[4])]
+    return [*cells, ratio(cells[6], cells[3]), ratio(cells[8], cells[5])]
 
 
 def write_table(result: dict, out: IO[str]) -> None:
@@ -69,7 +71,8 @@ def write_table(result: dict, out: IO[str]) -> None:
         out.write("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip() + "\n")
     repeats = sum(r[side]["repeats"] for r in result["rows"] if "floor" in r for side in ("floor", "service"))
     out.write(
-        "\nr/s: reports answered 2xx per second; p50/p99: latency of every answer (the mean of the rounds); non-2xx: the\n"
+        "\nprocs: serving processes, the floor's and the service's alike (serve's count on that store: its default or --processes);\n"
+        "r/s: reports answered 2xx per second; p50/p99: latency of every answer (the mean of the rounds); non-2xx: the\n"
         "service's other answers and failed requests; x floor: service r/s over floor r/s; p99 x floor: service p99 over floor p99.\n"
     )
     if repeats:

@@ -214,6 +214,7 @@ def keep_serving(
     silence: float,
     said: Callable[..., None],
     on_stop: Callable[[int | None], None] = lambda sig: None,
+    on_ready: Callable[[], None] = lambda: None,
     stop_wait: float = 15.0,
 ) -> int | None:
     """Run `count` processes of `target(*args, index, beat)` (spawned: a
@@ -222,10 +223,11 @@ def keep_serving(
     or whose heartbeat is `silence` seconds old, is killed if need be and
     replaced; `said("serverProcessReplaced", pid=, cause=)` says so. On a
     stop, `on_stop(signal)` is called, each process gets SIGTERM and
-    `stop_wait` seconds to finish its requests, then SIGKILL."""
+    `stop_wait` seconds to finish its requests, then SIGKILL. `on_ready()`
+    is called once, when every process has beaten (it beats as it starts
+    serving): a banner said earlier would send load to fewer processes."""
     import multiprocessing
     import multiprocessing.connection
-    import os
     import time
 
     ctx = multiprocessing.get_context("spawn")  # no fork of a process holding threads
@@ -247,8 +249,12 @@ def keep_serving(
     try:
         for index in range(count):
             start(index)
+        ready = False
         while not stopped_by:
             multiprocessing.connection.wait([p.sentinel for p, _, _ in slots], timeout=BEAT_EVERY)
+            if not ready and all(beat.value for _, beat, _ in slots):
+                ready = True
+                on_ready()
             for index, (process, beat, at) in enumerate(slots):
                 if stopped_by:
                     break
@@ -270,16 +276,24 @@ def keep_serving(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         on_stop(stopped_by[0] if stopped_by else None)
-        for process, _, _ in (s for s in slots if s is not None):
-            if process.exitcode is None:
-                os.kill(process.pid, signal.SIGTERM)
-        bound = time.monotonic() + stop_wait
-        for process, _, _ in (s for s in slots if s is not None):
-            process.join(max(0.0, bound - time.monotonic()))
-            if process.exitcode is None:
-                process.kill()
-                process.join(KILL_WAIT)
+        _stop_all([process for process, _, _ in (s for s in slots if s is not None)], stop_wait)
     return stopped_by[0] if stopped_by else None
+
+
+def _stop_all(processes: list, wait: float) -> None:
+    """SIGTERM to each, `wait` seconds for all to finish their requests, then SIGKILL."""
+    import os
+    import time
+
+    for process in processes:
+        if process.exitcode is None:
+            os.kill(process.pid, signal.SIGTERM)
+    bound = time.monotonic() + wait
+    for process in processes:
+        process.join(max(0.0, bound - time.monotonic()))
+        if process.exitcode is None:
+            process.kill()
+            process.join(KILL_WAIT)
 
 
 def _ended(code: int) -> str:

@@ -251,7 +251,6 @@ def serve_processes(
             log, logging.INFO, "shutdown", signal=signal.Signals(sig).name if sig else None, processes=processes_in_force(config)
         )
 
-    announce()
     return keep_serving(
         served_process,
         (each, files, policy.root, keys, sock),
@@ -259,4 +258,5 @@ def serve_processes(
         silence=config.worker_timeout,
         said=said,
         on_stop=on_stop,
+        on_ready=announce,
     )

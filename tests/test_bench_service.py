@@ -137,7 +137,8 @@ def test_the_floor_is_given_the_process_count_serve_reads_from_its_flags_and_env
 ):
     """The count the table shows and the floor runs is serve's own reading
     of the flags the bench passes and of the environment serve inherits."""
-    from chat_recovery.bench.service_run import ServiceBenchSpec, serving_processes
+    from chat_recovery.bench.service_run import ServiceBenchSpec
+    from chat_recovery.cli.bench import serving_processes
 
     monkeypatch.delenv("CHAT_RECOVERY_PROCESSES", raising=False)
     for name, value in environ.items():

@@ -65,7 +65,16 @@ def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def service_bench(spec: ServiceBenchSpec, work: Path, progress: Callable[[str], None] = lambda text: None) -> dict:
+def service_bench(
+    spec: ServiceBenchSpec,
+    work: Path,
+    progress: Callable[[str], None] = lambda text: None,
+    processes_for: Callable[[str | None], int] = lambda redis_url: 1,
+) -> dict:
+    """The table's rows; `processes_for(redis_url)` says how many server
+    processes `serve` runs on that store (None: embedded) with the bench's
+    flags, and the floor runs as many (the command line reads serve's own
+    flags for it: a layer above this one)."""
     client = spec.client if spec.client != "auto" else ("wrk" if wrk_path() else "python")
     if client == "wrk" and wrk_path() is None:
         raise ServiceBenchError("wrk is not on PATH: apt-get install wrk, or --client python")
@@ -113,7 +122,7 @@ def service_bench(spec: ServiceBenchSpec, work: Path, progress: Callable[[str], 
             sized = factors if store_url else {**factors, "documentSize": [1.0, 1.0]}
             where = (redis.described if redis else redacted(store_url)) if store_url else None
             result["stores"][store] = {"redis": where, **sized}
-            processes = serving_processes(spec, store_url)
+            processes = processes_for(store_url)
             for connections in spec.connections:
                 result["rows"].append(
                     _row(spec, store, store_url, connections, processes, sized, storm_file, client, work, progress)
@@ -123,28 +132,6 @@ def service_bench(spec: ServiceBenchSpec, work: Path, progress: Callable[[str], 
             redis.stop()
     result["loadAverage"] = {"start": load_before, "end": load_average()}
     return result
-
-
-def serving_processes(spec: ServiceBenchSpec, redis_url: str | None) -> int:
-    """How many server processes `serve` runs with the bench's flags on this
-    store, by serve's own reading of its flags and environment: the floor
-    runs as many. 1 when serve would refuse them (its row then fails in
-    serve's own words)."""
-    import io
-
-    from ..cli import serve as serve_cli
-    from ..cli.common import Parser
-    from ..service.config import environment
-
-    sink = io.StringIO()
-    top = Parser(prog="chat-recovery", stderr=sink, stdout=sink)
-    serve_cli.add_parser(top.add_subparsers(parser_class=Parser), stderr=sink, stdout=sink)
-    try:
-        args = top.parse_args(["serve", *serve_flags(spec, free_port(), redis_url)])
-    except SystemExit:
-        return 1
-    config = serve_cli.settings(args, environment(), sink)
-    return config.processes if config is not None else 1
 
 
 def _row(spec, store, url, connections, processes, factors, storm_file, client, work, progress) -> dict:

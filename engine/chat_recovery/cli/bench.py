@@ -12,7 +12,7 @@ from typing import IO
 from ..bench.batch_run import batch_bench
 from ..bench.measure import ENGINES, STAGES, available
 from ..bench.run import BenchError, bench, machine, sizes
-from ..bench.service_run import ServiceBenchError, ServiceBenchSpec, service_bench
+from ..bench.service_run import ServiceBenchError, ServiceBenchSpec, free_port, serve_flags, service_bench
 from ..bench.service_table import write_table
 from ..bench.storm import StormSpec, write_ndjson
 from ..jsonio import pretty
@@ -180,7 +180,12 @@ def _run_service(args, spec: StormSpec, stdout: IO[str], stderr: IO[str]) -> int
     )
     with tempfile.TemporaryDirectory(prefix="chat-recovery-bench-") as work:
         try:
-            result = service_bench(service_spec, Path(work), progress=lambda text: print(text, file=stderr))
+            result = service_bench(
+                service_spec,
+                Path(work),
+                progress=lambda text: print(text, file=stderr),
+                processes_for=lambda url: serving_processes(service_spec, url),
+            )
         except ServiceBenchError as exc:
             stderr.write(f"chat-recovery bench: {exc}\n")
             return EXIT_USAGE
@@ -384,3 +389,24 @@ def _run_batch(args, spec: StormSpec, stdout: IO[str], stderr: IO[str]) -> int:
         "peak MB: the summed PSS of the command and its workers, sampled every 0.5 s (shared pages counted once).\n"
     )
     return EXIT_OK
+
+
+def serving_processes(spec: ServiceBenchSpec, redis_url: str | None) -> int:
+    """How many server processes `serve` runs with the bench's flags on this
+    store, by serve's own reading of its flags and environment: the floor
+    runs as many. 1 when serve would refuse them (its row then fails in
+    serve's own words)."""
+    import io
+
+    from ..service.config import environment
+    from . import serve as serve_cli
+
+    sink = io.StringIO()
+    top = Parser(prog="chat-recovery", stderr=sink, stdout=sink)
+    serve_cli.add_parser(top.add_subparsers(parser_class=Parser), stderr=sink, stdout=sink)
+    try:
+        args = top.parse_args(["serve", *serve_flags(spec, free_port(), redis_url)])
+    except SystemExit:
+        return 1
+    config = serve_cli.settings(args, environment(), sink)
+    return config.processes if config is not None else 1

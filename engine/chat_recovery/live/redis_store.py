@@ -219,8 +219,11 @@ class RedisStore:
         just before the EXEC goes out. EXEC's watch abort is _Conflict."""
         pipe = tx.pipeline(transaction=True)
         try:
-            pipe.watch(key)
-            raw = pipe.get(key)
+            if self.cluster:
+                pipe.watch(key)
+                raw = pipe.get(key)
+            else:
+                raw = _watch_and_get(pipe, key)
             new, result = change(None if raw is None else loads(raw))
             if new is None:
                 pipe.unwatch()
@@ -295,6 +298,26 @@ class RedisStore:
     def close(self) -> None:
         for client in {id(c): c for c in (self._client, self._tx) if c is not None}.values():
             client.close()
+
+
+def _watch_and_get(pipe, key: str) -> bytes | None:
+    """WATCH and GET sent together, one round trip where the pipeline's
+    watch() and get() take two (the Redis runs them in order all the same:
+    the GET reads what is watched). The connection is the pipeline's from
+    here, as after its own watch(): _attempt's reset releases it. On any
+    failure it is dropped (which ends the WATCH on the server), so no answer
+    is left unread on a connection that goes back to the pool; a lost
+    connection surfaces as itself, as the pipeline's WatchError's cause did."""
+    conn = pipe.connection_pool.get_connection()
+    pipe.connection, pipe.watching = conn, True
+    try:
+        conn.send_packed_command(conn.pack_commands([("WATCH", key), ("GET", key)]))
+        conn.read_response()  # OK
+        return conn.read_response()
+    except BaseException:
+        conn.disconnect()
+        pipe.watching = False
+        raise
 
 
 class _Conflict(Exception):

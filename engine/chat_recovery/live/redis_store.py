@@ -232,13 +232,17 @@ class RedisStore:
             self._check_size(visitor_id, len(payload))
             if deadline is not None and time.monotonic() >= deadline:  # the client has its answer: write nothing now
                 raise self._failed(DeadlinePassed(PAST_DEADLINE), sent)
-            pipe.multi()
-            pipe.set(key, payload, px=max(1, int(ttl(new) * 1000)))
-            exec_out.append(True)
+            px = max(1, int(ttl(new) * 1000))
             if not self.cluster:
                 # EXEC ends the WATCH on the server; told here, redis-py does not follow a lost EXEC
                 # with an UNWATCH on a new connection (a second socket timeout in a stall)
                 pipe.watching = False
+                exec_out.append(True)
+                _multi_set_exec(pipe.connection, key, payload, px)
+                return result
+            pipe.multi()
+            pipe.set(key, payload, px=px)
+            exec_out.append(True)
             try:
                 pipe.execute()
             except WatchError as exc:
@@ -318,6 +322,36 @@ def _watch_and_get(pipe, key: str) -> bytes | None:
         conn.disconnect()
         pipe.watching = False
         raise
+
+
+def _multi_set_exec(conn, key: str, payload: bytes, px: int) -> None:
+    """MULTI, SET and EXEC written at once on the watching connection and
+    their three answers read, without the pipeline's machinery around them
+    (what the floor's Redis client does too). EXEC's null answer, the watch
+    abort, is _Conflict; a refused command raises the Redis's error once
+    every answer is read; a lost connection raises itself (dropped, so no
+    answer is left unread on it)."""
+    try:
+        conn.send_packed_command(conn.pack_commands([("MULTI",), ("SET", key, payload, "PX", px), ("EXEC",)]))
+        refused = []
+        for _ in range(2):  # +OK, +QUEUED
+            try:
+                conn.read_response()
+            except ResponseError as exc:
+                refused.append(exc)
+        try:
+            done = conn.read_response()
+        except ResponseError as exc:  # EXECABORT: a queued command was refused
+            refused.append(exc)
+            done = []
+    except BaseException:
+        conn.disconnect()
+        raise
+    refused += [item for item in done or () if isinstance(item, ResponseError)]
+    if refused:
+        raise refused[0]
+    if done is None:
+        raise _Conflict
 
 
 class _Conflict(Exception):

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
-import logging
 import pstats
 import sys
 import tempfile
@@ -73,5 +72,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    logging.raiseExceptions = True
     main()

@@ -196,3 +196,40 @@ def test_a_cluster_that_does_not_answer_at_start_is_a_503_with_retry_after_not_a
     assert ready.status_code == 503 and f"redis+cluster://127.0.0.1:{port}" in ready.text
     assert line is not None
     assert posted.status_code == 503 and posted.headers["Retry-After"] == "1"
+
+
+def test_a_write_the_redis_refuses_writes_nothing_and_leaves_the_next_write_to_succeed(tmp_path):
+    """A Redis out of memory refuses the SET inside the transaction (OOM,
+    then EXECABORT): one try, nothing was written, the Redis's word quoted;
+    and the connection goes back clean (every answer read), so once memory
+    is freed the next change of the same store reads and writes as usual."""
+    import redis
+
+    from chat_recovery.live import StoreUnavailable
+    from chat_recovery.live.redis_store import RedisStore
+
+    server = RedisServer(tmp_path, options=("--maxmemory-policy", "noeviction")).start()
+    try:
+        store = RedisStore(server.url)
+        store.update("v-fill", lambda doc: (_big_document(6_000_000), None), lambda doc: 60)
+        admin = redis.Redis.from_url(server.url)
+        admin.config_set("maxmemory", "4mb")  # now past it
+        calls = []
+
+        def change(doc):
+            calls.append(doc)
+            return {"visitorId": "v-small", "n": 1}, "written"
+
+        with pytest.raises(StoreUnavailable) as raised:
+            store.update("v-small", change, lambda doc: 60)
+        assert len(calls) == 1
+        assert "used memory > 'maxmemory'" in str(raised.value) and "nothing was written" in str(raised.value)
+        assert not isinstance(raised.value, OutcomeUnknown)
+        assert store.get("v-small") is None
+
+        admin.config_set("maxmemory", "0")
+        assert store.update("v-small", change, lambda doc: 60) == "written"
+        assert store.get("v-small") == {"visitorId": "v-small", "n": 1}
+        assert store.get("v-fill")["blob"] == "x" * 6_000_000
+    finally:
+        server.stop()

@@ -90,16 +90,20 @@ class Coordinator:
     def _now(self, now: timeutil.Instant | None) -> str:
         return timeutil.given_now(now if now is not None else self._clock())
 
-    def submit(self, report: Any, now: timeutil.Instant | None = None, *, deadline: float | None = None) -> dict:
+    def submit(
+        self, report: Any, now: timeutil.Instant | None = None, *, deadline: float | None = None, owned: bool = False
+    ) -> dict:
         """Apply one report and return the visitor's progress (see `progress`)
         with `receipt: {late, duplicate}` for this report. A bad report raises
         ReportError and changes nothing; StoreUnavailable or RunnerUnavailable
         means retry; a report that would take the visitor past one of its
         limits raises VisitorTooLarge and changes nothing. `deadline`
         (time.monotonic()): nothing is written after it (the store's and the
-        runner's wait ends there)."""
+        runner's wait ends there). `owned`: the caller parsed `report` for this
+        call alone (the service, from the request's body), so a valid one is
+        checked in place and held, not copied first (as `apply` takes it)."""
         now = self._now(now)
-        checked = check_report(self.policy, report)
+        checked = check_report(self.policy, report, owned)
         check_arrival(checked, now, self.max_clock_skew)
         text = canonical_json(checked)
         digest = _digest(text)

@@ -219,8 +219,11 @@ class RedisStore:
         just before the EXEC goes out. EXEC's watch abort is _Conflict."""
         pipe = tx.pipeline(transaction=True)
         try:
-            pipe.watch(key)
-            raw = pipe.get(key)
+            if self.cluster:
+                pipe.watch(key)
+                raw = pipe.get(key)
+            else:
+                raw = _watch_and_get(pipe, key)
             new, result = change(None if raw is None else loads(raw))
             if new is None:
                 pipe.unwatch()
@@ -229,13 +232,17 @@ class RedisStore:
             self._check_size(visitor_id, len(payload))
             if deadline is not None and time.monotonic() >= deadline:  # the client has its answer: write nothing now
                 raise self._failed(DeadlinePassed(PAST_DEADLINE), sent)
-            pipe.multi()
-            pipe.set(key, payload, px=max(1, int(ttl(new) * 1000)))
-            exec_out.append(True)
+            px = max(1, int(ttl(new) * 1000))
             if not self.cluster:
                 # EXEC ends the WATCH on the server; told here, redis-py does not follow a lost EXEC
                 # with an UNWATCH on a new connection (a second socket timeout in a stall)
                 pipe.watching = False
+                exec_out.append(True)
+                _multi_set_exec(pipe.connection, key, payload, px)
+                return result
+            pipe.multi()
+            pipe.set(key, payload, px=px)
+            exec_out.append(True)
             try:
                 pipe.execute()
             except WatchError as exc:
@@ -295,6 +302,56 @@ class RedisStore:
     def close(self) -> None:
         for client in {id(c): c for c in (self._client, self._tx) if c is not None}.values():
             client.close()
+
+
+def _watch_and_get(pipe, key: str) -> bytes | None:
+    """WATCH and GET sent together, one round trip where the pipeline's
+    watch() and get() take two (the Redis runs them in order all the same:
+    the GET reads what is watched). The connection is the pipeline's from
+    here, as after its own watch(): _attempt's reset releases it. On any
+    failure it is dropped (which ends the WATCH on the server), so no answer
+    is left unread on a connection that goes back to the pool; a lost
+    connection surfaces as itself, as the pipeline's WatchError's cause did."""
+    conn = pipe.connection_pool.get_connection()
+    pipe.connection, pipe.watching = conn, True
+    try:
+        conn.send_packed_command(conn.pack_commands([("WATCH", key), ("GET", key)]))
+        conn.read_response()  # OK
+        return conn.read_response()
+    except BaseException:
+        conn.disconnect()
+        pipe.watching = False
+        raise
+
+
+def _multi_set_exec(conn, key: str, payload: bytes, px: int) -> None:
+    """MULTI, SET and EXEC written at once on the watching connection and
+    their three answers read, without the pipeline's machinery around them
+    (what the floor's Redis client does too). EXEC's null answer, the watch
+    abort, is _Conflict; a refused command raises the Redis's error once
+    every answer is read; a lost connection raises itself (dropped, so no
+    answer is left unread on it)."""
+    try:
+        conn.send_packed_command(conn.pack_commands([("MULTI",), ("SET", key, payload, "PX", px), ("EXEC",)]))
+        refused = []
+        for _ in range(2):  # +OK, +QUEUED
+            try:
+                conn.read_response()
+            except ResponseError as exc:
+                refused.append(exc)
+        try:
+            done = conn.read_response()
+        except ResponseError as exc:  # EXECABORT: a queued command was refused
+            refused.append(exc)
+            done = []
+    except BaseException:
+        conn.disconnect()
+        raise
+    refused += [item for item in done or () if isinstance(item, ResponseError)]
+    if refused:
+        raise refused[0]
+    if done is None:
+        raise _Conflict
 
 
 class _Conflict(Exception):

@@ -117,7 +117,8 @@ def _submit_one(service: Service, report: Any) -> tuple[int, dict]:
     metrics = service.metrics
     started = time.perf_counter()
     try:
-        progress = service.coordinator.submit(report, deadline=time.monotonic() + service.deadline)
+        # the report was parsed from this request's body for this call alone: checked in place, not copied
+        progress = service.coordinator.submit(report, deadline=time.monotonic() + service.deadline, owned=True)
     except ReportError as exc:
         metrics.reports.labels("invalid").inc()
         return 422, HttpError(422, "invalidReport", exc.message, exc.path or None).body()

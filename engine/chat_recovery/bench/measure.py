@@ -118,26 +118,7 @@ def measure(engine: str, storm_path: str, out_path: str, now: str) -> dict:
             spent["replay"] += t3 - t2
             spent["write"] += t4 - t3
             latencies.append(t4 - t0 + sum(took for _, took in reports))
-    wall = clock() - wall
-    latencies.sort()
-    total = sum(spent.values())
-    return {
-        "engine": engine,
-        "visitors": len(groups),
-        "reports": sum(len(g) for g in groups.values()),
-        "seconds": round(total, 4),
-        "wallSeconds": round(wall, 4),
-        "loadSeconds": round(loaded, 4),
-        "recoveriesPerSecond": round(len(groups) / total, 1) if total else None,
-        "latencyMs": {
-            "p50": round(_quantile(latencies, 0.50) * 1000, 3),
-            "p99": round(_quantile(latencies, 0.99) * 1000, 3),
-            "max": round(latencies[-1] * 1000, 3) if latencies else 0.0,
-        },
-        "stageSeconds": {k: round(v, 4) for k, v in spent.items()},
-        "peakRssMB": round(_peak_mb(), 1),
-        "rssGrowthMB": round(_peak_mb() - base_mb, 1),
-    }
+    return _figures(engine, groups, spent, clock() - wall, loaded, latencies, base_mb)
 
 
 def measure_floor(storm_path: str, out_path: str, recoveries_path: str) -> dict:
@@ -171,16 +152,20 @@ def measure_floor(storm_path: str, out_path: str, recoveries_path: str) -> dict:
             t1 = clock()
             spent["write"] += t1 - t0
             latencies.append(t1 - t0 + sum(took))
-    wall = clock() - wall
+    return _figures(FLOOR, groups, spent, clock() - wall, 0.0, latencies, base_mb)
+
+
+def _figures(engine: str, groups: dict, spent: dict, wall: float, loaded: float, latencies: list, base_mb: float) -> dict:
+    """One engine's (or the floor's) line of the table, as `bench` reads it."""
     latencies.sort()
     total = sum(spent.values())
     return {
-        "engine": FLOOR,
+        "engine": engine,
         "visitors": len(groups),
         "reports": sum(len(g) for g in groups.values()),
         "seconds": round(total, 4),
         "wallSeconds": round(wall, 4),
-        "loadSeconds": 0.0,
+        "loadSeconds": round(loaded, 4),
         "recoveriesPerSecond": round(len(groups) / total, 1) if total else None,
         "latencyMs": {
             "p50": round(_quantile(latencies, 0.50) * 1000, 3),

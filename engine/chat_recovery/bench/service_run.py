@@ -250,13 +250,7 @@ class Server:
         return lines[-1][:300] if lines else "no output"
 
     def __exit__(self, *exc: object) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        _stop(self.proc)
         if self.proc.stdout:
             self.proc.stdout.close()
 
@@ -450,10 +444,15 @@ class LocalRedis:
         raise ServiceBenchError(f"redis-server did not answer on port {self.port}")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        _stop(self.proc)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """SIGTERM, 30 s to leave, then SIGKILL; reaped either way."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -16,6 +16,7 @@ from chat_recovery.policy.contract import POLICY_KINDS, load_contract
 from chat_recovery.policy.yamlsource import YamlError, load
 from conftest import ROOT
 from test_compile_errors import CASES, apply_edit
+from test_report_verdict import _places
 
 CONTRACT = load_contract(ROOT / "schemas")
 SHIPPED = [load(p.read_text(encoding="utf-8"), p.name).data for p in sorted((ROOT / "rules").glob("*.yaml"))]
@@ -65,16 +66,6 @@ VALUES = st.recursive(
     ),
     max_leaves=6,
 )
-
-
-def _places(value, path=()):
-    yield path
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _places(item, path + (key,))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from _places(item, path + (i,))
 
 
 @st.composite

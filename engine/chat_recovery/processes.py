@@ -180,7 +180,7 @@ def heartbeat(beat, busy_since: Callable[[], float | None]) -> None:
     import threading
     import time
 
-    _die_with_parent()
+    die_with_parent()
 
     def run() -> None:
         while True:
@@ -192,7 +192,7 @@ def heartbeat(beat, busy_since: Callable[[], float | None]) -> None:
     threading.Thread(target=run, name="heartbeat", daemon=True).start()
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     import ctypes
     import ctypes.util
     import os

@@ -218,9 +218,9 @@ def _say_serving(args: argparse.Namespace, pids: list[int]) -> None:
 def _serve_one(args: argparse.Namespace, sock: socket.socket, ready: Any) -> None:
     """One of the floor's processes (spawned): serves on the parent's socket
     until SIGTERM, and dies with its parent, so a killed floor leaves no orphan."""
-    from ..processes import _die_with_parent
+    from ..processes import die_with_parent
 
-    _die_with_parent()
+    die_with_parent()
     _server(args, sock, started=lambda: ready.put(os.getpid())).run(sockets=[sock])
 
 
